@@ -1,0 +1,42 @@
+# OpenLines: `make run` to start it, `make test` to prove it. `make install` is shared by both.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench frontends clean
+
+install: $(STAMP) frontends
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Front ends (widget bundle, operator console) are built from package.json when present.
+frontends:
+	@if [ -f package.json ]; then \
+		[ -d node_modules ] || npm ci --no-audit --no-fund; \
+		npm run --silent build; \
+	fi
+
+run: install
+	$(BIN)/openlines serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install
+	scripts/test-services.sh
+	$(MAKE) --no-print-directory lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	scripts/test-services.sh
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

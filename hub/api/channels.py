@@ -1,0 +1,136 @@
+"""Channels of a line, and the webhooks platforms call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.api.common import caller, hub_of
+from hub.api.lines import ensure_member, load_line
+from hub.errors import NotFound
+from hub.http import json_response, read_json
+from hub.models import ChannelRecord, Role
+from hub.services import Hub
+
+routes = web.RouteTableDef()
+
+
+class ChannelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=40)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChannelPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any] | None = None
+    active: bool | None = None
+
+
+async def load_channel(hub: Hub, channel_id: str) -> ChannelRecord:
+    doc = await hub.store.channels.find_one({"_id": channel_id, "deleted": {"$ne": True}})
+    if doc is None:
+        raise NotFound("no such channel")
+    return ChannelRecord.from_doc(doc)
+
+
+@routes.post("/api/v1/lines/{line_id}/channels")
+async def create_channel(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    hub = hub_of(request)
+    line = await load_line(hub, request.match_info["line_id"])
+    body = await read_json(request, ChannelIn)
+    config_model = hub.registry.validate_config(body.type, body.config)
+    kind = hub.registry.get(body.type)
+    channel = ChannelRecord(type=body.type, line_id=line.id, config={})
+    config = kind.prepare_config(config_model, hub.settings)
+    channel = channel.model_copy(
+        update={
+            "config": config,
+            "widget_key": config.get("key") if body.type == "widget" else None,
+        }
+    )
+    await hub.store.channels.insert_one(channel.to_doc())
+    view = hub.registry.public_view(channel, hub.settings)
+    # Generated secrets are shown once, at creation, so the admin can paste them elsewhere.
+    view.update({k: config[k] for k in kind.reveal_on_create if k in config})
+    return json_response(view, status=201)
+
+
+@routes.get("/api/v1/lines/{line_id}/channels")
+async def list_channels(request: web.Request) -> web.Response:
+    user = await caller(request)
+    hub = hub_of(request)
+    line = await load_line(hub, request.match_info["line_id"])
+    ensure_member(user, line)
+    docs = (
+        await hub.store.channels.find({"line_id": line.id, "deleted": {"$ne": True}})
+        .sort("_id", 1)
+        .to_list()
+    )
+    return json_response(
+        {
+            "channels": [
+                hub.registry.public_view(ChannelRecord.from_doc(d), hub.settings) for d in docs
+            ]
+        }
+    )
+
+
+@routes.get("/api/v1/channels/{channel_id}")
+async def get_channel(request: web.Request) -> web.Response:
+    user = await caller(request)
+    hub = hub_of(request)
+    channel = await load_channel(hub, request.match_info["channel_id"])
+    ensure_member(user, await load_line(hub, channel.line_id))
+    return json_response(hub.registry.public_view(channel, hub.settings))
+
+
+@routes.patch("/api/v1/channels/{channel_id}")
+async def patch_channel(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    hub = hub_of(request)
+    channel = await load_channel(hub, request.match_info["channel_id"])
+    body = await read_json(request, ChannelPatch)
+    changes: dict[str, Any] = {}
+    if body.config is not None:
+        # Omitted secrets keep their stored values: the client never saw them.
+        merged = hub.registry.validate_config(channel.type, body.config, partial_of=channel.config)
+        generated = {k: v for k, v in channel.config.items() if k not in type(merged).model_fields}
+        changes["config"] = {**generated, **merged.model_dump(mode="json")}
+    if body.active is not None:
+        changes["active"] = body.active
+    if changes:
+        await hub.store.channels.update_one({"_id": channel.id}, {"$set": changes})
+    updated = channel.model_copy(update=changes)
+    return json_response(hub.registry.public_view(updated, hub.settings))
+
+
+@routes.delete("/api/v1/channels/{channel_id}")
+async def delete_channel(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    hub = hub_of(request)
+    channel = await load_channel(hub, request.match_info["channel_id"])
+    # Kept as a tombstone: its conversations and messages still point at it.
+    await hub.store.channels.update_one(
+        {"_id": channel.id}, {"$set": {"deleted": True, "active": False}}
+    )
+    return web.Response(status=204)
+
+
+@routes.post("/hooks/{type}/{channel_id}")
+async def webhook(request: web.Request) -> web.StreamResponse:
+    """Verify, normalise, persist, acknowledge."""
+    hub = hub_of(request)
+    channel = await load_channel(hub, request.match_info["channel_id"])
+    if channel.type != request.match_info["type"] or not channel.active:
+        raise NotFound("no such channel")
+    kind = hub.registry.get(channel.type)
+    result = await kind.webhook(channel, request)
+    for inbound in result.inbounds:
+        await hub.stream.ingest(inbound, channel)
+    return result.response

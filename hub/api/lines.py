@@ -1,0 +1,140 @@
+"""Lines: admins write, members read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.api.common import caller, hub_of
+from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.http import json_response, read_json
+from hub.models import (
+    Distribution,
+    Line,
+    LineCrm,
+    LineCsat,
+    LineMessages,
+    Role,
+    User,
+    WorkingHours,
+)
+from hub.services import Hub
+from hub.validation import parse_model
+
+routes = web.RouteTableDef()
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    operators: list[str] = Field(default_factory=list, max_length=500)
+    supervisors: list[str] = Field(default_factory=list, max_length=100)
+    distribution: Distribution = Distribution.ROUND_ROBIN
+    accept_timeout_s: int = Field(default=60, ge=5, le=3600)
+    max_active_per_operator: int = Field(default=5, ge=0, le=1000)
+    working_hours: WorkingHours | None = None
+    messages: LineMessages = Field(default_factory=LineMessages)
+    no_answer_after_s: int | None = Field(default=60, ge=1)
+    auto_close_after_s: int | None = Field(default=86400, ge=60)
+    csat: LineCsat = Field(default_factory=LineCsat)
+    crm: LineCrm = Field(default_factory=LineCrm)
+
+
+async def _check_users(hub: Hub, body: LineIn) -> None:
+    wanted = set(body.operators) | set(body.supervisors)
+    if not wanted:
+        return
+    found = await hub.store.users.find({"_id": {"$in": list(wanted)}}).to_list()
+    missing = sorted(wanted - {d["_id"] for d in found})
+    if missing:
+        raise ValidationFailed(
+            "unknown users in the line", code="unknown_user", details={"user_ids": missing}
+        )
+
+
+async def load_line(hub: Hub, line_id: str) -> Line:
+    doc = await hub.store.lines.find_one({"_id": line_id})
+    if doc is None:
+        raise NotFound("no such line")
+    return Line.from_doc(doc)
+
+
+def ensure_member(user: User, line: Line) -> None:
+    if user.role in (Role.ADMIN, Role.MANAGER) or user.id in line.staff_ids():
+        return
+    raise NotFound("no such line")
+
+
+@routes.post("/api/v1/lines")
+async def create_line(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    body = await read_json(request, LineIn)
+    hub = hub_of(request)
+    await _check_users(hub, body)
+    line = Line(**body.model_dump())
+    await hub.store.lines.insert_one(line.to_doc())
+    return json_response(line.model_dump(mode="json"), status=201)
+
+
+@routes.get("/api/v1/lines")
+async def list_lines(request: web.Request) -> web.Response:
+    user = await caller(request)
+    query: dict[str, Any] = {}
+    if user.role not in (Role.ADMIN, Role.MANAGER):
+        query = {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
+    docs = await hub_of(request).store.lines.find(query).sort("_id", 1).to_list()
+    return json_response({"lines": [Line.from_doc(d).model_dump(mode="json") for d in docs]})
+
+
+@routes.get("/api/v1/lines/{line_id}")
+async def get_line(request: web.Request) -> web.Response:
+    user = await caller(request)
+    line = await load_line(hub_of(request), request.match_info["line_id"])
+    ensure_member(user, line)
+    return json_response(line.model_dump(mode="json"))
+
+
+@routes.patch("/api/v1/lines/{line_id}")
+async def patch_line(request: web.Request) -> web.Response:
+    user = await caller(request, Role.ADMIN, Role.SUPERVISOR)
+    hub = hub_of(request)
+    line = await load_line(hub, request.match_info["line_id"])
+    if user.role != Role.ADMIN and user.id not in line.supervisors:
+        raise Forbidden("only admins and the line's supervisors may change it")
+    patch = await read_json(request, _PatchBody)
+    current = line.model_dump(mode="json", exclude={"id", "created_at"})
+    body = parse_model(LineIn, {**current, **patch.model_dump(exclude_unset=True)})
+    if user.role != Role.ADMIN and set(body.supervisors) != set(line.supervisors):
+        raise Forbidden("only admins may change a line's supervisors")
+    await _check_users(hub, body)
+    updated = Line(id=line.id, created_at=line.created_at, **body.model_dump())
+    await hub.store.lines.replace_one({"_id": line.id}, updated.to_doc())
+    return json_response(updated.model_dump(mode="json"))
+
+
+class _PatchBody(BaseModel):
+    """Any subset of a line's fields; validated as a whole after merging."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+@routes.delete("/api/v1/lines/{line_id}")
+async def delete_line(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    hub = hub_of(request)
+    line = await load_line(hub, request.match_info["line_id"])
+    open_count = await hub.store.conversations.count_documents(
+        {"line_id": line.id, "status": {"$ne": "closed"}}
+    )
+    if open_count:
+        raise Conflict(
+            "the line still has open conversations; close or transfer them first",
+            code="line_in_use",
+            details={"open_conversations": open_count},
+        )
+    await hub.store.channels.update_many({"line_id": line.id}, {"$set": {"active": False}})
+    await hub.store.lines.delete_one({"_id": line.id})
+    return web.Response(status=204)

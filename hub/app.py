@@ -1,0 +1,266 @@
+"""The composition root: ``create_app(settings)`` builds one hub process.
+
+The only place in ``hub/`` that knows the other packages: it wires the channel adapters, the
+router and the two Socket.IO namespaces in. Each resource is a single-yield ``cleanup_ctx``
+generator, so start-up and teardown sit side by side and fail cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import orjson
+import socketio
+from aiohttp import web
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+from redis.asyncio import Redis
+
+import channels.api
+import operators_ui.namespace
+import routing.router
+import widget.channel
+import widget.namespace
+from hub import api
+from hub.api.users import UserIn, create_user
+from hub.appkeys import HUB
+from hub.auth import Sessions, VisitorTokens
+from hub.channels import ChannelDeps, ChannelRegistry
+from hub.conversations import Conversations
+from hub.embedded import EmbeddedMongo, EmbeddedMongoError
+from hub.errors import Conflict
+from hub.events import EventBus, InMemoryBus, RedisStreamBus
+from hub.http import error_middleware
+from hub.metrics import Metrics
+from hub.models import Role
+from hub.outbox import Outbox
+from hub.presence import Presence
+from hub.realtime import Gateway
+from hub.services import Hub
+from hub.settings import Settings
+from hub.store import Store
+from hub.stream import Stream
+
+log = logging.getLogger("openlines.app")
+
+
+class StartupError(RuntimeError):
+    """A dependency is missing or misconfigured; the message is one line for the terminal."""
+
+
+@dataclass
+class ExitStatus:
+    code: int = 0
+
+
+SETTINGS = web.AppKey("settings", Settings)
+MONGO = web.AppKey("mongo", AsyncMongoClient)
+REDIS = web.AppKey("redis", Redis)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+EXIT = web.AppKey("exit", ExitStatus)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit for logs and error messages."""
+    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
+
+
+def registry() -> ChannelRegistry:
+    kinds = ChannelRegistry()
+    kinds.add(widget.channel.KIND)
+    kinds.add(channels.api.KIND)
+    return kinds
+
+
+async def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=2 << 20)
+    app[SETTINGS] = settings
+    app[EXIT] = ExitStatus()
+    prefix = f"openlines:{settings.mongo_db}"
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel=f"{prefix}:socketio")
+        if settings.redis_url
+        else None
+    )
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        # The widget runs on customers' sites; /widget checks each channel's allowed origins
+        # itself and /operator authenticates with a bearer token, never a cookie.
+        cors_allowed_origins="*",
+        json=_OrjsonForSocketIO,
+    )
+    sio.attach(app)
+    app[SIO] = sio
+    app.cleanup_ctx.append(_mongo_ctx)
+    app.cleanup_ctx.append(_redis_ctx)
+    app.cleanup_ctx.append(_http_ctx)
+    app.cleanup_ctx.append(_hub_ctx)
+    app.router.add_routes(api.routes())
+    return app
+
+
+class _OrjsonForSocketIO:
+    """python-socketio's pluggable JSON module, backed by orjson (messages are the hot path)."""
+
+    @staticmethod
+    def dumps(obj: object, **_: object) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(data: str | bytes, **_: object) -> object:
+        return orjson.loads(data)
+
+
+async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    embedded: EmbeddedMongo | None = None
+    url = settings.mongo_url
+    if url is None:
+        embedded = EmbeddedMongo(settings.data_dir.resolve())
+        try:
+            await asyncio.to_thread(embedded.start)
+        except EmbeddedMongoError as exc:
+            raise StartupError(str(exc)) from None
+        url = embedded.url
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
+    try:
+        await client.admin.command("ping")
+    except PyMongoError as exc:
+        await client.close()
+        if embedded:
+            embedded.stop()
+        raise StartupError(
+            f"cannot reach MongoDB at {redact(url)}: {type(exc).__name__}"
+        ) from None
+    app[MONGO] = client
+    watcher = asyncio.create_task(_watch_embedded(app, embedded)) if embedded else None
+    try:
+        yield
+    finally:
+        if watcher:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await client.close()
+        if embedded:
+            await asyncio.to_thread(embedded.stop)
+
+
+async def _watch_embedded(app: web.Application, embedded: EmbeddedMongo) -> None:
+    await embedded.watch()
+    # Fail loudly: without its database the hub must not pretend to work.
+    app[EXIT].code = 1
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if not settings.redis_url:
+        yield
+        return
+    client = Redis.from_url(settings.redis_url)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        raise StartupError(
+            f"cannot reach Redis at {redact(settings.redis_url)}: {type(exc).__name__}"
+        ) from None
+    app[REDIS] = client
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        yield
+
+
+async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    sio = app[SIO]
+    store = Store(app[MONGO], settings.mongo_db)
+    await store.ensure_indexes()
+    redis = app.get(REDIS)
+    bus: EventBus = (
+        RedisStreamBus(redis, f"openlines:{settings.mongo_db}:events")
+        if redis is not None
+        else InMemoryBus()
+    )
+    metrics = Metrics()
+    stream = Stream(store, bus, metrics)
+    gateway = Gateway(sio, store, metrics)
+    kinds = registry()
+    outbox = Outbox(
+        store,
+        bus,
+        kinds,
+        lambda: ChannelDeps(settings=settings, http=app[HTTP], emitter=gateway),
+        settings,
+        metrics,
+    )
+    stream.on_outbox_row(outbox.notify)
+    hub = Hub(
+        settings=settings,
+        store=store,
+        bus=bus,
+        metrics=metrics,
+        stream=stream,
+        conversations=Conversations(store, stream, bus),
+        sessions=Sessions(store, settings.token_ttl_s),
+        visitor_tokens=VisitorTokens(settings.resolved_secret_key()),
+        presence=Presence(store, bus, settings.offline_grace_s),
+        gateway=gateway,
+        registry=kinds,
+        outbox=outbox,
+        redis=redis,
+    )
+    app[HUB] = hub
+    await _bootstrap_admin(hub)
+
+    gateway.subscribe(bus)
+    routing.router.Router(hub).subscribe()
+    widget.namespace.register(sio, hub)
+    operators_ui.namespace.register(sio, hub)
+
+    await bus.start()
+    await outbox.start()
+    log.info("hub ready db=%s redis=%s", settings.mongo_db, "on" if redis else "off")
+    try:
+        yield
+    finally:
+        await outbox.stop()
+        await hub.presence.stop()
+        await bus.stop()
+
+
+async def _bootstrap_admin(hub: Hub) -> None:
+    settings = hub.settings
+    if not (settings.admin_email and settings.admin_password):
+        return
+    if await hub.store.users.count_documents({}, limit=1):
+        return
+    body = UserIn(
+        email=settings.admin_email,
+        password=settings.admin_password.get_secret_value(),
+        name="Administrator",
+        role=Role.ADMIN,
+    )
+    with contextlib.suppress(Conflict):  # another process bootstrapped it first
+        await create_user(hub.store, body)
+        log.info("created the first admin email=%s", body.email)

@@ -1,0 +1,146 @@
+"""Who is calling: staff passwords (argon2), revocable bearer tokens, signed visitor tokens,
+and the access rules every REST call and socket event goes through."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from hub.errors import Forbidden, NotFound, Unauthorized
+from hub.models import Conversation, Line, Role, User, utcnow
+from hub.store import Store
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so timing does not tell which emails exist.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Sessions:
+    """Bearer tokens, stored by hash so a database leak reveals none; revocable; expiring."""
+
+    def __init__(self, store: Store, ttl_s: int) -> None:
+        self._store = store
+        self._ttl = timedelta(seconds=ttl_s)
+
+    async def login(self, email: str, password: str) -> tuple[str, User]:
+        doc = await self._store.users.find_one({"email": email.strip().lower()})
+        if doc is None:
+            await verify_password(_DUMMY_HASH, password)
+            raise Unauthorized("wrong email or password", code="invalid_credentials")
+        user = User.from_doc(doc)
+        if not user.active or not await verify_password(user.password_hash, password):
+            raise Unauthorized("wrong email or password", code="invalid_credentials")
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        await self._store.sessions.insert_one(
+            {
+                "_id": _token_id(token),
+                "user_id": user.id,
+                "created_at": now,
+                "expires_at": now + self._ttl,
+            }
+        )
+        return token, user
+
+    async def authenticate(self, token: str | None) -> User:
+        if not token:
+            raise Unauthorized("sign in first", code="unauthenticated")
+        session = await self._store.sessions.find_one({"_id": _token_id(token)})
+        if session is None or session["expires_at"] <= utcnow():
+            raise Unauthorized("the token is invalid or expired", code="invalid_token")
+        doc = await self._store.users.find_one({"_id": session["user_id"]})
+        if doc is None or not doc.get("active", True):
+            raise Unauthorized("the account is disabled", code="invalid_token")
+        return User.from_doc(doc)
+
+    async def revoke(self, token: str) -> None:
+        await self._store.sessions.delete_one({"_id": _token_id(token)})
+
+    async def revoke_user(self, user_id: str) -> None:
+        await self._store.sessions.delete_many({"user_id": user_id})
+
+
+class VisitorTokens:
+    """``<channel_id>.<visitor_id>.<hmac>``: lets a browser resume its visitor identity."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _sign(self, payload: str) -> str:
+        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def issue(self, channel_id: str, visitor_id: str) -> str:
+        payload = f"{channel_id}.{visitor_id}"
+        return f"{payload}.{self._sign(payload)}"
+
+    def verify(self, token: str, channel_id: str) -> str | None:
+        """The visitor id if the token is ours and for this channel, else None."""
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != channel_id:
+            return None
+        payload = f"{parts[0]}.{parts[1]}"
+        if not hmac.compare_digest(self._sign(payload), parts[2]):
+            return None
+        return parts[1]
+
+
+# --- access rules --------------------------------------------------------------------------
+
+
+def require_role(user: User, *roles: Role) -> None:
+    if user.role not in roles:
+        raise Forbidden("your role may not do this")
+
+
+def oversees(user: User, line: Line) -> bool:
+    """Admins oversee every line; supervisors the lines that list them."""
+    return user.role == Role.ADMIN or user.id in line.supervisors
+
+
+def may_see(user: User, conversation: Conversation, line: Line | None) -> bool:
+    if user.role == Role.ADMIN:
+        return True
+    if line is not None and user.id in line.supervisors:
+        return True
+    if user.id in conversation.staff_ids() or user.id in conversation.offered_to:
+        return True
+    if user.role == Role.MANAGER and any(conversation.crm.model_dump().values()):
+        return True
+    # Line operators see the line's queue (so they can pick from it), not colleagues' chats.
+    return (
+        line is not None
+        and user.id in line.operators
+        and conversation.status.value in ("queued", "offered")
+    )
+
+
+def ensure_may_see(user: User, conversation: Conversation, line: Line | None) -> None:
+    # 404, not 403: an operator learns nothing about conversations that are not theirs.
+    if not may_see(user, conversation, line):
+        raise NotFound("no such conversation")

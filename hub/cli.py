@@ -1,0 +1,82 @@
+"""The ``openlines`` command. The only place that configures logging and reads settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from hub import __version__
+from hub.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openlines", description="OpenLines hub")
+    parser.add_argument("--version", action="version", version=f"openlines {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run one hub process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    return parser
+
+
+def _settings_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = "OPENLINES_" + "_".join(str(p) for p in error["loc"]).upper()
+        parts.append(f"{name}: {error['msg']}")
+    return "invalid setting " + "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"openlines: {_settings_error(exc)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    # The Engine.IO/Socket.IO loggers are chatty at INFO and print payloads: keep them quiet.
+    for noisy in ("engineio", "socketio", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    return 2
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    from hub.app import EXIT, StartupError, create_app
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    apps: list[web.Application] = []
+
+    async def build() -> web.Application:
+        app = await create_app(settings)
+        apps.append(app)
+        return app
+
+    try:
+        web.run_app(
+            build(),
+            host=host,
+            port=port,
+            access_log=None,
+            print=lambda _: print(f"OpenLines {__version__} on http://{host}:{port}", flush=True),
+        )
+    except StartupError as exc:
+        print(f"openlines: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"openlines: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return apps[0][EXIT].code if apps else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Typed domain events and the bus that carries them to subscribers.
+
+Each subscription has a name (``realtime``, ``routing``, ...) and gets every event it asked for
+exactly once per cluster: in one process through an in-memory queue, across processes through a
+Redis stream with one consumer group per subscription name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, Protocol
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from hub.models import Conversation, Message, PresenceStatus
+
+log = logging.getLogger("openlines.events")
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class MessageStored(_Event):
+    kind: Literal["message_stored"] = "message_stored"
+    message: Message
+    conversation: Conversation
+
+
+class MessageStatusChanged(_Event):
+    kind: Literal["message_status_changed"] = "message_status_changed"
+    message: Message
+    conversation: Conversation
+
+
+class ConversationOpened(_Event):
+    kind: Literal["conversation_opened"] = "conversation_opened"
+    conversation: Conversation
+
+
+class ConversationChanged(_Event):
+    """Status, assignee, participants or flags changed; ``change`` names what happened."""
+
+    kind: Literal["conversation_changed"] = "conversation_changed"
+    conversation: Conversation
+    change: str
+    actor_id: str | None = None
+
+
+class PresenceChanged(_Event):
+    kind: Literal["presence_changed"] = "presence_changed"
+    user_id: str
+    status: PresenceStatus
+
+
+Event = Annotated[
+    MessageStored
+    | MessageStatusChanged
+    | ConversationOpened
+    | ConversationChanged
+    | PresenceChanged,
+    Field(discriminator="kind"),
+]
+_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+class _Subscription:
+    def __init__(self, name: str, handler: Handler, kinds: tuple[type[_Event], ...]) -> None:
+        self.name = name
+        self.handler = handler
+        self.kinds = kinds
+
+    def wants(self, event: _Event) -> bool:
+        return isinstance(event, self.kinds)
+
+    async def deliver(self, event: _Event, stats: BusStats) -> None:
+        try:
+            await self.handler(event)
+        except Exception:
+            stats.handler_failures += 1
+            log.exception("subscriber=%s failed on event=%s", self.name, type(event).__name__)
+
+
+class BusStats:
+    def __init__(self) -> None:
+        self.published = 0
+        self.handler_failures = 0
+        self.publish_failures = 0
+
+
+class EventBus(Protocol):
+    stats: BusStats
+
+    def subscribe(self, name: str, handler: Handler, *kinds: type[_Event]) -> None: ...
+
+    async def publish(self, event: _Event) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def drain(self) -> None: ...
+
+
+class InMemoryBus:
+    """One process: a queue and a consumer task per subscription, so handlers run in order."""
+
+    def __init__(self) -> None:
+        self.stats = BusStats()
+        self._subs: list[_Subscription] = []
+        self._queues: dict[str, asyncio.Queue[_Event]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def subscribe(self, name: str, handler: Handler, *kinds: type[_Event]) -> None:
+        self._subs.append(_Subscription(name, handler, kinds))
+
+    async def publish(self, event: _Event) -> None:
+        self.stats.published += 1
+        for sub in self._subs:
+            if sub.wants(event):
+                self._queues[sub.name].put_nowait(event)
+
+    async def start(self) -> None:
+        for sub in self._subs:
+            queue: asyncio.Queue[_Event] = asyncio.Queue()
+            self._queues[sub.name] = queue
+            self._tasks.append(asyncio.create_task(self._consume(sub, queue), name=sub.name))
+
+    async def _consume(self, sub: _Subscription, queue: asyncio.Queue[_Event]) -> None:
+        while True:
+            event = await queue.get()
+            try:
+                await sub.deliver(event, self.stats)
+            finally:
+                queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every published event has been handled (shutdown, tests)."""
+        for queue in self._queues.values():
+            await queue.join()
+
+    async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.drain(), timeout=5)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class RedisStreamBus:
+    """Many processes: events go to one Redis stream; each subscription is a consumer group,
+    so every event is handled once per subscription across the whole cluster."""
+
+    BLOCK_MS = 1000
+    MAXLEN = 100_000
+
+    def __init__(self, redis: Redis, stream: str) -> None:
+        self.stats = BusStats()
+        self._redis = redis
+        self._stream = stream
+        self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self._subs: list[_Subscription] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def subscribe(self, name: str, handler: Handler, *kinds: type[_Event]) -> None:
+        self._subs.append(_Subscription(name, handler, kinds))
+
+    async def publish(self, event: _Event) -> None:
+        payload = orjson.dumps(event.model_dump(mode="json"))
+        try:
+            await self._redis.xadd(
+                self._stream, {"e": payload}, maxlen=self.MAXLEN, approximate=True
+            )
+        except Exception:
+            self.stats.publish_failures += 1
+            raise
+        self.stats.published += 1
+
+    async def start(self) -> None:
+        for sub in self._subs:
+            group = f"{self._stream}:{sub.name}"
+            try:
+                await self._redis.xgroup_create(self._stream, group, id="$", mkstream=True)
+            except ResponseError as exc:  # BUSYGROUP: another process made it first
+                if "BUSYGROUP" not in str(exc):
+                    raise
+            self._tasks.append(asyncio.create_task(self._consume(sub, group), name=sub.name))
+
+    async def _consume(self, sub: _Subscription, group: str) -> None:
+        # First our own entries left pending by a crash of this consumer name, then new ones.
+        cursor = "0"
+        while True:
+            try:
+                reply: Any = await self._redis.xreadgroup(
+                    group,
+                    self._consumer,
+                    {self._stream: cursor},
+                    count=100,
+                    block=None if cursor == "0" else self.BLOCK_MS,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.stats.handler_failures += 1
+                log.exception("bus read failed subscriber=%s", sub.name)
+                await asyncio.sleep(1)
+                continue
+            entries: list[Any] = reply[0][1] if reply else []  # [(entry_id, {field: value})]
+            if cursor == "0" and not entries:
+                cursor = ">"
+                continue
+            for entry_id, fields in entries:
+                self._inflight += 1
+                self._idle.clear()
+                try:
+                    event = _event_adapter.validate_python(orjson.loads(fields[b"e"]))
+                    if sub.wants(event):
+                        await sub.deliver(event, self.stats)
+                    await self._redis.xack(self._stream, group, entry_id)
+                finally:
+                    self._inflight -= 1
+                    if self._inflight == 0:
+                        self._idle.set()
+
+    async def drain(self) -> None:
+        await self._idle.wait()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

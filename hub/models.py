@@ -1,0 +1,347 @@
+"""Domain models: what the hub stores and what the contract (API.md) shows."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bson import ObjectId
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+
+def new_id() -> str:
+    """A new, time-ordered id (an ObjectId as a string)."""
+    return str(ObjectId())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class PresenceStatus(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class Distribution(StrEnum):
+    ROUND_ROBIN = "round_robin"
+    STRICT_ORDER = "strict_order"
+    ALL_AT_ONCE = "all_at_once"
+
+
+class ConversationStatus(StrEnum):
+    QUEUED = "queued"
+    OFFERED = "offered"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+    SYSTEM = "system"
+
+
+class AuthorType(StrEnum):
+    CLIENT = "client"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class Doc(BaseModel):
+    """A stored document: ``id`` in Python and JSON, ``_id`` in MongoDB; times in UTC."""
+
+    model_config = ConfigDict(use_enum_values=False, validate_assignment=False)
+
+    id: str = Field(default_factory=new_id)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        data = dict(doc)
+        data["id"] = data.pop("_id")
+        return cls.model_validate(data)
+
+    def to_doc(self) -> dict[str, Any]:
+        data = self.model_dump(mode="python")
+        data["_id"] = data.pop("id")
+        return data
+
+    @field_serializer("*", when_used="json")
+    def _times_as_iso(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            if value.tzinfo is None:  # BSON dates come back naive unless tz_aware
+                value = value.replace(tzinfo=UTC)
+            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return value
+
+
+class User(Doc):
+    email: str
+    name: str
+    role: Role
+    password_hash: str = Field(exclude=True, repr=False)
+    active: bool = True
+    status_preference: PresenceStatus = PresenceStatus.ONLINE
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def to_doc(self) -> dict[str, Any]:
+        data = super().to_doc()
+        data["password_hash"] = self.password_hash
+        return data
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-4]):[0-5]\d$")
+
+
+class WorkingHours(BaseModel):
+    """Weekly intervals in a named timezone, plus holidays. An interval whose end is not after
+    its start runs past midnight."""
+
+    timezone: str = "UTC"
+    week: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
+    holidays: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @field_validator("week")
+    @classmethod
+    def _valid_week(
+        cls, value: dict[str, list[tuple[str, str]]]
+    ) -> dict[str, list[tuple[str, str]]]:
+        for day, intervals in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+            for start, end in intervals:
+                for hhmm in (start, end):
+                    if not _HHMM.match(hhmm) or (hhmm.startswith("24") and hhmm != "24:00"):
+                        raise ValueError(f"{hhmm!r} is not a HH:MM time")
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _valid_holidays(cls, value: list[str]) -> list[str]:
+        for day in value:
+            date.fromisoformat(day)  # ValueError names the bad date
+        return value
+
+
+class LineMessages(BaseModel):
+    welcome: str | None = None
+    after_hours: str | None = None
+    closing: str | None = None
+    auto_close: str | None = None
+    no_answer: str | None = None
+
+
+class LineCsat(BaseModel):
+    enabled: bool = False
+
+
+class LineCrm(BaseModel):
+    create_lead: bool = True
+    source: str | None = None
+    deal_for_existing_contact: bool = False
+    pipeline_id: str | None = None
+
+
+class Line(Doc):
+    name: str
+    operators: list[str] = Field(default_factory=list)
+    supervisors: list[str] = Field(default_factory=list)
+    distribution: Distribution = Distribution.ROUND_ROBIN
+    accept_timeout_s: int = 60
+    max_active_per_operator: int = 5
+    working_hours: WorkingHours | None = None
+    messages: LineMessages = Field(default_factory=LineMessages)
+    no_answer_after_s: int | None = 60
+    auto_close_after_s: int | None = 86400
+    csat: LineCsat = Field(default_factory=LineCsat)
+    crm: LineCrm = Field(default_factory=LineCrm)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def staff_ids(self) -> set[str]:
+        return set(self.operators) | set(self.supervisors)
+
+
+class ChannelRecord(Doc):
+    """A connected channel of a line. ``config`` holds secrets: never serialise it as is."""
+
+    type: str
+    line_id: str
+    config: dict[str, Any]
+    widget_key: str | None = None
+    active: bool = True
+    deleted: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ClientInfo(BaseModel):
+    id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class Client(Doc):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    identities: list[dict[str, str]] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def info(self) -> ClientInfo:
+        return ClientInfo(id=self.id, name=self.name, email=self.email, phone=self.phone)
+
+
+class ChannelRef(BaseModel):
+    id: str
+    type: str
+
+
+class Participant(BaseModel):
+    user_id: str
+    hidden: bool = False
+
+
+class CrmLinks(BaseModel):
+    lead_id: str | None = None
+    contact_id: str | None = None
+    deal_id: str | None = None
+
+
+class Author(BaseModel):
+    type: AuthorType
+    id: str | None = None
+    name: str | None = None
+
+
+class Attachment(BaseModel):
+    id: str
+    name: str
+    mime: str
+    size: int
+    url: str | None = None
+
+
+class Message(Doc):
+    conversation_id: str
+    seq: int
+    channel_id: str
+    # Unique per channel: the platform's message id, or our own dedupe key when it has none.
+    external_id: str
+    direction: Direction
+    author: Author
+    text: str = ""
+    attachments: list[Attachment] = Field(default_factory=list)
+    hidden: bool = False
+    status: MessageStatus = MessageStatus.SENT
+    status_reason: str | None = None
+    client_msg_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(Doc):
+    line_id: str
+    channel: ChannelRef
+    # The platform chat this conversation lives in (Telegram chat id, visitor id, mail thread).
+    chat_id: str
+    client: ClientInfo
+    status: ConversationStatus = ConversationStatus.QUEUED
+    assignee_id: str | None = None
+    participants: list[Participant] = Field(default_factory=list)
+    offered_to: list[str] = Field(default_factory=list)
+    offer_expires_at: datetime | None = None
+    pinned: bool = False
+    crm: CrmLinks = Field(default_factory=CrmLinks)
+    last_message: dict[str, Any] | None = None
+    last_seq: int = 0
+    unread: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    queued_at: datetime | None = Field(default_factory=utcnow)
+    first_response_at: datetime | None = None
+    closed_at: datetime | None = None
+    csat: dict[str, Any] | None = None
+
+    def staff_ids(self) -> set[str]:
+        """Users who take part: the assignee and every participant, hidden ones included."""
+        ids = {p.user_id for p in self.participants}
+        if self.assignee_id:
+            ids.add(self.assignee_id)
+        return ids
+
+    def visible_participant(self, user_id: str) -> bool:
+        if user_id == self.assignee_id:
+            return True
+        return any(p.user_id == user_id and not p.hidden for p in self.participants)
+
+
+# --- what channels hand to the hub and take from it -------------------------------------
+
+
+class Sender(BaseModel):
+    """Who wrote, as the platform knows them."""
+
+    external_id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class Inbound(BaseModel):
+    """One platform message, normalised by its channel adapter."""
+
+    channel_id: str
+    chat_id: str
+    external_id: str
+    sender: Sender
+    text: str = ""
+    attachments: list[Attachment] = Field(default_factory=list)
+    sent_at: datetime | None = None
+
+
+class Outbound(BaseModel):
+    """One message to deliver on a channel (never a hidden one)."""
+
+    message_id: str
+    conversation_id: str
+    seq: int
+    chat_id: str
+    text: str
+    attachments: list[Attachment] = Field(default_factory=list)
+    author: Author
+    direction: Direction = Direction.OUT
+    created_at: datetime
+
+
+class Receipt(BaseModel):
+    """What a channel reports after a successful send."""
+
+    platform_message_id: str | None = None

@@ -1,0 +1,271 @@
+"""Delivery of outgoing messages: durable rows, one sender per channel, retries with
+exponential back-off, platform rate limits honoured, every row ending ``sent`` or ``failed``.
+
+Rows are claimed with a lease (a conditional update of ``due_at``), so several hub processes
+share the work and a crash mid-send only delays a message until the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from hub.channels import Channel, ChannelDeps, ChannelRegistry
+from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected
+from hub.events import EventBus, MessageStatusChanged
+from hub.metrics import Metrics
+from hub.models import (
+    ChannelRecord,
+    Conversation,
+    Message,
+    MessageStatus,
+    Outbound,
+    utcnow,
+)
+from hub.settings import Settings
+from hub.store import Store
+
+log = logging.getLogger("openlines.outbox")
+
+LEASE_S = 60.0
+CLAIM_BATCH = 50
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        bus: EventBus,
+        registry: ChannelRegistry,
+        deps_factory: Callable[[], ChannelDeps],
+        settings: Settings,
+        metrics: Metrics,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._registry = registry
+        self._deps_factory = deps_factory
+        self._settings = settings
+        self._metrics = metrics
+        self._wake = asyncio.Event()
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self._adapters: dict[str, tuple[Any, Channel]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._paused_until: dict[str, float] = {}
+
+    def notify(self) -> None:
+        """A new row was written: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._loop_task, *self._senders.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # Rows claimed but not sent go back to the pool at once instead of after the lease.
+        for queue in self._queues.values():
+            while not queue.empty():
+                row = queue.get_nowait()
+                await self._store.outbox.update_one(
+                    {"_id": row["_id"], "status": "pending"}, {"$set": {"due_at": utcnow()}}
+                )
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._claim_due()
+                self._metrics.outbox_pending.set(
+                    await self._store.outbox.count_documents({"status": "pending"})
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox scan failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_s)
+            self._wake.clear()
+
+    async def _claim_due(self) -> None:
+        now = utcnow()
+        rows = (
+            await self._store.outbox.find({"status": "pending", "due_at": {"$lte": now}})
+            .limit(CLAIM_BATCH)
+            .to_list()
+        )
+        for row in sorted(rows, key=lambda r: (r["due_at"], r["_id"])):
+            claimed = await self._store.outbox.find_one_and_update(
+                {"_id": row["_id"], "status": "pending", "due_at": row["due_at"]},
+                {"$set": {"due_at": now + timedelta(seconds=LEASE_S)}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if claimed is not None:
+                self._queue_for(claimed["channel_id"]).put_nowait(claimed)
+
+    def _queue_for(self, channel_id: str) -> asyncio.Queue[dict[str, Any]]:
+        queue = self._queues.get(channel_id)
+        if queue is None:
+            queue = self._queues[channel_id] = asyncio.Queue()
+        task = self._senders.get(channel_id)
+        if task is None or task.done():
+            self._senders[channel_id] = asyncio.create_task(
+                self._sender(channel_id, queue), name=f"outbox:{channel_id}"
+            )
+        return queue
+
+    async def _sender(self, channel_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        """Sends one channel's rows in order; a rate limit pauses the whole channel."""
+        while True:
+            row = await queue.get()
+            loop = asyncio.get_running_loop()
+            pause = self._paused_until.get(channel_id, 0.0) - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            try:
+                await self._deliver(row)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(
+                    "outbox delivery crashed message=%s channel=%s", row["_id"], channel_id
+                )
+
+    async def _deliver(self, row: dict[str, Any]) -> None:
+        message_doc = await self._store.messages.find_one({"_id": row["_id"]})
+        if message_doc is None:
+            # The process died between the outbox row and the message write: nothing to send.
+            await self._store.outbox.delete_one({"_id": row["_id"]})
+            return
+        message = Message.from_doc(message_doc)
+        channel_doc = await self._store.channels.find_one({"_id": row["channel_id"]})
+        conversation_doc = await self._store.conversations.find_one(
+            {"_id": message.conversation_id}
+        )
+        if channel_doc is None or channel_doc.get("deleted") or conversation_doc is None:
+            await self._finish(row, message, MessageStatus.FAILED, "channel removed")
+            return
+        channel = ChannelRecord.from_doc(channel_doc)
+        conversation = Conversation.from_doc(conversation_doc)
+        outbound = Outbound(
+            message_id=message.id,
+            conversation_id=conversation.id,
+            seq=message.seq,
+            chat_id=conversation.chat_id,
+            text=message.text,
+            attachments=message.attachments,
+            author=message.author,
+            direction=message.direction,
+            created_at=message.created_at,
+        )
+        attempts = row.get("attempts", 0) + 1
+        try:
+            receipt = await self._adapter(channel).send(outbound)
+        except ChannelRateLimited as exc:
+            loop = asyncio.get_running_loop()
+            self._paused_until[channel.id] = loop.time() + exc.retry_after_s
+            await self._retry_at(row, attempts - 1, exc.retry_after_s, str(exc))
+            log.warning("rate limited channel=%s retry_after_s=%s", channel.id, exc.retry_after_s)
+            return
+        except ChannelRejected as exc:
+            await self._finish(row, message, MessageStatus.FAILED, str(exc), channel, conversation)
+            return
+        except (ChannelError, OSError, TimeoutError) as exc:
+            reason = str(exc) or type(exc).__name__
+            if attempts >= self._settings.outbox_max_attempts:
+                await self._finish(
+                    row,
+                    message,
+                    MessageStatus.FAILED,
+                    f"gave up after {attempts} attempts: {reason}",
+                    channel,
+                    conversation,
+                )
+            else:
+                delay = self._settings.outbox_retry_base_s * 2 ** (attempts - 1)
+                await self._retry_at(row, attempts, delay, reason)
+                log.info(
+                    "send failed message=%s channel=%s attempt=%s retry_in_s=%.1f reason=%s",
+                    message.id,
+                    channel.id,
+                    attempts,
+                    delay,
+                    reason,
+                )
+            return
+        await self._finish(
+            row,
+            message,
+            MessageStatus.SENT,
+            None,
+            channel,
+            conversation,
+            platform_message_id=receipt.platform_message_id,
+        )
+
+    def _adapter(self, channel: ChannelRecord) -> Channel:
+        cached = self._adapters.get(channel.id)
+        version = (channel.config, channel.active)
+        if cached is None or cached[0] != version:
+            adapter = self._registry.get(channel.type).build(channel, self._deps_factory())
+            self._adapters[channel.id] = cached = (version, adapter)
+        return cached[1]
+
+    async def _retry_at(
+        self, row: dict[str, Any], attempts: int, delay_s: float, reason: str
+    ) -> None:
+        await self._store.outbox.update_one(
+            {"_id": row["_id"]},
+            {
+                "$set": {
+                    "attempts": attempts,
+                    "last_error": reason,
+                    "due_at": utcnow() + timedelta(seconds=delay_s),
+                }
+            },
+        )
+        self._wake_later(delay_s)
+
+    def _wake_later(self, delay_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(delay_s, self._wake.set)
+
+    async def _finish(
+        self,
+        row: dict[str, Any],
+        message: Message,
+        status: MessageStatus,
+        reason: str | None,
+        channel: ChannelRecord | None = None,
+        conversation: Conversation | None = None,
+        *,
+        platform_message_id: str | None = None,
+    ) -> None:
+        await self._store.outbox.update_one(
+            {"_id": row["_id"]},
+            {"$set": {"status": status.value, "last_error": reason, "finished_at": utcnow()}},
+        )
+        update: dict[str, Any] = {"status": status.value, "status_reason": reason}
+        if platform_message_id:
+            update["platform_message_id"] = platform_message_id
+        doc = await self._store.messages.find_one_and_update(
+            {"_id": message.id}, {"$set": update}, return_document=ReturnDocument.AFTER
+        )
+        channel_type = channel.type if channel else "unknown"
+        self._metrics.messages_out.labels(channel_type, status.value).inc()
+        if status == MessageStatus.FAILED:
+            log.warning("delivery failed message=%s reason=%s", message.id, reason)
+        if doc is not None and conversation is not None:
+            await self._bus.publish(
+                MessageStatusChanged(message=Message.from_doc(doc), conversation=conversation)
+            )

@@ -1,0 +1,54 @@
+"""Socket.IO event plumbing shared by the namespaces: payloads parsed into pydantic models and
+every outcome turned into the ack shape of API.md (``{"ok": true, ...}`` or an error)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from hub.errors import HubError
+from hub.validation import parse_model
+
+log = logging.getLogger("openlines.sockets")
+
+M = TypeVar("M", bound=BaseModel)
+Ack = dict[str, Any]
+
+
+def ack_error(error: HubError) -> Ack:
+    return {"ok": False, **error.body()}
+
+
+def event_handler(
+    model: type[M],
+) -> Callable[[Callable[[str, M], Awaitable[Ack | None]]], Callable[[str, Any], Awaitable[Ack]]]:
+    """Wrap ``async def handler(sid, payload: model) -> dict`` into a socket handler."""
+
+    def wrap(
+        handler: Callable[[str, M], Awaitable[Ack | None]],
+    ) -> Callable[[str, Any], Awaitable[Ack]]:
+        @functools.wraps(handler)
+        async def run(sid: str, data: Any = None) -> Ack:
+            try:
+                payload = parse_model(model, data if data is not None else {})
+                result = await handler(sid, payload)
+            except HubError as exc:
+                return ack_error(exc)
+            except Exception:
+                log.exception("socket handler failed event=%s", handler.__name__)
+                return {
+                    "ok": False,
+                    "error": {
+                        "code": "internal_error",
+                        "message": "something went wrong on our side",
+                    },
+                }
+            return {"ok": True, **(result or {})}
+
+        return run
+
+    return wrap

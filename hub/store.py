@@ -1,0 +1,69 @@
+"""MongoDB access: the client, the collections (journaled where loss is not an option) and
+their indexes, created idempotently at start-up.
+
+Works on MongoDB and on the embedded SecantusDB; only features both support are used (no text
+indexes, no TTL indexes, paging by bounded ``seq`` ranges).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+Doc = dict[str, Any]
+
+# Messages, outbox rows and conversation state are promises to people: fsync the journal.
+_JOURNALED = WriteConcern(j=True)
+
+
+class Store:
+    """Typed handles on every collection of one OpenLines database."""
+
+    def __init__(self, client: AsyncMongoClient[Doc], db_name: str) -> None:
+        self.client = client
+        self.db: AsyncDatabase[Doc] = client[db_name]
+        journaled = self.db.with_options(write_concern=_JOURNALED)
+        self.users: AsyncCollection[Doc] = self.db["users"]
+        self.sessions: AsyncCollection[Doc] = self.db["sessions"]
+        self.presence: AsyncCollection[Doc] = self.db["presence"]
+        self.lines: AsyncCollection[Doc] = journaled["lines"]
+        self.channels: AsyncCollection[Doc] = journaled["channels"]
+        self.clients: AsyncCollection[Doc] = journaled["clients"]
+        # _id = "<channel_id>:<external sender id>" -> client_id; makes find-or-create atomic.
+        self.identities: AsyncCollection[Doc] = journaled["client_identities"]
+        self.conversations: AsyncCollection[Doc] = journaled["conversations"]
+        # _id = "<channel_id>:<chat_id>" -> the one open conversation of that chat.
+        self.open_threads: AsyncCollection[Doc] = journaled["open_threads"]
+        self.messages: AsyncCollection[Doc] = journaled["messages"]
+        self.outbox: AsyncCollection[Doc] = journaled["outbox"]
+
+    async def ensure_indexes(self) -> None:
+        await self.users.create_index([("email", ASCENDING)], unique=True)
+        await self.sessions.create_index([("user_id", ASCENDING)])
+        await self.channels.create_index([("line_id", ASCENDING)])
+        await self.channels.create_index([("widget_key", ASCENDING)])
+        await self.messages.create_index(
+            [("conversation_id", ASCENDING), ("seq", ASCENDING)], unique=True
+        )
+        await self.messages.create_index(
+            [("channel_id", ASCENDING), ("external_id", ASCENDING)], unique=True
+        )
+        await self.conversations.create_index([("status", ASCENDING), ("line_id", ASCENDING)])
+        await self.conversations.create_index([("assignee_id", ASCENDING)])
+        await self.conversations.create_index([("client.id", ASCENDING)])
+        await self.outbox.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+
+    @staticmethod
+    async def upsert(collection: AsyncCollection[Doc], query: Doc, update: Doc) -> Doc:
+        """Atomically update-or-insert one document and return it as it is now."""
+        doc = await collection.find_one_and_update(
+            query, update, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        assert doc is not None  # an upsert returning the new version always has one
+        return doc
+
+    async def ping(self) -> None:
+        await self.db.command("ping")

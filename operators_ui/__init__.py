@@ -1,0 +1,1 @@
+"""The operator console: its ``/operator`` Socket.IO namespace (and, later, the web app)."""

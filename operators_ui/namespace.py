@@ -1,0 +1,126 @@
+"""The ``/operator`` namespace: staff act here with the same services and checks as REST."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.errors import HubError
+from hub.models import PresenceStatus, User
+from hub.realtime import OPERATOR_NS, WIDGET_NS, conversation_view, message_view, visitor_room
+from hub.services import Hub
+from hub.sockets import Ack, event_handler
+
+log = logging.getLogger("openlines.operator")
+
+
+class StatusIn(BaseModel):
+    status: PresenceStatus
+
+
+class ConversationIdIn(BaseModel):
+    id: str = Field(min_length=1, max_length=100)
+
+
+class SendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=100)
+    text: str = Field(min_length=1, max_length=4000)
+    hidden: bool = False
+    client_msg_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class TypingIn(BaseModel):
+    conversation_id: str = Field(min_length=1, max_length=100)
+    on: bool
+
+
+def register(sio: socketio.AsyncServer, hub: Hub) -> None:
+    """Attach the ``/operator`` handlers to the server."""
+
+    async def current(sid: str) -> User:
+        session = await sio.get_session(sid, namespace=OPERATOR_NS)
+        # Re-checked on every event: a revoked token or a disabled account stops working now.
+        return await hub.sessions.authenticate(session["token"])
+
+    async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            user = await hub.sessions.authenticate(token)
+        except HubError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.body()["error"]) from None
+        await sio.save_session(sid, {"token": token, "user_id": user.id}, namespace=OPERATOR_NS)
+        for room in await hub.gateway.rooms_for_staff(user.id, user.role.value):
+            await sio.enter_room(sid, room, namespace=OPERATOR_NS)
+        await hub.presence.connected(user.id, sid)
+        hub.metrics.socket_connections.labels("operator").inc()
+
+    async def disconnect(sid: str) -> None:
+        hub.metrics.socket_connections.labels("operator").dec()
+        session = await sio.get_session(sid, namespace=OPERATOR_NS)
+        if session.get("user_id"):
+            await hub.presence.disconnected(session["user_id"], sid)
+
+    @event_handler(StatusIn)
+    async def status_set(sid: str, payload: StatusIn) -> Ack:
+        user = await current(sid)
+        await hub.presence.set_status(user.id, payload.status)
+        return {"status": payload.status.value}
+
+    @event_handler(ConversationIdIn)
+    async def accept(sid: str, payload: ConversationIdIn) -> Ack:
+        user = await current(sid)
+        conversation = await hub.conversations.accept(user, payload.id)
+        return {"conversation": conversation_view(conversation)}
+
+    @event_handler(ConversationIdIn)
+    async def close(sid: str, payload: ConversationIdIn) -> Ack:
+        user = await current(sid)
+        conversation = await hub.conversations.close(user, payload.id)
+        return {"conversation": conversation_view(conversation)}
+
+    @event_handler(SendIn)
+    async def send(sid: str, payload: SendIn) -> Ack:
+        user = await current(sid)
+        result = await hub.conversations.post(
+            user,
+            payload.conversation_id,
+            payload.text,
+            hidden=payload.hidden,
+            client_msg_id=payload.client_msg_id,
+        )
+        return {"message": message_view(result.message), "duplicate": result.duplicate}
+
+    @event_handler(TypingIn)
+    async def typing(sid: str, payload: TypingIn) -> Ack:
+        user = await current(sid)
+        conversation, _ = await hub.conversations.get(user, payload.conversation_id)
+        author = {"type": "operator", "id": user.id, "name": user.name}
+        rooms = await hub.gateway.staff_rooms(conversation, with_line=False)
+        await hub.gateway.emit(
+            "typing",
+            {"conversation_id": conversation.id, "on": payload.on, "author": author},
+            room=rooms,
+            namespace=OPERATOR_NS,
+        )
+        # A hidden participant's typing never shows on the client's side.
+        if conversation.channel.type == "widget" and conversation.visible_participant(user.id):
+            await hub.gateway.emit(
+                "typing",
+                {"on": payload.on, "author": {"type": "operator", "name": user.name}},
+                room=visitor_room(conversation.chat_id),
+                namespace=WIDGET_NS,
+            )
+        return {}
+
+    sio.on("connect", connect, namespace=OPERATOR_NS)
+    sio.on("disconnect", disconnect, namespace=OPERATOR_NS)
+    sio.on("status:set", status_set, namespace=OPERATOR_NS)
+    sio.on("conversation:accept", accept, namespace=OPERATOR_NS)
+    sio.on("conversation:close", close, namespace=OPERATOR_NS)
+    sio.on("message:send", send, namespace=OPERATOR_NS)
+    sio.on("typing", typing, namespace=OPERATOR_NS)

@@ -1,0 +1,1 @@
+"""The router: decides which operator of a line gets each waiting conversation."""

@@ -1,0 +1,112 @@
+"""Outgoing messages end ``sent`` or ``failed`` through retries and restarts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from hub.settings import Settings
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, settings_env
+from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.support.clients import Api
+from tests.support.processes import ServeProcess
+from tests.support.waiting import eventually
+
+
+def fail_twice_then_succeed_unless_doomed(text: str, attempt: int) -> int:
+    if text.startswith("doomed"):
+        return 500
+    return 500 if attempt <= 2 else 200
+
+
+async def _conversation_with_api_channel(admin: Api, webhook_url: str) -> tuple[str, str]:
+    line = await admin.create_line(operators=[])
+    channel = await admin.create_channel(line["id"], "api", {"webhook_url": webhook_url})
+    status, _ = await admin.call(
+        "POST",
+        f"/hooks/api/{channel['id']}",
+        {"message_id": "m1", "chat_id": "c1", "sender": {"id": "u1"}, "text": "hi"},
+        headers={"X-OpenLines-Secret": channel["secret"]},
+    )
+    assert status == 200
+    conversations = (await admin.get("/api/v1/conversations"))["conversations"]
+    conversation_id = conversations[0]["id"]
+    await admin.post(f"/api/v1/conversations/{conversation_id}/accept", expect=200)
+    return conversation_id, channel["secret"]
+
+
+async def _statuses(admin: Api, conversation_id: str) -> dict[str, dict[str, Any]]:
+    body = await admin.get(f"/api/v1/conversations/{conversation_id}/messages")
+    return {m["text"]: m for m in body["messages"] if m["direction"] == "out"}
+
+
+async def test_retries_then_sent_and_gives_up_with_reason(admin: Api) -> None:
+    receiver = await WebhookReceiver(fail_twice_then_succeed_unless_doomed).start()
+    conversation_id, secret = await _conversation_with_api_channel(admin, receiver.url)
+    for text in ("lucky reply", "doomed reply"):
+        await admin.post(
+            f"/api/v1/conversations/{conversation_id}/messages", {"text": text}, expect=201
+        )
+    final = await eventually(
+        lambda: _statuses(admin, conversation_id),
+        lambda s: {m["status"] for m in s.values()} <= {"sent", "failed"} and len(s) == 2,
+    )
+    assert final["lucky reply"]["status"] == "sent"
+    assert final["doomed reply"]["status"] == "failed"
+    assert "HTTP 500" in final["doomed reply"]["status_reason"]
+    lucky_calls = receiver.calls[final["lucky reply"]["id"]]
+    assert len(lucky_calls) == 3
+    assert len(receiver.calls[final["doomed reply"]["id"]]) == Settings().outbox_max_attempts
+    # Every delivery is signed with the channel secret.
+    body = lucky_calls[-1]["body"]
+    assert body["text"] == "lucky reply" and body["conversation_id"] == conversation_id
+    raw = lucky_calls[-1]["raw"]
+    expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    assert lucky_calls[-1]["signature"] == expected
+    await receiver.close()
+
+
+async def test_pending_deliveries_survive_a_restart(
+    mongo_url: str, db_name: str, tmp_path: Path
+) -> None:
+    receiver = await WebhookReceiver(fail_twice_then_succeed_unless_doomed).start()
+    # Slow retries, so both messages are still pending when the first process stops.
+    settings = make_settings(
+        mongo_url, db_name, tmp_path / "data", outbox_retry_base_s=1.0, outbox_max_attempts=4
+    )
+    env = settings_env(settings)
+    first = await ServeProcess(env, tmp_path / "serve1.log").start()
+    async with aiohttp.ClientSession() as http:
+        admin = await Api(first.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        conversation_id, _ = await _conversation_with_api_channel(admin, receiver.url)
+        ids = {}
+        for text in ("lucky reply", "doomed reply"):
+            message = await admin.post(
+                f"/api/v1/conversations/{conversation_id}/messages", {"text": text}, expect=201
+            )
+            ids[text] = message["id"]
+        await eventually(lambda: _first_attempts(receiver, ids), lambda ok: ok)
+        assert await first.stop() == 0
+
+        second = await ServeProcess(env, tmp_path / "serve2.log").start()
+        admin2 = Api(second.url, http, admin.token)
+        final = await eventually(
+            lambda: _statuses(admin2, conversation_id),
+            lambda s: {m["status"] for m in s.values()} <= {"sent", "failed"},
+            timeout_s=30,
+        )
+        await second.stop()
+    assert final["lucky reply"]["status"] == "sent"
+    assert final["doomed reply"]["status"] == "failed"
+    assert len(receiver.calls[ids["lucky reply"]]) == 3
+    assert len(receiver.calls[ids["doomed reply"]]) == 4
+    assert [d["text"] for d in receiver.delivered] == ["lucky reply"]
+    await receiver.close()
+
+
+async def _first_attempts(receiver: WebhookReceiver, ids: dict[str, str]) -> bool:
+    return all(len(receiver.calls[i]) >= 1 for i in ids.values())

@@ -1,0 +1,152 @@
+"""The conversation stream through the contract: round trip, idempotency, hidden messages."""
+
+from __future__ import annotations
+
+from tests.support.clients import Api, new_msg_id, operator_socket, visitor_socket
+from tests.support.world import make_line, visitor_says
+
+
+async def test_visitor_operator_round_trip(base_url: str, admin: Api) -> None:
+    world = await make_line(admin)
+    op_api = world.operators[0]
+    operator = await operator_socket(base_url, op_api.token or "")
+    visitor, first = await visitor_says(base_url, world.key, "Hello, is anyone there?")
+    conversation_id = first["conversation_id"]
+    assert first["seq"] == 1 and first["direction"] == "in"
+
+    offer = await operator.events.wait(
+        "conversation:offered", lambda d: d["conversation"]["id"] == conversation_id
+    )
+    assert offer["expires_at"]
+    ack = await operator.call("conversation:accept", {"id": conversation_id})
+    assert ack["ok"] and ack["conversation"]["assignee_id"] == op_api.user["id"]
+    incoming = await operator.events.wait(
+        "message:new", lambda d: d["message"]["conversation_id"] == conversation_id
+    )
+    assert incoming["message"]["text"] == "Hello, is anyone there?"
+
+    reply = await operator.call(
+        "message:send",
+        {
+            "conversation_id": conversation_id,
+            "text": "Hi! How can I help?",
+            "client_msg_id": new_msg_id(),
+        },
+    )
+    assert reply["ok"] and reply["message"]["status"] == "pending"
+    delivered = await visitor.events.wait(
+        "message:new", lambda d: d["message"]["text"] == "Hi! How can I help?"
+    )
+    assert delivered["message"]["author"]["type"] == "operator"
+    assert delivered["message"]["seq"] == 2
+
+    sent = await operator.events.wait(
+        "message:updated", lambda d: d["message"]["id"] == reply["message"]["id"]
+    )
+    assert sent["message"]["status"] == "sent"
+    messages = await op_api.get(f"/api/v1/conversations/{conversation_id}/messages")
+    assert [(m["seq"], m["text"]) for m in messages["messages"]] == [
+        (1, "Hello, is anyone there?"),
+        (2, "Hi! How can I help?"),
+    ]
+    await visitor.close()
+    await operator.close()
+
+
+async def test_same_client_msg_id_is_stored_once(base_url: str, admin: Api) -> None:
+    world = await make_line(admin)
+    visitor = await visitor_socket(base_url, world.key)
+    msg_id = new_msg_id()
+    first = await visitor.call("message:send", {"text": "once", "client_msg_id": msg_id})
+    again = await visitor.call("message:send", {"text": "once", "client_msg_id": msg_id})
+    assert first["ok"] and again["ok"]
+    assert again["message"]["id"] == first["message"]["id"] and again["duplicate"] is True
+
+    conversation_id = first["message"]["conversation_id"]
+    await admin.post(f"/api/v1/conversations/{conversation_id}/accept", expect=200)
+    body = {"text": "reply once", "client_msg_id": "op-1"}
+    one = await admin.post(f"/api/v1/conversations/{conversation_id}/messages", body, expect=201)
+    two = await admin.post(f"/api/v1/conversations/{conversation_id}/messages", body, expect=200)
+    assert one["id"] == two["id"]
+    messages = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages"))["messages"]
+    assert [m["text"] for m in messages] == ["once", "reply once"]
+    await visitor.close()
+
+
+async def test_webhook_retry_with_same_platform_id_is_stored_once(admin: Api) -> None:
+    world = await make_line(admin)
+    channel = await admin.create_channel(world.line["id"], "api", {})
+    secret = channel["secret"]
+    payload = {
+        "message_id": "platform-42",
+        "chat_id": "chat-7",
+        "sender": {"id": "user-7", "name": "Ann"},
+        "text": "Order status?",
+    }
+    headers = {"X-OpenLines-Secret": secret}
+    for _ in range(3):
+        status, body = await admin.call(
+            "POST", f"/hooks/api/{channel['id']}", payload, headers=headers
+        )
+        assert status == 200, body
+    listing = await admin.get(f"/api/v1/conversations?line_id={world.line['id']}")
+    assert len(listing["conversations"]) == 1
+    conversation = listing["conversations"][0]
+    assert conversation["client"]["name"] == "Ann"
+    assert conversation["channel"] == {"id": channel["id"], "type": "api"}
+    messages = await admin.get(f"/api/v1/conversations/{conversation['id']}/messages")
+    assert [m["text"] for m in messages["messages"]] == ["Order status?"]
+
+
+async def test_hidden_message_reaches_staff_never_the_widget(base_url: str, admin: Api) -> None:
+    world = await make_line(admin)
+    op_api = world.operators[0]
+    operator = await operator_socket(base_url, op_api.token or "")
+    supervisor_api = await admin.create_user("supervisor")
+    await admin.patch(
+        f"/api/v1/lines/{world.line['id']}", {"supervisors": [supervisor_api.user["id"]]}
+    )
+    supervisor = await operator_socket(base_url, supervisor_api.token or "", online=False)
+
+    visitor, first = await visitor_says(base_url, world.key, "I need help")
+    conversation_id = first["conversation_id"]
+    await operator.events.wait("conversation:offered")
+    assert (await operator.call("conversation:accept", {"id": conversation_id}))["ok"]
+
+    whisper = await supervisor.call(
+        "message:send",
+        {
+            "conversation_id": conversation_id,
+            "text": "Offer them the discount",
+            "hidden": True,
+        },
+    )
+    assert whisper["ok"], whisper
+    assert whisper["message"]["hidden"] is True
+    seen = await operator.events.wait(
+        "message:new", lambda d: d["message"]["text"] == "Offer them the discount"
+    )
+    assert seen["message"]["hidden"] is True
+
+    # A public reply after the whisper: once the visitor has it, the whisper would have too.
+    await operator.call(
+        "message:send", {"conversation_id": conversation_id, "text": "We can offer a discount"}
+    )
+    await visitor.events.wait("message:new", lambda d: d["message"]["text"].startswith("We can"))
+    live = [d["message"]["text"] for d in visitor.events.all("message:new")]
+    assert "Offer them the discount" not in live
+    history = await visitor.call("history", {})
+    assert [m["text"] for m in history["messages"]] == ["I need help", "We can offer a discount"]
+    assert all(not m["hidden"] for m in history["messages"])
+
+    # Staff see it in the REST history.
+    messages = await op_api.get(f"/api/v1/conversations/{conversation_id}/messages")
+    assert "Offer them the discount" in [m["text"] for m in messages["messages"]]
+
+    # A fresh tab of the same visitor gets no trace of it either.
+    token = (await visitor.events.wait("session"))["token"]
+    second_tab = await visitor_socket(base_url, world.key, token)
+    history2 = await second_tab.call("history", {})
+    assert "Offer them the discount" not in [m["text"] for m in history2["messages"]]
+    for client in (visitor, second_tab, operator, supervisor):
+        await client.close()

@@ -1,0 +1,80 @@
+"""Real ``openlines serve`` processes for tests where processes matter (restart, two nodes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from hub.embedded import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class ServeProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = {k: v for k, v in os.environ.items() if not k.startswith("OPENLINES_")}
+        self._env.update(env)
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout_s: float = 60.0) -> ServeProcess:
+        log = self._log_path.open("ab")
+        self._process = subprocess.Popen(  # noqa: ASYNC220 -- returns at once; we poll it below
+            [
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=REPO,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"serve exited {self._process.returncode}: {self.log()}")
+                try:
+                    async with session.get(self.url + "/healthz") as response:
+                        if response.status == 200:
+                            return self
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"serve did not answer /healthz: {self.log()}")
+
+    async def stop(self) -> int:
+        """SIGTERM and wait: a graceful shutdown, as an admin's restart would do."""
+        process, self._process = self._process, None
+        if process is None:
+            return 0
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.to_thread(process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return await asyncio.to_thread(process.wait)
+
+    def log(self) -> str:
+        try:
+            return self._log_path.read_text()[-3000:]
+        except OSError:
+            return ""

@@ -1,0 +1,1 @@
+"""The website chat widget: its channel adapter and its ``/widget`` Socket.IO namespace."""

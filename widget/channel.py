@@ -1,0 +1,99 @@
+"""The widget as a channel: replies are delivered by emitting to the visitor's room."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from typing import Any, ClassVar
+
+from aiohttp import web
+from pydantic import BaseModel, Field, field_validator
+
+from hub.channels import ChannelDeps, Emitter, WebhookResult
+from hub.errors import NotFound
+from hub.models import ChannelRecord, Outbound, Receipt
+from hub.realtime import WIDGET_NS, visitor_room
+from hub.settings import Settings
+
+PRECHAT_FIELDS = ("name", "email", "phone")
+
+
+class WidgetConfig(BaseModel):
+    title: str = Field(default="Chat with us", min_length=1, max_length=100)
+    color: str = Field(default="#2f6fed", pattern=r"^#[0-9a-fA-F]{6}$")
+    allowed_origins: list[str] = Field(default_factory=list, max_length=50)
+    prechat_fields: list[str] = Field(default_factory=list)
+    agreement_text: str | None = Field(default=None, max_length=2000)
+    greeting: str | None = Field(default=None, max_length=500)
+
+    @field_validator("prechat_fields")
+    @classmethod
+    def _known_fields(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(PRECHAT_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown pre-chat fields {unknown}; use {list(PRECHAT_FIELDS)}")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ValueError(f"{origin!r} is not an origin like https://example.com")
+        return [o.rstrip("/") for o in value]
+
+
+class WidgetChannel:
+    def __init__(self, emitter: Emitter) -> None:
+        self._emitter = emitter
+
+    async def send(self, outbound: Outbound) -> Receipt:
+        message = {
+            "id": outbound.message_id,
+            "conversation_id": outbound.conversation_id,
+            "seq": outbound.seq,
+            "direction": outbound.direction.value,
+            "author": outbound.author.model_dump(mode="json"),
+            "text": outbound.text,
+            "attachments": [a.model_dump(mode="json") for a in outbound.attachments],
+            "hidden": False,
+            "status": "sent",
+            "created_at": outbound.created_at.isoformat().replace("+00:00", "Z"),
+        }
+        await self._emitter.emit(
+            "message:new",
+            {"message": message},
+            room=visitor_room(outbound.chat_id),
+            namespace=WIDGET_NS,
+        )
+        return Receipt(platform_message_id=outbound.message_id)
+
+
+class WidgetKind:
+    name: ClassVar[str] = "widget"
+    config_model: ClassVar[type[BaseModel]] = WidgetConfig
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    reveal_on_create: ClassVar[frozenset[str]] = frozenset()
+
+    def prepare_config(self, config: BaseModel, settings: Settings) -> dict[str, Any]:
+        data = config.model_dump(mode="json")
+        data["key"] = secrets.token_urlsafe(16)
+        return data
+
+    def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
+        key = str(channel.config["key"])
+        base = (settings.public_url or "").rstrip("/")
+        embed = (
+            f'<script async src="{html.escape(base)}/widget/loader.js" '
+            f'data-openlines-key="{html.escape(key)}"></script>'
+        )
+        return {"key": key, "embed": embed}
+
+    async def webhook(self, channel: ChannelRecord, request: web.Request) -> WebhookResult:
+        raise NotFound("the widget talks over Socket.IO, not webhooks")
+
+    def build(self, channel: ChannelRecord, deps: ChannelDeps) -> WidgetChannel:
+        return WidgetChannel(deps.emitter)
+
+
+KIND = WidgetKind()
