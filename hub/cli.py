@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    # The Engine.IO/Socket.IO loggers are chatty at INFO and print payloads: keep them quiet.
-    for noisy in ("engineio", "socketio", "aiohttp.access"):
+    # These libraries log whole payloads and database documents (secrets included) at DEBUG:
+    # they stay at WARNING whatever the level, so no message body or secret reaches the log.
+    for noisy in ("engineio", "socketio", "aiohttp.access", "pymongo", "redis"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "serve":
         return _serve(settings, args.host, args.port)

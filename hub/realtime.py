@@ -13,7 +13,13 @@ from typing import Any
 
 import socketio
 
-from hub.events import ConversationChanged, EventBus, MessageStatusChanged, MessageStored
+from hub.events import (
+    ConversationChanged,
+    EventBus,
+    MessageStatusChanged,
+    MessageStored,
+    PresenceChanged,
+)
 from hub.metrics import Metrics
 from hub.models import Conversation, ConversationStatus, Line, Message
 from hub.store import Store
@@ -83,7 +89,12 @@ class Gateway:
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(
-            "realtime", self._on_event, MessageStored, MessageStatusChanged, ConversationChanged
+            "realtime",
+            self._on_event,
+            MessageStored,
+            MessageStatusChanged,
+            ConversationChanged,
+            PresenceChanged,
         )
 
     async def _on_event(self, event: Any) -> None:
@@ -101,6 +112,19 @@ class Gateway:
             )
             await self.emit(
                 name, {"message": message_view(event.message)}, room=rooms, namespace=OPERATOR_NS
+            )
+        elif isinstance(event, PresenceChanged):
+            # Colleagues and supervisors of the operator's lines see the status change.
+            lines = await self._store.lines.find(
+                {"$or": [{"operators": event.user_id}, {"supervisors": event.user_id}]}, {"_id": 1}
+            ).to_list()
+            rooms = [ADMINS_ROOM, user_room(event.user_id)]
+            rooms += [line_room(doc["_id"]) for doc in lines]
+            await self.emit(
+                "operator:status",
+                {"user_id": event.user_id, "status": event.status.value},
+                room=rooms,
+                namespace=OPERATOR_NS,
             )
         elif isinstance(event, ConversationChanged):
             conversation = event.conversation

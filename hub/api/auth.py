@@ -29,7 +29,8 @@ async def login(request: web.Request) -> web.Response:
         samesite="Lax",
         path="/",
         max_age=hub.settings.token_ttl_s,
-        secure=request.secure,
+        # Behind a TLS-terminating proxy aiohttp sees plain http: trust the public URL too.
+        secure=request.secure or (hub.settings.public_url or "").startswith("https://"),
     )
     return response
 

@@ -73,6 +73,17 @@ class ServeProcess:
             process.kill()
             return await asyncio.to_thread(process.wait)
 
+    async def stop_when_exited(self, timeout_s: float) -> int:
+        """Wait for the process to exit on its own; its exit code."""
+        process, self._process = self._process, None
+        assert process is not None
+        return await asyncio.to_thread(process.wait, timeout_s)
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     def log(self) -> str:
         try:
             return self._log_path.read_text()[-3000:]

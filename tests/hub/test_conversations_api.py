@@ -1,0 +1,106 @@
+"""Conversations over REST: filters, paging by seq, accept and close; metrics and logs."""
+
+from __future__ import annotations
+
+from tests.support.clients import Api, new_msg_id, operator_socket, visitor_socket
+from tests.support.world import make_line, visitor_says
+
+
+async def test_list_filters_and_paging(base_url: str, admin: Api) -> None:
+    world = await make_line(admin, operators=2)
+    alice, bob = world.operators
+    visitor_a, first = await visitor_says(base_url, world.key, "alpha question")
+    visitor_b, second = await visitor_says(base_url, world.key, "beta question")
+    await alice.post(f"/api/v1/conversations/{first['conversation_id']}/accept", expect=200)
+
+    mine = await alice.get("/api/v1/conversations?assignee=me")
+    assert [c["id"] for c in mine["conversations"]] == [first["conversation_id"]]
+    queued = await bob.get("/api/v1/conversations?status=queued")
+    assert [c["id"] for c in queued["conversations"]] == [second["conversation_id"]]
+    found = await admin.get("/api/v1/conversations?q=BETA")
+    assert [c["id"] for c in found["conversations"]] == [second["conversation_id"]]
+    page1 = await admin.get("/api/v1/conversations?limit=1")
+    assert len(page1["conversations"]) == 1 and page1["next_cursor"]
+    page2 = await admin.get(f"/api/v1/conversations?limit=1&cursor={page1['next_cursor']}")
+    assert {page1["conversations"][0]["id"], page2["conversations"][0]["id"]} == {
+        first["conversation_id"],
+        second["conversation_id"],
+    }
+    status, body = await admin.call("GET", "/api/v1/conversations?status=sleeping")
+    assert status == 422 and body["error"]["code"] == "invalid_query"
+    status, body = await admin.call("GET", "/api/v1/conversations?limit=0")
+    assert status == 422
+
+    for i in range(7):
+        ack = await visitor_a.call(
+            "message:send", {"text": f"more {i}", "client_msg_id": new_msg_id()}
+        )
+        assert ack["ok"]
+    path = f"/api/v1/conversations/{first['conversation_id']}/messages"
+    seqs = [m["seq"] for m in (await alice.get(f"{path}?after=0&limit=3"))["messages"]]
+    assert seqs == [1, 2, 3]
+    seqs = [m["seq"] for m in (await alice.get(f"{path}?after=3&limit=3"))["messages"]]
+    assert seqs == [4, 5, 6]
+    seqs = [m["seq"] for m in (await alice.get(f"{path}?after=6&limit=50"))["messages"]]
+    assert seqs == [7, 8]
+    conversation = await alice.get(f"/api/v1/conversations/{first['conversation_id']}")
+    assert conversation["last_message"]["text"] == "more 6" and conversation["unread"] == 8
+
+    closed = await alice.post(
+        f"/api/v1/conversations/{first['conversation_id']}/close", expect=200
+    )
+    assert closed["status"] == "closed" and closed["closed_at"]
+    status, body = await alice.call("POST", f"{path}", {"text": "too late"})
+    assert status == 409 and body["error"]["code"] == "conversation_closed"
+    # The visitor's next message opens a new conversation.
+    ack = await visitor_a.call(
+        "message:send", {"text": "new topic", "client_msg_id": new_msg_id()}
+    )
+    assert ack["message"]["conversation_id"] != first["conversation_id"]
+    assert ack["message"]["seq"] == 1
+    await visitor_a.close()
+    await visitor_b.close()
+
+
+async def test_metrics_count_what_happens(base_url: str, admin: Api) -> None:
+    world = await make_line(admin)
+    operator = await operator_socket(base_url, world.operators[0].token or "")
+    visitor, message = await visitor_says(base_url, world.key, "count me")
+    await operator.events.wait("conversation:offered")
+    await operator.call("conversation:accept", {"id": message["conversation_id"]})
+    await operator.call(
+        "message:send", {"conversation_id": message["conversation_id"], "text": "counted"}
+    )
+    await visitor.events.wait("message:new")
+    status, text = await admin.call("GET", "/metrics")
+    assert status == 200
+    assert 'openlines_messages_in_total{channel_type="widget"} 1.0' in text
+    assert "openlines_ingest_seconds_count 1.0" in text
+    assert 'openlines_socket_connections{namespace="widget"} 1.0' in text
+    verbose = await admin.get("/healthz?verbose=1")
+    assert verbose["counters"]["emit_failures"] == 0
+    await operator.events.wait("message:updated", lambda d: d["message"]["status"] == "sent")
+    status, text = await admin.call("GET", "/metrics")
+    assert 'openlines_messages_out_total{channel_type="widget",status="sent"} 1.0' in text
+    await visitor.close()
+    await operator.close()
+
+
+async def test_visitor_token_resumes_the_same_client(base_url: str, admin: Api) -> None:
+    world = await make_line(admin)
+    visitor, message = await visitor_says(base_url, world.key, "remember me")
+    session = await visitor.events.wait("session")
+    ack = await visitor.call("prechat", {"name": "Ann", "email": "ann@example.com"})
+    assert ack["ok"] and ack["client"]["name"] == "Ann"
+    await visitor.close()
+    again = await visitor_socket(base_url, world.key, session["token"])
+    resumed = await again.events.wait("session")
+    assert resumed["visitor_id"] == session["visitor_id"]
+    assert resumed["conversation_id"] == message["conversation_id"]
+    conversation = await admin.get(f"/api/v1/conversations/{message['conversation_id']}")
+    assert conversation["client"]["name"] == "Ann"
+    # A token for another widget, or a forged one, starts a new visitor.
+    forged = await visitor_socket(base_url, world.key, session["token"] + "x")
+    assert (await forged.events.wait("session"))["visitor_id"] != session["visitor_id"]
+    await again.close()
+    await forged.close()
