@@ -57,17 +57,21 @@ def test_unreachable_mongo_names_the_url_without_password(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
+def child_pids(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
 async def test_serve_fails_loudly_when_embedded_mongo_dies(tmp_path: Path) -> None:
     server = await ServeProcess(
         {"OPENLINES_DATA_DIR": str(tmp_path / "data")}, tmp_path / "serve.log"
     ).start()
     try:
         # The embedded server is the serve process's only child (started from a worker thread).
-        (mongo_pid,) = [
-            int(pid)
-            for task in Path(f"/proc/{server.pid}/task").iterdir()
-            for pid in (task / "children").read_text().split()
-        ]
+        (mongo_pid,) = child_pids(server.pid)
         os.kill(mongo_pid, signal.SIGKILL)
         code = await server.stop_when_exited(timeout_s=20)
     finally:

@@ -36,7 +36,7 @@ async def test_away_operators_get_nothing(base_url: str, admin: Api) -> None:
     away = await operator_socket(base_url, world.operators[0].token or "", online=False)
     assert (await away.call("status:set", {"status": "away"}))["ok"]
     online = await operator_socket(base_url, world.operators[1].token or "")
-    visitor, message = await visitor_says(base_url, world.key, "hello")
+    visitor, _ = await visitor_says(base_url, world.key, "hello")
     offer = await online.events.wait("conversation:offered")
     assert offer["conversation"]["offered_to"] == [world.operators[1].user["id"]]
     assert away.events.all("conversation:offered") == []
