@@ -30,6 +30,7 @@ import routing.router
 import widget.channel
 import widget.namespace
 from hub import api
+from hub.api.openapi import OPENAPI, build_spec
 from hub.api.users import UserIn, create_user
 from hub.appkeys import HUB
 from hub.auth import Sessions, VisitorTokens
@@ -106,6 +107,7 @@ async def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_http_ctx)
     app.cleanup_ctx.append(_hub_ctx)
     app.router.add_routes(api.routes())
+    app[OPENAPI] = build_spec(api.routes(), api.body_models())
     return app
 
 

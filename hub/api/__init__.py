@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel
 
-from hub.api import auth, channels, conversations, lines, ops, users
+from hub.api import auth, channels, conversations, lines, openapi, ops, users
+
+_MODULES = (auth, users, lines, channels, conversations, ops, openapi)
 
 
 def routes() -> list[web.RouteDef]:
     table: list[web.RouteDef] = []
-    for module in (auth, users, lines, channels, conversations, ops):
-        table.extend(module.routes)
+    for module in _MODULES:
+        table.extend(r for r in module.routes if isinstance(r, web.RouteDef))
     return table
+
+
+def body_models() -> dict[tuple[str, str], type[BaseModel]]:
+    """Which model validates the JSON body of each operation (for the OpenAPI document)."""
+    return {
+        ("POST", "/api/v1/auth/login"): auth.LoginIn,
+        ("POST", "/api/v1/users"): users.UserIn,
+        ("PATCH", "/api/v1/users/{user_id}"): users.UserPatch,
+        ("POST", "/api/v1/lines"): lines.LineIn,
+        ("PATCH", "/api/v1/lines/{line_id}"): lines.LineIn,
+        ("POST", "/api/v1/lines/{line_id}/channels"): channels.ChannelIn,
+        ("PATCH", "/api/v1/channels/{channel_id}"): channels.ChannelPatch,
+        ("POST", "/api/v1/conversations/{conversation_id}/messages"): conversations.MessageIn,
+    }

@@ -104,3 +104,19 @@ async def test_visitor_token_resumes_the_same_client(base_url: str, admin: Api) 
     assert (await forged.events.wait("session"))["visitor_id"] != session["visitor_id"]
     await again.close()
     await forged.close()
+
+
+async def test_openapi_describes_every_route(anon: Api) -> None:
+    spec = await anon.get("/api/v1/openapi.json")
+    assert spec["openapi"].startswith("3.1")
+    for path, method in [
+        ("/api/v1/auth/login", "post"), ("/api/v1/lines", "post"),
+        ("/api/v1/conversations/{conversation_id}/messages", "post"),
+        ("/hooks/{type}/{channel_id}", "post"), ("/healthz", "get"),
+    ]:
+        assert method in spec["paths"][path], path
+    login = spec["paths"]["/api/v1/auth/login"]["post"]
+    ref = login["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["required"] == [
+        "email", "password"
+    ]
