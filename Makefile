@@ -21,8 +21,10 @@ frontends:
 		npm run --silent build; \
 	fi
 
+# A first run seeds the demo (admin, operator, a line with a widget, /demo); OPENLINES_DEMO=false
+# skips it. Seeding happens once, into an empty database only.
 run: install
-	$(BIN)/openlines serve
+	OPENLINES_DEMO=$${OPENLINES_DEMO:-true} $(BIN)/openlines serve
 
 lint: install
 	$(BIN)/ruff check .

@@ -29,6 +29,7 @@ import operators_ui.namespace
 import routing.router
 import widget.channel
 import widget.namespace
+import widget.web
 from hub import api
 from hub.api.openapi import OPENAPI, build_spec
 from hub.api.users import UserIn, create_user
@@ -107,6 +108,7 @@ async def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_http_ctx)
     app.cleanup_ctx.append(_hub_ctx)
     app.router.add_routes(api.routes())
+    widget.web.setup(app)  # the bundle, /demo, uploads and file downloads
     app[OPENAPI] = build_spec(api.routes(), api.body_models())
     return app
 

@@ -42,6 +42,21 @@ class Settings(BaseSettings):
     offer_timeout_s: float = Field(
         default=60.0, gt=0, description="Default accept timeout for a line that sets none."
     )
+    upload_max_bytes: int = Field(
+        default=10 << 20, gt=0, description="Largest file a visitor may upload, in bytes."
+    )
+    widget_rate_messages: int = Field(
+        default=20, ge=1, description="Messages one widget visitor may send per rate window."
+    )
+    widget_rate_ip_messages: int = Field(
+        default=60, ge=1, description="Widget messages one IP address may send per rate window."
+    )
+    widget_rate_window_s: float = Field(default=10.0, gt=0, description="Widget rate window.")
+    demo: bool = Field(
+        default=False,
+        description="Seed the demo (admin, operator, line, widget, /demo) into an empty "
+        "database at start; `make run` turns it on.",
+    )
 
     @field_validator("log_level")
     @classmethod

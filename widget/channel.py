@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import secrets
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
@@ -25,6 +25,8 @@ class WidgetConfig(BaseModel):
     prechat_fields: list[str] = Field(default_factory=list)
     agreement_text: str | None = Field(default=None, max_length=2000)
     greeting: str | None = Field(default=None, max_length=500)
+    # "auto" follows the visitor's browser; the widget ships Russian and English.
+    language: Literal["auto", "en", "ru"] = "auto"
 
     @field_validator("prechat_fields")
     @classmethod

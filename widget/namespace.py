@@ -8,9 +8,10 @@ import logging
 from typing import Any
 
 import socketio
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import NotFound, RateLimited, ValidationFailed
+from hub.files import Files
 from hub.models import (
     ChannelRecord,
     Conversation,
@@ -23,6 +24,7 @@ from hub.models import (
 from hub.realtime import WIDGET_NS, message_view, visitor_room
 from hub.services import Hub
 from hub.sockets import Ack, event_handler
+from widget.ratelimit import RateLimiter
 
 log = logging.getLogger("openlines.widget")
 
@@ -37,9 +39,15 @@ class ConnectAuth(BaseModel):
 class SendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: str = Field(default="", max_length=MAX_TEXT)
     client_msg_id: str = Field(min_length=1, max_length=100)
     attachments: list[str] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SendIn:
+        if not self.text.strip() and not self.attachments:
+            raise ValueError("write a text or attach a file")
+        return self
 
 
 class HistoryIn(BaseModel):
@@ -59,8 +67,46 @@ class TypingIn(BaseModel):
     on: bool
 
 
+def widget_view(channel: ChannelRecord, hub: Hub) -> dict[str, Any]:
+    """What the widget needs of its channel's config to draw itself (sent with ``session``)."""
+    config = channel.config
+    return {
+        "title": config.get("title"),
+        "color": config.get("color"),
+        "greeting": config.get("greeting"),
+        "language": config.get("language", "auto"),
+        "prechat_fields": config.get("prechat_fields") or [],
+        "agreement_text": config.get("agreement_text"),
+        "upload_max_bytes": hub.settings.upload_max_bytes,
+        "max_text": MAX_TEXT,
+    }
+
+
+def client_ip(environ: dict[str, Any]) -> str:
+    """The peer address (behind a proxy, the proxy must pass the real one as the peer)."""
+    return str(environ.get("REMOTE_ADDR") or "unknown")
+
+
+async def check_rate(limiter: RateLimiter, hub: Hub, visitor_id: str, ip: str) -> None:
+    """Per-visitor and per-IP send limits; ``RateLimited`` (ack ``rate_limited``) when over."""
+    settings = hub.settings
+    if not await limiter.allow(
+        f"visitor:{visitor_id}", settings.widget_rate_messages
+    ) or not await limiter.allow(f"ip:{ip}", settings.widget_rate_ip_messages):
+        raise RateLimited(
+            "you are sending messages too fast; wait a few seconds",
+            details={"window_s": settings.widget_rate_window_s},
+        )
+
+
 def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     """Attach the ``/widget`` handlers to the server."""
+    limiter = RateLimiter(
+        hub.settings.widget_rate_window_s,
+        redis=hub.redis,
+        prefix=f"openlines:{hub.settings.mongo_db}:widget-rate",
+    )
+    files = Files(hub.store, hub.settings.upload_max_bytes)
 
     async def visitor(sid: str) -> tuple[ChannelRecord, str]:
         session = await sio.get_session(sid, namespace=WIDGET_NS)
@@ -113,7 +159,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         visitor_id = visitor_id or new_id()
         token = hub.visitor_tokens.issue(channel.id, visitor_id)
         await sio.save_session(
-            sid, {"channel_id": channel.id, "visitor_id": visitor_id}, namespace=WIDGET_NS
+            sid,
+            {"channel_id": channel.id, "visitor_id": visitor_id, "ip": client_ip(environ)},
+            namespace=WIDGET_NS,
         )
         await sio.enter_room(sid, visitor_room(visitor_id), namespace=WIDGET_NS)
         hub.metrics.socket_connections.labels("widget").inc()
@@ -130,6 +178,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                 "visitor_id": visitor_id,
                 "conversation_id": open_id,
                 "line": await line_state(channel.line_id),
+                "widget": widget_view(channel, hub),
             },
             to=sid,
             namespace=WIDGET_NS,
@@ -142,14 +191,20 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     async def send(sid: str, payload: SendIn) -> Ack:
         channel, visitor_id = await visitor(sid)
         text = payload.text.strip()
-        if not text:
+        if not text and not payload.attachments:
             raise ValidationFailed("the message is empty", code="empty_message")
+        session = await sio.get_session(sid, namespace=WIDGET_NS)
+        await check_rate(limiter, hub, visitor_id, session.get("ip", "unknown"))
+        attachments = await files.visitor_uploads(
+            payload.attachments, channel_id=channel.id, visitor_id=visitor_id
+        )
         inbound = Inbound(
             channel_id=channel.id,
             chat_id=visitor_id,
             external_id=f"cmid:{visitor_id}:{payload.client_msg_id}",
             sender=Sender(external_id=visitor_id),
             text=text,
+            attachments=attachments,
         )
         result = await hub.stream.ingest(inbound, channel)
         view = message_view(result.message)

@@ -1,0 +1,260 @@
+"""Attachments: files clients and staff send, kept in GridFS (bucket ``attachments``) behind a
+size limit and a type allow-list, and the rule who may read one.
+
+The type is decided by the file name's extension *and* checked against the content's magic
+bytes; the browser's declared type is ignored (it is whatever the client says). Nothing that a
+browser would run (HTML, SVG, scripts) is on the list.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from gridfs import AsyncGridFSBucket
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from hub.auth import may_see
+from hub.errors import HubError, PayloadTooLarge, ValidationFailed
+from hub.models import Attachment, Conversation, Line, Role, User
+from hub.store import Store
+
+BUCKET = "attachments"
+
+# extension -> MIME type of every file type we accept.
+ALLOWED_TYPES: dict[str, str] = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain",
+    ".csv": "text/csv",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".zip": "application/zip",
+}
+
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
+# MIME type -> the content must start with one of these (text types are checked separately).
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "application/pdf": (b"%PDF-",),
+    "application/msword": _OLE,
+    "application/vnd.ms-excel": _OLE,
+    "application/zip": _ZIP,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _ZIP,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _ZIP,
+    "application/vnd.oasis.opendocument.text": _ZIP,
+    "application/vnd.oasis.opendocument.spreadsheet": _ZIP,
+}
+
+
+class UnsupportedFileType(HubError):
+    status = 415
+    code = "unsupported_file_type"
+
+
+def allowed_extensions() -> str:
+    return ", ".join(sorted({ext.lstrip(".") for ext in ALLOWED_TYPES}))
+
+
+def clean_name(raw: str | None) -> str:
+    """A file name fit to store and show: no directories, no control characters, bounded."""
+    name = PureWindowsPath(PurePosixPath(raw or "").name).name
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip(" .")
+    return name[-200:] or "file"
+
+
+def detect_type(name: str, head: bytes) -> str:
+    """The MIME type of an upload named ``name`` whose content starts with ``head``.
+
+    Raises ``UnsupportedFileType`` for types off the list and for content that is not what the
+    extension claims (a renamed executable stays refused)."""
+    ext = PurePosixPath(name.lower()).suffix
+    mime = ALLOWED_TYPES.get(ext)
+    if mime is None:
+        raise UnsupportedFileType(
+            f"this type of file is not accepted; allowed: {allowed_extensions()}",
+            details={"allowed": sorted(ALLOWED_TYPES)},
+        )
+    if mime.startswith("text/"):
+        ok = b"\x00" not in head and _utf8_prefix(head)
+    elif mime == "image/webp":
+        ok = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    else:
+        ok = head.startswith(_MAGIC[mime])
+    if not ok:
+        raise UnsupportedFileType(
+            f"the file's content is not a valid {ext.lstrip('.')} file",
+            code="file_content_mismatch",
+        )
+    return mime
+
+
+def _utf8_prefix(head: bytes) -> bool:
+    # The head may cut a multi-byte character at its end: allow up to 3 dangling bytes.
+    for cut in range(4):
+        try:
+            head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+def file_url(file_id: str) -> str:
+    """Where a file is read (relative to the hub: the widget and console add the hub's origin)."""
+    return f"/api/v1/files/{file_id}"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: str
+    name: str
+    mime: str
+    size: int
+    owner: dict[str, Any]
+
+    def attachment(self) -> Attachment:
+        return Attachment(
+            id=self.id, name=self.name, mime=self.mime, size=self.size, url=file_url(self.id)
+        )
+
+
+def _oid(file_id: str) -> ObjectId | None:
+    try:
+        return ObjectId(file_id)
+    except (InvalidId, TypeError):
+        return None
+
+
+class Files:
+    """The attachments store: ``save``, ``get``, ``read``, and who may read a file."""
+
+    def __init__(self, store: Store, max_bytes: int) -> None:
+        self._store = store
+        db: AsyncDatabase[dict[str, Any]] = store.db
+        self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
+        self._files = db[f"{BUCKET}.files"]
+        self.max_bytes = max_bytes
+
+    async def ensure_indexes(self) -> None:
+        # Download checks look up the message that carries a file.
+        await self._store.messages.create_index([("attachments.id", ASCENDING)])
+        await self._files.create_index([("metadata.owner.visitor_id", ASCENDING)])
+
+    def check_size(self, size: int) -> None:
+        if size > self.max_bytes:
+            limit_mb = self.max_bytes / (1 << 20)
+            raise PayloadTooLarge(
+                f"the file is too large: at most {limit_mb:g} MB",
+                code="file_too_large",
+                details={"max_bytes": self.max_bytes},
+            )
+
+    async def save(self, name: str, data: bytes, owner: dict[str, Any]) -> StoredFile:
+        """Check and store one file; ``owner`` says who uploaded it (visitor or staff)."""
+        self.check_size(len(data))
+        if not data:
+            raise ValidationFailed("the file is empty", code="empty_file")
+        clean = clean_name(name)
+        mime = detect_type(clean, data[:512])
+        oid = await self._bucket.upload_from_stream(
+            clean, data, metadata={"mime": mime, "owner": owner}
+        )
+        return StoredFile(id=str(oid), name=clean, mime=mime, size=len(data), owner=owner)
+
+    async def get(self, file_id: str) -> StoredFile | None:
+        oid = _oid(file_id)
+        if oid is None:
+            return None
+        doc = await self._files.find_one({"_id": oid})
+        if doc is None:
+            return None
+        meta = doc.get("metadata") or {}
+        return StoredFile(
+            id=file_id,
+            name=str(doc.get("filename") or "file"),
+            mime=str(meta.get("mime") or "application/octet-stream"),
+            size=int(doc.get("length") or 0),
+            owner=dict(meta.get("owner") or {}),
+        )
+
+    async def read(self, file_id: str) -> bytes:
+        oid = _oid(file_id)
+        assert oid is not None  # callers read only files that ``get`` found
+        stream = await self._bucket.open_download_stream(oid)
+        data: bytes = await stream.read()
+        return data
+
+    async def visitor_uploads(
+        self, ids: list[str], *, channel_id: str, visitor_id: str
+    ) -> list[Attachment]:
+        """The attachments for ``ids``, each of which must be this visitor's own upload."""
+        found = []
+        for file_id in dict.fromkeys(ids):
+            stored = await self.get(file_id)
+            owner = stored.owner if stored else {}
+            if (
+                stored is None
+                or owner.get("channel_id") != channel_id
+                or owner.get("visitor_id") != visitor_id
+            ):
+                raise ValidationFailed(
+                    "an attachment is not one of your uploads", code="unknown_attachment"
+                )
+            found.append(stored.attachment())
+        return found
+
+    async def _carrier(self, file_id: str) -> Conversation | None:
+        """The conversation of a public message that carries this file, if any."""
+        message = await self._store.messages.find_one(
+            {"attachments.id": file_id, "hidden": {"$ne": True}}, {"conversation_id": 1}
+        )
+        if message is None:
+            return None
+        doc = await self._store.conversations.find_one({"_id": message["conversation_id"]})
+        return Conversation.from_doc(doc) if doc else None
+
+    async def visitor_may_read(self, stored: StoredFile, channel_id: str, visitor_id: str) -> bool:
+        """Visitors read their own uploads and files in their own conversations."""
+        owner = stored.owner
+        if owner.get("channel_id") == channel_id and owner.get("visitor_id") == visitor_id:
+            return True
+        conversation = await self._carrier(stored.id)
+        return (
+            conversation is not None
+            and conversation.channel.id == channel_id
+            and conversation.chat_id == visitor_id
+        )
+
+    async def staff_may_read(self, stored: StoredFile, user: User) -> bool:
+        """Staff read their own uploads and files of conversations they may see."""
+        if user.role == Role.ADMIN or stored.owner.get("user_id") == user.id:
+            return True
+        for message in await self._store.messages.find(
+            {"attachments.id": stored.id}, {"conversation_id": 1}
+        ).to_list(20):
+            doc = await self._store.conversations.find_one({"_id": message["conversation_id"]})
+            if doc is None:
+                continue
+            conversation = Conversation.from_doc(doc)
+            line_doc = await self._store.lines.find_one({"_id": conversation.line_id})
+            line = Line.from_doc(line_doc) if line_doc else None
+            if may_see(user, conversation, line):
+                return True
+        return False

@@ -1,0 +1,87 @@
+"""Fixtures of the widget suite: a real Chromium (Debian's, driven by Playwright), a customer
+site on its own origin that embeds the widget, and a cuttable TCP path to the hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, async_playwright
+
+from hub.settings import Settings
+from tests.conftest import make_settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "widget"
+UPLOAD_LIMIT = 256 * 1024
+
+# A customer's page with blunt CSS of its own: the widget must look the same anyway, and must
+# not restyle the page.
+SITE_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Customer site</title>
+<style>button {{ display: none !important; }} p {{ color: rgb(1, 2, 3); }}</style>
+</head><body>
+<p id="page-text">Welcome to our shop</p><button id="page-button">Buy</button>
+<script async src="{hub}/widget/loader.js" data-openlines-key="{key}"></script>
+</body></html>
+"""
+
+
+@pytest.fixture
+def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
+    # A small upload limit keeps the oversized-file test fast.
+    return make_settings(mongo_url, db_name, tmp_path / "data", upload_max_bytes=UPLOAD_LIMIT)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+SiteFactory = Callable[[str, str], Awaitable[str]]
+
+
+@pytest.fixture
+async def customer_site() -> AsyncIterator[SiteFactory]:
+    """``await customer_site(hub_base, key)`` serves a page embedding that widget; its URL."""
+    servers: list[TestServer] = []
+
+    async def serve(hub_base: str, key: str) -> str:
+        async def page(request: web.Request) -> web.Response:
+            return web.Response(
+                text=SITE_PAGE.format(hub=hub_base, key=key), content_type="text/html"
+            )
+
+        app = web.Application()
+        app.router.add_get("/", page)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return str(server.make_url("/"))
+
+    yield serve
+    for server in servers:
+        await server.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    """Keep a screenshot of this state for CI artifacts (tests/artifacts, git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
