@@ -28,6 +28,7 @@ import channels.api
 import operators_ui.namespace
 import routing.router
 import widget.channel
+import widget.lifecycle
 import widget.namespace
 import widget.web
 from hub import api
@@ -50,6 +51,7 @@ from hub.services import Hub
 from hub.settings import Settings
 from hub.store import Store
 from hub.stream import Stream
+from hub.timers import Timers
 
 log = logging.getLogger("openlines.app")
 
@@ -232,22 +234,26 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         gateway=gateway,
         registry=kinds,
         outbox=outbox,
+        timers=Timers(store),
         redis=redis,
     )
     app[HUB] = hub
     await _bootstrap_admin(hub)
 
     gateway.subscribe(bus)
-    routing.router.Router(hub).subscribe()
+    routing.router.Router(hub, hub.timers).subscribe()
     widget.namespace.register(sio, hub)
+    widget.lifecycle.register(sio, hub)
     operators_ui.namespace.register(sio, hub)
 
     await bus.start()
     await outbox.start()
+    await hub.timers.start()
     log.info("hub ready db=%s redis=%s", settings.mongo_db, "on" if redis else "off")
     try:
         yield
     finally:
+        await hub.timers.stop()
         await outbox.stop()
         await hub.presence.stop()
         await bus.stop()

@@ -54,6 +54,8 @@ class ChannelKind(Protocol):
     secret_fields: ClassVar[frozenset[str]]
     # Generated config values shown once, in the response that creates the channel.
     reveal_on_create: ClassVar[frozenset[str]]
+    # The client app shows its queue position live (the widget); others get a text once.
+    live_queue_position: ClassVar[bool]
 
     def prepare_config(self, config: BaseModel, settings: Settings) -> dict[str, Any]:
         """Fill generated values (webhook secrets, widget keys) into a new channel's config."""

@@ -5,7 +5,7 @@ the filter), so two processes can never both win the same transition."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -18,6 +18,7 @@ from hub.models import (
     AuthorType,
     Conversation,
     ConversationStatus,
+    Direction,
     Line,
     Message,
     Role,
@@ -150,9 +151,17 @@ class Conversations:
             )
         if conversation.status == ConversationStatus.CLOSED:
             raise Conflict("the conversation is closed", code="conversation_closed")
+        if (
+            not hidden
+            and conversation.status == ConversationStatus.OFFERED
+            and user.id in conversation.offered_to
+        ):
+            # Replying to an offer takes it, as in Bitrix24.
+            conversation = await self.accept(user, conversation_id)
         if not hidden and not conversation.visible_participant(user.id):
             raise Forbidden(
-                "accept or join the conversation to write to the client", code="not_a_participant"
+                "accept or join the conversation to write to the client",
+                code="not_a_participant",
             )
         if hidden and not (
             user.id in conversation.staff_ids() or (line is not None and oversees(user, line))
@@ -165,20 +174,55 @@ class Conversations:
             conversation, author, text, hidden=hidden, client_msg_id=client_msg_id
         )
 
-    async def accept(self, user: User, conversation_id: str) -> Conversation:
-        _, line = await self.get(user, conversation_id)
-        allowed = user.role == Role.ADMIN or (
-            line is not None and (user.id in line.operators or user.id in line.supervisors)
+    async def note(self, conversation: Conversation, text: str) -> None:
+        """A system message for the staff only (hidden: the client never sees it)."""
+        await self._stream.post(
+            conversation,
+            Author(type=AuthorType.SYSTEM, name="OpenLines"),
+            text,
+            hidden=True,
+            direction=Direction.SYSTEM,
         )
+
+    async def say(self, conversation: Conversation, text: str) -> None:
+        """A system message to the client (delivered on the conversation's channel)."""
+        await self._stream.post(
+            conversation,
+            Author(type=AuthorType.SYSTEM, name="OpenLines"),
+            text,
+            direction=Direction.SYSTEM,
+        )
+
+    # --- assignment and capacity -----------------------------------------------------------
+
+    async def accept(self, user: User, conversation_id: str) -> Conversation:
+        conversation, line = await self.get(user, conversation_id)
+        if line is None:
+            raise Conflict("the conversation's line is gone", code="line_gone")
+        is_offered = user.id in conversation.offered_to
+        if conversation.transfer and not is_offered:
+            raise Forbidden("this conversation is being transferred to a colleague")
+        allowed = is_offered or user.role == Role.ADMIN or user.id in line.staff_ids()
         if not allowed:
             raise Forbidden("you are not an operator of this line")
+        return await self.assign(conversation, line, user, actor_id=user.id)
+
+    async def assign(
+        self, conversation: Conversation, line: Line, user: User, *, actor_id: str | None
+    ) -> Conversation:
+        """Take a capacity slot, then claim the conversation; both conditional, so neither
+        two accepts nor two processes can assign it twice or exceed the line's capacity."""
+        if conversation.status not in (ConversationStatus.QUEUED, ConversationStatus.OFFERED):
+            raise Conflict("someone else has taken this conversation", code="already_taken")
+        load_key = await self._take_slot(line, user.id)
         now = utcnow()
         updated = await self.transition(
-            conversation_id,
+            conversation.id,
             {
                 "status": {
                     "$in": [ConversationStatus.QUEUED.value, ConversationStatus.OFFERED.value]
-                }
+                },
+                "line_id": line.id,
             },
             {
                 "$set": {
@@ -187,15 +231,336 @@ class Conversations:
                     "offered_to": [],
                     "offer_expires_at": None,
                     "queued_at": None,
+                    "queue_position": None,
+                    "transfer": None,
+                    "load_key": load_key,
                     "accepted_at": now,
-                }
+                },
+                "$pull": {"participants": {"user_id": user.id}},
             },
             change="assigned",
-            actor_id=user.id,
+            actor_id=actor_id,
         )
         if updated is None:
+            await self._store.operator_load.update_one({"_id": load_key}, {"$inc": {"active": -1}})
             raise Conflict("someone else has taken this conversation", code="already_taken")
+        await self.note(updated, f"{user.name} took the conversation.")
         return updated
+
+    async def _take_slot(self, line: Line, user_id: str) -> str:
+        load_key = f"{line.id}:{user_id}"
+        await self._store.operator_load.update_one(
+            {"_id": load_key},
+            {
+                "$setOnInsert": {
+                    "line_id": line.id,
+                    "user_id": user_id,
+                    "active": 0,
+                    "last_routed_at": None,
+                }
+            },
+            upsert=True,
+        )
+        limit: dict[str, Any] = (
+            {"active": {"$lt": line.max_active_per_operator}}
+            if line.max_active_per_operator
+            else {}
+        )
+        taken = await self._store.operator_load.find_one_and_update(
+            {"_id": load_key, **limit},
+            {"$inc": {"active": 1}, "$set": {"last_routed_at": utcnow()}},
+        )
+        if taken is None:
+            raise Conflict(
+                f"you already have {line.max_active_per_operator} active conversations "
+                "in this line",
+                code="capacity_reached",
+            )
+        return load_key
+
+    async def release_slot(self, conversation_id: str) -> None:
+        """Give back the capacity slot a conversation holds, exactly once."""
+        before = await self._store.conversations.find_one_and_update(
+            {"_id": conversation_id, "load_key": {"$ne": None}},
+            {"$set": {"load_key": None}},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if before is not None:
+            await self._store.operator_load.update_one(
+                {"_id": before["load_key"]}, {"$inc": {"active": -1}}
+            )
+
+    async def offer(
+        self,
+        conversation: Conversation,
+        user_ids: list[str],
+        expires_at: datetime | None,
+    ) -> Conversation | None:
+        """Offer a queued conversation; None when it is no longer waiting as it was."""
+        updated = await self.transition(
+            conversation.id,
+            {"status": ConversationStatus.QUEUED.value, "line_id": conversation.line_id},
+            {
+                "$set": {
+                    "status": ConversationStatus.OFFERED.value,
+                    "offered_to": user_ids,
+                    "offer_expires_at": expires_at,
+                }
+            },
+            change="offered",
+        )
+        if updated is not None:
+            await self._store.operator_load.update_many(
+                {"_id": {"$in": [f"{conversation.line_id}:{u}" for u in user_ids]}},
+                {"$set": {"last_routed_at": utcnow()}},
+            )
+        return updated
+
+    async def expire_offer(
+        self, conversation_id: str, expires_at: datetime
+    ) -> Conversation | None:
+        """The offer that ends at ``expires_at`` ran out: back to the line's queue."""
+        conversation = await self.load(conversation_id)
+        if (
+            conversation.status != ConversationStatus.OFFERED
+            or conversation.offer_expires_at != expires_at
+        ):
+            return None
+        was_transfer = conversation.transfer is not None
+        updated = await self.transition(
+            conversation_id,
+            {"status": ConversationStatus.OFFERED.value, "offer_expires_at": expires_at},
+            {
+                "$set": {
+                    "status": ConversationStatus.QUEUED.value,
+                    "offered_to": [],
+                    "offer_expires_at": None,
+                    "transfer": None,
+                },
+                "$addToSet": {"offer_history": {"$each": conversation.offered_to}},
+            },
+            change="offer_expired",
+            former_user_ids=conversation.offered_to,
+        )
+        if updated is not None and was_transfer:
+            await self.note(updated, "The transfer was not accepted in time; back in the queue.")
+        return updated
+
+    # --- staff actions ---------------------------------------------------------------------
+
+    async def _acting(
+        self, user: User, conversation_id: str, *, assignee_or_overseer: bool = True
+    ) -> tuple[Conversation, Line]:
+        conversation, line = await self.get(user, conversation_id)
+        if line is None:
+            raise Conflict("the conversation's line is gone", code="line_gone")
+        if conversation.status == ConversationStatus.CLOSED:
+            raise Conflict("the conversation is closed", code="conversation_closed")
+        if assignee_or_overseer and not (
+            user.id == conversation.assignee_id or oversees(user, line)
+        ):
+            raise Forbidden("only the assignee or a supervisor may do this")
+        return conversation, line
+
+    async def _user(self, user_id: str) -> User:
+        doc = await self._store.users.find_one({"_id": user_id})
+        if doc is None or not doc.get("active", True):
+            raise ValidationFailed("no such active user", code="unknown_user")
+        return User.from_doc(doc)
+
+    async def transfer_to_user(
+        self, user: User, conversation_id: str, to_user_id: str
+    ) -> Conversation:
+        conversation, line = await self._acting(user, conversation_id)
+        target = await self._user(to_user_id)
+        if target.id == conversation.assignee_id:
+            raise Conflict("the conversation is already theirs", code="already_assigned")
+        if target.role != Role.ADMIN and target.id not in line.staff_ids():
+            raise ValidationFailed("they do not work in this line", code="not_in_line")
+        expires_at = utcnow() + timedelta(seconds=line.accept_timeout_s)
+        previous = conversation.assignee_id
+        updated = await self.transition(
+            conversation.id,
+            {"status": conversation.status.value, "assignee_id": previous},
+            {
+                "$set": {
+                    "status": ConversationStatus.OFFERED.value,
+                    "assignee_id": None,
+                    "offered_to": [target.id],
+                    "offer_expires_at": expires_at,
+                    "transfer": {"from": user.id, "to": target.id},
+                }
+            },
+            change="transferred",
+            actor_id=user.id,
+            former_user_ids=[previous] if previous else [],
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self.release_slot(conversation.id)
+        await self.note(updated, f"{user.name} transferred the conversation to {target.name}.")
+        return updated
+
+    async def transfer_to_line(
+        self, user: User, conversation_id: str, to_line_id: str
+    ) -> Conversation:
+        conversation, line = await self._acting(user, conversation_id)
+        target = await self.line(to_line_id)
+        if target is None:
+            raise ValidationFailed("no such line", code="unknown_line")
+        if target.id == line.id:
+            raise Conflict("the conversation is already in this line", code="same_line")
+        previous = conversation.assignee_id
+        updated = await self.transition(
+            conversation.id,
+            {"status": conversation.status.value, "line_id": line.id, "assignee_id": previous},
+            {
+                "$set": {
+                    "line_id": target.id,
+                    "status": ConversationStatus.QUEUED.value,
+                    "assignee_id": None,
+                    "offered_to": [],
+                    "offer_expires_at": None,
+                    "transfer": None,
+                    "offer_history": [],
+                    "queued_at": utcnow(),
+                }
+            },
+            change="line_changed",
+            actor_id=user.id,
+            former_user_ids=[previous] if previous else [],
+            former_line_id=line.id,
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self.release_slot(conversation.id)
+        await self.note(updated, f"{user.name} moved the conversation to the line {target.name}.")
+        return updated
+
+    async def return_to_queue(self, user: User, conversation_id: str) -> Conversation:
+        conversation, _ = await self._acting(user, conversation_id)
+        if conversation.status != ConversationStatus.ACTIVE or not conversation.assignee_id:
+            raise Conflict("only an accepted conversation can go back", code="not_assigned")
+        previous = conversation.assignee_id
+        updated = await self.transition(
+            conversation.id,
+            {"status": ConversationStatus.ACTIVE.value, "assignee_id": previous},
+            # It keeps its place: queued as of when it first arrived.
+            {
+                "$set": {
+                    "status": ConversationStatus.QUEUED.value,
+                    "assignee_id": None,
+                    "queued_at": conversation.created_at,
+                },
+                "$addToSet": {"offer_history": previous},
+            },
+            change="returned",
+            actor_id=user.id,
+            former_user_ids=[previous],
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self.release_slot(conversation.id)
+        await self.note(updated, f"{user.name} returned the conversation to the queue.")
+        return updated
+
+    async def invite(self, user: User, conversation_id: str, invitee_id: str) -> Conversation:
+        conversation, _ = await self._acting(user, conversation_id)
+        invitee = await self._user(invitee_id)
+        if invitee.role == Role.MANAGER or invitee.id in conversation.staff_ids():
+            raise Conflict("they are already here or cannot join", code="cannot_invite")
+        return await self._add_participant(
+            conversation,
+            invitee.id,
+            hidden=False,
+            change="invited",
+            actor=user,
+            note=f"{user.name} invited {invitee.name}.",
+        )
+
+    async def join(self, user: User, conversation_id: str, *, hidden: bool) -> Conversation:
+        conversation, line = await self._acting(user, conversation_id, assignee_or_overseer=False)
+        if not oversees(user, line):
+            raise Forbidden("only supervisors of the line and admins may join")
+        if user.id in conversation.staff_ids():
+            raise Conflict("you are already in this conversation", code="already_joined")
+        how = "silently joined" if hidden else "joined"
+        return await self._add_participant(
+            conversation,
+            user.id,
+            hidden=hidden,
+            change="joined",
+            actor=user,
+            note=f"{user.name} {how} the conversation.",
+        )
+
+    async def _add_participant(
+        self,
+        conversation: Conversation,
+        user_id: str,
+        *,
+        hidden: bool,
+        change: str,
+        actor: User,
+        note: str,
+    ) -> Conversation:
+        updated = await self.transition(
+            conversation.id,
+            {"status": {"$in": OPEN}, "participants.user_id": {"$ne": user_id}},
+            {"$push": {"participants": {"user_id": user_id, "hidden": hidden}}},
+            change=change,
+            actor_id=actor.id,
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self.note(updated, note)
+        return updated
+
+    async def leave(self, user: User, conversation_id: str) -> Conversation:
+        conversation, _ = await self._acting(user, conversation_id, assignee_or_overseer=False)
+        if user.id == conversation.assignee_id:
+            raise Conflict("transfer or return the conversation instead", code="assignee_leaving")
+        updated = await self.transition(
+            conversation.id,
+            {"participants.user_id": user.id},
+            {"$pull": {"participants": {"user_id": user.id}}},
+            change="left",
+            actor_id=user.id,
+            former_user_ids=[user.id],
+        )
+        if updated is None:
+            raise Conflict("you are not in this conversation", code="not_a_participant")
+        await self.note(updated, f"{user.name} left the conversation.")
+        return updated
+
+    async def pin(self, user: User, conversation_id: str, *, pinned: bool) -> Conversation:
+        """A pinned client's next conversation in this line goes to the same operator."""
+        conversation, line = await self._acting(user, conversation_id)
+        operator_id = conversation.assignee_id
+        if pinned and not operator_id:
+            raise Conflict("accept the conversation before pinning it", code="not_assigned")
+        pin_id = f"{line.id}:{conversation.client.id}"
+        if pinned:
+            await self._store.pins.update_one(
+                {"_id": pin_id}, {"$set": {"user_id": operator_id, "at": utcnow()}}, upsert=True
+            )
+        else:
+            await self._store.pins.delete_one({"_id": pin_id})
+        updated = await self.transition(
+            conversation.id,
+            {},
+            {"$set": {"pinned": pinned}},
+            change="pinned" if pinned else "unpinned",
+            actor_id=user.id,
+        )
+        assert updated is not None
+        return updated
+
+    async def pinned_operator(self, line_id: str, client_id: str) -> str | None:
+        doc = await self._store.pins.find_one({"_id": f"{line_id}:{client_id}"})
+        return doc["user_id"] if doc else None
+
+    # --- closing ---------------------------------------------------------------------------
 
     async def close(self, user: User, conversation_id: str) -> Conversation:
         conversation, line = await self.get(user, conversation_id)
@@ -204,11 +569,17 @@ class Conversations:
             or (line is not None and oversees(user, line))
         ):
             raise Forbidden("only the assignee or a supervisor may close this conversation")
-        return await self.close_by_system(conversation, actor_id=user.id)
+        return await self.close_by_system(conversation, actor_id=user.id, reason="operator")
 
     async def close_by_system(
-        self, conversation: Conversation, *, actor_id: str | None = None
+        self, conversation: Conversation, *, actor_id: str | None = None, reason: str = "system"
     ) -> Conversation:
+        line = await self.line(conversation.line_id)
+        csat = (
+            {"status": "requested", "requested_at": utcnow()}
+            if line is not None and line.csat.enabled
+            else None
+        )
         updated = await self.transition(
             conversation.id,
             {"status": {"$in": OPEN}},
@@ -218,6 +589,10 @@ class Conversations:
                     "closed_at": utcnow(),
                     "offered_to": [],
                     "offer_expires_at": None,
+                    "transfer": None,
+                    "queue_position": None,
+                    "close_reason": reason,
+                    "csat": csat,
                 }
             },
             change="closed",
@@ -228,28 +603,30 @@ class Conversations:
         await self._store.open_threads.delete_one(
             {"_id": f"{updated.channel.id}:{updated.chat_id}", "conversation_id": updated.id}
         )
+        await self.release_slot(updated.id)
         return updated
 
-    async def offer(
-        self, conversation_id: str, user_ids: list[str], expires_at: datetime | None
-    ) -> Conversation | None:
-        """Offer a waiting conversation; None when it is no longer waiting."""
-        return await self.transition(
+    async def submit_csat(
+        self, conversation_id: str, rating: int, comment: str | None
+    ) -> Conversation:
+        updated = await self.transition(
             conversation_id,
-            {
-                "status": {
-                    "$in": [ConversationStatus.QUEUED.value, ConversationStatus.OFFERED.value]
-                }
-            },
+            {"status": ConversationStatus.CLOSED.value, "csat.status": "requested"},
             {
                 "$set": {
-                    "status": ConversationStatus.OFFERED.value,
-                    "offered_to": user_ids,
-                    "offer_expires_at": expires_at,
+                    "csat": {
+                        "status": "submitted",
+                        "rating": rating,
+                        "comment": comment,
+                        "submitted_at": utcnow(),
+                    }
                 }
             },
-            change="offered",
+            change="csat",
         )
+        if updated is None:
+            raise Conflict("no rating is awaited for this conversation", code="csat_not_awaited")
+        return updated
 
     async def transition(
         self,
@@ -259,6 +636,8 @@ class Conversations:
         *,
         change: str,
         actor_id: str | None = None,
+        former_user_ids: list[str] | None = None,
+        former_line_id: str | None = None,
     ) -> Conversation | None:
         """Apply ``update`` only if the conversation still matches ``expected``; publish it."""
         update.setdefault("$set", {})["updated_at"] = utcnow()
@@ -269,6 +648,12 @@ class Conversations:
             return None
         conversation = Conversation.from_doc(doc)
         await self._bus.publish(
-            ConversationChanged(conversation=conversation, change=change, actor_id=actor_id)
+            ConversationChanged(
+                conversation=conversation,
+                change=change,
+                actor_id=actor_id,
+                former_user_ids=former_user_ids or [],
+                former_line_id=former_line_id,
+            )
         )
         return conversation

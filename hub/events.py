@@ -53,6 +53,16 @@ class ConversationChanged(_Event):
     conversation: Conversation
     change: str
     actor_id: str | None = None
+    # People no longer in the conversation who must still hear of the change (a transfer's
+    # previous assignee, someone who left).
+    former_user_ids: list[str] = Field(default_factory=list)
+    former_line_id: str | None = None
+
+
+class QueuePositionChanged(_Event):
+    kind: Literal["queue_position_changed"] = "queue_position_changed"
+    conversation: Conversation
+    position: int | None
 
 
 class PresenceChanged(_Event):
@@ -66,7 +76,8 @@ Event = Annotated[
     | MessageStatusChanged
     | ConversationOpened
     | ConversationChanged
-    | PresenceChanged,
+    | PresenceChanged
+    | QueuePositionChanged,
     Field(discriminator="kind"),
 ]
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

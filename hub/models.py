@@ -153,11 +153,26 @@ class WorkingHours(BaseModel):
 
 
 class LineMessages(BaseModel):
-    welcome: str | None = None
-    after_hours: str | None = None
-    closing: str | None = None
-    auto_close: str | None = None
-    no_answer: str | None = None
+    """Texts the line sends to clients. Unset ones are not sent, except ``no_answer`` and
+    ``queued``, which have defaults because their timers are on by default."""
+
+    welcome: str | None = Field(default=None, max_length=2000)
+    after_hours: str | None = Field(default=None, max_length=2000)
+    closing: str | None = Field(default=None, max_length=2000)
+    auto_close: str | None = Field(default=None, max_length=2000)
+    no_answer: str | None = Field(
+        default="Thank you for waiting! All our operators are busy; we will answer as soon as "
+        "we can.",
+        max_length=2000,
+    )
+    # {position} is replaced by the client's place in the queue.
+    queued: str | None = Field(
+        default="All operators are busy right now. You are number {position} in the queue.",
+        max_length=2000,
+    )
+    csat: str | None = Field(
+        default="Please rate this conversation from 1 (bad) to 5 (excellent).", max_length=2000
+    )
 
 
 class LineCsat(BaseModel):
@@ -278,6 +293,13 @@ class Conversation(Doc):
     participants: list[Participant] = Field(default_factory=list)
     offered_to: list[str] = Field(default_factory=list)
     offer_expires_at: datetime | None = None
+    # Operators who let an offer of this conversation time out (skipped on the next round).
+    offer_history: list[str] = Field(default_factory=list)
+    # Set while a transfer to one operator waits for their accept: {"from": id, "to": id}.
+    transfer: dict[str, str] | None = None
+    # The capacity slot (``operator_load`` id) the assignee holds for this conversation.
+    load_key: str | None = None
+    queue_position: int | None = None
     pinned: bool = False
     crm: CrmLinks = Field(default_factory=CrmLinks)
     last_message: dict[str, Any] | None = None
@@ -288,7 +310,9 @@ class Conversation(Doc):
     queued_at: datetime | None = Field(default_factory=utcnow)
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
+    close_reason: str | None = None
     csat: dict[str, Any] | None = None
+    after_hours_until: datetime | None = None
 
     def staff_ids(self) -> set[str]:
         """Users who take part: the assignee and every participant, hidden ones included."""

@@ -50,8 +50,8 @@ def visitor_room(visitor_id: str) -> str:
 def conversation_view(conversation: Conversation) -> dict[str, Any]:
     """A conversation as the contract shows it (internal fields dropped)."""
     return conversation.model_dump(
-        mode="json", exclude={"chat_id", "last_seq", "queued_at", "updated_at"}
-    ) | {"queued_at": _iso(conversation.queued_at)}
+        mode="json", exclude={"chat_id", "last_seq", "load_key", "after_hours_until"}
+    )
 
 
 def message_view(message: Message) -> dict[str, Any]:
@@ -129,6 +129,11 @@ class Gateway:
         elif isinstance(event, ConversationChanged):
             conversation = event.conversation
             rooms = await self.staff_rooms(conversation, with_line=True)
+            rooms += [user_room(uid) for uid in event.former_user_ids]
+            if event.actor_id:
+                rooms.append(user_room(event.actor_id))
+            if event.former_line_id:
+                rooms += [line_room(event.former_line_id), supervise_room(event.former_line_id)]
             payload = {"conversation": conversation_view(conversation), "change": event.change}
             await self.emit("conversation:updated", payload, room=rooms, namespace=OPERATOR_NS)
             if event.change == "offered":

@@ -18,6 +18,7 @@ from hub.realtime import Gateway
 from hub.settings import Settings
 from hub.store import Store
 from hub.stream import Stream
+from hub.timers import Timers
 
 
 @dataclass
@@ -34,4 +35,5 @@ class Hub:
     gateway: Gateway
     registry: ChannelRegistry
     outbox: Outbox
+    timers: Timers
     redis: Redis | None

@@ -39,6 +39,12 @@ class Store:
         self.open_threads: AsyncCollection[Doc] = journaled["open_threads"]
         self.messages: AsyncCollection[Doc] = journaled["messages"]
         self.outbox: AsyncCollection[Doc] = journaled["outbox"]
+        # Durable deadlines (offers, no-answer, auto-close, CSAT): see hub/timers.py.
+        self.timers: AsyncCollection[Doc] = journaled["timers"]
+        # Per (line, operator): active conversation count (capacity) and last routing time.
+        self.operator_load: AsyncCollection[Doc] = journaled["operator_load"]
+        # _id = "<line_id>:<client_id>" -> the operator a client is pinned to.
+        self.pins: AsyncCollection[Doc] = journaled["pins"]
 
     async def ensure_indexes(self) -> None:
         await self.users.create_index([("email", ASCENDING)], unique=True)
@@ -55,6 +61,7 @@ class Store:
         await self.conversations.create_index([("assignee_id", ASCENDING)])
         await self.conversations.create_index([("client.id", ASCENDING)])
         await self.outbox.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        await self.timers.create_index([("due_at", ASCENDING)])
 
     @staticmethod
     async def upsert(collection: AsyncCollection[Doc], query: Doc, update: Doc) -> Doc:

@@ -8,6 +8,7 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.api.conversations import InviteIn, JoinIn, TransferIn
 from hub.errors import HubError
 from hub.models import PresenceStatus, User
 from hub.realtime import OPERATOR_NS, WIDGET_NS, conversation_view, message_view, visitor_room
@@ -32,6 +33,25 @@ class SendIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     hidden: bool = False
     client_msg_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class TransferEvent(TransferIn):
+    id: str = Field(min_length=1, max_length=100)
+
+
+class InviteEvent(InviteIn):
+    id: str = Field(min_length=1, max_length=100)
+
+
+class JoinEvent(JoinIn):
+    id: str = Field(min_length=1, max_length=100)
+
+
+class PinEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=100)
+    pinned: bool
 
 
 class TypingIn(BaseModel):
@@ -95,6 +115,46 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         )
         return {"message": message_view(result.message), "duplicate": result.duplicate}
 
+    @event_handler(TransferEvent)
+    async def transfer(sid: str, payload: TransferEvent) -> Ack:
+        user = await current(sid)
+        if payload.to_user_id is not None:
+            result = await hub.conversations.transfer_to_user(user, payload.id, payload.to_user_id)
+        else:
+            assert payload.to_line_id is not None
+            result = await hub.conversations.transfer_to_line(user, payload.id, payload.to_line_id)
+        return {"conversation": conversation_view(result)}
+
+    @event_handler(InviteEvent)
+    async def invite(sid: str, payload: InviteEvent) -> Ack:
+        user = await current(sid)
+        result = await hub.conversations.invite(user, payload.id, payload.user_id)
+        return {"conversation": conversation_view(result)}
+
+    @event_handler(JoinEvent)
+    async def join(sid: str, payload: JoinEvent) -> Ack:
+        user = await current(sid)
+        result = await hub.conversations.join(user, payload.id, hidden=payload.hidden)
+        return {"conversation": conversation_view(result)}
+
+    @event_handler(ConversationIdIn)
+    async def leave(sid: str, payload: ConversationIdIn) -> Ack:
+        user = await current(sid)
+        result = await hub.conversations.leave(user, payload.id)
+        return {"conversation": conversation_view(result)}
+
+    @event_handler(ConversationIdIn)
+    async def return_to_queue(sid: str, payload: ConversationIdIn) -> Ack:
+        user = await current(sid)
+        result = await hub.conversations.return_to_queue(user, payload.id)
+        return {"conversation": conversation_view(result)}
+
+    @event_handler(PinEvent)
+    async def pin(sid: str, payload: PinEvent) -> Ack:
+        user = await current(sid)
+        result = await hub.conversations.pin(user, payload.id, pinned=payload.pinned)
+        return {"conversation": conversation_view(result)}
+
     @event_handler(TypingIn)
     async def typing(sid: str, payload: TypingIn) -> Ack:
         user = await current(sid)
@@ -124,3 +184,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     sio.on("conversation:close", close, namespace=OPERATOR_NS)
     sio.on("message:send", send, namespace=OPERATOR_NS)
     sio.on("typing", typing, namespace=OPERATOR_NS)
+    sio.on("conversation:transfer", transfer, namespace=OPERATOR_NS)
+    sio.on("conversation:invite", invite, namespace=OPERATOR_NS)
+    sio.on("conversation:join", join, namespace=OPERATOR_NS)
+    sio.on("conversation:leave", leave, namespace=OPERATOR_NS)
+    sio.on("conversation:return", return_to_queue, namespace=OPERATOR_NS)
+    sio.on("conversation:pin", pin, namespace=OPERATOR_NS)

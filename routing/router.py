@@ -1,89 +1,332 @@
-"""Offers waiting conversations to the available operators of their line.
+"""The router of an open line: the thin async shell around ``routing.strategies``.
 
-This is the foundation's minimal router: every available operator (online, a line member,
-under capacity) is offered each waiting conversation, FIFO; the first ``accept`` wins through
-the conversation's conditional update. Re-run whenever a conversation opens or closes and
-whenever an operator comes online.
+It reacts to hub events and durable timers: offers waiting conversations (FIFO) to the
+operators the line's distribution mode picks, moves offers on when they time out, keeps
+visitors told of their queue position, and sends the line's texts (welcome, after hours, no
+answer, closing, auto-close). It changes conversations only through the hub's conditional
+transitions, so several processes can route the same line at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from hub.events import ConversationChanged, ConversationOpened, PresenceChanged
-from hub.models import Conversation, ConversationStatus, Line, PresenceStatus, utcnow
+from hub.events import (
+    ConversationChanged,
+    ConversationOpened,
+    MessageStored,
+    PresenceChanged,
+    QueuePositionChanged,
+)
+from hub.hours import is_open, next_open
+from hub.models import (
+    AuthorType,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Distribution,
+    Line,
+    PresenceStatus,
+    utcnow,
+)
 from hub.services import Hub
+from hub.timers import Timers
+from routing.strategies import Candidate, choose
 
 log = logging.getLogger("openlines.routing")
 
+WAITING = [ConversationStatus.QUEUED.value, ConversationStatus.OFFERED.value]
+CSAT_WINDOW = timedelta(hours=24)
+OFFER, NO_ANSWER, AUTO_CLOSE, CSAT = "offer", "no_answer", "auto_close", "csat"
+# Changes after which the line's queue may move (someone freed up or something was queued).
+_REDISPATCH = {"assigned", "closed", "returned", "line_changed", "offer_expired", "transferred"}
+
 
 class Router:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, timers: Timers) -> None:
         self._hub = hub
+        self._timers = timers
         self._locks: dict[str, asyncio.Lock] = {}
 
     def subscribe(self) -> None:
         self._hub.bus.subscribe(
-            "routing", self._on_event, ConversationOpened, ConversationChanged, PresenceChanged
+            "routing",
+            self._on_event,
+            ConversationOpened,
+            ConversationChanged,
+            PresenceChanged,
+            MessageStored,
         )
+        self._timers.on(OFFER, self._offer_expired)
+        self._timers.on(NO_ANSWER, self._no_answer)
+        self._timers.on(AUTO_CLOSE, self._auto_close)
+        self._timers.on(CSAT, self._csat_expired)
+
+    # --- events ----------------------------------------------------------------------------
 
     async def _on_event(self, event: Any) -> None:
-        frees_or_adds_work = isinstance(event, ConversationOpened) or (
-            isinstance(event, ConversationChanged) and event.change in ("closed", "assigned")
-        )
-        if frees_or_adds_work:
-            await self.dispatch(event.conversation.line_id)
+        if isinstance(event, ConversationOpened):
+            await self._opened(event.conversation)
+        elif isinstance(event, MessageStored):
+            await self._message(event)
+        elif isinstance(event, ConversationChanged):
+            await self._changed(event)
         elif isinstance(event, PresenceChanged) and event.status == PresenceStatus.ONLINE:
-            lines = await self._hub.store.lines.find({"operators": event.user_id}).to_list()
+            lines = await self._hub.store.lines.find(
+                {"operators": event.user_id}, {"_id": 1}
+            ).to_list()
             for doc in lines:
                 await self.dispatch(doc["_id"])
 
+    async def _opened(self, conversation: Conversation) -> None:
+        line = await self._hub.conversations.line(conversation.line_id)
+        if line is None:
+            return
+        if line.messages.welcome:
+            await self._hub.conversations.say(conversation, line.messages.welcome)
+        if line.no_answer_after_s:
+            await self._timers.set(
+                NO_ANSWER,
+                conversation.id,
+                conversation.created_at + timedelta(seconds=line.no_answer_after_s),
+            )
+        await self.dispatch(line.id)
+
+    async def _message(self, event: MessageStored) -> None:
+        message, conversation = event.message, event.conversation
+        if message.direction == Direction.IN:
+            await self._timers.cancel(AUTO_CLOSE, conversation.id)
+            await self._after_hours(conversation)
+        elif (
+            message.author.type == AuthorType.OPERATOR
+            and not message.hidden
+            and conversation.status == ConversationStatus.ACTIVE
+        ):
+            line = await self._hub.conversations.line(conversation.line_id)
+            if line is not None and line.auto_close_after_s:
+                due = utcnow() + timedelta(seconds=line.auto_close_after_s)
+                await self._timers.set(AUTO_CLOSE, conversation.id, due)
+
+    async def _after_hours(self, conversation: Conversation) -> None:
+        """Tell a client writing outside working hours, once per closed period."""
+        line = await self._hub.conversations.line(conversation.line_id)
+        now = utcnow()
+        if line is None or is_open(line.working_hours, now):
+            return
+        reopens = next_open(line.working_hours, now) or now + timedelta(days=365)
+        claimed = await self._hub.store.conversations.update_one(
+            {
+                "_id": conversation.id,
+                "$or": [{"after_hours_until": None}, {"after_hours_until": {"$lte": now}}],
+            },
+            {"$set": {"after_hours_until": reopens}},
+        )
+        if claimed.modified_count and line.messages.after_hours:
+            await self._hub.conversations.say(conversation, line.messages.after_hours)
+
+    async def _changed(self, event: ConversationChanged) -> None:
+        conversation = event.conversation
+        if conversation.status == ConversationStatus.OFFERED and conversation.offer_expires_at:
+            await self._timers.set(
+                OFFER,
+                conversation.id,
+                conversation.offer_expires_at,
+                {"expires_at": conversation.offer_expires_at},
+            )
+        if event.change == "assigned":
+            await self._timers.cancel(OFFER, conversation.id)
+        if event.change == "closed":
+            await self._closed(conversation)
+        if event.change in _REDISPATCH:
+            await self.dispatch(conversation.line_id)
+            # Whoever gave a conversation away may have room in their other lines now.
+            for user_id in event.former_user_ids:
+                lines = await self._hub.store.lines.find(
+                    {"operators": user_id}, {"_id": 1}
+                ).to_list()
+                for doc in lines:
+                    if doc["_id"] != conversation.line_id:
+                        await self.dispatch(doc["_id"])
+
+    async def _closed(self, conversation: Conversation) -> None:
+        for kind in (OFFER, NO_ANSWER, AUTO_CLOSE):
+            await self._timers.cancel(kind, conversation.id)
+        line = await self._hub.conversations.line(conversation.line_id)
+        if line is not None and conversation.close_reason == "operator" and line.messages.closing:
+            await self._hub.conversations.say(conversation, line.messages.closing)
+        if conversation.csat and conversation.csat.get("status") == "requested":
+            await self._timers.set(CSAT, conversation.id, utcnow() + CSAT_WINDOW)
+
+    # --- timers ----------------------------------------------------------------------------
+
+    async def _offer_expired(self, conversation_id: str, payload: dict[str, Any]) -> None:
+        expires_at = payload.get("expires_at")
+        if not isinstance(expires_at, datetime):
+            return
+        updated = await self._hub.conversations.expire_offer(conversation_id, expires_at)
+        if updated is not None:
+            log.info("offer timed out conversation=%s line=%s", updated.id, updated.line_id)
+            await self.dispatch(updated.line_id)
+
+    async def _no_answer(self, conversation_id: str, payload: dict[str, Any]) -> None:
+        conversation = await self._hub.conversations.load(conversation_id)
+        if conversation.status == ConversationStatus.CLOSED or conversation.first_response_at:
+            return
+        line = await self._hub.conversations.line(conversation.line_id)
+        if line is None or not line.messages.no_answer:
+            return
+        if is_open(line.working_hours, utcnow()):  # after hours the after-hours text speaks
+            await self._hub.conversations.say(conversation, line.messages.no_answer)
+
+    async def _auto_close(self, conversation_id: str, payload: dict[str, Any]) -> None:
+        conversation = await self._hub.conversations.load(conversation_id)
+        if conversation.status == ConversationStatus.CLOSED:
+            return
+        line = await self._hub.conversations.line(conversation.line_id)
+        if line is not None and line.messages.auto_close:
+            await self._hub.conversations.say(conversation, line.messages.auto_close)
+        try:
+            await self._hub.conversations.close_by_system(conversation, reason="auto")
+        except Exception:
+            log.info("auto-close found it closed already conversation=%s", conversation_id)
+            return
+        log.info("auto-closed conversation=%s after client silence", conversation_id)
+
+    async def _csat_expired(self, conversation_id: str, payload: dict[str, Any]) -> None:
+        await self._hub.store.conversations.update_one(
+            {"_id": conversation_id, "csat.status": "requested"},
+            {"$set": {"csat.status": "expired"}},
+        )
+
+    # --- dispatch --------------------------------------------------------------------------
+
     async def dispatch(self, line_id: str) -> None:
-        """Offer the line's waiting conversations to whoever can take them now."""
+        """Offer the line's waiting conversations, oldest first, to whoever the mode picks."""
         lock = self._locks.setdefault(line_id, asyncio.Lock())
         async with lock:
-            doc = await self._hub.store.lines.find_one({"_id": line_id})
-            if doc is None:
+            line = await self._hub.conversations.line(line_id)
+            if line is None:
                 return
-            line = Line.from_doc(doc)
-            available = await self._with_capacity(
-                line, await self._hub.presence.available(line.operators)
-            )
-            waiting = await self._hub.store.conversations.find(
-                {
-                    "line_id": line.id,
-                    "status": {
-                        "$in": [ConversationStatus.QUEUED.value, ConversationStatus.OFFERED.value]
-                    },
-                }
-            ).to_list()
-            waiting.sort(key=lambda d: (d.get("queued_at") or d["created_at"], d["_id"]))
+            waiting = [
+                Conversation.from_doc(d)
+                for d in await self._hub.store.conversations.find(
+                    {"line_id": line.id, "status": {"$in": WAITING}}
+                ).to_list()
+            ]
+            waiting.sort(key=lambda c: (c.queued_at or c.created_at, c.id))
+            candidates = await self._candidates(line, waiting)
             expires_at = utcnow() + timedelta(seconds=line.accept_timeout_s)
-            for waiting_doc in waiting:
-                conversation = Conversation.from_doc(waiting_doc)
-                if not available:
-                    break
-                if sorted(conversation.offered_to) == sorted(available):
+            for conversation in waiting:
+                if conversation.status != ConversationStatus.QUEUED:
                     continue
-                await self._hub.conversations.offer(conversation.id, available, expires_at)
+                chosen = await self._choose(line, conversation, candidates)
+                if not chosen:
+                    break  # FIFO: nobody jumps ahead of the oldest waiting conversation
+                offered = await self._hub.conversations.offer(conversation, chosen, expires_at)
+                if offered is None:
+                    continue
                 log.info(
                     "offered conversation=%s line=%s to=%s",
                     conversation.id,
                     line.id,
-                    ",".join(available),
+                    ",".join(chosen),
                 )
+                candidates = _after_offer(candidates, chosen, line.distribution)
+            await self._update_positions(line)
 
-    async def _with_capacity(self, line: Line, candidates: list[str]) -> list[str]:
-        if not line.max_active_per_operator or not candidates:
-            return candidates
-        active = await self._hub.store.conversations.find(
-            {"assignee_id": {"$in": candidates}, "status": ConversationStatus.ACTIVE.value},
-            {"assignee_id": 1},
+    async def _choose(
+        self, line: Line, conversation: Conversation, candidates: list[Candidate]
+    ) -> list[str]:
+        pinned = await self._hub.conversations.pinned_operator(line.id, conversation.client.id)
+        if pinned and pinned not in conversation.offer_history:
+            fits = [c for c in candidates if c.user_id == pinned]
+            if choose(Distribution.STRICT_ORDER, fits, max_active=line.max_active_per_operator):
+                return [pinned]
+        return choose(
+            line.distribution,
+            candidates,
+            max_active=line.max_active_per_operator,
+            skip=frozenset(conversation.offer_history),
+        )
+
+    async def _candidates(self, line: Line, waiting: list[Conversation]) -> list[Candidate]:
+        online = set(await self._hub.presence.available(line.operators))
+        loads = {
+            d["user_id"]: d
+            for d in await self._hub.store.operator_load.find({"line_id": line.id}).to_list()
+        }
+        pending: dict[str, int] = {}
+        if line.distribution != Distribution.ALL_AT_ONCE:
+            for conversation in waiting:
+                if conversation.status == ConversationStatus.OFFERED:
+                    for user_id in conversation.offered_to:
+                        pending[user_id] = pending.get(user_id, 0) + 1
+        return [
+            Candidate(
+                user_id=user_id,
+                online=user_id in online,
+                active=loads.get(user_id, {}).get("active", 0),
+                pending_offers=pending.get(user_id, 0),
+                last_routed_at=loads.get(user_id, {}).get("last_routed_at"),
+            )
+            for user_id in line.operators
+        ]
+
+    async def _update_positions(self, line: Line) -> None:
+        """Tell each waiting client their place whenever it changes."""
+        docs = await self._hub.store.conversations.find(
+            {"line_id": line.id, "status": {"$in": WAITING}}
         ).to_list()
-        load: dict[str, int] = {}
-        for doc in active:
-            load[doc["assignee_id"]] = load.get(doc["assignee_id"], 0) + 1
-        return [uid for uid in candidates if load.get(uid, 0) < line.max_active_per_operator]
+        waiting = sorted(
+            (Conversation.from_doc(d) for d in docs),
+            key=lambda c: (c.queued_at or c.created_at, c.id),
+        )
+        for position, conversation in enumerate(waiting, start=1):
+            if conversation.queue_position == position:
+                continue
+            moved = await self._hub.store.conversations.update_one(
+                {
+                    "_id": conversation.id,
+                    "status": {"$in": WAITING},
+                    "queue_position": conversation.queue_position,
+                },
+                {"$set": {"queue_position": position}},
+            )
+            if not moved.modified_count:
+                continue
+            conversation = conversation.model_copy(update={"queue_position": position})
+            await self._hub.bus.publish(
+                QueuePositionChanged(conversation=conversation, position=position)
+            )
+            kind = self._hub.registry.get(conversation.channel.type)
+            if (
+                conversation.status == ConversationStatus.QUEUED
+                and not kind.live_queue_position
+                and line.messages.queued
+            ):
+                # Platforms without a live view get one text, when the client first waits.
+                claimed = await self._hub.store.conversations.update_one(
+                    {"_id": conversation.id, "queue_notice_sent": {"$ne": True}},
+                    {"$set": {"queue_notice_sent": True}},
+                )
+                if claimed.modified_count:
+                    text = line.messages.queued.replace("{position}", str(position))
+                    await self._hub.conversations.say(conversation, text)
+
+
+def _after_offer(
+    candidates: list[Candidate], chosen: list[str], mode: Distribution
+) -> list[Candidate]:
+    """The candidates as they stand once ``chosen`` hold one more offer."""
+    if mode == Distribution.ALL_AT_ONCE:
+        return candidates
+    now = utcnow()
+    return [
+        Candidate(c.user_id, c.online, c.active, c.pending_offers + 1, now)
+        if c.user_id in chosen
+        else c
+        for c in candidates
+    ]

@@ -76,6 +76,7 @@ class WidgetKind:
     config_model: ClassVar[type[BaseModel]] = WidgetConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset()
     reveal_on_create: ClassVar[frozenset[str]] = frozenset()
+    live_queue_position: ClassVar[bool] = True
 
     def prepare_config(self, config: BaseModel, settings: Settings) -> dict[str, Any]:
         data = config.model_dump(mode="json")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from hub.errors import NotFound, RateLimited, ValidationFailed
 from hub.files import Files
+from hub.hours import is_open
 from hub.models import (
     ChannelRecord,
     Conversation,
@@ -20,6 +21,7 @@ from hub.models import (
     Line,
     Sender,
     new_id,
+    utcnow,
 )
 from hub.realtime import WIDGET_NS, message_view, visitor_room
 from hub.services import Hub
@@ -130,7 +132,11 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             return {"title": None, "online": False, "open_now": False}
         line = Line.from_doc(doc)
         online = bool(await hub.presence.available(line.operators))
-        return {"title": line.name, "online": online, "open_now": True}
+        return {
+            "title": line.name,
+            "online": online,
+            "open_now": is_open(line.working_hours, utcnow()),
+        }
 
     async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
         try:

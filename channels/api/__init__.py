@@ -138,6 +138,7 @@ class ApiKind:
     config_model: ClassVar[type[BaseModel]] = ApiConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"secret"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset({"secret"})
+    live_queue_position: ClassVar[bool] = False
 
     def prepare_config(self, config: BaseModel, settings: Settings) -> dict[str, Any]:
         data = config.model_dump(mode="json")

@@ -28,4 +28,7 @@ def body_models() -> dict[tuple[str, str], type[BaseModel]]:
         ("POST", "/api/v1/lines/{line_id}/channels"): channels.ChannelIn,
         ("PATCH", "/api/v1/channels/{channel_id}"): channels.ChannelPatch,
         ("POST", "/api/v1/conversations/{conversation_id}/messages"): conversations.MessageIn,
+        ("POST", "/api/v1/conversations/{conversation_id}/transfer"): conversations.TransferIn,
+        ("POST", "/api/v1/conversations/{conversation_id}/invite"): conversations.InviteIn,
+        ("POST", "/api/v1/conversations/{conversation_id}/join"): conversations.JoinIn,
     }

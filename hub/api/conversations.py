@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.api.common import caller, hub_of, int_param
 from hub.errors import ValidationFailed
@@ -97,3 +97,104 @@ async def close(request: web.Request) -> web.Response:
         user, request.match_info["conversation_id"]
     )
     return json_response(conversation_view(conversation))
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_user_id: str | None = Field(default=None, min_length=1, max_length=100)
+    to_line_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TransferIn:
+        if (self.to_user_id is None) == (self.to_line_id is None):
+            raise ValueError("give exactly one of to_user_id and to_line_id")
+        return self
+
+
+class InviteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=100)
+
+
+class JoinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hidden: bool = True
+
+
+def _conversation_id(request: web.Request) -> str:
+    return request.match_info["conversation_id"]
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/transfer")
+async def transfer(request: web.Request) -> web.Response:
+    """Hand the conversation to an operator (offered to them) or to another line (queued)."""
+    user = await caller(request)
+    body = await read_json(request, TransferIn)
+    conversations = hub_of(request).conversations
+    if body.to_user_id is not None:
+        result = await conversations.transfer_to_user(
+            user, _conversation_id(request), body.to_user_id
+        )
+    else:
+        assert body.to_line_id is not None
+        result = await conversations.transfer_to_line(
+            user, _conversation_id(request), body.to_line_id
+        )
+    return json_response(conversation_view(result))
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/invite")
+async def invite(request: web.Request) -> web.Response:
+    """Invite a colleague: they see the whole history and may write."""
+    user = await caller(request)
+    body = await read_json(request, InviteIn)
+    result = await hub_of(request).conversations.invite(
+        user, _conversation_id(request), body.user_id
+    )
+    return json_response(conversation_view(result))
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/join")
+async def join(request: web.Request) -> web.Response:
+    """A supervisor or admin joins, hidden by default: the client never learns of it."""
+    user = await caller(request)
+    body = await read_json(request, JoinIn)
+    result = await hub_of(request).conversations.join(
+        user, _conversation_id(request), hidden=body.hidden
+    )
+    return json_response(conversation_view(result))
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/leave")
+async def leave(request: web.Request) -> web.Response:
+    """An invited or joined colleague leaves the conversation."""
+    user = await caller(request)
+    result = await hub_of(request).conversations.leave(user, _conversation_id(request))
+    return json_response(conversation_view(result))
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/return")
+async def return_to_queue(request: web.Request) -> web.Response:
+    """The assignee gives the conversation back to the line's queue (keeping its place)."""
+    user = await caller(request)
+    result = await hub_of(request).conversations.return_to_queue(user, _conversation_id(request))
+    return json_response(conversation_view(result))
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/pin")
+async def pin(request: web.Request) -> web.Response:
+    """Pin the client to the assignee: their next conversation goes to the same operator."""
+    user = await caller(request)
+    result = await hub_of(request).conversations.pin(user, _conversation_id(request), pinned=True)
+    return json_response(conversation_view(result))
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/unpin")
+async def unpin(request: web.Request) -> web.Response:
+    """Undo a pin."""
+    user = await caller(request)
+    result = await hub_of(request).conversations.pin(user, _conversation_id(request), pinned=False)
+    return json_response(conversation_view(result))

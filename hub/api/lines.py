@@ -33,12 +33,12 @@ class LineIn(BaseModel):
     operators: list[str] = Field(default_factory=list, max_length=500)
     supervisors: list[str] = Field(default_factory=list, max_length=100)
     distribution: Distribution = Distribution.ROUND_ROBIN
-    accept_timeout_s: int = Field(default=60, ge=5, le=3600)
+    accept_timeout_s: int = Field(default=60, ge=1, le=43200)
     max_active_per_operator: int = Field(default=5, ge=0, le=1000)
     working_hours: WorkingHours | None = None
     messages: LineMessages = Field(default_factory=LineMessages)
     no_answer_after_s: int | None = Field(default=60, ge=1)
-    auto_close_after_s: int | None = Field(default=86400, ge=60)
+    auto_close_after_s: int | None = Field(default=86400, ge=1)
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
 

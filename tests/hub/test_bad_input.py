@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.clients import Api, new_msg_id, operator_socket, visitor_socket
+from tests.support.clients import Api, new_msg_id, operator_socket, public_texts, visitor_socket
 from tests.support.world import make_line, visitor_says
 
 
@@ -131,7 +131,7 @@ async def test_other_operators_conversation_is_hidden(base_url: str, admin: Api)
     assert status == 403
     assert_error(body, "forbidden")
     messages = await mine.get(f"/api/v1/conversations/{conversation_id}/messages")
-    assert [m["text"] for m in messages["messages"]] == ["hello"]
+    assert public_texts(messages["messages"]) == ["hello"]
     await visitor.close()
     await operator.close()
 

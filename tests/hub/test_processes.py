@@ -9,7 +9,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, REDIS_URL, make_settings, settings_env
-from tests.support.clients import Api, new_msg_id, operator_socket, visitor_socket
+from tests.support.clients import Api, new_msg_id, operator_socket, public_texts, visitor_socket
 from tests.support.processes import ServeProcess
 from tests.support.world import make_line, visitor_says
 
@@ -57,7 +57,7 @@ async def test_embedded_defaults_and_restart_keep_everything(tmp_path: Path) -> 
         # The operator's token survives too: sessions are stored, not in memory.
         operator2 = Api(second.url, http, operator_api.token)
         history = await operator2.get(f"/api/v1/conversations/{conversation_id}/messages")
-        assert [m["text"] for m in history["messages"]] == [
+        assert public_texts(history["messages"]) == [
             "Before the restart",
             "Answer before the restart",
         ]
@@ -85,7 +85,7 @@ async def test_two_processes_act_as_one(mongo_url: str, db_name: str, tmp_path: 
             async with http.get(node_b.url + "/healthz") as response:
                 assert (await response.json())["redis"] == "ok"
             admin = await Api(node_a.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
-            world = await make_line(admin, operators=2)
+            world = await make_line(admin, operators=2, distribution="all_at_once")
             op_on_a = await operator_socket(node_a.url, world.operators[0].token or "")
             op_on_b = await operator_socket(node_b.url, world.operators[1].token or "")
             visitor = await visitor_socket(node_a.url, world.key)

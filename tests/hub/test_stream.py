@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.clients import Api, new_msg_id, operator_socket, visitor_socket
+from tests.support.clients import Api, new_msg_id, operator_socket, public_texts, visitor_socket
 from tests.support.world import make_line, visitor_says
 
 
@@ -38,16 +38,17 @@ async def test_visitor_operator_round_trip(base_url: str, admin: Api) -> None:
         "message:new", lambda d: d["message"]["text"] == "Hi! How can I help?"
     )
     assert delivered["message"]["author"]["type"] == "operator"
-    assert delivered["message"]["seq"] == 2
+    assert delivered["message"]["seq"] == 3  # seq 2 is the staff-only note of the accept
 
     sent = await operator.events.wait(
         "message:updated", lambda d: d["message"]["id"] == reply["message"]["id"]
     )
     assert sent["message"]["status"] == "sent"
     messages = await op_api.get(f"/api/v1/conversations/{conversation_id}/messages")
-    assert [(m["seq"], m["text"]) for m in messages["messages"]] == [
-        (1, "Hello, is anyone there?"),
-        (2, "Hi! How can I help?"),
+    assert [(m["seq"], m["hidden"], m["text"]) for m in messages["messages"]] == [
+        (1, False, "Hello, is anyone there?"),
+        (2, True, f"{op_api.user['name']} took the conversation."),
+        (3, False, "Hi! How can I help?"),
     ]
     await visitor.close()
     await operator.close()
@@ -69,7 +70,7 @@ async def test_same_client_msg_id_is_stored_once(base_url: str, admin: Api) -> N
     two = await admin.post(f"/api/v1/conversations/{conversation_id}/messages", body, expect=200)
     assert one["id"] == two["id"]
     messages = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages"))["messages"]
-    assert [m["text"] for m in messages] == ["once", "reply once"]
+    assert public_texts(messages) == ["once", "reply once"]
     await visitor.close()
 
 
@@ -95,7 +96,7 @@ async def test_webhook_retry_with_same_platform_id_is_stored_once(admin: Api) ->
     assert conversation["client"]["name"] == "Ann"
     assert conversation["channel"] == {"id": channel["id"], "type": "api"}
     messages = await admin.get(f"/api/v1/conversations/{conversation['id']}/messages")
-    assert [m["text"] for m in messages["messages"]] == ["Order status?"]
+    assert public_texts(messages["messages"]) == ["Order status?"]
 
 
 async def test_hidden_message_reaches_staff_never_the_widget(base_url: str, admin: Api) -> None:

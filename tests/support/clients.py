@@ -198,5 +198,10 @@ async def visitor_socket(
     return client
 
 
+def public_texts(messages: list[dict[str, Any]]) -> list[str]:
+    """The texts a client could see: no staff notes, no whispers."""
+    return [m["text"] for m in messages if not m["hidden"]]
+
+
 def new_msg_id() -> str:
     return uuid.uuid4().hex

@@ -1,0 +1,121 @@
+"""Durable timers: deadlines stored in MongoDB and fired by a scheduler loop in every process.
+
+A timer is ``(kind, key)`` with a ``due_at``; setting it again moves it. Each due timer is
+claimed with a conditional update (a lease), handled, then deleted only if still ours and
+unchanged, so a restart loses none and two processes never fire the same one together. A
+handler must tolerate a second call after a crash mid-way (check state with conditional
+updates); nothing here keeps a timer in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from hub.models import new_id, utcnow
+from hub.store import Store
+
+log = logging.getLogger("openlines.timers")
+
+TimerHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
+LEASE_S = 30.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Timers:
+    def __init__(self, store: Store, poll_s: float = 0.5) -> None:
+        self._store = store
+        self._poll_s = poll_s
+        self._handlers: dict[str, TimerHandler] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    def on(self, kind: str, handler: TimerHandler) -> None:
+        """``handler(key, payload)`` runs when a timer of ``kind`` is due."""
+        self._handlers[kind] = handler
+
+    async def set(
+        self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
+    ) -> None:
+        await self._store.timers.update_one(
+            {"_id": f"{kind}:{key}"},
+            {
+                "$set": {
+                    "kind": kind,
+                    "key": key,
+                    "due_at": due_at,
+                    "payload": payload or {},
+                    "version": new_id(),
+                    "lease_until": _EPOCH,
+                }
+            },
+            upsert=True,
+        )
+        if due_at <= utcnow() + timedelta(seconds=self._poll_s):
+            self._wake.set()
+
+    async def cancel(self, kind: str, key: str) -> None:
+        await self._store.timers.delete_one({"_id": f"{kind}:{key}"})
+
+    async def due_at(self, kind: str, key: str) -> datetime | None:
+        doc = await self._store.timers.find_one({"_id": f"{kind}:{key}"})
+        return doc["due_at"] if doc else None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="timers")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self._fire_due():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                log.exception("timer scan failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            self._wake.clear()
+
+    async def _fire_due(self) -> bool:
+        """Fire what is due now; True when there may be more."""
+        now = utcnow()
+        rows = (
+            await self._store.timers.find({"due_at": {"$lte": now}, "lease_until": {"$lte": now}})
+            .limit(50)
+            .to_list()
+        )
+        for row in sorted(rows, key=lambda r: r["due_at"]):
+            claimed = await self._store.timers.find_one_and_update(
+                {"_id": row["_id"], "version": row["version"], "lease_until": row["lease_until"]},
+                {"$set": {"lease_until": now + timedelta(seconds=LEASE_S)}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if claimed is None:
+                continue  # another process has it, or it was moved meanwhile
+            handler = self._handlers.get(claimed["kind"])
+            try:
+                if handler is not None:
+                    await handler(claimed["key"], claimed.get("payload") or {})
+            except Exception:
+                self.failures += 1
+                log.exception("timer failed kind=%s key=%s", claimed["kind"], claimed["key"])
+            # Delete only the version we fired: a handler may have set the timer anew.
+            await self._store.timers.delete_one(
+                {"_id": claimed["_id"], "version": claimed["version"]}
+            )
+        return len(rows) == 50
