@@ -196,15 +196,24 @@ class Conversations:
     # --- assignment and capacity -----------------------------------------------------------
 
     async def accept(self, user: User, conversation_id: str) -> Conversation:
-        conversation, line = await self.get(user, conversation_id)
+        """Take an offer, or a queued conversation of one's line. An offer to someone else
+        is theirs until it times out; supervisors and admins may still take it over."""
+        conversation = await self.load(conversation_id)
+        line = await self.line(conversation.line_id)
         if line is None:
             raise Conflict("the conversation's line is gone", code="line_gone")
-        is_offered = user.id in conversation.offered_to
-        if conversation.transfer and not is_offered:
-            raise Forbidden("this conversation is being transferred to a colleague")
-        allowed = is_offered or user.role == Role.ADMIN or user.id in line.staff_ids()
-        if not allowed:
+        in_line = user.role == Role.ADMIN or user.id in line.staff_ids()
+        if not in_line and user.id not in conversation.offered_to:
+            ensure_may_see(user, conversation, line)  # 404 to strangers
             raise Forbidden("you are not an operator of this line")
+        if conversation.status not in (ConversationStatus.QUEUED, ConversationStatus.OFFERED):
+            raise Conflict("someone else has taken this conversation", code="already_taken")
+        if (
+            conversation.status == ConversationStatus.OFFERED
+            and user.id not in conversation.offered_to
+            and not oversees(user, line)
+        ):
+            raise Conflict("this conversation is offered to a colleague", code="offered_to_other")
         return await self.assign(conversation, line, user, actor_id=user.id)
 
     async def assign(
@@ -392,12 +401,12 @@ class Conversations:
                 }
             },
             change="transferred",
+            release_slot=True,
             actor_id=user.id,
             former_user_ids=[previous] if previous else [],
         )
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
-        await self.release_slot(conversation.id)
         await self.note(updated, f"{user.name} transferred the conversation to {target.name}.")
         return updated
 
@@ -427,13 +436,13 @@ class Conversations:
                 }
             },
             change="line_changed",
+            release_slot=True,
             actor_id=user.id,
             former_user_ids=[previous] if previous else [],
             former_line_id=line.id,
         )
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
-        await self.release_slot(conversation.id)
         await self.note(updated, f"{user.name} moved the conversation to the line {target.name}.")
         return updated
 
@@ -455,12 +464,12 @@ class Conversations:
                 "$addToSet": {"offer_history": previous},
             },
             change="returned",
+            release_slot=True,
             actor_id=user.id,
             former_user_ids=[previous],
         )
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
-        await self.release_slot(conversation.id)
         await self.note(updated, f"{user.name} returned the conversation to the queue.")
         return updated
 
@@ -596,6 +605,7 @@ class Conversations:
                 }
             },
             change="closed",
+            release_slot=True,
             actor_id=actor_id,
         )
         if updated is None:
@@ -603,7 +613,6 @@ class Conversations:
         await self._store.open_threads.delete_one(
             {"_id": f"{updated.channel.id}:{updated.chat_id}", "conversation_id": updated.id}
         )
-        await self.release_slot(updated.id)
         return updated
 
     async def submit_csat(
@@ -638,14 +647,21 @@ class Conversations:
         actor_id: str | None = None,
         former_user_ids: list[str] | None = None,
         former_line_id: str | None = None,
+        release_slot: bool = False,
     ) -> Conversation | None:
-        """Apply ``update`` only if the conversation still matches ``expected``; publish it."""
+        """Apply ``update`` only if the conversation still matches ``expected``; publish it.
+
+        ``release_slot``: the assignee no longer holds it; their capacity slot is given back
+        before anyone hears of the change, so the router sees the room it frees."""
         update.setdefault("$set", {})["updated_at"] = utcnow()
         doc = await self._store.conversations.find_one_and_update(
             {"_id": conversation_id, **expected}, update, return_document=ReturnDocument.AFTER
         )
         if doc is None:
             return None
+        if release_slot:
+            await self.release_slot(conversation_id)
+            doc["load_key"] = None
         conversation = Conversation.from_doc(doc)
         await self._bus.publish(
             ConversationChanged(

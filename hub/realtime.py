@@ -136,7 +136,7 @@ class Gateway:
                 rooms += [line_room(event.former_line_id), supervise_room(event.former_line_id)]
             payload = {"conversation": conversation_view(conversation), "change": event.change}
             await self.emit("conversation:updated", payload, room=rooms, namespace=OPERATOR_NS)
-            if event.change == "offered":
+            if event.change in ("offered", "transferred"):
                 offer = {
                     "conversation": conversation_view(conversation),
                     "expires_at": _iso(conversation.offer_expires_at),
