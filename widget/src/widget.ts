@@ -287,7 +287,8 @@ class Widget {
     const s = this.socket;
     s.on("session", (session: Session) => this.onSession(session));
     s.on("connect_error", (err: Error & { data?: { code?: string } }) => {
-      const code = err.data?.code;
+      // python-socketio sends the refusal's dict as the error message text.
+      const code = err.data?.code || /origin_not_allowed|unknown_widget/.exec(err.message)?.[0];
       if (code === "origin_not_allowed" || code === "unknown_widget") {
         this.refused = this.t.refused;
         s.disconnect(); // refused for good: no reconnect loop against a site that may not chat
@@ -542,10 +543,9 @@ class Widget {
         this.inflight.delete(pending.client_msg_id);
         if (err) return; // no answer: it stays in the outbox and goes again after reconnecting
         this.outbox = this.outbox.filter((p) => p !== pending);
-        const node = this.shown.get(pending.client_msg_id);
-        this.shown.delete(pending.client_msg_id);
         if (ack.ok) {
-          node?.remove();
+          this.shown.get(pending.client_msg_id)?.remove();
+          this.shown.delete(pending.client_msg_id);
           this.onMessage(ack.message as Message, true);
         } else {
           const code = ack.error?.code;
