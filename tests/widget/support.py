@@ -27,11 +27,16 @@ async def widget_world(
     return world
 
 
-async def open_widget(browser: Browser | BrowserContext, url: str) -> Page:
+async def open_widget(
+    browser: Browser | BrowserContext, url: str, *, connected: bool = True
+) -> Page:
+    """A page of ``url`` with the widget open (and, by default, its session started)."""
     page = await browser.new_page()
     await page.goto(url)
     await page.get_by_test_id("ol-launcher").click()
     await page.get_by_test_id("ol-panel").wait_for()
+    if connected:
+        await page.locator("#openlines-widget[data-ol-state=ready]").wait_for(state="attached")
     return page
 
 

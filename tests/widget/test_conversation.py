@@ -91,6 +91,9 @@ async def test_prechat_message_reply_and_typing(
 
     # Typing both ways (the visitor's reaches the operator once there is a conversation).
     await page.get_by_test_id("ol-input").fill("And what about")
+    await page.get_by_test_id("ol-emoji").click()
+    await page.get_by_role("button", name="👍").click()
+    await expect(page.get_by_test_id("ol-input")).to_have_value("And what about👍")
     typing = await operator.events.wait("typing", lambda d: d["on"] is True)
     assert typing["author"]["type"] == "client"
     assert typing["conversation_id"] == conversation_id

@@ -184,3 +184,36 @@ async def test_upload_endpoint_rules(
     assert not ack["ok"] and ack["error"]["code"] == "validation_failed"
     await other.close()
     await visitor.close()
+
+
+async def test_drop_and_paste_attach_files_too(
+    base_url: str, admin: Api, browser: Browser, customer_site: SiteFactory
+) -> None:
+    world = await widget_world(admin)
+    site = await customer_site(base_url, world.key)
+    page = await open_widget(browser, site)
+    # Browsers build these events from the OS; a page can build the same ones.
+    attach_by = """([kind, bytes]) => {
+        const root = document.querySelector('#openlines-widget').shadowRoot;
+        const file = new File([new Uint8Array(bytes)], kind + '.png', {type: 'image/png'});
+        const data = new DataTransfer();
+        data.items.add(file);
+        if (kind === 'dropped') {
+            root.querySelector('[data-testid=ol-panel]').dispatchEvent(
+                new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+        } else {
+            root.querySelector('[data-testid=ol-input]').dispatchEvent(
+                new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));
+        }
+    }"""
+    await page.evaluate(attach_by, ["dropped", list(png_bytes())])
+    await page.evaluate(attach_by, ["pasted", list(png_bytes())])
+    progress = page.get_by_test_id("ol-upload-progress")
+    await expect(progress).to_have_count(2)
+    await expect(progress.nth(0)).to_have_attribute("value", "100")
+    await expect(progress.nth(1)).to_have_attribute("value", "100")
+    await page.get_by_test_id("ol-send").click()
+    bubble = page.get_by_test_id("ol-message")
+    await expect(bubble.get_by_test_id("ol-attachment-image")).to_have_count(2)
+    await expect(bubble).to_contain_text("Sent")
+    await expect(page.get_by_test_id("ol-upload")).to_have_count(0)

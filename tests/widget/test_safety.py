@@ -28,9 +28,10 @@ async def test_disallowed_origin_is_refused(
     site = await customer_site(base_url, world.key)
     # The same page under another host name is another origin, not on the list.
     other_origin = site.replace("127.0.0.1", "localhost")
-    page = await open_widget(browser, other_origin)
+    page = await open_widget(browser, other_origin, connected=False)
     status = page.get_by_test_id("ol-status")
     await expect(status).to_contain_text("not available on this site")
+    await page.locator("#openlines-widget[data-ol-state=refused]").wait_for(state="attached")
     await shot(page, "15-origin-refused")
     with pytest.raises(socketio.exceptions.ConnectionError):
         await visitor_socket(base_url, world.key, origin=other_origin.rstrip("/"))

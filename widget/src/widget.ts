@@ -87,6 +87,9 @@ class Widget {
   private typingOff: number | undefined;
   private typingShown: number | undefined;
   private noticeTimer: number | undefined;
+  private markReady!: () => void;
+  // Resolves with the first session: uploads need the visitor token.
+  private ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   // DOM
   private launcher: HTMLButtonElement;
@@ -257,6 +260,9 @@ class Widget {
   }
 
   private renderStatus(): void {
+    // The connection state on the host element, for the page (and tests) to observe.
+    const state = this.refused ? "refused" : this.reconnecting ? "reconnecting" : this.session ? "ready" : "connecting";
+    this.root.host.setAttribute("data-ol-state", state);
     let text = "";
     if (this.refused) text = this.refused;
     else if (this.reconnecting) text = this.t.reconnecting;
@@ -328,6 +334,7 @@ class Widget {
     this.t = pickTexts(session.widget.language, navigator.languages || [navigator.language]);
     this.applyTexts();
     this.renderStatus();
+    this.markReady();
     if (first) {
       if (session.widget.greeting) {
         this.thread.appendChild(el("div", { class: "ol-g", "data-testid": "ol-greeting" }, session.widget.greeting));
@@ -678,6 +685,17 @@ class Widget {
       xhr.abort();
       drop();
     };
+    this.ready.then(() => this.send(xhr, file, draft, bar, chip, drop));
+  }
+
+  private send(
+    xhr: XMLHttpRequest,
+    file: File,
+    draft: Attachment,
+    bar: HTMLProgressElement,
+    chip: HTMLElement,
+    drop: () => void,
+  ): void {
     xhr.open("POST", `${this.base}/api/v1/widget/uploads`);
     xhr.setRequestHeader("X-Visitor-Token", this.stored.token || "");
     xhr.upload.onprogress = (ev) => {
