@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -52,11 +53,23 @@ class Settings(BaseSettings):
         default=60, ge=1, description="Widget messages one IP address may send per rate window."
     )
     widget_rate_window_s: float = Field(default=10.0, gt=0, description="Widget rate window.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR) of reverse proxies whose X-Real-IP / X-Forwarded-For "
+        "names the client, for per-IP limits; e.g. the nginx in front of the hubs.",
+    )
     demo: bool = Field(
         default=False,
         description="Seed the demo (admin, operator, line, widget, /demo) into an empty "
         "database at start; `make run` turns it on.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        return value
 
     @field_validator("log_level")
     @classmethod

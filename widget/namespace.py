@@ -4,6 +4,7 @@ through the widget channel's ``send``, which the outbox never calls for hidden o
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 
@@ -84,9 +85,21 @@ def widget_view(channel: ChannelRecord, hub: Hub) -> dict[str, Any]:
     }
 
 
-def client_ip(environ: dict[str, Any]) -> str:
-    """The peer address (behind a proxy, the proxy must pass the real one as the peer)."""
-    return str(environ.get("REMOTE_ADDR") or "unknown")
+def client_ip(environ: dict[str, Any], trusted_proxies: list[str]) -> str:
+    """The visitor's address: the peer, or what a trusted reverse proxy says the client is."""
+    peer = str(environ.get("REMOTE_ADDR") or "unknown")
+    try:
+        address = ipaddress.ip_address(peer)
+        trusted = any(
+            address in ipaddress.ip_network(net, strict=False) for net in trusted_proxies
+        )
+    except ValueError:
+        return peer
+    if not trusted:
+        return peer
+    real = environ.get("HTTP_X_REAL_IP") or ""
+    forwarded = (environ.get("HTTP_X_FORWARDED_FOR") or "").split(",")[-1]
+    return (real or forwarded).strip() or peer
 
 
 async def check_rate(limiter: RateLimiter, hub: Hub, visitor_id: str, ip: str) -> None:
@@ -166,7 +179,11 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         token = hub.visitor_tokens.issue(channel.id, visitor_id)
         await sio.save_session(
             sid,
-            {"channel_id": channel.id, "visitor_id": visitor_id, "ip": client_ip(environ)},
+            {
+                "channel_id": channel.id,
+                "visitor_id": visitor_id,
+                "ip": client_ip(environ, hub.settings.trusted_proxies),
+            },
             namespace=WIDGET_NS,
         )
         await sio.enter_room(sid, visitor_room(visitor_id), namespace=WIDGET_NS)

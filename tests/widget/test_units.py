@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from hub.files import UnsupportedFileType, clean_name, detect_type
 from tests.conftest import REDIS_URL
 from tests.widget.support import png_bytes
+from widget.namespace import client_ip
 from widget.ratelimit import RateLimiter
 
 
@@ -90,3 +91,14 @@ def test_clean_name_keeps_only_a_safe_base_name() -> None:
     assert clean_name("") == "file"
     assert clean_name("..") == "file"
     assert len(clean_name("a" * 500 + ".png")) == 200
+
+
+def test_client_ip_believes_only_trusted_proxies() -> None:
+    behind = {"REMOTE_ADDR": "172.18.0.5", "HTTP_X_REAL_IP": "203.0.113.7"}
+    assert client_ip(behind, []) == "172.18.0.5"
+    assert client_ip(behind, ["172.16.0.0/12"]) == "203.0.113.7"
+    forwarded = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "1.2.3.4, 198.51.100.9"}
+    # The last hop is the one the trusted proxy saw; earlier ones are the client's word.
+    assert client_ip(forwarded, ["10.0.0.0/8"]) == "198.51.100.9"
+    assert client_ip({"REMOTE_ADDR": "203.0.113.8"}, ["10.0.0.0/8"]) == "203.0.113.8"
+    assert client_ip({}, ["10.0.0.0/8"]) == "unknown"
