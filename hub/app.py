@@ -241,7 +241,8 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     await _bootstrap_admin(hub)
 
     gateway.subscribe(bus)
-    routing.router.Router(hub, hub.timers).subscribe()
+    router = routing.router.Router(hub, hub.timers)
+    router.subscribe()
     widget.namespace.register(sio, hub)
     widget.lifecycle.register(sio, hub)
     operators_ui.namespace.register(sio, hub)
@@ -254,6 +255,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await hub.timers.stop()
+        await router.stop()
         await outbox.stop()
         await hub.presence.stop()
         await bus.stop()

@@ -240,7 +240,6 @@ class Conversations:
                     "offered_to": [],
                     "offer_expires_at": None,
                     "queued_at": None,
-                    "queue_position": None,
                     "transfer": None,
                     "load_key": load_key,
                     "accepted_at": now,
@@ -599,7 +598,6 @@ class Conversations:
                     "offered_to": [],
                     "offer_expires_at": None,
                     "transfer": None,
-                    "queue_position": None,
                     "close_reason": reason,
                     "csat": csat,
                 }

@@ -299,7 +299,6 @@ class Conversation(Doc):
     transfer: dict[str, str] | None = None
     # The capacity slot (``operator_load`` id) the assignee holds for this conversation.
     load_key: str | None = None
-    queue_position: int | None = None
     pinned: bool = False
     crm: CrmLinks = Field(default_factory=CrmLinks)
     last_message: dict[str, Any] | None = None

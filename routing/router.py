@@ -50,6 +50,11 @@ class Router:
         self._hub = hub
         self._timers = timers
         self._locks: dict[str, asyncio.Lock] = {}
+        # Per line: a running dispatch loop and whether another pass was asked for meanwhile,
+        # so a burst of events costs a few passes over the queue, not one per event.
+        self._runners: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()
+        self._told_positions: dict[str, int] = {}
 
     def subscribe(self) -> None:
         self._hub.bus.subscribe(
@@ -136,6 +141,8 @@ class Router:
                 conversation.offer_expires_at,
                 {"expires_at": conversation.offer_expires_at},
             )
+        if conversation.status in (ConversationStatus.ACTIVE, ConversationStatus.CLOSED):
+            self._told_positions.pop(conversation.id, None)
         if event.change == "assigned":
             await self._timers.cancel(OFFER, conversation.id)
         if event.change == "closed":
@@ -204,6 +211,29 @@ class Router:
     # --- dispatch --------------------------------------------------------------------------
 
     async def dispatch(self, line_id: str) -> None:
+        """Ask for a pass over the line's queue; passes asked for while one runs coalesce."""
+        self._dirty.add(line_id)
+        runner = self._runners.get(line_id)
+        if runner is None or runner.done():
+            self._runners[line_id] = asyncio.create_task(
+                self._run_dispatch(line_id), name=f"dispatch:{line_id}"
+            )
+
+    async def _run_dispatch(self, line_id: str) -> None:
+        while line_id in self._dirty:
+            self._dirty.discard(line_id)
+            try:
+                await self.dispatch_now(line_id)
+            except Exception:
+                log.exception("dispatch failed line=%s", line_id)
+
+    async def stop(self) -> None:
+        """Let running passes finish (they are short and leave consistent state)."""
+        runners = [t for t in self._runners.values() if not t.done()]
+        if runners:
+            await asyncio.wait(runners, timeout=10)
+
+    async def dispatch_now(self, line_id: str) -> None:
         """Offer the line's waiting conversations, oldest first, to whoever the mode picks."""
         lock = self._locks.setdefault(line_id, asyncio.Lock())
         async with lock:
@@ -219,6 +249,7 @@ class Router:
             waiting.sort(key=lambda c: (c.queued_at or c.created_at, c.id))
             candidates = await self._candidates(line, waiting)
             expires_at = utcnow() + timedelta(seconds=line.accept_timeout_s)
+            offered_now: dict[str, Conversation] = {}
             for conversation in waiting:
                 if conversation.status != ConversationStatus.QUEUED:
                     continue
@@ -228,6 +259,7 @@ class Router:
                 offered = await self._hub.conversations.offer(conversation, chosen, expires_at)
                 if offered is None:
                     continue
+                offered_now[offered.id] = offered
                 log.info(
                     "offered conversation=%s line=%s to=%s",
                     conversation.id,
@@ -235,7 +267,8 @@ class Router:
                     ",".join(chosen),
                 )
                 candidates = _after_offer(candidates, chosen, line.distribution)
-            await self._update_positions(line)
+            still_waiting = [offered_now.get(c.id, c) for c in waiting]
+            await self._update_positions(line, still_waiting)
 
     async def _choose(
         self, line: Line, conversation: Conversation, candidates: list[Candidate]
@@ -275,39 +308,22 @@ class Router:
             for user_id in line.operators
         ]
 
-    async def _update_positions(self, line: Line) -> None:
-        """Tell each waiting client their place whenever it changes."""
-        docs = await self._hub.store.conversations.find(
-            {"line_id": line.id, "status": {"$in": WAITING}}
-        ).to_list()
-        waiting = sorted(
-            (Conversation.from_doc(d) for d in docs),
-            key=lambda c: (c.queued_at or c.created_at, c.id),
-        )
+    async def _update_positions(self, line: Line, waiting: list[Conversation]) -> None:
+        """Tell each waiting client their place (``waiting`` is sorted oldest first).
+
+        Positions are not stored: they follow from the queue order. Live channels (the
+        widget) hear each change; this process remembers what it last told, so an unchanged
+        place is not repeated (another process may repeat it once, which is harmless).
+        Platforms without a live view get one text, when the client first waits."""
         for position, conversation in enumerate(waiting, start=1):
-            if conversation.queue_position == position:
-                continue
-            moved = await self._hub.store.conversations.update_one(
-                {
-                    "_id": conversation.id,
-                    "status": {"$in": WAITING},
-                    "queue_position": conversation.queue_position,
-                },
-                {"$set": {"queue_position": position}},
-            )
-            if not moved.modified_count:
-                continue
-            conversation = conversation.model_copy(update={"queue_position": position})
-            await self._hub.bus.publish(
-                QueuePositionChanged(conversation=conversation, position=position)
-            )
             kind = self._hub.registry.get(conversation.channel.type)
-            if (
-                conversation.status == ConversationStatus.QUEUED
-                and not kind.live_queue_position
-                and line.messages.queued
-            ):
-                # Platforms without a live view get one text, when the client first waits.
+            if kind.live_queue_position:
+                if self._told_positions.get(conversation.id) != position:
+                    self._told_positions[conversation.id] = position
+                    await self._hub.bus.publish(
+                        QueuePositionChanged(conversation=conversation, position=position)
+                    )
+            elif conversation.status == ConversationStatus.QUEUED and line.messages.queued:
                 claimed = await self._hub.store.conversations.update_one(
                     {"_id": conversation.id, "queue_notice_sent": {"$ne": True}},
                     {"$set": {"queue_notice_sent": True}},

@@ -64,8 +64,3 @@ def choose(
         ),
     )
     return [best.user_id]
-
-
-def queue_positions(waiting_ids: list[str]) -> dict[str, int]:
-    """1-based positions of waiting conversations, already sorted oldest first."""
-    return {conversation_id: i + 1 for i, conversation_id in enumerate(waiting_ids)}

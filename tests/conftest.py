@@ -4,7 +4,7 @@ fresh database per test; a hub app served over real HTTP; signed-in API clients.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from hub.app import create_app
 from hub.embedded import EmbeddedMongo
 from hub.settings import Settings
 from tests.support.clients import Api
+from tests.support.processes import ServeProcess
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ADMIN_EMAIL = "admin@example.com"
@@ -67,6 +68,24 @@ def settings_env(settings: Settings) -> dict[str, str]:
             value = value.get_secret_value()
         env[f"OPENLINES_{name.upper()}"] = str(value)
     return env
+
+
+Spawn = Callable[..., Awaitable[ServeProcess]]
+
+
+@pytest.fixture
+async def spawn(tmp_path: Path) -> AsyncIterator[Spawn]:
+    """Start ``openlines serve`` processes that are stopped at teardown whatever happens."""
+    started: list[ServeProcess] = []
+
+    async def start(env: dict[str, str], name: str = "serve") -> ServeProcess:
+        process = ServeProcess(env, tmp_path / f"{name}-{len(started)}.log")
+        started.append(process)
+        return await process.start()
+
+    yield start
+    for process in started:
+        await process.stop()
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ from pathlib import Path
 import aiohttp
 
 from hub import __version__
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn
 from tests.support.clients import Api, new_msg_id, operator_socket
-from tests.support.processes import ServeProcess
 from tests.support.world import make_line, visitor_says
 
 
@@ -65,10 +64,8 @@ def child_pids(pid: int) -> list[int]:
     ]
 
 
-async def test_serve_fails_loudly_when_embedded_mongo_dies(tmp_path: Path) -> None:
-    server = await ServeProcess(
-        {"OPENLINES_DATA_DIR": str(tmp_path / "data")}, tmp_path / "serve.log"
-    ).start()
+async def test_serve_fails_loudly_when_embedded_mongo_dies(tmp_path: Path, spawn: Spawn) -> None:
+    server = await spawn({"OPENLINES_DATA_DIR": str(tmp_path / "data")}, "serve")
     try:
         # The embedded server is the serve process's only child (started from a worker thread).
         (mongo_pid,) = child_pids(server.pid)
@@ -80,14 +77,14 @@ async def test_serve_fails_loudly_when_embedded_mongo_dies(tmp_path: Path) -> No
     assert "embedded MongoDB died" in server.log()
 
 
-async def test_logs_name_conversations_and_never_secrets(tmp_path: Path) -> None:
+async def test_logs_name_conversations_and_never_secrets(tmp_path: Path, spawn: Spawn) -> None:
     env = {
         "OPENLINES_DATA_DIR": str(tmp_path / "data"),
         "OPENLINES_ADMIN_EMAIL": ADMIN_EMAIL,
         "OPENLINES_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "OPENLINES_LOG_LEVEL": "DEBUG",
     }
-    server = await ServeProcess(env, tmp_path / "serve.log").start()
+    server = await spawn(env, "serve")
     async with aiohttp.ClientSession() as http:
         admin = await Api(server.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
         world = await make_line(admin)
@@ -108,7 +105,7 @@ async def test_logs_name_conversations_and_never_secrets(tmp_path: Path) -> None
         await visitor.close()
         await operator.close()
     assert await server.stop() == 0
-    log = (tmp_path / "serve.log").read_text()
+    log = server.log_path.read_text()
     assert f"conversation={message['conversation_id']}" in log
     for secret in (ADMIN_PASSWORD, admin.token, world.operators[0].token, api_channel["secret"]):
         assert secret and secret not in log

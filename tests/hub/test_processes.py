@@ -8,9 +8,15 @@ from pathlib import Path
 import aiohttp
 import redis.asyncio as aioredis
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, REDIS_URL, make_settings, settings_env
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    REDIS_URL,
+    Spawn,
+    make_settings,
+    settings_env,
+)
 from tests.support.clients import Api, new_msg_id, operator_socket, public_texts, visitor_socket
-from tests.support.processes import ServeProcess
 from tests.support.world import make_line, visitor_says
 
 EMBEDDED_ENV = {
@@ -20,9 +26,9 @@ EMBEDDED_ENV = {
 }
 
 
-async def test_embedded_defaults_and_restart_keep_everything(tmp_path: Path) -> None:
+async def test_embedded_defaults_and_restart_keep_everything(tmp_path: Path, spawn: Spawn) -> None:
     env = {**EMBEDDED_ENV, "OPENLINES_DATA_DIR": str(tmp_path / "data")}
-    first = await ServeProcess(env, tmp_path / "serve1.log").start()
+    first = await spawn(env, "serve1")
     async with aiohttp.ClientSession() as http:
         async with http.get(first.url + "/healthz") as response:
             assert response.status == 200
@@ -45,7 +51,7 @@ async def test_embedded_defaults_and_restart_keep_everything(tmp_path: Path) -> 
         await operator.close()
         assert await first.stop() == 0
 
-        second = await ServeProcess(env, tmp_path / "serve2.log").start()
+        second = await spawn(env, "serve2")
         admin2 = await Api(second.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
         users = (await admin2.get("/api/v1/users"))["users"]
         assert operator_api.user["email"] in [u["email"] for u in users]
@@ -75,11 +81,13 @@ async def test_embedded_defaults_and_restart_keep_everything(tmp_path: Path) -> 
         assert await second.stop() == 0
 
 
-async def test_two_processes_act_as_one(mongo_url: str, db_name: str, tmp_path: Path) -> None:
+async def test_two_processes_act_as_one(
+    mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
+) -> None:
     settings = make_settings(mongo_url, db_name, tmp_path / "data", redis_url=REDIS_URL)
     env = settings_env(settings)
-    node_a = await ServeProcess(env, tmp_path / "a.log").start()
-    node_b = await ServeProcess(env, tmp_path / "b.log").start()
+    node_a = await spawn(env, "a")
+    node_b = await spawn(env, "b")
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(node_b.url + "/healthz") as response:

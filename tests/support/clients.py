@@ -138,6 +138,12 @@ class Events:
 
         return await asyncio.wait_for(find(), timeout_s)
 
+    async def wait_count(self, event: str, count: int) -> list[Any]:
+        """Block until at least ``count`` of ``event`` were received; all of them."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: len(self.seen[event]) >= count)
+            return list(self.seen[event])
+
     def all(self, event: str) -> list[Any]:
         return list(self.seen[event])
 

@@ -23,11 +23,11 @@ class ServeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {k: v for k, v in os.environ.items() if not k.startswith("OPENLINES_")}
         self._env.update(env)
-        self._log_path = log_path
+        self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
 
     async def start(self, timeout_s: float = 60.0) -> ServeProcess:
-        log = self._log_path.open("ab")
+        log = self.log_path.open("ab")
         self._process = subprocess.Popen(  # noqa: ASYNC220 -- returns at once; we poll it below
             [
                 sys.executable,
@@ -49,8 +49,10 @@ class ServeProcess:
         deadline = time.monotonic() + timeout_s
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
-                if self._process.poll() is not None:
-                    raise RuntimeError(f"serve exited {self._process.returncode}: {self.log()}")
+                code = self._process.poll()
+                if code is not None:
+                    self._process = None
+                    raise RuntimeError(f"serve exited {code}: {self.log()}")
                 try:
                     async with session.get(self.url + "/healthz") as response:
                         if response.status == 200:
@@ -58,6 +60,7 @@ class ServeProcess:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
+        await self.stop()
         raise RuntimeError(f"serve did not answer /healthz: {self.log()}")
 
     async def stop(self) -> int:
@@ -86,6 +89,6 @@ class ServeProcess:
 
     def log(self) -> str:
         try:
-            return self._log_path.read_text()[-3000:]
+            return self.log_path.read_text()[-3000:]
         except OSError:
             return ""

@@ -10,10 +10,9 @@ from typing import Any
 import aiohttp
 
 from hub.settings import Settings
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, settings_env
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, make_settings, settings_env
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.support.clients import Api
-from tests.support.processes import ServeProcess
 from tests.support.waiting import eventually
 
 
@@ -71,7 +70,7 @@ async def test_retries_then_sent_and_gives_up_with_reason(admin: Api) -> None:
 
 
 async def test_pending_deliveries_survive_a_restart(
-    mongo_url: str, db_name: str, tmp_path: Path
+    mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
 ) -> None:
     receiver = await WebhookReceiver(fail_twice_then_succeed_unless_doomed).start()
     # Slow retries, so both messages are still pending when the first process stops.
@@ -79,7 +78,7 @@ async def test_pending_deliveries_survive_a_restart(
         mongo_url, db_name, tmp_path / "data", outbox_retry_base_s=1.0, outbox_max_attempts=4
     )
     env = settings_env(settings)
-    first = await ServeProcess(env, tmp_path / "serve1.log").start()
+    first = await spawn(env, "serve1")
     async with aiohttp.ClientSession() as http:
         admin = await Api(first.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
         conversation_id, _ = await _conversation_with_api_channel(admin, receiver.url)
@@ -92,7 +91,7 @@ async def test_pending_deliveries_survive_a_restart(
         await eventually(lambda: _first_attempts(receiver, ids), lambda ok: ok)
         assert await first.stop() == 0
 
-        second = await ServeProcess(env, tmp_path / "serve2.log").start()
+        second = await spawn(env, "serve2")
         admin2 = Api(second.url, http, admin.token)
         final = await eventually(
             lambda: _statuses(admin2, conversation_id),
