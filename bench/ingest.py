@@ -1,0 +1,931 @@
+"""End-to-end ingest benchmark: visitor send -> stored in MongoDB -> event bus -> operator socket.
+
+Runs a real ``openlines serve`` against an embedded SecantusDB, drives it with N widget visitors
+and M operators over Socket.IO, and compares the result with a raw ``insert_one`` baseline
+measured in the same run against the same database server. See docs/performance.md.
+
+    .venv/bin/python bench/ingest.py [--visitors N] [--operators M] [--messages K]
+                                     [--redis] [--json PATH] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import bson
+import redis.asyncio as aioredis
+import socketio
+from pymongo import AsyncMongoClient, WriteConcern
+
+from hub.embedded import EmbeddedMongo
+
+# Run as a plain script (``python bench/ingest.py``): make ``tests.support`` importable.
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.support.clients import Api, new_msg_id  # noqa: E402
+from tests.support.processes import ServeProcess  # noqa: E402
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+MONGO_DB = "bench"
+BASELINE_DB = "bench_baseline"
+ADMIN_EMAIL = "bench-admin@example.com"
+ADMIN_PASSWORD = "bench admin password"
+OPERATOR_NS = "/operator"
+WIDGET_NS = "/widget"
+# Every wait is bounded by this: a message not seen by its operator within it fails the run.
+TIMEOUT_S = 30.0
+BASELINE_WARMUP = 20
+# Sent one at a time (each awaited at the operator) before the measured phase.
+PROBE_MESSAGES = 20
+CPU_ROLES = ("hub", "mongo", "bench")
+UNLIMITED = 1_000_000_000
+# "The hub is idle": at most this many database operations (its pollers, our serverStatus)
+# in this window. Busy, it does hundreds a second.
+QUIET_WINDOW_S = 1.0
+QUIET_OPS = 8
+
+
+class BenchError(RuntimeError):
+    """The hub misbehaved (or did not answer in time): the run has no valid figures."""
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation), in the unit of ``samples``."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def summary_ms(samples_s: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in samples_s]
+    return {
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2) if ms else float("nan"),
+        "mean_ms": round(sum(ms) / len(ms), 2) if ms else float("nan"),
+    }
+
+
+# --- the simulated people --------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    visitor: int
+    conversation_id: str
+    at: float
+
+
+@dataclass
+class Phase:
+    """Messages sent in one phase and when their owning operator got them."""
+
+    expected: int
+    sent: dict[str, Sent] = field(default_factory=dict)  # text (unique id) -> send record
+    received: dict[str, float] = field(default_factory=dict)  # text -> perf_counter at owner
+    acks: list[float] = field(default_factory=list)
+    duplicates: int = 0
+    leaked: int = 0  # messages delivered to an operator who does not own the conversation
+    all_received: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def latencies(self) -> list[float]:
+        return [self.received[t] - s.at for t, s in self.sent.items() if t in self.received]
+
+
+@dataclass
+class Run:
+    """What the bench process observed; written by the socket handlers."""
+
+    owner: dict[str, int] = field(default_factory=dict)  # conversation id -> operator index
+    already_taken: int = 0
+    accept_not_found: int = 0
+    accept_errors: list[str] = field(default_factory=list)
+    phase: Phase | None = None
+
+    def on_operator_message(self, operator: int, data: Any, at: float) -> None:
+        phase = self.phase
+        text = (data or {}).get("message", {}).get("text")
+        sent = phase.sent.get(text) if phase and isinstance(text, str) else None
+        if phase is None or sent is None:  # a set-up message, not part of a measured phase
+            return
+        if self.owner.get(sent.conversation_id) != operator:
+            phase.leaked += 1
+            return
+        if text in phase.received:
+            phase.duplicates += 1
+            return
+        phase.received[text] = at
+        if len(phase.received) == phase.expected:
+            phase.all_received.set()
+
+
+class Operator:
+    """One operator console: accepts every offer it gets and timestamps ``message:new``."""
+
+    def __init__(self, index: int, token: str, run: Run) -> None:
+        self.index = index
+        self.token = token
+        self.run = run
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.accepts: set[asyncio.Task[None]] = set()
+        self.sio.on("conversation:offered", self._on_offered, namespace=OPERATOR_NS)
+        self.sio.on("message:new", self._on_message, namespace=OPERATOR_NS)
+
+    async def connect(self, url: str) -> None:
+        try:
+            await self.sio.connect(
+                url,
+                namespaces=[OPERATOR_NS],
+                auth={"token": self.token},
+                transports=["websocket"],
+                wait_timeout=TIMEOUT_S,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            raise BenchError(
+                f"operator {self.index}: cannot connect to /operator: {exc}"
+            ) from None
+        ack = await self.sio.call(
+            "status:set", {"status": "online"}, namespace=OPERATOR_NS, timeout=TIMEOUT_S
+        )
+        if not ack.get("ok"):
+            raise BenchError(f"operator {self.index}: status:set failed: {ack}")
+
+    async def _on_message(self, data: Any) -> None:
+        self.run.on_operator_message(self.index, data, time.perf_counter())
+
+    async def _on_offered(self, data: Any) -> None:
+        conversation_id = data["conversation"]["id"]
+        # Accepting awaits an ack: keep it off the receive path, and keep the task owned.
+        task = asyncio.create_task(self._accept(conversation_id))
+        self.accepts.add(task)
+        task.add_done_callback(self.accepts.discard)
+
+    async def _accept(self, conversation_id: str) -> None:
+        try:
+            ack = await self.sio.call(
+                "conversation:accept",
+                {"id": conversation_id},
+                namespace=OPERATOR_NS,
+                timeout=TIMEOUT_S,
+            )
+        except Exception as exc:
+            self.run.accept_errors.append(f"operator {self.index}: {type(exc).__name__}: {exc}")
+            return
+        code = (ack.get("error") or {}).get("code")
+        if ack.get("ok"):
+            previous = self.run.owner.setdefault(conversation_id, self.index)
+            if previous != self.index:
+                self.run.accept_errors.append(
+                    f"conversation {conversation_id} accepted by operators {previous} and "
+                    f"{self.index}: two winners"
+                )
+        elif code == "already_taken":
+            self.run.already_taken += 1
+        elif code == "not_found":
+            # A colleague's accept landed first and cleared ``offered_to``: the conversation
+            # is now invisible to this operator, so the hub answers not_found, not
+            # already_taken. Counted and reported; the set-up still checks every
+            # conversation got exactly one owner.
+            self.run.accept_not_found += 1
+        else:
+            self.run.accept_errors.append(f"operator {self.index}: {ack}")
+
+    async def close(self) -> None:
+        for task in list(self.accepts):
+            task.cancel()
+        await asyncio.gather(*self.accepts, return_exceptions=True)
+        await _disconnect(self.sio)
+
+
+class Visitor:
+    """One widget visitor: one conversation, messages sent back to back."""
+
+    def __init__(self, index: int, run: Run) -> None:
+        self.index = index
+        self.run = run
+        self.conversation_id = ""
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self._session: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.sio.on("session", self._on_session, namespace=WIDGET_NS)
+
+    async def _on_session(self, data: Any) -> None:
+        if not self._session.done():
+            self._session.set_result(data)
+
+    async def connect(self, url: str, key: str) -> None:
+        try:
+            await self.sio.connect(
+                url,
+                namespaces=[WIDGET_NS],
+                auth={"key": key},
+                transports=["websocket"],
+                wait_timeout=TIMEOUT_S,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            raise BenchError(f"visitor {self.index}: cannot connect to /widget: {exc}") from None
+        try:
+            await asyncio.wait_for(self._session, TIMEOUT_S)
+        except TimeoutError:
+            raise BenchError(
+                f"visitor {self.index}: no `session` event in {TIMEOUT_S:.0f} s"
+            ) from None
+
+    async def send(self, text: str) -> dict[str, Any]:
+        try:
+            ack = await self.sio.call(
+                "message:send",
+                {"text": text, "client_msg_id": text},
+                namespace=WIDGET_NS,
+                timeout=TIMEOUT_S,
+            )
+        except socketio.exceptions.TimeoutError:
+            raise BenchError(
+                f"visitor {self.index}: no ack for message:send within {TIMEOUT_S:.0f} s"
+            ) from None
+        if not ack.get("ok"):
+            hint = ""
+            if (ack.get("error") or {}).get("code") == "rate_limited":
+                hint = " (the hub's widget rate limit: check the OPENLINES_WIDGET_RATE_* settings)"
+            raise BenchError(f"visitor {self.index}: message:send refused: {ack}{hint}")
+        message: dict[str, Any] = ack["message"]
+        return message
+
+    async def open_conversation(self) -> None:
+        message = await self.send(new_msg_id())
+        self.conversation_id = message["conversation_id"]
+
+    async def send_measured(self, phase: Phase, count: int, *, wait_each: bool = False) -> None:
+        """Send ``count`` messages back to back (each after the previous ack); with
+        ``wait_each``, also wait until the operator has it before sending the next."""
+        for _ in range(count):
+            text = new_msg_id()
+            started = time.perf_counter()
+            phase.sent[text] = Sent(self.index, self.conversation_id, started)
+            message = await self.send(text)
+            phase.acks.append(time.perf_counter() - started)
+            if message["conversation_id"] != self.conversation_id:
+                raise BenchError(
+                    f"visitor {self.index}: message went to conversation "
+                    f"{message['conversation_id']}, expected {self.conversation_id}"
+                )
+            if wait_each:
+                await _until(
+                    lambda t=text: t in phase.received,
+                    f"message {text} at its operator",
+                    poll_s=0.002,
+                )
+
+    async def close(self) -> None:
+        await _disconnect(self.sio)
+
+
+async def _disconnect(sio: socketio.AsyncClient) -> None:
+    with contextlib.suppress(Exception):
+        if sio.connected:
+            await asyncio.wait_for(sio.disconnect(), 10)
+
+
+# --- phases ----------------------------------------------------------------------------------
+
+
+async def _until(
+    condition: Any, what: str, timeout_s: float = TIMEOUT_S, poll_s: float = 0.02
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        await asyncio.sleep(poll_s)
+
+
+async def _watchdog(run: Run, phase: Phase) -> None:
+    """Fail the run as soon as any measured message is overdue at its operator."""
+    while True:
+        await asyncio.sleep(0.5)
+        now = time.perf_counter()
+        late = [
+            (t, s)
+            for t, s in phase.sent.items()
+            if t not in phase.received and now - s.at > TIMEOUT_S
+        ]
+        if late:
+            text, sent = late[0]
+            raise BenchError(
+                f"{len(late)} message(s) not received by their operator within "
+                f"{TIMEOUT_S:.0f} s; first: text={text} visitor={sent.visitor} "
+                f"conversation={sent.conversation_id} owner=operator "
+                f"{run.owner.get(sent.conversation_id)} (received {len(phase.received)}/"
+                f"{phase.expected}, leaked to others {phase.leaked})"
+            )
+
+
+async def _first_of(*aws: Any) -> None:
+    """Await the first to finish; re-raise its error; cancel the others."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _scrape_ingest(http: aiohttp.ClientSession, url: str) -> tuple[float, float]:
+    """(sum seconds, count) of the hub's own ``openlines_ingest_seconds`` histogram."""
+    async with http.get(url + "/metrics", timeout=aiohttp.ClientTimeout(total=10)) as response:
+        text = await response.text()
+    values = {}
+    for name in ("sum", "count"):
+        match = re.search(rf"^openlines_ingest_seconds_{name} (\S+)$", text, re.MULTILINE)
+        values[name] = float(match.group(1)) if match else 0.0
+    return values["sum"], values["count"]
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by this process and its children by role:
+    ``bench`` (this client), ``hub`` (openlines serve), ``mongo`` (SecantusDB)."""
+    times = os.times()
+    found = {"bench": times.user + times.system}
+    tick = os.sysconf("SC_CLK_TCK")
+    children: list[str] = []
+    for path in Path("/proc/self/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            children += path.read_text().split()
+    for pid in children:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = "hub" if "hub.cli" in cmdline else "mongo" if "secantus" in cmdline else None
+        if role:  # utime and stime are fields 14 and 15 of /proc/<pid>/stat
+            found[role] = found.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def _per_message(
+    before: dict[str, int], after: dict[str, int], own_commands: int, messages: int
+) -> dict[str, float]:
+    ops = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    ops["command"] = ops.get("command", 0) - own_commands
+    return {k: round(v / messages, 2) for k, v in ops.items() if v > 0}
+
+
+async def _opcounters(mongo: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
+    status = await mongo.admin.command("serverStatus")
+    return {k: int(v) for k, v in status.get("opcounters", {}).items()}
+
+
+async def _quiesce(mongo: AsyncMongoClient[dict[str, Any]]) -> float | None:
+    """Wait until the hub stops working the database (its event subscribers may still be
+    catching up after the sockets went quiet); seconds waited, None if not within TIMEOUT_S."""
+    started = time.perf_counter()
+    previous = sum((await _opcounters(mongo)).values())
+    while time.perf_counter() - started < TIMEOUT_S:
+        await asyncio.sleep(QUIET_WINDOW_S)
+        current = sum((await _opcounters(mongo)).values())
+        if current - previous <= QUIET_OPS:
+            return round(time.perf_counter() - started - QUIET_WINDOW_S, 2)
+        previous = current
+    return None
+
+
+async def bench_hub(
+    args: argparse.Namespace,
+    serve: ServeProcess,
+    mongo_url: str,
+    people: list[Operator | Visitor],
+) -> dict[str, Any]:
+    run = Run()
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    async with aiohttp.ClientSession() as http, contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(mongo.close)
+        admin = await Api(serve.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        staff = [await admin.create_user("operator") for _ in range(args.operators)]
+        line = await admin.create_line(
+            name="Bench",
+            operators=[api.user["id"] for api in staff if api.user],
+            max_active_per_operator=0,
+        )
+        widget = await admin.create_channel(line["id"], "widget", {"title": "Bench"})
+
+        operators = [Operator(i, api.token or "", run) for i, api in enumerate(staff)]
+        people.extend(operators)
+        await asyncio.gather(*(op.connect(serve.url) for op in operators))
+        visitors = [Visitor(i, run) for i in range(args.visitors)]
+        people.extend(visitors)
+        await asyncio.gather(*(v.connect(serve.url, widget["key"]) for v in visitors))
+
+        # Set-up: one first message per visitor opens its conversation; an operator takes it.
+        await asyncio.gather(*(v.open_conversation() for v in visitors))
+        await _until(
+            lambda: run.accept_errors or all(v.conversation_id in run.owner for v in visitors),
+            f"all {len(visitors)} conversations to be accepted",
+        )
+        await _until(lambda: not any(op.accepts for op in operators), "accept calls to settle")
+        if run.accept_errors:
+            raise BenchError("conversation:accept failed: " + "; ".join(run.accept_errors[:5]))
+        per_operator = [sum(1 for o in run.owner.values() if o == op.index) for op in operators]
+        await _quiesce(mongo)  # routing and timers finish reacting to the set-up
+
+        # Probe: one visitor, one message in flight at a time: the hub's service time.
+        probe = run.phase = Phase(expected=PROBE_MESSAGES)
+        await _first_of(
+            visitors[0].send_measured(probe, PROBE_MESSAGES, wait_each=True),
+            _watchdog(run, probe),
+        )
+        await _quiesce(mongo)
+
+        # Measured phase: every visitor at once, K messages each.
+        phase = run.phase = Phase(expected=args.visitors * args.messages)
+        ingest_sum0, ingest_count0 = await _scrape_ingest(http, serve.url)
+        ops_before = await _opcounters(mongo)
+        cpu_before = _cpu_seconds()
+        started = time.perf_counter()
+
+        async def measured() -> None:
+            await asyncio.gather(*(v.send_measured(phase, args.messages) for v in visitors))
+            await phase.all_received.wait()
+
+        await _first_of(measured(), _watchdog(run, phase))
+        finished = max(phase.received.values())
+        cpu_after = _cpu_seconds()
+        ops_after = await _opcounters(mongo)
+        # Deferred work (event subscribers other than the realtime one) may still be queued.
+        drain_s = await _quiesce(mongo)
+        ops_drained = await _opcounters(mongo)
+        ingest_sum1, ingest_count1 = await _scrape_ingest(http, serve.url)
+        async with http.get(serve.url + "/healthz?verbose=1") as response:
+            health = await response.json()
+
+    wall_s = finished - started
+    cpu_busy = {  # share of one core during the measured phase
+        role: round((cpu_after[role] - cpu_before.get(role, 0.0)) / wall_s * 100)
+        for role in cpu_after
+    }
+    ingested = ingest_count1 - ingest_count0
+    # Every database operation the server counted while the phase ran (the hub's, plus one
+    # serverStatus of ours), per measured message.
+    ops_per_message = _per_message(ops_before, ops_after, 1, len(phase.received))
+    # The whole cost: until the hub went idle again (our serverStatus polls included).
+    polls = 2 + round((drain_s or TIMEOUT_S) / QUIET_WINDOW_S)
+    ops_total_per_message = _per_message(ops_before, ops_drained, polls, len(phase.received))
+    return {
+        "messages": len(phase.received),
+        "wall_s": round(wall_s, 3),
+        "msgs_per_s": round(len(phase.received) / wall_s, 1),
+        "end_to_end": summary_ms(phase.latencies()),
+        "ack": summary_ms(phase.acks),
+        "server_ingest_mean_ms": (
+            round((ingest_sum1 - ingest_sum0) / ingested * 1000, 2) if ingested else None
+        ),
+        "server_ingested": int(ingested),
+        "cpu_percent_of_one_core": cpu_busy,
+        "db_ops_per_message": ops_per_message,
+        "db_ops_per_message_incl_deferred": ops_total_per_message,
+        "deferred_drain_s": drain_s,
+        "probe_messages": PROBE_MESSAGES,
+        "probe_end_to_end": summary_ms(probe.latencies()),
+        "probe_ack": summary_ms(probe.acks),
+        "conversations_per_operator": per_operator,
+        "accept_already_taken": run.already_taken,
+        "accept_not_found": run.accept_not_found,
+        "duplicates": phase.duplicates + probe.duplicates,
+        "leaked_to_other_operators": phase.leaked + probe.leaked,
+        "health": health,
+    }
+
+
+async def bench_insert(url: str, count: int, *, journaled: bool) -> dict[str, Any]:
+    """Sequential ``insert_one`` of small documents: the floor under any hub message write."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+    try:
+        name = "journaled" if journaled else "default"
+        collection = client[BASELINE_DB].get_collection(
+            name, write_concern=WriteConcern(j=True) if journaled else None
+        )
+        conversation_id = new_msg_id()[:24]
+
+        def doc(seq: int) -> dict[str, Any]:
+            return {"c": conversation_id, "s": seq, "t": new_msg_id(), "at": datetime.now(UTC)}
+
+        for seq in range(BASELINE_WARMUP):  # connection pool and first-write costs
+            await collection.insert_one(doc(-seq - 1))
+        samples = []
+        started = time.perf_counter()
+        for seq in range(count):
+            one = doc(seq)
+            before = time.perf_counter()
+            await collection.insert_one(one)
+            samples.append(time.perf_counter() - before)
+        wall_s = time.perf_counter() - started
+        await client.drop_database(BASELINE_DB)
+        return {
+            "inserts": count,
+            "doc_bytes": len(bson.encode(doc(0) | {"_id": bson.ObjectId()})),
+            "wall_s": round(wall_s, 3),
+            "inserts_per_s": round(count / wall_s, 1),
+            "insert": summary_ms(samples),
+        }
+    finally:
+        await client.close()
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for dist in ("openlines", "pymongo", "SecantusDB", "python-socketio", "aiohttp", "redis"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[dist] = metadata.version(dist)
+    return found
+
+
+def _cpu_pressure() -> float | None:
+    """Linux PSI ``some avg10``: % of the last 10 s that runnable tasks waited for a CPU.
+    Near 0 on a quiet box; other work on the machine shows up here first."""
+    try:
+        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    match = re.search(r"avg10=([\d.]+)", first)
+    return float(match.group(1)) if match else None
+
+
+def _source_digest() -> str:
+    """A short fingerprint of the product code measured (the tree has no commit to name)."""
+    digest = hashlib.sha256()
+    for package in ("hub", "routing", "widget", "operators_ui", "channels", "crm_bridge"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _log_problems(path: Path, limit: int = 20) -> list[str]:
+    """Warnings, errors and whole tracebacks from the serve log; repeats counted, not shown."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    blocks: dict[str, int] = {}
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if line.startswith("Traceback"):
+            block = [line]
+            while index < len(lines) and lines[index][:1] in (" ", "\t"):
+                block.append(lines[index])
+                index += 1
+            if index < len(lines):  # the exception line itself
+                block.append(lines[index])
+                index += 1
+            text = "\n".join(block)
+        elif re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line):
+            text = re.sub(r"^\d{4}-\d\d-\d\d [\d:,]+ ", "", line)  # drop the timestamp
+        else:
+            continue
+        blocks[text] = blocks.get(text, 0) + 1
+    shown = [f"[x{count}] {text}" if count > 1 else text for text, count in blocks.items()]
+    return shown[:limit]
+
+
+async def _redis_reachable() -> None:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await asyncio.wait_for(client.ping(), 3)
+    except Exception as exc:
+        raise BenchError(
+            f"--redis: cannot reach {REDIS_URL} ({type(exc).__name__}); "
+            "run scripts/test-services.sh first"
+        ) from None
+    finally:
+        await client.aclose()
+
+
+async def _redis_forget() -> None:
+    """Drop this bench's stream and consumer groups so runs do not see each other's events."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in client.scan_iter(f"openlines:{MONGO_DB}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "nproc": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "versions": _versions(),
+            "source_digest": _source_digest(),
+            # Everything (hub, SecantusDB, this client) shares these cores: a busy box skews it.
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+            "cpu_pressure_avg10_at_start": _cpu_pressure(),
+        },
+        "params": {
+            "visitors": args.visitors,
+            "operators": args.operators,
+            "messages_per_visitor": args.messages,
+            "total_messages": args.visitors * args.messages,
+            "bus": "redis" if args.redis else "in-memory",
+        },
+    }
+    tmp = Path(tempfile.mkdtemp(prefix="openlines-bench-"))
+    mongo = EmbeddedMongo(tmp / "mongo-home")
+    serve: ServeProcess | None = None
+    people: list[Operator | Visitor] = []
+    serve_log = tmp / "serve.log"
+    ok = False
+    try:
+        if args.redis:
+            await _redis_reachable()
+            await _redis_forget()
+        await asyncio.to_thread(mongo.start)
+        env = {
+            "OPENLINES_MONGO_URL": mongo.url,
+            "OPENLINES_MONGO_DB": MONGO_DB,
+            "OPENLINES_DATA_DIR": str(tmp / "data"),
+            "OPENLINES_SECRET_KEY": "bench-secret-key-not-for-production",
+            "OPENLINES_ADMIN_EMAIL": ADMIN_EMAIL,
+            "OPENLINES_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "OPENLINES_LOG_LEVEL": "WARNING",
+            # Every simulated visitor shares 127.0.0.1 and types faster than a person: lift the
+            # widget's per-visitor and per-IP send limits (the check itself still runs).
+            "OPENLINES_WIDGET_RATE_MESSAGES": str(UNLIMITED),
+            "OPENLINES_WIDGET_RATE_IP_MESSAGES": str(UNLIMITED),
+        }
+        if args.redis:
+            env["OPENLINES_REDIS_URL"] = REDIS_URL
+        serve = await ServeProcess(env, serve_log).start()
+        report["hub"] = await bench_hub(args, serve, mongo.url, people)
+        await asyncio.gather(*(p.close() for p in people))
+        people.clear()
+        exit_code = await serve.stop()
+        serve = None
+        report["hub"]["serve_exit_code"] = exit_code
+        report["hub"]["serve_log_problems"] = _log_problems(serve_log)
+
+        # Baselines against the same (now idle) database server, hub process stopped.
+        total = args.visitors * args.messages
+        report["baseline_journaled"] = await bench_insert(mongo.url, total, journaled=True)
+        report["baseline_default"] = await bench_insert(mongo.url, total, journaled=False)
+        hub = report["hub"]
+        raw = report["baseline_journaled"]
+        report["ratios"] = {
+            "hub_msgs_per_s_over_raw_j_inserts_per_s": round(
+                hub["msgs_per_s"] / raw["inserts_per_s"], 3
+            ),
+            "hub_p50_over_raw_j_insert_p50": round(
+                hub["end_to_end"]["p50_ms"] / raw["insert"]["p50_ms"], 1
+            ),
+            "hub_probe_p50_over_raw_j_insert_p50": round(
+                hub["probe_end_to_end"]["p50_ms"] / raw["insert"]["p50_ms"], 1
+            ),
+        }
+        # What the hub asks of the database per second, against what one client gets raw.
+        hub_ops = sum(hub["db_ops_per_message_incl_deferred"].values()) * hub["msgs_per_s"]
+        report["ratios"]["hub_db_ops_per_s_over_raw_j_inserts_per_s"] = round(
+            hub_ops / raw["inserts_per_s"], 2
+        )
+        hub["db_ops_per_s"] = round(hub_ops, 1)
+        report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        report["machine"]["cpu_pressure_avg10_at_end"] = _cpu_pressure()
+        report["machine"]["source_changed_during_run"] = (
+            _source_digest() != report["machine"]["source_digest"]
+        )
+        ok = True
+        return report
+    finally:
+        await asyncio.gather(*(p.close() for p in people), return_exceptions=True)
+        if serve is not None:
+            with contextlib.suppress(Exception):
+                await serve.stop()
+        if not ok:
+            problems = _log_problems(serve_log, limit=40)
+            if problems:
+                print("--- serve log (errors and warnings) ---", file=sys.stderr)
+                print("\n".join(problems), file=sys.stderr)
+        await asyncio.to_thread(mongo.stop)
+        if args.redis:
+            with contextlib.suppress(Exception):
+                await _redis_forget()
+        if args.keep:
+            print(f"kept {tmp} (serve.log, mongo-home/mongo.log)", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def render(report: dict[str, Any]) -> str:
+    machine, params, hub = report["machine"], report["params"], report["hub"]
+    j, d, ratios = report["baseline_journaled"], report["baseline_default"], report["ratios"]
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    rows: list[tuple[str, str]] = [
+        ("date (UTC)", report["date"]),
+        (
+            "machine",
+            f"{machine['nproc']} cores, Python {machine['python']}, {machine['platform']}",
+        ),
+        ("versions", f"{versions}; product source sha256 {machine['source_digest']}"),
+        (
+            "CPU pressure some avg10 start / end",
+            f"{machine['cpu_pressure_avg10_at_start']} / {machine['cpu_pressure_avg10_at_end']} %"
+            " (0 = nothing else wanted the CPUs)",
+        ),
+        (
+            "load average start / end",
+            f"{machine['loadavg_at_start']} / {machine['loadavg_at_end']}",
+        ),
+        (
+            "parameters",
+            f"{params['visitors']} visitors x {params['messages_per_visitor']} msgs, "
+            f"{params['operators']} operators, bus {params['bus']}",
+        ),
+        ("", ""),
+        ("HUB end to end (visitor send -> operator message:new)", ""),
+        ("  messages received", f"{hub['messages']} / {params['total_messages']}"),
+        ("  wall time", f"{hub['wall_s']:.2f} s"),
+        ("  throughput (received / wall)", f"{hub['msgs_per_s']:.1f} msgs/s"),
+        ("  latency p50 / p99 / max", _lat(hub["end_to_end"])),
+        ("  ack (send -> ack) p50 / p99 / max", _lat(hub["ack"])),
+        (
+            "  CPU, % of one core (hub/mongo/bench)",
+            " / ".join(str(hub["cpu_percent_of_one_core"].get(k, "?")) for k in CPU_ROLES),
+        ),
+        (
+            "  DB ops per message, during the phase",
+            ", ".join(f"{k} {v}" for k, v in hub["db_ops_per_message"].items()),
+        ),
+        (
+            "  DB ops per message, until hub idle",
+            ", ".join(f"{k} {v}" for k, v in hub["db_ops_per_message_incl_deferred"].items()),
+        ),
+        (
+            "  hub busy after the last delivery",
+            f"{hub['deferred_drain_s']} s"
+            if hub["deferred_drain_s"] is not None
+            else f"still busy after {TIMEOUT_S:.0f} s",
+        ),
+        ("  hub-side ingest mean (/metrics)", f"{hub['server_ingest_mean_ms']} ms"),
+        (f"HUB probe ({hub['probe_messages']} msgs, one in flight)", ""),
+        ("  latency p50 / p99 / max", _lat(hub["probe_end_to_end"])),
+        ("  ack p50 / p99 / max", _lat(hub["probe_ack"])),
+        ("HUB checks", ""),
+        ("  conversations per operator", str(hub["conversations_per_operator"])),
+        (
+            "  losing accepts: already_taken / not_found",
+            f"{hub['accept_already_taken']} / {hub['accept_not_found']}",
+        ),
+        (
+            "  duplicates / leaked to others",
+            f"{hub['duplicates']} / {hub['leaked_to_other_operators']}",
+        ),
+        (
+            "  hub failures: emit / handler / publish",
+            " / ".join(
+                str(hub["health"].get("counters", {}).get(k, "?"))
+                for k in ("emit_failures", "event_handler_failures", "event_publish_failures")
+            ),
+        ),
+        (
+            "  serve exit code / log problems",
+            f"{hub['serve_exit_code']} / {len(hub['serve_log_problems'])} lines",
+        ),
+        ("", ""),
+        (f"RAW insert_one j=True ({j['doc_bytes']} B docs, sequential)", ""),
+        (
+            "  throughput",
+            f"{j['inserts_per_s']:.1f} inserts/s ({j['inserts']} in {j['wall_s']:.2f} s)",
+        ),
+        ("  latency p50 / p99 / max", _lat(j["insert"])),
+        ("RAW insert_one default write concern", ""),
+        (
+            "  throughput",
+            f"{d['inserts_per_s']:.1f} inserts/s ({d['inserts']} in {d['wall_s']:.2f} s)",
+        ),
+        ("  latency p50 / p99 / max", _lat(d["insert"])),
+        ("", ""),
+        ("RATIOS", ""),
+        ("  hub msgs/s / raw j insert/s", f"{ratios['hub_msgs_per_s_over_raw_j_inserts_per_s']}"),
+        ("  hub p50 / raw j insert p50", f"{ratios['hub_p50_over_raw_j_insert_p50']}x"),
+        (
+            "  hub probe p50 / raw j insert p50",
+            f"{ratios['hub_probe_p50_over_raw_j_insert_p50']}x",
+        ),
+        (
+            f"  hub DB ops/s ({hub['db_ops_per_s']}) / raw j insert/s",
+            f"{ratios['hub_db_ops_per_s_over_raw_j_inserts_per_s']}",
+        ),
+    ]
+    if machine["source_changed_during_run"]:
+        rows.insert(5, ("WARNING", "product source files changed during the run"))
+    width = max(len(k) for k, _ in rows) + 2
+    lines = [f"{k:<{width}}{v}" if v else k for k, v in rows]
+    for problem in hub["serve_log_problems"]:
+        lines.append(f"  serve log: {problem}")
+    bar = "=" * min(99, max(len(line) for line in lines))
+    return "\n".join([bar, "OpenLines ingest benchmark", bar, *lines, bar])
+
+
+def _lat(figures: dict[str, float]) -> str:
+    return f"{figures['p50_ms']:.1f} / {figures['p99_ms']:.1f} / {figures['max_ms']:.1f} ms"
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="End-to-end message throughput and latency of `openlines serve`, "
+        "against a raw MongoDB insert_one baseline measured in the same run."
+    )
+    parser.add_argument(
+        "--visitors", metavar="N", type=_positive, default=20, help="widget visitors (N)"
+    )
+    parser.add_argument(
+        "--operators", metavar="M", type=_positive, default=4, help="operators (M)"
+    )
+    parser.add_argument(
+        "--messages",
+        metavar="K",
+        type=_positive,
+        default=25,
+        help="measured messages per visitor (K)",
+    )
+    parser.add_argument(
+        "--redis", action="store_true", help=f"run the hub with OPENLINES_REDIS_URL={REDIS_URL}"
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write figures as JSON")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (serve and mongo logs)"
+    )
+    return parser.parse_args(argv)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    began = time.monotonic()
+
+    async def guarded() -> dict[str, Any]:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        return await main(args)
+
+    try:
+        report = asyncio.run(guarded())
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("bench interrupted", file=sys.stderr)
+        return 130
+    report["run_s"] = round(time.monotonic() - began, 1)
+    print(render(report))
+    print(f"(whole run {report['run_s']} s)")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
