@@ -450,3 +450,33 @@ async def _delivered(receiver: WebhookReceiver, text: str) -> bool:
 
 async def _texts(receiver: WebhookReceiver) -> list[str]:
     return [d["text"] for d in receiver.delivered]
+
+
+async def test_platform_clients_get_their_queue_place_once(admin: Api) -> None:
+    receiver = await WebhookReceiver(lambda text, attempt: 200).start()
+    world = await make_line(admin)  # nobody online: everything waits
+    channel = await admin.create_channel(world.line["id"], "api", {"webhook_url": receiver.url})
+    for chat, texts in (("first", ["hi", "still there?"]), ("second", ["hello"])):
+        for text in texts:
+            status, _ = await admin.call(
+                "POST",
+                f"/hooks/api/{channel['id']}",
+                {
+                    "message_id": f"{chat}-{text}",
+                    "chat_id": chat,
+                    "sender": {"id": chat},
+                    "text": text,
+                },
+                headers={"X-OpenLines-Secret": channel["secret"]},
+            )
+            assert status == 200
+    expected = {
+        "first": "All operators are busy right now. You are number 1 in the queue.",
+        "second": "All operators are busy right now. You are number 2 in the queue.",
+    }
+    await eventually(lambda: _texts(receiver), lambda texts: set(expected.values()) <= set(texts))
+    by_chat = {
+        chat: [d["text"] for d in receiver.delivered if d["chat_id"] == chat] for chat in expected
+    }
+    assert by_chat == {chat: [text] for chat, text in expected.items()}
+    await receiver.close()
