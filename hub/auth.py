@@ -13,7 +13,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from hub.errors import Forbidden, NotFound, Unauthorized
+from hub.errors import NotFound, Unauthorized
 from hub.models import Conversation, Line, Role, User, utcnow
 from hub.store import Store
 
@@ -111,11 +111,6 @@ class VisitorTokens:
 
 
 # --- access rules --------------------------------------------------------------------------
-
-
-def require_role(user: User, *roles: Role) -> None:
-    if user.role not in roles:
-        raise Forbidden("your role may not do this")
 
 
 def oversees(user: User, line: Line) -> bool:

@@ -69,12 +69,6 @@ class Presence:
         )
         await self._bus.publish(PresenceChanged(user_id=user_id, status=status))
 
-    async def status_of(self, user_id: str) -> PresenceStatus:
-        doc = await self._store.presence.find_one({"_id": user_id})
-        if not doc or not doc.get("sockets"):
-            return PresenceStatus.OFFLINE
-        return PresenceStatus(doc.get("status", "offline"))
-
     async def available(self, user_ids: list[str]) -> list[str]:
         """Those of ``user_ids`` who are online with a live socket, in the given order."""
         docs = await self._store.presence.find(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +51,9 @@ class Stream:
         self._store = store
         self._bus = bus
         self._metrics = metrics
-        self._outbox_listeners: list[Any] = []
+        self._outbox_listeners: list[Callable[[], None]] = []
 
-    def on_outbox_row(self, callback: Any) -> None:
+    def on_outbox_row(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` whenever a new outbox row is written (wakes the sender)."""
         self._outbox_listeners.append(callback)
 

@@ -64,10 +64,6 @@ class Timers:
     async def cancel(self, kind: str, key: str) -> None:
         await self._store.timers.delete_one({"_id": f"{kind}:{key}"})
 
-    async def due_at(self, kind: str, key: str) -> datetime | None:
-        doc = await self._store.timers.find_one({"_id": f"{kind}:{key}"})
-        return doc["due_at"] if doc else None
-
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="timers")
 
