@@ -67,6 +67,8 @@ async def test_prechat_message_reply_and_typing(
     await page.get_by_test_id("ol-prechat-submit").click()
     await expect(page.get_by_test_id("ol-input")).to_be_visible()
     await expect(page.get_by_test_id("ol-greeting")).to_have_text("Hello! How can we help?")
+    # The channel's colour reaches the launcher and the header.
+    await expect(launcher).to_have_css("background-color", "rgb(170, 51, 85)")
 
     await page.get_by_test_id("ol-input").fill(
         "Do you ship to Kazan? See https://example.com/p?id=1."
