@@ -111,7 +111,15 @@ async def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_hub_ctx)
     app.router.add_routes(api.routes())
     widget.web.setup(app)  # the bundle, /demo, uploads and file downloads
-    app[OPENAPI] = build_spec(api.routes(), api.body_models())
+    # Built from the finished router, so every package's routes are described.
+    app[OPENAPI] = build_spec(
+        [
+            (route.method, route.resource.canonical, route.handler)
+            for route in app.router.routes()
+            if route.resource is not None and not route.resource.canonical.startswith("/socket.io")
+        ],
+        api.body_models(),
+    )
     return app
 
 

@@ -10,13 +10,22 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from hub.errors import HubError
+from hub.errors import HubError, Unauthorized
 from hub.validation import parse_model
 
 log = logging.getLogger("openlines.sockets")
 
 M = TypeVar("M", bound=BaseModel)
 Ack = dict[str, Any]
+
+
+async def session_of(sio: Any, sid: str, namespace: str) -> dict[str, Any]:
+    """The socket's saved session; a socket that disconnected meanwhile is an error, not a 500."""
+    try:
+        session: dict[str, Any] = await sio.get_session(sid, namespace=namespace)
+    except KeyError:
+        raise Unauthorized("this connection is closed", code="session_gone") from None
+    return session
 
 
 def ack_error(error: HubError) -> Ack:

@@ -13,7 +13,7 @@ from hub.errors import HubError
 from hub.models import PresenceStatus, User
 from hub.realtime import OPERATOR_NS, WIDGET_NS, conversation_view, message_view, visitor_room
 from hub.services import Hub
-from hub.sockets import Ack, event_handler
+from hub.sockets import Ack, event_handler, session_of
 
 log = logging.getLogger("openlines.operator")
 
@@ -63,7 +63,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     """Attach the ``/operator`` handlers to the server."""
 
     async def current(sid: str) -> User:
-        session = await sio.get_session(sid, namespace=OPERATOR_NS)
+        session = await session_of(sio, sid, OPERATOR_NS)
         # Re-checked on every event: a revoked token or a disabled account stops working now.
         return await hub.sessions.authenticate(session["token"])
 

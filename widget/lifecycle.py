@@ -14,7 +14,7 @@ from hub.events import ConversationChanged, QueuePositionChanged
 from hub.models import Conversation, ConversationStatus, User
 from hub.realtime import WIDGET_NS, visitor_room
 from hub.services import Hub
-from hub.sockets import Ack, event_handler
+from hub.sockets import Ack, event_handler, session_of
 
 
 class CsatIn(BaseModel):
@@ -57,7 +57,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     @event_handler(CsatIn)
     async def csat_submit(sid: str, payload: CsatIn) -> Ack:
-        session = await sio.get_session(sid, namespace=WIDGET_NS)
+        session = await session_of(sio, sid, WIDGET_NS)
         docs = (
             await hub.store.conversations.find(
                 {

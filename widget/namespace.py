@@ -26,7 +26,7 @@ from hub.models import (
 )
 from hub.realtime import WIDGET_NS, message_view, visitor_room
 from hub.services import Hub
-from hub.sockets import Ack, event_handler
+from hub.sockets import Ack, event_handler, session_of
 from widget.ratelimit import RateLimiter
 
 log = logging.getLogger("openlines.widget")
@@ -124,7 +124,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     files = Files(hub.store, hub.settings.upload_max_bytes)
 
     async def visitor(sid: str) -> tuple[ChannelRecord, str]:
-        session = await sio.get_session(sid, namespace=WIDGET_NS)
+        session = await session_of(sio, sid, WIDGET_NS)
         doc = await hub.store.channels.find_one({"_id": session["channel_id"]})
         if doc is None or doc.get("deleted") or not doc.get("active", True):
             raise NotFound("this chat is no longer available", code="channel_gone")
@@ -216,7 +216,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         text = payload.text.strip()
         if not text and not payload.attachments:
             raise ValidationFailed("the message is empty", code="empty_message")
-        session = await sio.get_session(sid, namespace=WIDGET_NS)
+        session = await session_of(sio, sid, WIDGET_NS)
         await check_rate(limiter, hub, visitor_id, session.get("ip", "unknown"))
         attachments = await files.visitor_uploads(
             payload.attachments, channel_id=channel.id, visitor_id=visitor_id

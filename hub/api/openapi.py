@@ -32,16 +32,18 @@ ERROR_SCHEMA = {
 }
 
 
-def build_spec(table: list[web.RouteDef], bodies: dict[tuple[str, str], type[BaseModel]]) -> Any:
+def build_spec(
+    table: list[tuple[str, str, Any]], bodies: dict[tuple[str, str], type[BaseModel]]
+) -> Any:
+    """OpenAPI 3.1 from ``(method, path, handler)`` triples; summaries are the docstrings."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for route in table:
-        if route.method == "HEAD":
+    for method, path, handler in table:
+        if method in ("HEAD", "OPTIONS", "*"):
             continue
-        path = route.path
         operation: dict[str, Any] = {
-            "summary": (route.handler.__doc__ or route.handler.__name__).strip().splitlines()[0],
-            "operationId": route.handler.__name__,
+            "summary": (handler.__doc__ or handler.__name__).strip().splitlines()[0],
+            "operationId": handler.__name__,
             "tags": [path.split("/")[3] if path.startswith("/api/v1/") else "operations"],
             "responses": {
                 "2XX": {"description": "success"},
@@ -59,7 +61,7 @@ def build_spec(table: list[web.RouteDef], bodies: dict[tuple[str, str], type[Bas
                 {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                 for p in params
             ]
-        model = bodies.get((route.method, path))
+        model = bodies.get((method, path))
         if model is not None:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
@@ -74,7 +76,7 @@ def build_spec(table: list[web.RouteDef], bodies: dict[tuple[str, str], type[Bas
             }
         if not path.startswith(("/healthz", "/metrics", "/hooks")):
             operation["security"] = [{"bearer": []}]
-        paths.setdefault(path, {})[route.method.lower()] = operation
+        paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "OpenLines", "version": __version__},

@@ -123,3 +123,11 @@ async def test_openapi_describes_every_route(anon: Api) -> None:
         "email",
         "password",
     ]
+
+
+async def test_openapi_covers_every_package(anon: Api) -> None:
+    spec = await anon.get("/api/v1/openapi.json")
+    assert "post" in spec["paths"]["/api/v1/widget/uploads"]
+    assert "post" in spec["paths"]["/api/v1/conversations/{conversation_id}/transfer"]
+    ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)), "operationIds must be unique"
