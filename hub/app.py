@@ -41,6 +41,7 @@ from hub.conversations import Conversations
 from hub.embedded import EmbeddedMongo, EmbeddedMongoError
 from hub.errors import Conflict
 from hub.events import EventBus, InMemoryBus, RedisStreamBus
+from hub.files import Files
 from hub.http import error_middleware
 from hub.metrics import Metrics
 from hub.models import Role
@@ -220,6 +221,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     stream = Stream(store, bus, metrics)
     gateway = Gateway(sio, store, metrics)
     kinds = registry()
+    files = Files(store, settings.upload_max_bytes)
     outbox = Outbox(
         store,
         bus,
@@ -235,7 +237,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         bus=bus,
         metrics=metrics,
         stream=stream,
-        conversations=Conversations(store, stream, bus),
+        conversations=Conversations(store, stream, bus, files),
         sessions=Sessions(store, settings.token_ttl_s),
         visitor_tokens=VisitorTokens(settings.resolved_secret_key()),
         presence=Presence(store, bus, settings.offline_grace_s),
@@ -243,9 +245,11 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         registry=kinds,
         outbox=outbox,
         timers=Timers(store),
+        files=files,
         redis=redis,
     )
     app[HUB] = hub
+    await hub.files.ensure_indexes()
     await _bootstrap_admin(hub)
 
     gateway.subscribe(bus)

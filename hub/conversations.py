@@ -13,6 +13,7 @@ from pymongo import ReturnDocument
 from hub.auth import ensure_may_see, may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.events import ConversationChanged, EventBus
+from hub.files import Files
 from hub.models import (
     Author,
     AuthorType,
@@ -37,8 +38,9 @@ MAX_TEXT = 4000
 
 
 class Conversations:
-    def __init__(self, store: Store, stream: Stream, bus: EventBus) -> None:
+    def __init__(self, store: Store, stream: Stream, bus: EventBus, files: Files) -> None:
         self._store = store
+        self._files = files
         self._stream = stream
         self._bus = bus
 
@@ -140,10 +142,12 @@ class Conversations:
         *,
         hidden: bool,
         client_msg_id: str | None,
+        attachment_ids: list[str] | None = None,
     ) -> Appended:
         conversation, line = await self.get(user, conversation_id)
         text = text.strip()
-        if not text:
+        attachments = await self._files.staff_uploads(attachment_ids or [], user_id=user.id)
+        if not text and not attachments:
             raise ValidationFailed("the message is empty", code="empty_message")
         if len(text) > MAX_TEXT:
             raise ValidationFailed(
@@ -171,7 +175,12 @@ class Conversations:
             )
         author = Author(type=AuthorType.OPERATOR, id=user.id, name=user.name)
         return await self._stream.post(
-            conversation, author, text, hidden=hidden, client_msg_id=client_msg_id
+            conversation,
+            author,
+            text,
+            hidden=hidden,
+            client_msg_id=client_msg_id,
+            attachments=attachments,
         )
 
     async def note(self, conversation: Conversation, text: str) -> None:

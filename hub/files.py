@@ -205,15 +205,17 @@ class Files:
         self, ids: list[str], *, channel_id: str, visitor_id: str
     ) -> list[Attachment]:
         """The attachments for ``ids``, each of which must be this visitor's own upload."""
+        return await self._uploads_of(ids, {"channel_id": channel_id, "visitor_id": visitor_id})
+
+    async def staff_uploads(self, ids: list[str], *, user_id: str) -> list[Attachment]:
+        """The attachments for ``ids``, each of which must be this staff member's own upload."""
+        return await self._uploads_of(ids, {"user_id": user_id})
+
+    async def _uploads_of(self, ids: list[str], owner: dict[str, str]) -> list[Attachment]:
         found = []
         for file_id in dict.fromkeys(ids):
             stored = await self.get(file_id)
-            owner = stored.owner if stored else {}
-            if (
-                stored is None
-                or owner.get("channel_id") != channel_id
-                or owner.get("visitor_id") != visitor_id
-            ):
+            if stored is None or any(stored.owner.get(k) != v for k, v in owner.items()):
                 raise ValidationFailed(
                     "an attachment is not one of your uploads", code="unknown_attachment"
                 )

@@ -11,6 +11,7 @@ from hub.auth import Sessions, VisitorTokens
 from hub.channels import ChannelRegistry
 from hub.conversations import Conversations
 from hub.events import EventBus
+from hub.files import Files
 from hub.metrics import Metrics
 from hub.outbox import Outbox
 from hub.presence import Presence
@@ -36,4 +37,5 @@ class Hub:
     registry: ChannelRegistry
     outbox: Outbox
     timers: Timers
+    files: Files
     redis: Redis | None

@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from hub.events import ConversationOpened, EventBus, MessageStored
 from hub.metrics import Metrics
 from hub.models import (
+    Attachment,
     Author,
     AuthorType,
     ChannelRecord,
@@ -160,6 +161,7 @@ class Stream:
         hidden: bool = False,
         client_msg_id: str | None = None,
         direction: Direction = Direction.OUT,
+        attachments: list[Attachment] | None = None,
     ) -> Appended:
         """Store a staff or system message; public ones are queued for delivery."""
         message_id = new_id()
@@ -180,6 +182,7 @@ class Stream:
             direction=direction,
             author=author,
             text=text,
+            attachments=attachments or [],
             hidden=hidden,
             # Hidden messages never leave the hub, so there is nothing to deliver.
             status=MessageStatus.SENT if hidden else MessageStatus.PENDING,

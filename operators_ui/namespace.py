@@ -30,9 +30,10 @@ class SendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversation_id: str = Field(min_length=1, max_length=100)
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(default="", max_length=4000)
     hidden: bool = False
     client_msg_id: str | None = Field(default=None, min_length=1, max_length=100)
+    attachments: list[str] = Field(default_factory=list, max_length=10)
 
 
 class TransferEvent(TransferIn):
@@ -112,6 +113,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             payload.text,
             hidden=payload.hidden,
             client_msg_id=payload.client_msg_id,
+            attachment_ids=payload.attachments,
         )
         return {"message": message_view(result.message), "duplicate": result.duplicate}
 

@@ -12,7 +12,6 @@ import socketio
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from hub.errors import NotFound, RateLimited, ValidationFailed
-from hub.files import Files
 from hub.hours import is_open
 from hub.models import (
     ChannelRecord,
@@ -121,7 +120,6 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         redis=hub.redis,
         prefix=f"openlines:{hub.settings.mongo_db}:widget-rate",
     )
-    files = Files(hub.store, hub.settings.upload_max_bytes)
 
     async def visitor(sid: str) -> tuple[ChannelRecord, str]:
         session = await session_of(sio, sid, WIDGET_NS)
@@ -218,7 +216,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             raise ValidationFailed("the message is empty", code="empty_message")
         session = await session_of(sio, sid, WIDGET_NS)
         await check_rate(limiter, hub, visitor_id, session.get("ip", "unknown"))
-        attachments = await files.visitor_uploads(
+        attachments = await hub.files.visitor_uploads(
             payload.attachments, channel_id=channel.id, visitor_id=visitor_id
         )
         inbound = Inbound(

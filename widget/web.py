@@ -25,7 +25,6 @@ from widget import demo
 log = logging.getLogger("openlines.widget")
 
 DIST = Path(__file__).resolve().parent / "static" / "dist"
-FILES = web.AppKey("widget_files", Files)
 # The loader's URL is pasted into customers' pages and never changes: cache it for an hour.
 # The bundle's URL carries its content hash (``?v=``): cache that for a year.
 LOADER_CACHE = "public, max-age=3600"
@@ -39,15 +38,11 @@ routes = web.RouteTableDef()
 def setup(app: web.Application) -> None:
     """Wire the widget's routes and its start-up work (indexes, demo seed) into the app."""
     app.router.add_routes(routes)
-    app.cleanup_ctx.append(_files_ctx)
+    app.cleanup_ctx.append(_demo_ctx)
 
 
-async def _files_ctx(app: web.Application) -> AsyncIterator[None]:
-    hub = app[HUB]
-    files = Files(hub.store, hub.settings.upload_max_bytes)
-    await files.ensure_indexes()
-    app[FILES] = files
-    await demo.seed(hub)
+async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
+    await demo.seed(app[HUB])
     yield
 
 
@@ -128,7 +123,7 @@ async def upload_preflight(request: web.Request) -> web.Response:
 async def upload(request: web.Request) -> web.Response:
     """One file (multipart field ``file``) from a visitor (``X-Visitor-Token``) or staff."""
     hub = request.app[HUB]
-    files = request.app[FILES]
+    files = request.app[HUB].files
     origin = request.headers.get("Origin")
     cors: dict[str, str] = {}
     try:
@@ -185,7 +180,7 @@ async def _read_file_part(request: web.Request, files: Files) -> tuple[str, byte
 async def download(request: web.Request) -> web.Response:
     """A stored file, for a visitor (``?token=`` or ``X-Visitor-Token``) or staff (bearer)."""
     hub = request.app[HUB]
-    files = request.app[FILES]
+    files = request.app[HUB].files
     stored = await files.get(request.match_info["file_id"])
     if stored is None:
         raise NotFound("no such file")

@@ -17,9 +17,11 @@ routes = web.RouteTableDef()
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(default="", max_length=4000)
     hidden: bool = False
     client_msg_id: str | None = Field(default=None, min_length=1, max_length=100)
+    # Ids from POST /api/v1/widget/uploads made with this user's bearer token.
+    attachments: list[str] = Field(default_factory=list, max_length=10)
 
 
 @routes.get("/api/v1/conversations")
@@ -77,6 +79,7 @@ async def post_message(request: web.Request) -> web.Response:
         body.text,
         hidden=body.hidden,
         client_msg_id=body.client_msg_id,
+        attachment_ids=body.attachments,
     )
     return json_response(message_view(result.message), status=200 if result.duplicate else 201)
 

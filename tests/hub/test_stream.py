@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import aiohttp
+
 from tests.support.clients import Api, new_msg_id, operator_socket, public_texts, visitor_socket
 from tests.support.world import make_line, visitor_says
 
@@ -151,3 +153,51 @@ async def test_hidden_message_reaches_staff_never_the_widget(base_url: str, admi
     assert "Offer them the discount" not in [m["text"] for m in history2["messages"]]
     for client in (visitor, second_tab, operator, supervisor):
         await client.close()
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+async def test_operator_sends_a_file_the_visitor_can_download(base_url: str, admin: Api) -> None:
+    world = await make_line(admin)
+    owner_api = world.operators[0]
+    operator = await operator_socket(base_url, owner_api.token or "")
+    visitor, message = await visitor_says(base_url, world.key, "send me the invoice")
+    cid = message["conversation_id"]
+    await operator.events.wait("conversation:offered")
+    assert (await operator.call("conversation:accept", {"id": cid}))["ok"]
+
+    form = aiohttp.FormData()
+    form.add_field("file", PNG, filename="invoice.png", content_type="image/png")
+    async with owner_api._session.post(
+        f"{base_url}/api/v1/widget/uploads",
+        data=form,
+        headers={"Authorization": f"Bearer {owner_api.token}"},
+    ) as response:
+        assert response.status == 201
+        upload = await response.json()
+    # Nobody else may send someone's upload, not even an admin.
+    status, body = await admin.call(
+        "POST",
+        f"/api/v1/conversations/{cid}/messages",
+        {"attachments": [upload["id"]], "hidden": True},
+    )
+    assert status == 422 and body["error"]["code"] == "unknown_attachment"
+    ack = await operator.call(
+        "message:send", {"conversation_id": cid, "text": "", "attachments": [upload["id"]]}
+    )
+    assert ack["ok"], ack
+    got = await visitor.events.wait("message:new", lambda d: d["message"]["attachments"])
+    (attachment,) = got["message"]["attachments"]
+    assert attachment["name"] == "invoice.png" and attachment["mime"] == "image/png"
+    token = (await visitor.events.wait("session"))["token"]
+    async with owner_api._session.get(
+        f"{base_url}{attachment['url']}", params={"token": token}
+    ) as response:
+        assert response.status == 200
+        assert await response.read() == PNG
+    await visitor.close()
+    await operator.close()
