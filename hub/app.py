@@ -44,12 +44,14 @@ from hub.events import EventBus, InMemoryBus, RedisStreamBus
 from hub.files import Files
 from hub.http import error_middleware
 from hub.metrics import Metrics
-from hub.models import Role
+from hub.models import ChannelRecord, Role
 from hub.outbox import Outbox
 from hub.presence import Presence
 from hub.realtime import Gateway
+from hub.runners import ChannelRunners
 from hub.services import Hub
 from hub.settings import Settings
+from hub.sink import HubSink
 from hub.store import Store
 from hub.stream import Stream
 from hub.timers import Timers
@@ -222,14 +224,14 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     gateway = Gateway(sio, store, metrics)
     kinds = registry()
     files = Files(store, settings.upload_max_bytes)
-    outbox = Outbox(
-        store,
-        bus,
-        kinds,
-        lambda: ChannelDeps(settings=settings, http=app[HTTP], emitter=gateway),
-        settings,
-        metrics,
-    )
+
+    def channel_deps() -> ChannelDeps:
+        return ChannelDeps(settings=settings, http=app[HTTP], emitter=gateway)
+
+    async def unreachable(channel: ChannelRecord, chat_id: str, reason: str) -> None:
+        await HubSink(hub, channel).unreachable(chat_id, reason)
+
+    outbox = Outbox(store, bus, kinds, channel_deps, settings, metrics, unreachable)
     stream.on_outbox_row(outbox.notify)
     hub = Hub(
         settings=settings,
@@ -246,6 +248,15 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         outbox=outbox,
         timers=Timers(store),
         files=files,
+        channel_deps=channel_deps,
+        runners=ChannelRunners(
+            store,
+            kinds,
+            channel_deps,
+            lambda channel: HubSink(hub, channel),
+            lease_s=settings.channel_lease_s,
+            tick_s=min(5.0, settings.channel_lease_s / 3),
+        ),
         redis=redis,
     )
     app[HUB] = hub
@@ -262,10 +273,12 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     await bus.start()
     await outbox.start()
     await hub.timers.start()
+    await hub.runners.start()
     log.info("hub ready db=%s redis=%s", settings.mongo_db, "on" if redis else "off")
     try:
         yield
     finally:
+        await hub.runners.stop()
         await hub.timers.stop()
         await router.stop()
         await outbox.stop()

@@ -86,7 +86,9 @@ class Sessions:
 
 
 class VisitorTokens:
-    """``<channel_id>.<visitor_id>.<hmac>``: lets a browser resume its visitor identity."""
+    """``<scope>.<value>.<hmac>`` tokens signed with the secret key. The scope is a widget
+    channel id for visitor tokens (a browser resumes its visitor identity) or ``csat`` for
+    rating links (the value is then a conversation id)."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key

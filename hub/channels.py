@@ -4,7 +4,7 @@ fills. Adding a channel is one package plus one ``registry.add(...)`` line in ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import aiohttp
@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from hub.errors import NotFound, ValidationFailed
-from hub.models import ChannelRecord, Inbound, Outbound, Receipt
+from hub.models import Attachment, ChannelRecord, Inbound, Message, Outbound, Receipt
 from hub.settings import Settings
 from hub.validation import parse_model
 
@@ -38,12 +38,38 @@ class ChannelDeps:
     emitter: Emitter
 
 
-@dataclass
-class WebhookResult:
-    """What an adapter's webhook handler found: messages to store and the platform's answer."""
+class ChannelSink(Protocol):
+    """What the hub offers a channel adapter to hand over what its platform sent. Bound to
+    one channel; implemented by ``hub.sink.HubSink``. Webhook handlers and background runners
+    (polling, IMAP) use the same sink, so both paths store exactly alike."""
 
-    inbounds: list[Inbound] = field(default_factory=list)
-    response: web.StreamResponse = field(default_factory=lambda: web.Response(text="ok"))
+    async def ingest(self, inbound: Inbound) -> Message:
+        """Store one client message (idempotent by its ``external_id``); the stored message."""
+        ...
+
+    async def edit(self, external_id: str, text: str) -> Message | None:
+        """The client edited a message: update its text and mark it edited."""
+        ...
+
+    async def csat(self, chat_id: str, rating: int, comment: str | None = None) -> bool:
+        """The client rated their last closed conversation in this chat; False if none waits."""
+        ...
+
+    async def unreachable(self, chat_id: str, reason: str) -> None:
+        """The platform says this client cannot be written to (blocked the bot, bad address)."""
+        ...
+
+    async def save_file(self, name: str, data: bytes) -> Attachment:
+        """Keep a file the client sent (size and type checked) and describe it."""
+        ...
+
+    async def read_file(self, attachment_id: str) -> bytes:
+        """The bytes of a stored attachment (to upload it to the platform)."""
+        ...
+
+    def csat_link(self, conversation_id: str, rating: int) -> str:
+        """A signed URL that records ``rating`` for the conversation (e-mail and the like)."""
+        ...
 
 
 class ChannelKind(Protocol):
@@ -56,17 +82,51 @@ class ChannelKind(Protocol):
     reveal_on_create: ClassVar[frozenset[str]]
     # The client app shows its queue position live (the widget); others get a text once.
     live_queue_position: ClassVar[bool]
+    # The client app asks for a rating itself (the widget, on ``csat:request``); others get a
+    # message with ``purpose == "csat_request"`` that their ``send`` renders its own way.
+    live_csat: ClassVar[bool]
 
-    def prepare_config(self, config: BaseModel, settings: Settings) -> dict[str, Any]:
-        """Fill generated values (webhook secrets, widget keys) into a new channel's config."""
+    async def connect(
+        self,
+        config: BaseModel,
+        channel_id: str,
+        deps: ChannelDeps,
+        previous: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Check the config with the platform (raise ``ValidationFailed`` with its words) and
+        set it up there (webhook, generated secrets); the whole config to store. Called on
+        create (``previous`` None) and on every config change (``previous``: the stored
+        config, whose generated values the kind keeps or renews)."""
+        ...
+
+    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
+        """Undo ``connect`` on the platform (remove the webhook); the channel is going away."""
         ...
 
     def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
         """Extra fields for the channel's API representation (webhook URL, embed snippet)."""
         ...
 
-    async def webhook(self, channel: ChannelRecord, request: web.Request) -> WebhookResult:
-        """Verify and parse one platform call to ``/hooks/<type>/<channel_id>``."""
+    async def webhook(
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+    ) -> web.StreamResponse:
+        """Verify one platform call to ``/hooks/<type>/<channel_id>``, hand what it carries to
+        ``sink`` and answer the platform."""
+        ...
+
+    def runs_in_background(self, channel: ChannelRecord) -> bool:
+        """Whether this channel needs ``run`` (polling, IMAP IDLE) rather than webhooks."""
+        ...
+
+    async def run(self, channel: ChannelRecord, deps: ChannelDeps, sink: ChannelSink) -> None:
+        """Receive from the platform until cancelled. The hub runs it in exactly one process
+        of the cluster at a time (a lease) and restarts it if it returns or raises."""
+        ...
+
+    async def typing(
+        self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
+    ) -> None:
+        """Show the client that an operator is typing (``on``) or stopped, where it can."""
         ...
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> Channel: ...

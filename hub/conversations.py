@@ -193,13 +193,14 @@ class Conversations:
             direction=Direction.SYSTEM,
         )
 
-    async def say(self, conversation: Conversation, text: str) -> None:
+    async def say(self, conversation: Conversation, text: str, *, purpose: str = "text") -> None:
         """A system message to the client (delivered on the conversation's channel)."""
         await self._stream.post(
             conversation,
             Author(type=AuthorType.SYSTEM, name="OpenLines"),
             text,
             direction=Direction.SYSTEM,
+            purpose=purpose,
         )
 
     # --- assignment and capacity -----------------------------------------------------------

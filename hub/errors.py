@@ -83,6 +83,11 @@ class ChannelRateLimited(ChannelError):
 
 
 class ChannelRejected(ChannelError):
-    """The platform refused the message for good (blocked bot, bad address): no retry."""
+    """The platform refused the message for good (blocked bot, bad address): no retry.
+    ``unreachable``: the client cannot be written to at all any more."""
 
     code = "channel_rejected"
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable

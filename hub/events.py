@@ -35,8 +35,8 @@ class MessageStored(_Event):
     conversation: Conversation
 
 
-class MessageStatusChanged(_Event):
-    kind: Literal["message_status_changed"] = "message_status_changed"
+class MessageUpdated(_Event):
+    kind: Literal["message_updated"] = "message_updated"
     message: Message
     conversation: Conversation
 
@@ -73,7 +73,7 @@ class PresenceChanged(_Event):
 
 Event = Annotated[
     MessageStored
-    | MessageStatusChanged
+    | MessageUpdated
     | ConversationOpened
     | ConversationChanged
     | PresenceChanged

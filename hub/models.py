@@ -279,6 +279,9 @@ class Message(Doc):
     status: MessageStatus = MessageStatus.SENT
     status_reason: str | None = None
     client_msg_id: str | None = None
+    # "text", or "csat_request": the channel renders a rating prompt its own way.
+    purpose: str = "text"
+    edited: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -311,6 +314,8 @@ class Conversation(Doc):
     closed_at: datetime | None = None
     close_reason: str | None = None
     csat: dict[str, Any] | None = None
+    # Set when the platform refused delivery for good (bot blocked, address bouncing).
+    client_unreachable: dict[str, Any] | None = None
     after_hours_until: datetime | None = None
 
     def staff_ids(self) -> set[str]:
@@ -361,6 +366,7 @@ class Outbound(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
     author: Author
     direction: Direction = Direction.OUT
+    purpose: str = "text"
     created_at: datetime
 
 

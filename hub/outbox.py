@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from pymongo import ReturnDocument
 
 from hub.channels import Channel, ChannelDeps, ChannelRegistry
 from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected
-from hub.events import EventBus, MessageStatusChanged
+from hub.events import EventBus, MessageUpdated
 from hub.metrics import Metrics
 from hub.models import (
     ChannelRecord,
@@ -46,6 +46,7 @@ class Outbox:
         deps_factory: Callable[[], ChannelDeps],
         settings: Settings,
         metrics: Metrics,
+        on_unreachable: Callable[[ChannelRecord, str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -53,6 +54,7 @@ class Outbox:
         self._deps_factory = deps_factory
         self._settings = settings
         self._metrics = metrics
+        self._on_unreachable = on_unreachable
         self._wake = asyncio.Event()
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
@@ -166,6 +168,7 @@ class Outbox:
             attachments=message.attachments,
             author=message.author,
             direction=message.direction,
+            purpose=message.purpose,
             created_at=message.created_at,
         )
         attempts = row.get("attempts", 0) + 1
@@ -179,6 +182,8 @@ class Outbox:
             return
         except ChannelRejected as exc:
             await self._finish(row, message, MessageStatus.FAILED, str(exc), channel, conversation)
+            if exc.unreachable and self._on_unreachable is not None:
+                await self._on_unreachable(channel, conversation.chat_id, str(exc))
             return
         except (ChannelError, OSError, TimeoutError) as exc:
             reason = str(exc) or type(exc).__name__
@@ -267,5 +272,5 @@ class Outbox:
             log.warning("delivery failed message=%s reason=%s", message.id, reason)
         if doc is not None and conversation is not None:
             await self._bus.publish(
-                MessageStatusChanged(message=Message.from_doc(doc), conversation=conversation)
+                MessageUpdated(message=Message.from_doc(doc), conversation=conversation)
             )

@@ -16,8 +16,8 @@ import socketio
 from hub.events import (
     ConversationChanged,
     EventBus,
-    MessageStatusChanged,
     MessageStored,
+    MessageUpdated,
     PresenceChanged,
 )
 from hub.metrics import Metrics
@@ -92,13 +92,13 @@ class Gateway:
             "realtime",
             self._on_event,
             MessageStored,
-            MessageStatusChanged,
+            MessageUpdated,
             ConversationChanged,
             PresenceChanged,
         )
 
     async def _on_event(self, event: Any) -> None:
-        if isinstance(event, MessageStored | MessageStatusChanged):
+        if isinstance(event, MessageStored | MessageUpdated):
             conversation = event.conversation
             name = "message:new" if isinstance(event, MessageStored) else "message:updated"
             # Line colleagues see public messages of waiting conversations (the Queue tab);

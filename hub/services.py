@@ -3,12 +3,13 @@ handlers, the socket namespaces and the adapters (one typed ``web.AppKey`` holds
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from hub.auth import Sessions, VisitorTokens
-from hub.channels import ChannelRegistry
+from hub.channels import ChannelDeps, ChannelRegistry
 from hub.conversations import Conversations
 from hub.events import EventBus
 from hub.files import Files
@@ -16,6 +17,7 @@ from hub.metrics import Metrics
 from hub.outbox import Outbox
 from hub.presence import Presence
 from hub.realtime import Gateway
+from hub.runners import ChannelRunners
 from hub.settings import Settings
 from hub.store import Store
 from hub.stream import Stream
@@ -38,4 +40,6 @@ class Hub:
     outbox: Outbox
     timers: Timers
     files: Files
+    channel_deps: Callable[[], ChannelDeps]
+    runners: ChannelRunners
     redis: Redis | None

@@ -40,8 +40,8 @@ class Settings(BaseSettings):
     outbox_retry_base_s: float = Field(default=2.0, gt=0, description="First retry back-off.")
     outbox_max_attempts: int = Field(default=6, ge=1, description="Send attempts before failed.")
     outbox_poll_s: float = Field(default=1.0, gt=0, description="Outbox scan interval.")
-    offer_timeout_s: float = Field(
-        default=60.0, gt=0, description="Default accept timeout for a line that sets none."
+    channel_lease_s: float = Field(
+        default=15.0, gt=0, description="How long a dead process keeps a polling channel."
     )
     upload_max_bytes: int = Field(
         default=10 << 20, gt=0, description="Largest file a visitor may upload, in bytes."

@@ -43,6 +43,8 @@ class Store:
         self.timers: AsyncCollection[Doc] = journaled["timers"]
         # Per (line, operator): active conversation count (capacity) and last routing time.
         self.operator_load: AsyncCollection[Doc] = journaled["operator_load"]
+        # _id = channel id -> which process receives for it (see hub/runners.py).
+        self.channel_leases: AsyncCollection[Doc] = self.db["channel_leases"]
         # _id = "<line_id>:<client_id>" -> the operator a client is pinned to.
         self.pins: AsyncCollection[Doc] = journaled["pins"]
 

@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from hub.events import ConversationOpened, EventBus, MessageStored
+from hub.events import ConversationOpened, EventBus, MessageStored, MessageUpdated
 from hub.metrics import Metrics
 from hub.models import (
     Attachment,
@@ -162,6 +162,7 @@ class Stream:
         client_msg_id: str | None = None,
         direction: Direction = Direction.OUT,
         attachments: list[Attachment] | None = None,
+        purpose: str = "text",
     ) -> Appended:
         """Store a staff or system message; public ones are queued for delivery."""
         message_id = new_id()
@@ -183,6 +184,7 @@ class Stream:
             author=author,
             text=text,
             attachments=attachments or [],
+            purpose=purpose,
             hidden=hidden,
             # Hidden messages never leave the hub, so there is nothing to deliver.
             status=MessageStatus.SENT if hidden else MessageStatus.PENDING,
@@ -248,6 +250,20 @@ class Stream:
             for callback in self._outbox_listeners:
                 callback()
         return Appended(message, conversation)
+
+    async def edit(self, channel_id: str, external_id: str, text: str) -> Message | None:
+        """The client edited a message on their platform: keep the new text, mark it edited."""
+        doc = await self._store.messages.find_one_and_update(
+            {"channel_id": channel_id, "external_id": external_id},
+            {"$set": {"text": text, "edited": True, "edited_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        message = Message.from_doc(doc)
+        conversation = await self._conversation(message.conversation_id)
+        await self._bus.publish(MessageUpdated(message=message, conversation=conversation))
+        return message
 
     # --- reading ---------------------------------------------------------------------------
 

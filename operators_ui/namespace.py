@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.conversations import InviteIn, JoinIn, TransferIn
 from hub.errors import HubError
-from hub.models import PresenceStatus, User
-from hub.realtime import OPERATOR_NS, WIDGET_NS, conversation_view, message_view, visitor_room
+from hub.models import ChannelRecord, PresenceStatus, User
+from hub.realtime import OPERATOR_NS, conversation_view, message_view
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
 
@@ -170,13 +170,13 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             namespace=OPERATOR_NS,
         )
         # A hidden participant's typing never shows on the client's side.
-        if conversation.channel.type == "widget" and conversation.visible_participant(user.id):
-            await hub.gateway.emit(
-                "typing",
-                {"on": payload.on, "author": {"type": "operator", "name": user.name}},
-                room=visitor_room(conversation.chat_id),
-                namespace=WIDGET_NS,
-            )
+        if conversation.visible_participant(user.id):
+            channel_doc = await hub.store.channels.find_one({"_id": conversation.channel.id})
+            if channel_doc is not None:
+                channel = ChannelRecord.from_doc(channel_doc)
+                await hub.registry.get(channel.type).typing(
+                    channel, conversation.chat_id, payload.on, user.name, hub.channel_deps()
+                )
         return {}
 
     sio.on("connect", connect, namespace=OPERATOR_NS)

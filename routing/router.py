@@ -159,13 +159,19 @@ class Router:
                         await self.dispatch(doc["_id"])
 
     async def _closed(self, conversation: Conversation) -> None:
-        for kind in (OFFER, NO_ANSWER, AUTO_CLOSE):
-            await self._timers.cancel(kind, conversation.id)
+        for timer in (OFFER, NO_ANSWER, AUTO_CLOSE):
+            await self._timers.cancel(timer, conversation.id)
         line = await self._hub.conversations.line(conversation.line_id)
         if line is not None and conversation.close_reason == "operator" and line.messages.closing:
             await self._hub.conversations.say(conversation, line.messages.closing)
         if conversation.csat and conversation.csat.get("status") == "requested":
             await self._timers.set(CSAT, conversation.id, utcnow() + CSAT_WINDOW)
+            kind = self._hub.registry.get(conversation.channel.type)
+            if not kind.live_csat and line is not None and line.messages.csat:
+                # The channel renders this message as its rating prompt (buttons, links).
+                await self._hub.conversations.say(
+                    conversation, line.messages.csat, purpose="csat_request"
+                )
 
     # --- timers ----------------------------------------------------------------------------
 

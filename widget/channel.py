@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
-from hub.channels import ChannelDeps, Emitter, WebhookResult
+from hub.channels import ChannelDeps, ChannelSink, Emitter
 from hub.errors import NotFound
 from hub.models import ChannelRecord, Outbound, Receipt
 from hub.realtime import WIDGET_NS, visitor_room
@@ -78,10 +78,38 @@ class WidgetKind:
     reveal_on_create: ClassVar[frozenset[str]] = frozenset()
     live_queue_position: ClassVar[bool] = True
 
-    def prepare_config(self, config: BaseModel, settings: Settings) -> dict[str, Any]:
+    live_csat: ClassVar[bool] = True
+
+    async def connect(
+        self,
+        config: BaseModel,
+        channel_id: str,
+        deps: ChannelDeps,
+        previous: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         data = config.model_dump(mode="json")
-        data["key"] = secrets.token_urlsafe(16)
+        # The key is in every site's embed snippet: it never changes.
+        data["key"] = (previous or {}).get("key") or secrets.token_urlsafe(16)
         return data
+
+    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
+        return None
+
+    def runs_in_background(self, channel: ChannelRecord) -> bool:
+        return False
+
+    async def run(self, channel: ChannelRecord, deps: ChannelDeps, sink: ChannelSink) -> None:
+        return None
+
+    async def typing(
+        self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
+    ) -> None:
+        await deps.emitter.emit(
+            "typing",
+            {"on": on, "author": {"type": "operator", "name": author_name}},
+            room=visitor_room(chat_id),
+            namespace=WIDGET_NS,
+        )
 
     def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
         key = str(channel.config["key"])
@@ -92,7 +120,9 @@ class WidgetKind:
         )
         return {"key": key, "embed": embed}
 
-    async def webhook(self, channel: ChannelRecord, request: web.Request) -> WebhookResult:
+    async def webhook(
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+    ) -> web.StreamResponse:
         raise NotFound("the widget talks over Socket.IO, not webhooks")
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> WidgetChannel:

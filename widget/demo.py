@@ -81,10 +81,9 @@ async def seed(hub: Hub) -> None:
             "prechat_fields": ["name"],
         },
     )
-    config = kind.prepare_config(config_model, hub.settings)
-    channel = ChannelRecord(
-        type="widget", line_id=line.id, config=config, widget_key=str(config["key"])
-    )
+    channel = ChannelRecord(type="widget", line_id=line.id, config={})
+    config = await kind.connect(config_model, channel.id, hub.channel_deps(), None)
+    channel = channel.model_copy(update={"config": config, "widget_key": str(config["key"])})
     await hub.store.channels.insert_one(channel.to_doc())
     await meta.update_one(
         {"_id": DEMO_ID},

@@ -18,7 +18,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from hub.channels import ChannelDeps, WebhookResult
+from hub.channels import ChannelDeps, ChannelSink
 from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected, Unauthorized
 from hub.http import json_response, read_json
 from hub.models import ChannelRecord, Inbound, Outbound, Receipt, Sender
@@ -86,6 +86,7 @@ class ApiChannel:
         body = orjson.dumps(
             {
                 "event": "message",
+                "purpose": outbound.purpose,
                 "message_id": outbound.message_id,
                 "conversation_id": outbound.conversation_id,
                 "chat_id": outbound.chat_id,
@@ -140,23 +141,46 @@ class ApiKind:
     reveal_on_create: ClassVar[frozenset[str]] = frozenset({"secret"})
     live_queue_position: ClassVar[bool] = False
 
-    def prepare_config(self, config: BaseModel, settings: Settings) -> dict[str, Any]:
+    live_csat: ClassVar[bool] = False
+
+    async def connect(
+        self,
+        config: BaseModel,
+        channel_id: str,
+        deps: ChannelDeps,
+        previous: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         data = config.model_dump(mode="json")
         data["secret"] = data.get("secret") or secrets.token_urlsafe(32)
         return data
+
+    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
+        return None
+
+    def runs_in_background(self, channel: ChannelRecord) -> bool:
+        return False
+
+    async def run(self, channel: ChannelRecord, deps: ChannelDeps, sink: ChannelSink) -> None:
+        return None
+
+    async def typing(
+        self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
+    ) -> None:
+        return None
 
     def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
         base = (settings.public_url or "").rstrip("/")
         return {"inbound_url": f"{base}/hooks/api/{channel.id}"}
 
-    async def webhook(self, channel: ChannelRecord, request: web.Request) -> WebhookResult:
+    async def webhook(
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+    ) -> web.StreamResponse:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), str(channel.config["secret"]).encode()):
             raise Unauthorized("wrong or missing channel secret", code="invalid_secret")
         message = await read_json(request, ApiMessage)
-        return WebhookResult(
-            inbounds=[parse(channel.id, message)], response=json_response({"ok": True})
-        )
+        await sink.ingest(parse(channel.id, message))
+        return json_response({"ok": True})
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> ApiChannel:
         return ApiChannel(channel, deps)

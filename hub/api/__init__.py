@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from hub.api import auth, channels, conversations, lines, openapi, ops, users
+from hub.api import auth, channels, conversations, csat, lines, openapi, ops, users
 
-_MODULES = (auth, users, lines, channels, conversations, ops, openapi)
+_MODULES = (auth, users, lines, channels, conversations, csat, ops, openapi)
 
 
 def routes() -> list[web.RouteDef]:

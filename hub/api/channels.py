@@ -13,6 +13,7 @@ from hub.errors import NotFound
 from hub.http import json_response, read_json
 from hub.models import ChannelRecord, Role
 from hub.services import Hub
+from hub.sink import HubSink
 
 routes = web.RouteTableDef()
 
@@ -47,7 +48,8 @@ async def create_channel(request: web.Request) -> web.Response:
     config_model = hub.registry.validate_config(body.type, body.config)
     kind = hub.registry.get(body.type)
     channel = ChannelRecord(type=body.type, line_id=line.id, config={})
-    config = kind.prepare_config(config_model, hub.settings)
+    # The platform checks the config first (a wrong token is a 422, and nothing is stored).
+    config = await kind.connect(config_model, channel.id, hub.channel_deps(), None)
     channel = channel.model_copy(
         update={
             "config": config,
@@ -55,6 +57,7 @@ async def create_channel(request: web.Request) -> web.Response:
         }
     )
     await hub.store.channels.insert_one(channel.to_doc())
+    hub.runners.poke()
     view = hub.registry.public_view(channel, hub.settings)
     # Generated secrets are shown once, at creation, so the admin can paste them elsewhere.
     view.update({k: config[k] for k in kind.reveal_on_create if k in config})
@@ -100,12 +103,15 @@ async def patch_channel(request: web.Request) -> web.Response:
     if body.config is not None:
         # Omitted secrets keep their stored values: the client never saw them.
         merged = hub.registry.validate_config(channel.type, body.config, partial_of=channel.config)
-        generated = {k: v for k, v in channel.config.items() if k not in type(merged).model_fields}
-        changes["config"] = {**generated, **merged.model_dump(mode="json")}
+        kind = hub.registry.get(channel.type)
+        changes["config"] = await kind.connect(
+            merged, channel.id, hub.channel_deps(), channel.config
+        )
     if body.active is not None:
         changes["active"] = body.active
     if changes:
         await hub.store.channels.update_one({"_id": channel.id}, {"$set": changes})
+        hub.runners.poke()
     updated = channel.model_copy(update=changes)
     return json_response(hub.registry.public_view(updated, hub.settings))
 
@@ -115,6 +121,7 @@ async def delete_channel(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
     hub = hub_of(request)
     channel = await load_channel(hub, request.match_info["channel_id"])
+    await hub.registry.get(channel.type).disconnect(channel, hub.channel_deps())
     # Kept as a tombstone: its conversations and messages still point at it.
     await hub.store.channels.update_one(
         {"_id": channel.id}, {"$set": {"deleted": True, "active": False}}
@@ -130,7 +137,4 @@ async def webhook(request: web.Request) -> web.StreamResponse:
     if channel.type != request.match_info["type"] or not channel.active:
         raise NotFound("no such channel")
     kind = hub.registry.get(channel.type)
-    result = await kind.webhook(channel, request)
-    for inbound in result.inbounds:
-        await hub.stream.ingest(inbound, channel)
-    return result.response
+    return await kind.webhook(channel, request, HubSink(hub, channel))

@@ -480,3 +480,39 @@ async def test_platform_clients_get_their_queue_place_once(admin: Api) -> None:
     }
     assert by_chat == {chat: [text] for chat, text in expected.items()}
     await receiver.close()
+
+
+async def test_csat_for_platform_clients_by_signed_link(admin: Api, anon: Api) -> None:
+    receiver = await WebhookReceiver(lambda text, attempt: 200).start()
+    world = await make_line(admin, csat={"enabled": True})
+    channel = await admin.create_channel(world.line["id"], "api", {"webhook_url": receiver.url})
+    status, _ = await admin.call(
+        "POST",
+        f"/hooks/api/{channel['id']}",
+        {"message_id": "m1", "chat_id": "c1", "sender": {"id": "u1"}, "text": "hi"},
+        headers={"X-OpenLines-Secret": channel["secret"]},
+    )
+    assert status == 200
+    (conversation,) = (await admin.get("/api/v1/conversations"))["conversations"]
+    cid = conversation["id"]
+    await admin.post(f"/api/v1/conversations/{cid}/accept", expect=200)
+    await admin.post(f"/api/v1/conversations/{cid}/close", expect=200)
+    await eventually(
+        lambda: _texts(receiver),
+        lambda texts: any(t.startswith("Please rate") for t in texts),
+    )
+    prompt = next(d for d in receiver.delivered if d["text"].startswith("Please rate"))
+    assert prompt["purpose"] == "csat_request"
+
+    # The e-mail channel puts signed links like this one into its prompt.
+    from hub.auth import VisitorTokens
+
+    token = VisitorTokens(b"test-secret-key-for-visitor-tokens").issue("csat", cid)
+    status, _ = await anon.call("GET", f"/csat/{token}x?rating=4")
+    assert status == 403
+    status, _ = await anon.call("GET", f"/csat/{token}?rating=7")
+    assert status == 422
+    status, page = await anon.call("GET", f"/csat/{token}?rating=4")
+    assert status == 200 and "4 / 5" in page
+    assert (await admin.get(f"/api/v1/conversations/{cid}"))["csat"]["rating"] == 4
+    await receiver.close()

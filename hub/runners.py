@@ -1,0 +1,156 @@
+"""Background receivers of channels (Telegram long polling, IMAP IDLE): each one runs in
+exactly one hub process of the cluster, held by a lease in MongoDB that the holder renews;
+when the holder dies, another process takes the channel over once the lease runs out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from hub.channels import ChannelDeps, ChannelRegistry, ChannelSink
+from hub.models import ChannelRecord, new_id, utcnow
+from hub.store import Store
+
+log = logging.getLogger("openlines.runners")
+
+LEASE_S = 15.0
+TICK_S = 5.0
+RESTART_DELAY_S = 2.0
+
+
+class ChannelRunners:
+    def __init__(
+        self,
+        store: Store,
+        registry: ChannelRegistry,
+        deps: Callable[[], ChannelDeps],
+        sink: Callable[[ChannelRecord], ChannelSink],
+        *,
+        lease_s: float = LEASE_S,
+        tick_s: float = TICK_S,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._deps = deps
+        self._sink = sink
+        self._lease_s = lease_s
+        self._tick_s = tick_s
+        self._holder = f"{socket.gethostname()}-{os.getpid()}-{new_id()}"
+        self._running: dict[str, tuple[Any, asyncio.Task[None]]] = {}
+        self._loop: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def running(self) -> list[str]:
+        """Ids of the channels this process receives for now."""
+        return sorted(cid for cid, (_, task) in self._running.items() if not task.done())
+
+    def poke(self) -> None:
+        """A channel was created or changed: look now."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._loop = asyncio.create_task(self._run(), name="channel-runners")
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        for channel_id in list(self._running):
+            await self._stop_one(channel_id)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("channel runner tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._tick_s)
+            self._wake.clear()
+
+    async def _tick(self) -> None:
+        docs = await self._store.channels.find(
+            {"active": True, "deleted": {"$ne": True}}
+        ).to_list()
+        wanted: dict[str, ChannelRecord] = {}
+        for doc in docs:
+            channel = ChannelRecord.from_doc(doc)
+            try:
+                kind = self._registry.get(channel.type)
+            except Exception:
+                continue
+            if kind.runs_in_background(channel):
+                wanted[channel.id] = channel
+        for channel_id in list(self._running):
+            version, task = self._running[channel_id]
+            current = wanted.get(channel_id)
+            if current is None or _version(current) != version or task.done():
+                await self._stop_one(channel_id)
+        for channel_id, channel in wanted.items():
+            if channel_id in self._running:
+                if not await self._renew(channel_id):
+                    log.warning("lost the lease of channel=%s; stopping here", channel_id)
+                    await self._stop_one(channel_id, release=False)
+            elif await self._acquire(channel_id):
+                self._start_one(channel)
+
+    def _start_one(self, channel: ChannelRecord) -> None:
+        kind = self._registry.get(channel.type)
+        task = asyncio.create_task(self._guarded(kind.run, channel), name=f"channel:{channel.id}")
+        self._running[channel.id] = (_version(channel), task)
+        log.info("receiving for channel=%s type=%s", channel.id, channel.type)
+
+    async def _guarded(self, run: Any, channel: ChannelRecord) -> None:
+        """Run the receiver; when it ends or fails, wait a little and let the tick restart it."""
+        try:
+            await run(channel, self._deps(), self._sink(channel))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("receiver failed channel=%s", channel.id)
+        await asyncio.sleep(RESTART_DELAY_S)
+
+    async def _stop_one(self, channel_id: str, *, release: bool = True) -> None:
+        _, task = self._running.pop(channel_id)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        if release:
+            await self._store.channel_leases.update_one(
+                {"_id": channel_id, "holder": self._holder}, {"$set": {"until": utcnow()}}
+            )
+
+    async def _acquire(self, channel_id: str) -> bool:
+        now = utcnow()
+        until = now + timedelta(seconds=self._lease_s)
+        try:
+            await self._store.channel_leases.update_one(
+                {"_id": channel_id, "$or": [{"holder": self._holder}, {"until": {"$lte": now}}]},
+                {"$set": {"holder": self._holder, "until": until}},
+                upsert=True,
+            )
+        except DuplicateKeyError:  # held by a live process
+            return False
+        return True
+
+    async def _renew(self, channel_id: str) -> bool:
+        result = await self._store.channel_leases.update_one(
+            {"_id": channel_id, "holder": self._holder},
+            {"$set": {"until": utcnow() + timedelta(seconds=self._lease_s)}},
+        )
+        return result.matched_count == 1
+
+
+def _version(channel: ChannelRecord) -> Any:
+    return (channel.config, channel.active)

@@ -1,0 +1,80 @@
+"""The hub side of ``hub.channels.ChannelSink``: one per channel, shared by its webhook
+handler and its background runner."""
+
+from __future__ import annotations
+
+import logging
+
+from hub.errors import Conflict
+from hub.models import Attachment, ChannelRecord, ConversationStatus, Inbound, Message, utcnow
+from hub.services import Hub
+
+log = logging.getLogger("openlines.channels")
+
+
+class HubSink:
+    def __init__(self, hub: Hub, channel: ChannelRecord) -> None:
+        self._hub = hub
+        self._channel = channel
+
+    async def ingest(self, inbound: Inbound) -> Message:
+        result = await self._hub.stream.ingest(inbound, self._channel)
+        return result.message
+
+    async def edit(self, external_id: str, text: str) -> Message | None:
+        return await self._hub.stream.edit(self._channel.id, external_id, text)
+
+    async def csat(self, chat_id: str, rating: int, comment: str | None = None) -> bool:
+        docs = (
+            await self._hub.store.conversations.find(
+                {
+                    "channel.id": self._channel.id,
+                    "chat_id": chat_id,
+                    "status": ConversationStatus.CLOSED.value,
+                    "csat.status": "requested",
+                }
+            )
+            .sort("_id", -1)
+            .limit(1)
+            .to_list()
+        )
+        if not docs:
+            return False
+        try:
+            await self._hub.conversations.submit_csat(docs[0]["_id"], rating, comment)
+        except Conflict:
+            return False
+        return True
+
+    async def unreachable(self, chat_id: str, reason: str) -> None:
+        log.info(
+            "client unreachable channel=%s chat=%s reason=%s", self._channel.id, chat_id, reason
+        )
+        docs = (
+            await self._hub.store.conversations.find(
+                {"channel.id": self._channel.id, "chat_id": chat_id}, {"_id": 1}
+            )
+            .sort("_id", -1)
+            .limit(1)
+            .to_list()
+        )
+        if docs:
+            await self._hub.conversations.transition(
+                docs[0]["_id"],
+                {},
+                {"$set": {"client_unreachable": {"reason": reason, "at": utcnow()}}},
+                change="client_unreachable",
+            )
+
+    async def save_file(self, name: str, data: bytes) -> Attachment:
+        owner = {"kind": "channel", "channel_id": self._channel.id}
+        stored = await self._hub.files.save(name, data, owner)
+        return stored.attachment()
+
+    async def read_file(self, attachment_id: str) -> bytes:
+        return await self._hub.files.read(attachment_id)
+
+    def csat_link(self, conversation_id: str, rating: int) -> str:
+        token = self._hub.visitor_tokens.issue("csat", conversation_id)
+        base = (self._hub.settings.public_url or "").rstrip("/")
+        return f"{base}/csat/{token}?rating={rating}"
