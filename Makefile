@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 # Front ends (widget bundle, operator console) are built from package.json when present.
 frontends:
 	@if [ -f package.json ]; then \
-		[ -d node_modules ] || npm ci --no-audit --no-fund; \
+		[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; \
 		npm run --silent build; \
 	fi
 

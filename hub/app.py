@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 import channels.api
 import operators_ui.namespace
+import operators_ui.web
 import routing.router
 import widget.channel
 import widget.lifecycle
@@ -114,6 +115,7 @@ async def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_hub_ctx)
     app.router.add_routes(api.routes())
     widget.web.setup(app)  # the bundle, /demo, uploads and file downloads
+    operators_ui.web.setup(app)  # the console at / and its /api/v1/console endpoints
     # Built from the finished router, so every package's routes are described.
     app[OPENAPI] = build_spec(
         [

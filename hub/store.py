@@ -47,6 +47,8 @@ class Store:
         self.channel_leases: AsyncCollection[Doc] = self.db["channel_leases"]
         # _id = "<line_id>:<client_id>" -> the operator a client is pinned to.
         self.pins: AsyncCollection[Doc] = journaled["pins"]
+        # The console's saved replies: personal (line_id None) or shared with a line.
+        self.quick_answers: AsyncCollection[Doc] = self.db["quick_answers"]
 
     async def ensure_indexes(self) -> None:
         await self.users.create_index([("email", ASCENDING)], unique=True)
@@ -64,6 +66,9 @@ class Store:
         await self.conversations.create_index([("client.id", ASCENDING)])
         await self.outbox.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
         await self.timers.create_index([("due_at", ASCENDING)])
+        await self.quick_answers.create_index(
+            [("line_id", ASCENDING), ("owner_id", ASCENDING), ("title", ASCENDING)], unique=True
+        )
 
     @staticmethod
     async def upsert(collection: AsyncCollection[Doc], query: Doc, update: Doc) -> Doc:

@@ -2,6 +2,8 @@
 // The widget: widget/src/widget.ts -> widget/static/dist/widget.js (the bundle, socket.io-client
 // included) and widget/src/loader.ts -> widget/static/dist/loader.js (the tiny embed loader).
 // The loader asks for widget.js?v=<content hash>, so the bundle can be cached for a year.
+// The operator console: operators_ui/src/main.tsx (Preact, TSX) -> operators_ui/static/dist/app.js,
+// served at / by operators_ui/web.py as /console/app.js?v=<content hash>.
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -43,3 +45,21 @@ for (const name of ["widget.js", "loader.js"]) {
 }
 writeFileSync(join(out, "manifest.json"), JSON.stringify({ widget: version }) + "\n");
 console.log(`widget bundle ${version} built into widget/static/dist`);
+
+// --- the operator console ---
+const consoleOut = join(root, "operators_ui", "static", "dist");
+mkdirSync(consoleOut, { recursive: true });
+await esbuild.build({
+  ...common,
+  entryPoints: [join(root, "operators_ui", "src", "main.tsx")],
+  outfile: join(consoleOut, "app.js"),
+  jsx: "automatic",
+  jsxImportSource: "preact",
+});
+const consoleVersion = createHash("sha256")
+  .update(readFileSync(join(consoleOut, "app.js")))
+  .digest("hex")
+  .slice(0, 12);
+writeFileSync(join(consoleOut, "app.js.gz"), gzipSync(readFileSync(join(consoleOut, "app.js")), { level: 9 }));
+writeFileSync(join(consoleOut, "manifest.json"), JSON.stringify({ console: consoleVersion }) + "\n");
+console.log(`console bundle ${consoleVersion} built into operators_ui/static/dist`);

@@ -1,0 +1,106 @@
+// The console's stylesheet (one <style> element; the page's CSP allows inline styles only).
+export const CSS = `
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#f3f5f8;min-width:1024px}
+button,select,input,textarea{font:inherit}
+button,.button{border:1px solid #c8cfdb;background:#fff;border-radius:6px;padding:4px 10px;cursor:pointer;color:inherit}
+button:hover,.button:hover{background:#eef2f8}
+button.primary{background:#2f6fed;border-color:#2f6fed;color:#fff}
+button.danger{color:#b3261e;border-color:#e3b4b0}
+button.link{border:0;background:none;padding:0;color:#2f6fed;text-decoration:underline}
+input,select,textarea{border:1px solid #c8cfdb;border-radius:6px;padding:5px 8px;background:#fff}
+label{display:flex;flex-direction:column;gap:4px;margin:6px 0}
+label.inline{display:inline-flex;flex-direction:row;align-items:center;gap:6px;margin:0 8px 0 0}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.grow{flex:1}
+.row{display:flex;align-items:center;gap:8px}
+.center{display:flex;height:100vh;align-items:center;justify-content:center}
+.card{background:#fff;border:1px solid #dde3ec;border-radius:10px;padding:16px}
+.login{display:flex;height:100vh;align-items:center;justify-content:center}
+.login form{width:340px;display:flex;flex-direction:column;gap:6px}
+.error{color:#b3261e}
+.shell{display:flex;flex-direction:column;height:100vh}
+.top{display:flex;align-items:center;gap:10px;padding:8px 14px;background:#1d2330;color:#fff}
+.top button,.top select{background:#2b3344;color:#fff;border-color:#3c4658}
+.top .tab.on{background:#2f6fed;border-color:#2f6fed}
+.brand{font-size:16px;margin-right:8px}
+nav{display:flex;gap:6px}
+.banner{background:#b3261e;color:#fff;padding:6px 14px;font-weight:600}
+.toast{position:fixed;bottom:16px;right:16px;background:#1d2330;color:#fff;padding:10px 14px;border-radius:8px;z-index:20;max-width:420px}
+main{flex:1;min-height:0;display:flex}
+.inbox{display:flex;flex:1;min-height:0}
+.list{width:360px;border-right:1px solid #dde3ec;background:#fff;display:flex;flex-direction:column;min-height:0}
+.tabs{display:flex;flex-wrap:wrap;gap:4px;padding:8px;border-bottom:1px solid #eef1f5}
+.tab.on{background:#2f6fed;color:#fff;border-color:#2f6fed}
+.count{margin-left:6px;background:#e8edf7;color:#1d2330;border-radius:8px;padding:0 6px;font-size:12px}
+.search{margin:8px}
+.list ul{list-style:none;margin:0;padding:0;overflow:auto;flex:1}
+.item{display:flex;gap:10px;padding:10px 12px;border-bottom:1px solid #f0f2f6;cursor:pointer;align-items:flex-start}
+.item.on{background:#eaf1ff}
+.item .preview{color:#5a6477;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:220px}
+.item .meta{font-size:12px;color:#7a8497;display:flex;gap:8px}
+.countdown{color:#b3261e;font-weight:600}
+.unread{background:#2f6fed;color:#fff;border-radius:10px;padding:0 7px;font-size:12px}
+.ch-icon{display:inline-flex;width:26px;height:26px;border-radius:50%;align-items:center;justify-content:center;background:#e8edf7;font-size:12px;font-weight:700;flex:none}
+.ch-telegram{background:#d7ecfb;color:#229ed9}.ch-vk{background:#dfe8f5;color:#0077ff}.ch-email{background:#f3e9d9}.ch-widget{background:#e3f4e8}
+.empty{color:#7a8497;padding:12px;text-align:center}
+.hint{font-size:12px;color:#7a8497;padding:6px 10px;margin:0;border-top:1px solid #eef1f5}
+.conv{flex:1;display:flex;min-width:0;min-height:0}
+.conv>.empty{margin:auto}
+.conversation{flex:1;display:flex;flex-direction:column;min-height:0;position:relative}
+.head{display:flex;flex-wrap:wrap;align-items:center;gap:8px;padding:8px 12px;background:#fff;border-bottom:1px solid #dde3ec}
+.head .client{font-weight:700;font-size:15px;text-decoration:none;color:#1d2330}
+.badge{font-size:12px;border-radius:8px;padding:1px 8px;background:#e8edf7}
+.badge.crm{background:#fff1c2}
+.st-active{background:#dff3e4}.st-queued,.st-offered{background:#fdecc8}.st-closed{background:#eceff3}
+.body{flex:1;display:flex;min-height:0}
+.col{flex:1;display:flex;flex-direction:column;min-width:0;min-height:0}
+.thread{flex:1;overflow:auto;padding:12px 16px;display:flex;flex-direction:column;gap:6px}
+.day{align-self:center;font-size:12px;color:#5a6477;background:#e8edf7;border-radius:10px;padding:2px 10px;margin:8px 0}
+.start{align-self:center;font-size:12px;color:#7a8497}
+.msg{max-width:70%;padding:6px 10px;border-radius:10px;background:#fff;border:1px solid #e1e6ee;align-self:flex-start}
+.msg.out{align-self:flex-end;background:#dcebff;border-color:#c5dcfb}
+.msg.system{align-self:center;background:#f0f2f6;color:#4a5466;font-size:13px;max-width:85%}
+.msg.hidden{background:#fff6d6;border:1px dashed #d9a400;color:#4d3b00}
+.msg .who{font-size:12px;font-weight:600;color:#5a6477;display:flex;gap:6px;align-items:center}
+.msg .tag{background:#d9a400;color:#fff;border-radius:6px;padding:0 6px;font-size:11px}
+.msg .text{white-space:pre-wrap;word-break:break-word}
+.msg .when{font-size:11px;color:#7a8497;text-align:right}
+.preview-img{max-width:240px;max-height:180px;border-radius:6px;display:block;margin-top:4px}
+.file{display:block;margin-top:4px}
+.typing{font-size:12px;color:#5a6477;padding:2px 16px}
+.composer{border-top:1px solid #dde3ec;background:#fff;padding:8px 12px;position:relative}
+.composer textarea{width:100%;resize:vertical}
+.composer.whisper{background:#fff6d6;border-top:2px dashed #d9a400}
+.composer.whisper textarea{background:#fffbea;border-color:#d9a400}
+.whisper-note{font-size:12px;font-weight:600;color:#8a6a00;margin-bottom:4px}
+.tools{display:flex;gap:6px;align-items:center;margin-top:6px}
+.toggle.on{background:#d9a400;color:#fff;border-color:#d9a400}
+.answers{position:absolute;bottom:100%;left:12px;right:12px;background:#fff;border:1px solid #c8cfdb;border-radius:8px;list-style:none;margin:0;padding:4px;max-height:200px;overflow:auto;box-shadow:0 4px 16px rgba(0,0,0,.1)}
+.answers li{padding:4px 8px;border-radius:4px;cursor:pointer}
+.answers li.on{background:#eaf1ff}
+.emoji{display:flex;flex-wrap:wrap;gap:2px;margin-bottom:4px}
+.emoji button{border:0;padding:2px 4px;font-size:18px}
+.files{display:flex;gap:6px;flex-wrap:wrap;margin-bottom:4px}
+.chip{background:#e8edf7;border-radius:10px;padding:1px 8px;font-size:12px}
+.client-card{width:280px;margin:8px;overflow:auto;border-radius:10px}
+.modal{position:absolute;inset:0;background:rgba(20,25,35,.35);display:flex;align-items:center;justify-content:center;z-index:10}
+.modal .card{width:420px;max-height:80%;overflow:auto}
+.pick{list-style:none;padding:0;margin:0 0 10px}
+.pick button{width:100%;text-align:left;margin:2px 0}
+.dot{display:inline-block;width:9px;height:9px;border-radius:50%;background:#9aa3b2}
+.status-online.dot{background:#2ea44f}.status-away.dot{background:#e3a008}.status-offline.dot{background:#9aa3b2}
+.page{flex:1;overflow:auto;padding:16px 20px}
+.figures{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}
+.figure{background:#fff;border:1px solid #dde3ec;border-radius:10px;padding:10px 14px;min-width:150px}
+.figure .label{font-size:12px;color:#5a6477}.figure .value{font-size:22px;font-weight:700}
+table{border-collapse:collapse;background:#fff;margin:8px 0}
+td,th{border-bottom:1px solid #eef1f5;padding:6px 10px;text-align:left;vertical-align:top}
+.form{max-width:640px;margin-top:12px}
+fieldset{border:1px solid #dde3ec;border-radius:8px;margin:8px 0}
+.interval{display:inline-flex;gap:4px;align-items:center;margin-right:8px}
+.muted{color:#7a8497}
+.pre{white-space:pre-wrap}
+.plain{list-style:none;padding:0}
+.embed textarea{width:100%;font-family:monospace;font-size:12px}
+`;

@@ -1,0 +1,365 @@
+"""The console's HTTP side: the built app at ``/`` (``/console/app.js``) and the few REST
+endpoints only the console needs (``/api/v1/console/...``): history pages ending at the newest
+message, line members with presence and load, the supervisor board, quick answers and the
+client card. Every endpoint checks the caller's role and line membership."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo.errors import DuplicateKeyError
+
+from hub.api.common import caller, hub_of, int_param
+from hub.api.lines import ensure_member, load_line
+from hub.auth import may_see, oversees
+from hub.errors import Conflict, Forbidden, NotFound
+from hub.http import json_response, read_json
+from hub.models import Client, Conversation, Line, Role, User, new_id, utcnow
+from hub.realtime import conversation_view, message_view
+from hub.services import Hub
+
+DIST = Path(__file__).resolve().parent / "static" / "dist"
+BUNDLE_CACHE = "public, max-age=31536000, immutable"
+# The console talks only to its own origin; images and files come from the hub (or blob:).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' blob: data:; connect-src 'self' ws: wss:; media-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>OpenLines</title>
+<link rel="icon" href="data:,">
+</head><body><div id="app"></div>
+<script src="/console/app.js?v={version}"></script></body></html>
+"""
+
+routes = web.RouteTableDef()
+
+
+def setup(app: web.Application) -> None:
+    """Wire the console's routes into the hub app."""
+    app.router.add_routes(routes)
+
+
+def bundle_version() -> str | None:
+    try:
+        manifest = json.loads((DIST / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return str(manifest.get("console")) if manifest.get("console") else None
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.Response:
+    """The operator console (a single page app)."""
+    version = bundle_version()
+    if version is None:
+        raise NotFound(
+            "the console is not built: run `make install` (npm run build)",
+            code="bundle_missing",
+        )
+    return web.Response(
+        text=PAGE.replace("{version}", version),
+        content_type="text/html",
+        headers={
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+        },
+    )
+
+
+@routes.get("/console/app.js")
+async def app_js(request: web.Request) -> web.StreamResponse:
+    """The console bundle (cached for a year under its content hash)."""
+    path = DIST / "app.js"
+    if not path.is_file():
+        raise NotFound("the console is not built", code="bundle_missing")
+    current = request.query.get("v") == bundle_version()
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "text/javascript; charset=utf-8",
+            "Cache-Control": BUNDLE_CACHE if current else "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+# --- history ending at the newest message ---------------------------------------------------
+
+
+@routes.get("/api/v1/console/conversations/{conversation_id}/history")
+async def history(request: web.Request) -> web.Response:
+    """Messages before ``before`` (default: the newest ones), hidden ones included, by seq."""
+    user = await caller(request)
+    hub = hub_of(request)
+    conversation, _ = await hub.conversations.get(user, request.match_info["conversation_id"])
+    doc = await hub.store.conversations.find_one({"_id": conversation.id}, {"last_seq": 1})
+    last_seq = int((doc or {}).get("last_seq", 0))
+    before = int_param(request, "before", last_seq + 1, low=1, high=10**12)
+    limit = int_param(request, "limit", 50, low=1, high=200)
+    messages = await hub.stream.page(
+        conversation, before=min(before, last_seq + 1), limit=limit, include_hidden=True
+    )
+    return json_response({"messages": [message_view(m) for m in messages], "last_seq": last_seq})
+
+
+# --- line members, for the transfer and invite pickers ------------------------------------
+
+
+async def _presence(hub: Hub, user_ids: list[str]) -> dict[str, str]:
+    docs = await hub.store.presence.find({"_id": {"$in": user_ids}}).to_list()
+    # A chosen status with no live socket is offline to everyone else (and to the router).
+    return {d["_id"]: d.get("status", "offline") if d.get("sockets") else "offline" for d in docs}
+
+
+async def _active_load(hub: Hub, line_id: str | None, user_ids: list[str]) -> dict[str, int]:
+    query: dict[str, Any] = {"status": "active", "assignee_id": {"$in": user_ids}}
+    if line_id:
+        query["line_id"] = line_id
+    docs = await hub.store.conversations.find(query, {"assignee_id": 1}).to_list()
+    load: dict[str, int] = {}
+    for d in docs:
+        load[d["assignee_id"]] = load.get(d["assignee_id"], 0) + 1
+    return load
+
+
+async def _members(hub: Hub, line: Line) -> list[dict[str, Any]]:
+    ids = list(dict.fromkeys([*line.operators, *line.supervisors]))
+    users = {
+        d["_id"]: User.from_doc(d)
+        for d in await hub.store.users.find({"_id": {"$in": ids}}).to_list()
+    }
+    status = await _presence(hub, ids)
+    load = await _active_load(hub, line.id, ids)
+    return [
+        {
+            "id": uid,
+            "name": users[uid].name,
+            "role": users[uid].role.value,
+            "operator": uid in line.operators,
+            "supervisor": uid in line.supervisors,
+            "status": status.get(uid, "offline"),
+            "active": load.get(uid, 0),
+            "max_active": line.max_active_per_operator,
+        }
+        for uid in ids
+        if uid in users and users[uid].active
+    ]
+
+
+@routes.get("/api/v1/console/lines/{line_id}/members")
+async def line_members(request: web.Request) -> web.Response:
+    """The line's operators and supervisors with their presence status and active load."""
+    user = await caller(request)
+    hub = hub_of(request)
+    line = await load_line(hub, request.match_info["line_id"])
+    ensure_member(user, line)
+    return json_response({"members": await _members(hub, line)})
+
+
+# --- the supervisor board --------------------------------------------------------------------
+
+
+def _start_of_today(line: Line, now: datetime) -> datetime:
+    zone = ZoneInfo(line.working_hours.timezone if line.working_hours else "UTC")
+    local = now.astimezone(zone)
+    return datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@routes.get("/api/v1/console/lines/{line_id}/board")
+async def board(request: web.Request) -> web.Response:
+    """Live figures of a line for its supervisors and admins."""
+    user = await caller(request)
+    hub = hub_of(request)
+    line = await load_line(hub, request.match_info["line_id"])
+    if not oversees(user, line):
+        ensure_member(user, line)  # 404 for strangers, 403 for the line's operators
+        raise Forbidden("only the line's supervisors and admins see its board")
+    now = utcnow()
+    waiting = [
+        Conversation.from_doc(d)
+        for d in await hub.store.conversations.find(
+            {"line_id": line.id, "status": {"$in": ["queued", "offered"]}}
+        ).to_list()
+    ]
+    since = [_aware(c.queued_at or c.created_at) for c in waiting]
+    today_start = _start_of_today(line, now)
+    today = [
+        Conversation.from_doc(d)
+        for d in await hub.store.conversations.find(
+            {"line_id": line.id, "created_at": {"$gte": today_start}}
+        ).to_list()
+    ]
+    first_responses = [
+        (_aware(c.first_response_at) - _aware(c.created_at)).total_seconds()
+        for c in today
+        if c.first_response_at is not None
+    ]
+    members = [m for m in await _members(hub, line) if m["operator"]]
+    return json_response(
+        {
+            "line_id": line.id,
+            "waiting": len(waiting),
+            "longest_wait_s": int(max((now - s).total_seconds() for s in since)) if since else 0,
+            "active": await hub.store.conversations.count_documents(
+                {"line_id": line.id, "status": "active"}
+            ),
+            "today": len(today),
+            "today_closed": sum(1 for c in today if c.closed_at is not None),
+            "avg_first_response_s": (
+                round(statistics.fmean(first_responses), 1) if first_responses else None
+            ),
+            "operators": members,
+            "at": now.isoformat().replace("+00:00", "Z"),
+        }
+    )
+
+
+# --- quick answers ----------------------------------------------------------------------------
+
+
+class QuickAnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=100)
+    text: str = Field(min_length=1, max_length=4000)
+    # Set: shared with the line (its supervisors and admins write these); unset: personal.
+    line_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+def _answer_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "title": doc["title"],
+        "text": doc["text"],
+        "line_id": doc.get("line_id"),
+        "owner_id": doc.get("owner_id"),
+    }
+
+
+async def _visible_line_ids(hub: Hub, user: User) -> list[str]:
+    query: dict[str, Any] = {}
+    if user.role not in (Role.ADMIN, Role.MANAGER):
+        query = {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
+    return [d["_id"] for d in await hub.store.lines.find(query, {"_id": 1}).to_list()]
+
+
+@routes.get("/api/v1/console/quick-answers")
+async def list_quick_answers(request: web.Request) -> web.Response:
+    """The caller's own saved replies and those of their lines (``?line_id=`` narrows)."""
+    user = await caller(request)
+    hub = hub_of(request)
+    lines = await _visible_line_ids(hub, user)
+    wanted = request.query.get("line_id")
+    if wanted:
+        lines = [lid for lid in lines if lid == wanted]
+    docs = (
+        await hub.store.quick_answers.find(
+            {"$or": [{"owner_id": user.id, "line_id": None}, {"line_id": {"$in": lines}}]}
+        )
+        .sort("title", 1)
+        .to_list()
+    )
+    return json_response({"quick_answers": [_answer_view(d) for d in docs]})
+
+
+async def _may_manage_line_answers(hub: Hub, user: User, line_id: str) -> None:
+    line = await load_line(hub, line_id)
+    ensure_member(user, line)
+    if not oversees(user, line):
+        raise Forbidden("only the line's supervisors and admins manage its quick answers")
+
+
+@routes.post("/api/v1/console/quick-answers")
+async def create_quick_answer(request: web.Request) -> web.Response:
+    """Save a reply for oneself, or (supervisors, admins) for a whole line."""
+    user = await caller(request)
+    hub = hub_of(request)
+    body = await read_json(request, QuickAnswerIn)
+    if body.line_id:
+        await _may_manage_line_answers(hub, user, body.line_id)
+    doc = {
+        "_id": new_id(),
+        "owner_id": user.id,
+        "line_id": body.line_id,
+        "title": body.title.strip(),
+        "text": body.text,
+        "created_at": utcnow(),
+    }
+    try:
+        await hub.store.quick_answers.insert_one(doc)
+    except DuplicateKeyError:
+        raise Conflict("a quick answer with this title exists", code="title_taken") from None
+    return json_response(_answer_view(doc), status=201)
+
+
+@routes.delete("/api/v1/console/quick-answers/{answer_id}")
+async def delete_quick_answer(request: web.Request) -> web.Response:
+    """Delete a personal reply (its owner) or a line's (its supervisors, admins)."""
+    user = await caller(request)
+    hub = hub_of(request)
+    doc = await hub.store.quick_answers.find_one({"_id": request.match_info["answer_id"]})
+    if doc is None or (doc.get("line_id") is None and doc.get("owner_id") != user.id):
+        raise NotFound("no such quick answer")
+    if doc.get("line_id"):
+        await _may_manage_line_answers(hub, user, doc["line_id"])
+    await hub.store.quick_answers.delete_one({"_id": doc["_id"]})
+    return web.Response(status=204)
+
+
+# --- the client card --------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/console/clients/{client_id}")
+async def client_card(request: web.Request) -> web.Response:
+    """A client with their channel identities and the conversations the caller may see."""
+    user = await caller(request)
+    hub = hub_of(request)
+    client_id = request.match_info["client_id"]
+    docs = (
+        await hub.store.conversations.find({"client.id": client_id})
+        .sort("_id", -1)
+        .limit(200)
+        .to_list()
+    )
+    lines: dict[str, Line | None] = {}
+    visible = []
+    for doc in docs:
+        conversation = Conversation.from_doc(doc)
+        if conversation.line_id not in lines:
+            lines[conversation.line_id] = await hub.conversations.line(conversation.line_id)
+        if may_see(user, conversation, lines[conversation.line_id]):
+            visible.append(conversation)
+    client_doc = await hub.store.clients.find_one({"_id": client_id})
+    # Staff who may see none of the client's conversations learn nothing about the client.
+    if client_doc is None or not visible:
+        raise NotFound("no such client")
+    client = Client.from_doc(client_doc)
+    identities = [
+        {"channel_id": i.get("channel_id"), "type": i.get("type"), "name": i.get("name")}
+        for i in client.identities
+    ]
+    return json_response(
+        {
+            "client": client.info().model_dump(mode="json"),
+            "identities": identities,
+            "conversations": [conversation_view(c) for c in visible[:50]],
+        }
+    )
