@@ -4,11 +4,13 @@ the filter), so two processes can never both win the same transition."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from hub.auth import ensure_may_see, may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -267,27 +269,32 @@ class Conversations:
 
     async def _take_slot(self, line: Line, user_id: str) -> str:
         load_key = f"{line.id}:{user_id}"
-        await self._store.operator_load.update_one(
-            {"_id": load_key},
-            {
-                "$setOnInsert": {
-                    "line_id": line.id,
-                    "user_id": user_id,
-                    "active": 0,
-                    "last_routed_at": None,
-                }
-            },
-            upsert=True,
-        )
         limit: dict[str, Any] = (
             {"active": {"$lt": line.max_active_per_operator}}
             if line.max_active_per_operator
             else {}
         )
+        take = {"$inc": {"active": 1}, "$set": {"last_routed_at": utcnow()}}
         taken = await self._store.operator_load.find_one_and_update(
-            {"_id": load_key, **limit},
-            {"$inc": {"active": 1}, "$set": {"last_routed_at": utcnow()}},
+            {"_id": load_key, **limit}, take
         )
+        if taken is None and not await self._store.operator_load.count_documents(
+            {"_id": load_key}, limit=1
+        ):
+            # Their first conversation in this line: make the counter, then take from it.
+            with contextlib.suppress(DuplicateKeyError):
+                await self._store.operator_load.insert_one(
+                    {
+                        "_id": load_key,
+                        "line_id": line.id,
+                        "user_id": user_id,
+                        "active": 0,
+                        "last_routed_at": None,
+                    }
+                )
+            taken = await self._store.operator_load.find_one_and_update(
+                {"_id": load_key, **limit}, take
+            )
         if taken is None:
             raise Conflict(
                 f"you already have {line.max_active_per_operator} active conversations "
@@ -327,10 +334,20 @@ class Conversations:
             },
             change="offered",
         )
-        if updated is not None:
-            await self._store.operator_load.update_many(
-                {"_id": {"$in": [f"{conversation.line_id}:{u}" for u in user_ids]}},
-                {"$set": {"last_routed_at": utcnow()}},
+        if updated is not None and len(user_ids) == 1:
+            # Rotation order for the single-operator modes (all_at_once does not rotate).
+            (user_id,) = user_ids
+            await self._store.operator_load.update_one(
+                {"_id": f"{conversation.line_id}:{user_id}"},
+                {
+                    "$set": {"last_routed_at": utcnow()},
+                    "$setOnInsert": {
+                        "line_id": conversation.line_id,
+                        "user_id": user_id,
+                        "active": 0,
+                    },
+                },
+                upsert=True,
             )
         return updated
 

@@ -516,3 +516,16 @@ async def test_csat_for_platform_clients_by_signed_link(admin: Api, anon: Api) -
     assert status == 200 and "4 / 5" in page
     assert (await admin.get(f"/api/v1/conversations/{cid}"))["csat"]["rating"] == 4
     await receiver.close()
+
+
+async def test_round_robin_rotates_offers_not_yet_accepted(base_url: str, admin: Api) -> None:
+    world = await make_line(admin, operators=3, distribution="round_robin")
+    sockets = await online_operators(base_url, world)
+    visitors, offered = [], []
+    for i in range(3):
+        visitor, message = await visitor_says(base_url, world.key, f"waiting {i}")
+        visitors.append(visitor)
+        _, offer = await offer_for(sockets, message["conversation_id"])
+        offered += offer["conversation"]["offered_to"]
+    assert sorted(offered) == sorted(op.user["id"] for op in world.operators)
+    await close_all(*visitors, *sockets)
