@@ -53,3 +53,6 @@ async def sign_in(
 
 async def open_tab(page: Page, tab: str) -> None:
     await page.get_by_test_id(f"tab-{tab}").click()
+
+
+I18N_PATH = Path(__file__).resolve().parents[2] / "operators_ui" / "src" / "i18n.json"
