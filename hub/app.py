@@ -25,6 +25,7 @@ from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
 
 import channels.api
+import channels.email
 import operators_ui.namespace
 import operators_ui.web
 import routing.router
@@ -86,6 +87,7 @@ def registry() -> ChannelRegistry:
     kinds = ChannelRegistry()
     kinds.add(widget.channel.KIND)
     kinds.add(channels.api.KIND)
+    kinds.add(channels.email.KIND)
     return kinds
 
 
@@ -228,7 +230,9 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     files = Files(store, settings.upload_max_bytes)
 
     def channel_deps() -> ChannelDeps:
-        return ChannelDeps(settings=settings, http=app[HTTP], emitter=gateway)
+        return ChannelDeps(
+            settings=settings, http=app[HTTP], emitter=gateway, files=files, db=store.db
+        )
 
     async def unreachable(channel: ChannelRecord, chat_id: str, reason: str) -> None:
         await HubSink(hub, channel).unreachable(chat_id, reason)

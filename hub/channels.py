@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Protocol
 import aiohttp
 from aiohttp import web
 from pydantic import BaseModel
+from pymongo.asynchronous.database import AsyncDatabase
 
 from hub.errors import NotFound, ValidationFailed
 from hub.models import Attachment, ChannelRecord, Inbound, Message, Outbound, Receipt
@@ -29,6 +30,12 @@ class Emitter(Protocol):
     async def emit(self, event: str, data: Any, *, room: str, namespace: str) -> None: ...
 
 
+class FileReader(Protocol):
+    """Read access to stored attachments, for senders that upload them to their platform."""
+
+    async def read(self, file_id: str) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class ChannelDeps:
     """Shared resources an adapter may use; owned by the app, not by the adapter."""
@@ -36,6 +43,10 @@ class ChannelDeps:
     settings: Settings
     http: aiohttp.ClientSession
     emitter: Emitter
+    # The hub database, for an adapter's own collections, named ``<type>_...`` (e-mail keeps
+    # its Message-IDs and mailbox positions there); hub collections stay the hub's.
+    db: AsyncDatabase[dict[str, Any]]
+    files: FileReader | None = None
 
 
 class ChannelSink(Protocol):

@@ -8,6 +8,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # The widget's browser tests drive Debian's Chromium through Playwright (never `playwright
 # install`: only package registries are reachable).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The e-mail channel's tests run a throw-away Dovecot (IMAP) as root.
+command -v dovecot >/dev/null 2>&1 || need_apt+=(dovecot-imapd)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "missing packages: ${need_apt[*]} (run as root or install them)" >&2

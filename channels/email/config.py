@@ -1,0 +1,56 @@
+"""The e-mail channel's configuration, as ``POST /lines/<id>/channels`` takes it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class EmailConfig(BaseModel):
+    imap_host: str = Field(min_length=1, max_length=255)
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    # True: implicit TLS (993). False: plain IMAP (a local or test server).
+    imap_tls: bool = True
+    smtp_host: str = Field(min_length=1, max_length=255)
+    smtp_port: int = Field(default=465, ge=1, le=65535)
+    # True: implicit TLS (465). False: STARTTLS when the server offers it, else plain.
+    smtp_tls: bool = True
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1000)
+    # The support address clients write to; replies go out from it.
+    address: str = Field(pattern=r"^[^@\s+]+@[^@\s]+$", max_length=320)
+    # Senders whose mail is dropped: "spam@example.com" or a whole "@example.com".
+    blocklist: list[str] = Field(default_factory=list, max_length=1000)
+    # On first connect, also import the mail of the last N days (default: new mail only).
+    fetch_since_days: int | None = Field(default=None, ge=1, le=365)
+    # Mark ingested mail \Seen in the mailbox.
+    mark_seen: bool = True
+
+    @field_validator("address")
+    @classmethod
+    def _lower_address(cls, value: str) -> str:
+        return value.lower()
+
+    @field_validator("blocklist")
+    @classmethod
+    def _valid_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if "@" not in entry or " " in entry:
+                raise ValueError(f"{entry!r} is neither an address nor an @domain")
+        return [entry.lower() for entry in value]
+
+    def mailbox_key(self) -> str:
+        """Names the mailbox: a change means the old UIDs mean nothing."""
+        return f"{self.imap_host}:{self.imap_port}:{self.username}"
+
+    def reply_address(self, token: str) -> str:
+        """``support+<token>@example.com``: replies to it name their thread."""
+        local, domain = self.address.split("@", 1)
+        return f"{local}+{token}@{domain}"
+
+    def token_of(self, recipient: str) -> str | None:
+        """The thread token in a recipient address of ours, if it carries one."""
+        local, _, domain = recipient.lower().partition("@")
+        own_local, own_domain = self.address.split("@", 1)
+        if domain != own_domain or not local.startswith(own_local + "+"):
+            return None
+        return local[len(own_local) + 1 :] or None

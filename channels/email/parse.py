@@ -1,0 +1,323 @@
+"""Pure parsing of one raw e-mail: who wrote, the new text (quotes and signature cut, the
+original kept), threading headers, files, and whether a robot sent it. No I/O."""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from email.utils import getaddresses, parsedate_to_datetime
+from html.parser import HTMLParser
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+# "Re:", "RE :", "Fwd:", "AW:", "SV:", "Ответ:", "[Ticket]" ... in front of a subject.
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|antw|odp|tr|rv|ответ|отв|пересл)\s*(?:\[\d+\])?\s*:\s*)+",
+    re.IGNORECASE,
+)
+_BULK_PRECEDENCE = {"bulk", "list", "junk"}
+_ROBOT_LOCALPARTS = {"mailer-daemon", "postmaster"}
+
+
+@dataclass(frozen=True)
+class MailFile:
+    name: str
+    data: bytes
+    mime: str
+    inline: bool
+    content_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message_id: str | None
+    sender_address: str
+    sender_name: str | None
+    to_addresses: list[str]
+    subject: str
+    # What the client wrote this time: quoted history and signature cut.
+    text: str
+    # The whole text body (HTML turned into text when there is no text part).
+    full_text: str
+    in_reply_to: list[str]
+    references: list[str]
+    sent_at: datetime | None
+    files: list[MailFile] = field(default_factory=list)
+    # Why a robot sent it (auto-reply, bounce, list), or None for a person's mail.
+    automatic: str | None = None
+
+
+def parse(raw: bytes) -> ParsedMail:
+    """One RFC 5322 message -> what the channel needs of it."""
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    senders = getaddresses([str(message.get("From", ""))])
+    name, address = senders[0] if senders else ("", "")
+    full_text = _body_text(message)
+    return ParsedMail(
+        message_id=_first_id(message.get("Message-ID")),
+        sender_address=address.strip().lower(),
+        sender_name=name.strip() or None,
+        to_addresses=[
+            a.strip().lower()
+            for _, a in getaddresses(
+                [str(v) for h in ("To", "Cc", "Delivered-To") for v in message.get_all(h, [])]
+            )
+            if a
+        ],
+        subject=str(message.get("Subject", "") or "").strip(),
+        text=strip_reply(full_text),
+        full_text=full_text.strip(),
+        in_reply_to=_ids(message.get("In-Reply-To")),
+        references=_ids(message.get("References")),
+        sent_at=_date(message.get("Date")),
+        files=_files(message),
+        automatic=automatic_reason(message, address),
+    )
+
+
+def automatic_reason(message: EmailMessage, sender: str) -> str | None:
+    """Why this mail came from a robot (we must not answer robots), else None."""
+    auto_submitted = str(message.get("Auto-Submitted", "")).strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    if message.get("X-Auto-Response-Suppress"):
+        return "X-Auto-Response-Suppress"
+    if str(message.get("Precedence", "")).strip().lower() in _BULK_PRECEDENCE:
+        return f"Precedence: {str(message.get('Precedence')).strip().lower()}"
+    if message.get("List-Id") or message.get("List-Unsubscribe"):
+        return "mailing list"
+    if message.get_content_type() == "multipart/report":
+        return "delivery report"
+    return_path = message.get("Return-Path")
+    if return_path is not None and str(return_path).strip() in ("<>", ""):
+        return "Return-Path: <>"
+    if sender.split("@")[0].lower() in _ROBOT_LOCALPARTS:
+        return "bounce sender"
+    return None
+
+
+def normalise_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes, case and extra spaces."""
+    return " ".join(_SUBJECT_PREFIX.sub("", subject).split()).casefold()
+
+
+def blocked(address: str, blocklist: list[str]) -> bool:
+    """Whether ``address`` is on the list, as itself or through its ``@domain``."""
+    address = address.lower()
+    domain = "@" + address.rsplit("@", 1)[-1]
+    return any(entry.lower() in (address, domain) for entry in blocklist)
+
+
+# --- bodies ---------------------------------------------------------------------------------
+
+
+def _body_text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    if part is not None and not _is_attachment(part):
+        return _normalise_newlines(str(part.get_content()))
+    part = message.get_body(preferencelist=("html",))
+    if part is not None:
+        return html_to_text(str(part.get_content()))
+    return ""
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class _TextExtractor(HTMLParser):
+    _BLOCKS = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr"}
+    )
+    _SKIP = frozenset({"style", "script", "head", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self._skipping = 0
+        self._quote_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag == "blockquote":
+            self._quote_depth += 1
+            self.out.append("\n")
+        elif tag in self._BLOCKS:
+            self.out.append("\n")
+        if tag == "li":
+            self.out.append("- ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag == "blockquote":
+            self._quote_depth = max(0, self._quote_depth - 1)
+            self.out.append("\n")
+        elif tag in self._BLOCKS and tag != "li":  # the next <li> starts its own line
+            self.out.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._skipping:
+            return
+        text = re.sub(r"\s+", " ", data)
+        if self._quote_depth and text.strip():
+            # Quoted HTML keeps its quote marks, so the reply stripper sees it as a quote.
+            text = "\n".join("> " + line for line in text.split("\n"))
+        self.out.append(text)
+
+
+def html_to_text(markup: str) -> str:
+    """Readable text of an HTML body: blocks become lines, scripts and styles vanish."""
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.out).split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# --- quoted replies and signatures ----------------------------------------------------------
+
+# Lines that start the quoted history in common clients.
+_QUOTE_HEADERS = [
+    # Gmail, Apple Mail, Thunderbird: "On Tue, 3 Jun 2025 at 10:00, Ann <a@b> wrote:"
+    re.compile(
+        r"^\s*(on|le|am|el|il|op|em)\b.{0,300}\b(wrote|écrit|schrieb|escribió|scritto|"
+        r"schreef|escreveu)\s*:\s*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(
+        r"^\s*\d{1,2}[./]\d{1,2}[./]\d{2,4}.{0,200}(пишет|написал|wrote)\s*:\s*$",
+        re.IGNORECASE | re.DOTALL,
+    ),
+    re.compile(r"^.{0,200}(пишет|написал(?:\(\w\))?)\s*:\s*$", re.IGNORECASE | re.DOTALL),
+    # Outlook: "-----Original Message-----" and the "From: ... Sent: ..." block.
+    re.compile(
+        r"^\s*-{2,}\s*(original message|ursprüngliche nachricht|исходное сообщение|"
+        r"message d'origine)\s*-{2,}\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^\s*_{10,}\s*$"),
+    re.compile(r"^\s*\*?(from|von|de|от)\s*:\*?\s.+", re.IGNORECASE),
+]
+_OUTLOOK_FIELDS = re.compile(
+    r"^\s*\*?(sent|date|to|subject|gesendet|an|betreff|отправлено|кому|тема)\s*:", re.IGNORECASE
+)
+_SIGNATURE = re.compile(
+    r"^(-- ?|—|Sent from my \w+.*|Get Outlook for \w+.*|Отправлено \w .+)$", re.IGNORECASE
+)
+
+
+def strip_reply(text: str) -> str:
+    """The new part of a reply: everything before the quoted history, without signature."""
+    lines = _normalise_newlines(text).split("\n")
+    cut = len(lines)
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            # A block of quote marks ends the reply when only quotes/blank lines follow it,
+            # so interleaved answers below a quote are kept.
+            rest = [x for x in lines[index:] if x.strip()]
+            if all(x.lstrip().startswith(">") for x in rest):
+                cut = index
+                break
+            continue
+        if _starts_quote(lines, index):
+            cut = index
+            break
+    kept = lines[:cut]
+    for index, line in enumerate(kept):
+        if _SIGNATURE.match(line.strip()) and index > 0:
+            kept = kept[:index]
+            break
+    result = "\n".join(kept).strip()
+    return result or _normalise_newlines(text).strip()
+
+
+def _starts_quote(lines: list[str], index: int) -> bool:
+    line = lines[index]
+    for pattern in _QUOTE_HEADERS[:3]:
+        # Gmail wraps long attribution lines: try this line joined with the next one.
+        joined = line + " " + (lines[index + 1] if index + 1 < len(lines) else "")
+        if pattern.match(line) or (
+            line.strip() and pattern.match(joined) and not pattern.match(lines[index + 1] or "")
+        ):
+            return True
+    if _QUOTE_HEADERS[3].match(line):
+        return True
+    if _QUOTE_HEADERS[4].match(line) or _QUOTE_HEADERS[5].match(line):
+        # An Outlook header block: "From:" followed within a few lines by Sent/To/Subject.
+        following = [x for x in lines[index + 1 : index + 6] if x.strip()]
+        return sum(1 for x in following if _OUTLOOK_FIELDS.match(x)) >= 2
+    return False
+
+
+# --- headers and files ----------------------------------------------------------------------
+
+
+def _first_id(value: object) -> str | None:
+    ids = _ids(value)
+    return ids[0] if ids else None
+
+
+def _ids(value: object) -> list[str]:
+    if value is None:
+        return []
+    return _MSGID.findall(str(value))
+
+
+def _date(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_attachment(part: MIMEPart) -> bool:
+    return part.get_content_disposition() == "attachment"
+
+
+def _files(message: EmailMessage) -> list[MailFile]:
+    files: list[MailFile] = []
+    body_parts = {
+        id(p)
+        for p in (
+            message.get_body(preferencelist=("plain",)),
+            message.get_body(preferencelist=("html",)),
+        )
+        if p is not None
+    }
+    for part in message.walk():
+        if part.is_multipart() or id(part) in body_parts:
+            continue
+        if part.get_content_maintype() == "text" and not part.get_filename():
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes) or not data:
+            continue
+        content_id = part.get("Content-ID")
+        name = part.get_filename() or _default_name(part.get_content_type(), len(files))
+        files.append(
+            MailFile(
+                name=name,
+                data=data,
+                mime=part.get_content_type(),
+                # Referenced from the HTML by Content-ID, or shown in place.
+                inline=content_id is not None or part.get_content_disposition() == "inline",
+                content_id=str(content_id).strip("<> ") if content_id else None,
+            )
+        )
+    return files
+
+
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif"}
+
+
+def _default_name(mime: str, index: int) -> str:
+    return f"inline-{index + 1}{_EXTENSIONS.get(mime, '.bin')}"
