@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pymongo import MongoClient
@@ -40,6 +41,12 @@ def db_name(mongo_url: str) -> Iterator[str]:
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
     client.drop_database(name)
     client.close()
+    # Processes run with Redis keep their bus stream and Socket.IO channel under this name.
+    cache = redis.Redis.from_url(REDIS_URL)
+    keys = list(cache.scan_iter(f"openlines:{name}:*"))
+    if keys:
+        cache.delete(*keys)
+    cache.close()
 
 
 def make_settings(mongo_url: str, db_name: str, data_dir: Path, **overrides: Any) -> Settings:

@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
-import redis.asyncio as aioredis
 
 from tests.conftest import (
     ADMIN_EMAIL,
@@ -144,8 +143,3 @@ async def test_two_processes_act_as_one(
     finally:
         await node_a.stop()
         await node_b.stop()
-        client = aioredis.Redis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(f"openlines:{db_name}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
