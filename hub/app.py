@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 import channels.api
 import channels.email
+import channels.telegram
 import operators_ui.namespace
 import operators_ui.web
 import routing.router
@@ -87,6 +88,7 @@ def registry() -> ChannelRegistry:
     kinds = ChannelRegistry()
     kinds.add(widget.channel.KIND)
     kinds.add(channels.api.KIND)
+    kinds.add(channels.telegram.KIND)
     kinds.add(channels.email.KIND)
     return kinds
 
