@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 import channels.api
 import channels.email
-import channels.telegram
+import crm_bridge
 import operators_ui.namespace
 import operators_ui.web
 import routing.router
@@ -88,7 +88,6 @@ def registry() -> ChannelRegistry:
     kinds = ChannelRegistry()
     kinds.add(widget.channel.KIND)
     kinds.add(channels.api.KIND)
-    kinds.add(channels.telegram.KIND)
     kinds.add(channels.email.KIND)
     return kinds
 
@@ -118,6 +117,7 @@ async def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_http_ctx)
     app.cleanup_ctx.append(_hub_ctx)
     app.router.add_routes(api.routes())
+    app.router.add_routes(crm_bridge.routes())
     widget.web.setup(app)  # the bundle, /demo, uploads and file downloads
     operators_ui.web.setup(app)  # the console at / and its /api/v1/console endpoints
     # Built from the finished router, so every package's routes are described.
@@ -127,7 +127,7 @@ async def create_app(settings: Settings) -> web.Application:
             for route in app.router.routes()
             if route.resource is not None and not route.resource.canonical.startswith("/socket.io")
         ],
-        api.body_models(),
+        {**api.body_models(), **crm_bridge.body_models()},
     )
     return app
 
@@ -277,15 +277,20 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     widget.namespace.register(sio, hub)
     widget.lifecycle.register(sio, hub)
     operators_ui.namespace.register(sio, hub)
+    crm = crm_bridge.CrmBridge(hub, app[HTTP])
+    app[crm_bridge.CRM] = crm
+    await crm.prepare()  # subscribes its rules: before the bus starts
 
     await bus.start()
     await outbox.start()
     await hub.timers.start()
     await hub.runners.start()
+    await crm.start()
     log.info("hub ready db=%s redis=%s", settings.mongo_db, "on" if redis else "off")
     try:
         yield
     finally:
+        await crm.stop()
         await hub.runners.stop()
         await hub.timers.stop()
         await router.stop()

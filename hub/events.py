@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from hub.models import Conversation, Message, PresenceStatus
+from hub.models import Client, Conversation, Message, PresenceStatus
 
 log = logging.getLogger("openlines.events")
 
@@ -59,6 +59,16 @@ class ConversationChanged(_Event):
     former_line_id: str | None = None
 
 
+class ClientUpdated(_Event):
+    """A platform or a form told us more about a client (name, email or phone changed);
+    ``changed`` names the fields. CRM rules use it to update a lead or find a known contact."""
+
+    kind: Literal["client_updated"] = "client_updated"
+    client: Client
+    channel_id: str
+    changed: list[str]
+
+
 class QueuePositionChanged(_Event):
     kind: Literal["queue_position_changed"] = "queue_position_changed"
     conversation: Conversation
@@ -77,7 +87,8 @@ Event = Annotated[
     | ConversationOpened
     | ConversationChanged
     | PresenceChanged
-    | QueuePositionChanged,
+    | QueuePositionChanged
+    | ClientUpdated,
     Field(discriminator="kind"),
 ]
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

@@ -16,7 +16,13 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from hub.events import ConversationOpened, EventBus, MessageStored, MessageUpdated
+from hub.events import (
+    ClientUpdated,
+    ConversationOpened,
+    EventBus,
+    MessageStored,
+    MessageUpdated,
+)
 from hub.metrics import Metrics
 from hub.models import (
     Attachment,
@@ -39,8 +45,8 @@ from hub.store import Store
 
 log = logging.getLogger("openlines.stream")
 
-# What a platform may tell us about a client; each known value is kept on the client record.
-CLIENT_FIELDS = ("name", "email", "phone", "username", "language")
+# The fields whose change is published as ``ClientUpdated`` (what CRM matches people by).
+CONTACT_FIELDS = ("name", "email", "phone")
 
 
 @dataclass(frozen=True)
@@ -72,13 +78,7 @@ class Stream:
             return Appended(existing, await self._conversation(existing.conversation_id), True)
 
         client = await self.find_or_create_client(channel.id, inbound.sender)
-        conversation, opened = await self._open_conversation(
-            channel, inbound.chat_id, client, inbound.source
-        )
-        reply_to = None
-        if inbound.reply_to_external_id:
-            quoted = await self._find_by_external_id(channel.id, inbound.reply_to_external_id)
-            reply_to = quoted.id if quoted else None
+        conversation, opened = await self._open_conversation(channel, inbound.chat_id, client)
         message = Message(
             conversation_id=conversation.id,
             seq=0,
@@ -89,7 +89,6 @@ class Stream:
             text=inbound.text,
             attachments=inbound.attachments,
             status=MessageStatus.DELIVERED,
-            reply_to=reply_to,
             created_at=inbound.sent_at or utcnow(),
         )
         if opened:
@@ -114,20 +113,44 @@ class Stream:
             {"$setOnInsert": {"client_id": new_id(), "channel_id": channel_id}},
         )
         client_id = identity["client_id"]
-        known = {k: v for k in CLIENT_FIELDS if (v := getattr(sender, k))}
+        known = {k: v for k in ("name", "email", "phone") if (v := getattr(sender, k))}
         on_insert: dict[str, Any] = {
             "identities": [{"channel_id": channel_id, "external_id": sender.external_id}],
             "created_at": utcnow(),
         }
-        on_insert.update({k: None for k in CLIENT_FIELDS if k not in known})
+        on_insert.update({k: None for k in ("name", "email", "phone") if k not in known})
         update: dict[str, Any] = {"$setOnInsert": on_insert}
         if known:
             update["$set"] = known
+        # Contact data is read first only when the sender carries some: CRM hears what changed.
+        contact_data = {k: v for k, v in known.items() if k in CONTACT_FIELDS}
+        before = (
+            await self._store.clients.find_one({"_id": client_id}, projection=list(CONTACT_FIELDS))
+            if contact_data
+            else None
+        )
         doc = await self._store.upsert(self._store.clients, {"_id": client_id}, update)
-        return Client.from_doc(doc)
+        client = Client.from_doc(doc)
+        if before is not None:
+            changed = sorted(k for k, v in contact_data.items() if before.get(k) != v)
+            if changed:
+                await self._bus.publish(
+                    ClientUpdated(client=client, channel_id=channel_id, changed=changed)
+                )
+        return client
+
+    async def open_outbound(
+        self, channel: ChannelRecord, chat_id: str, client: Client
+    ) -> tuple[Conversation, bool]:
+        """The open conversation of a platform chat, opened now when there is none, so staff
+        can write first (a manager going back to a client from the CRM). ``True``: opened."""
+        conversation, opened = await self._open_conversation(channel, chat_id, client)
+        if opened:
+            await self._bus.publish(ConversationOpened(conversation=conversation))
+        return conversation, opened
 
     async def _open_conversation(
-        self, channel: ChannelRecord, chat_id: str, client: Client, source: str | None = None
+        self, channel: ChannelRecord, chat_id: str, client: Client
     ) -> tuple[Conversation, bool]:
         thread_id = f"{channel.id}:{chat_id}"
         for _ in range(3):
@@ -145,7 +168,6 @@ class Stream:
                     channel=ChannelRef(id=channel.id, type=channel.type),
                     chat_id=chat_id,
                     client=client.info(),
-                    source=source,
                 )
                 try:
                     await self._store.conversations.insert_one(conversation.to_doc())

@@ -1,0 +1,558 @@
+"""REST of the CRM (API.md, CRM): ``/api/v1/crm/*``, deals from conversations, writing to a
+contact, and the outgoing webhooks (admin)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from crm_bridge.bridge import CRM
+from crm_bridge.models import (
+    Company,
+    Contact,
+    Deal,
+    Entity,
+    Lead,
+    LeadStatus,
+    Pipeline,
+    Stage,
+    StageSemantic,
+    Webhook,
+    WebhookEvent,
+    ref,
+)
+from crm_bridge.normalize import normalize_emails, normalize_phones
+from crm_bridge.service import EDITORS, Crm, search_filter
+from hub.api.common import caller, hub_of, int_param
+from hub.auth import ensure_may_see
+from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.http import json_response, read_json
+from hub.models import Doc, Role, User, new_id
+
+routes = web.RouteTableDef()
+
+
+def _crm(request: web.Request) -> Crm:
+    return request.app[CRM].crm
+
+
+def _entity(request: web.Request) -> Entity:
+    try:
+        return Entity(request.match_info["entity"])
+    except ValueError:
+        raise NotFound("no such CRM entity") from None
+
+
+# --- bodies ----------------------------------------------------------------------------------
+
+
+class _People(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phones: list[str] | None = Field(default=None, max_length=20)
+    emails: list[str] | None = Field(default=None, max_length=20)
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        bad = [v for v in value if v.strip() and not normalize_phones([v])]
+        if bad:
+            raise ValueError(f"not phone numbers: {', '.join(bad)}")
+        return normalize_phones(value)
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        bad = [v for v in value if not normalize_emails([v])]
+        if bad:
+            raise ValueError(f"not email addresses: {', '.join(bad)}")
+        return normalize_emails(value)
+
+
+class LeadIn(_People):
+    title: str = Field(min_length=1, max_length=300)
+    name: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=200)
+    responsible_id: str | None = None
+
+
+class LeadPatch(_People):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    name: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=200)
+    responsible_id: str | None = None
+    status: LeadStatus | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _not_converted(cls, value: LeadStatus | None) -> LeadStatus | None:
+        if value == LeadStatus.CONVERTED:
+            raise ValueError("a lead becomes converted only through /convert")
+        return value
+
+
+class ContactIn(_People):
+    name: str = Field(min_length=1, max_length=200)
+    company_id: str | None = None
+    responsible_id: str | None = None
+    source: str | None = Field(default=None, max_length=200)
+
+
+class ContactPatch(_People):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    company_id: str | None = None
+    responsible_id: str | None = None
+
+
+class CompanyIn(_People):
+    title: str = Field(min_length=1, max_length=300)
+    responsible_id: str | None = None
+
+
+class CompanyPatch(_People):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    responsible_id: str | None = None
+
+
+class _DealFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    pipeline_id: str | None = None
+    amount: float | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+
+
+class DealIn(_DealFields):
+    contact_id: str | None = None
+    company_id: str | None = None
+    responsible_id: str | None = None
+    stage: str | None = None
+
+
+class DealPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    stage: str | None = None
+    amount: float | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    contact_id: str | None = None
+    company_id: str | None = None
+    responsible_id: str | None = None
+
+
+class CompanyRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+
+
+class ConvertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact: bool = True
+    company: CompanyRef | None = None
+    deal: _DealFields | None = None
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=100)
+    name: str = Field(min_length=1, max_length=100)
+    semantic: StageSemantic = StageSemantic.OPEN
+
+
+class PipelineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    stages: list[StageIn] = Field(min_length=1, max_length=50)
+
+
+class PipelinePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    stages: list[StageIn] | None = Field(default=None, min_length=1, max_length=50)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ContactMessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4000)
+    channel_id: str | None = None
+
+
+class ConversationDealIn(_DealFields):
+    pass
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    events: list[WebhookEvent] = Field(default_factory=lambda: list(WebhookEvent), min_length=1)
+    secret: str | None = Field(default=None, min_length=16, max_length=200)
+
+
+BODY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
+    ("POST", "/api/v1/crm/leads"): LeadIn,
+    ("PATCH", "/api/v1/crm/leads/{record_id}"): LeadPatch,
+    ("POST", "/api/v1/crm/leads/{record_id}/convert"): ConvertIn,
+    ("POST", "/api/v1/crm/contacts"): ContactIn,
+    ("PATCH", "/api/v1/crm/contacts/{record_id}"): ContactPatch,
+    ("POST", "/api/v1/crm/companies"): CompanyIn,
+    ("PATCH", "/api/v1/crm/companies/{record_id}"): CompanyPatch,
+    ("POST", "/api/v1/crm/deals"): DealIn,
+    ("PATCH", "/api/v1/crm/deals/{record_id}"): DealPatch,
+    ("POST", "/api/v1/crm/pipelines"): PipelineIn,
+    ("PATCH", "/api/v1/crm/pipelines/{pipeline_id}"): PipelinePatch,
+    ("POST", "/api/v1/crm/{entity}/{record_id}/notes"): NoteIn,
+    ("POST", "/api/v1/crm/contacts/{record_id}/messages"): ContactMessageIn,
+    ("POST", "/api/v1/conversations/{conversation_id}/deal"): ConversationDealIn,
+    ("POST", "/api/v1/webhooks"): WebhookIn,
+}
+
+_CREATE: dict[Entity, type[BaseModel]] = {
+    Entity.LEADS: LeadIn,
+    Entity.CONTACTS: ContactIn,
+    Entity.COMPANIES: CompanyIn,
+    Entity.DEALS: DealIn,
+}
+_PATCH: dict[Entity, type[BaseModel]] = {
+    Entity.LEADS: LeadPatch,
+    Entity.CONTACTS: ContactPatch,
+    Entity.COMPANIES: CompanyPatch,
+    Entity.DEALS: DealPatch,
+}
+_LIST_FILTERS = {
+    Entity.LEADS: ("status", "source", "responsible_id"),
+    Entity.CONTACTS: ("responsible_id", "company_id"),
+    Entity.COMPANIES: ("responsible_id",),
+    Entity.DEALS: ("pipeline_id", "stage", "contact_id", "company_id", "responsible_id"),
+}
+
+
+async def _check_users(request: web.Request, *user_ids: str | None) -> None:
+    wanted = [u for u in user_ids if u]
+    if not wanted:
+        return
+    found = await hub_of(request).store.users.count_documents({"_id": {"$in": wanted}})
+    if found != len(set(wanted)):
+        raise ValidationFailed("unknown responsible user", code="unknown_user")
+
+
+async def _check_refs(crm: Crm, contact_id: str | None, company_id: str | None) -> None:
+    if contact_id and not await crm.store.contacts.count_documents({"_id": contact_id}):
+        raise ValidationFailed("no such contact", code="unknown_contact")
+    if company_id and not await crm.store.companies.count_documents({"_id": company_id}):
+        raise ValidationFailed("no such company", code="unknown_company")
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/crm/{entity:leads|contacts|companies|deals}")
+async def list_records(request: web.Request) -> web.Response:
+    user = await caller(request)
+    entity = _entity(request)
+    crm = _crm(request)
+    query: dict[str, Any] = {
+        name: request.query[name] for name in _LIST_FILTERS[entity] if request.query.get(name)
+    }
+    if request.query.get("responsible_id") == "me":
+        query["responsible_id"] = user.id
+    clauses = [query, search_filter(request.query.get("q")), await crm.visibility_filter(user)]
+    limit = int_param(request, "limit", 50, low=1, high=500)
+    cursor = request.query.get("cursor")
+    if cursor:
+        clauses.append({"_id": {"$lt": cursor}})
+    docs = (
+        await crm.collection(entity)
+        .find({"$and": [c for c in clauses if c]} if any(clauses) else {})
+        .sort("_id", -1)
+        .limit(limit)
+        .to_list()
+    )
+    model = crm.model(entity)
+    items = [model.from_doc(d).model_dump(mode="json") for d in docs]
+    return json_response(
+        {
+            entity.value: items,
+            "next_cursor": items[-1]["id"] if len(items) == limit else None,
+        }
+    )
+
+
+@routes.post("/api/v1/crm/{entity:leads|contacts|companies|deals}")
+async def create_record(request: web.Request) -> web.Response:
+    user = await caller(request, *EDITORS)
+    entity = _entity(request)
+    crm = _crm(request)
+    body = await read_json(request, _CREATE[entity])
+    data = body.model_dump(exclude_none=True)
+    await _check_users(request, data.get("responsible_id"))
+    record: Doc
+    if isinstance(body, DealIn):
+        await _check_refs(crm, body.contact_id, body.company_id)
+        pipeline = await crm.pipeline(body.pipeline_id)
+        stage = body.stage or pipeline.stages[0].id
+        if pipeline.stage(stage) is None:
+            raise ValidationFailed("no such stage in the pipeline", code="unknown_stage")
+        data.update(pipeline_id=pipeline.id, stage=stage)
+        data.setdefault("responsible_id", user.id)
+        record = Deal(**data)
+    elif isinstance(body, ContactIn):
+        await _check_refs(crm, None, body.company_id)
+        data.setdefault("responsible_id", user.id)
+        record = Contact(**data)
+    elif isinstance(body, CompanyIn):
+        record = Company(**data)
+    else:
+        data.setdefault("responsible_id", user.id)
+        record = Lead(**data)
+    await crm.insert(entity, record, actor_id=user.id)
+    return json_response(record.model_dump(mode="json"), status=201)
+
+
+@routes.get("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}")
+async def get_record(request: web.Request) -> web.Response:
+    user = await caller(request)
+    crm = _crm(request)
+    record = await crm.load(_entity(request), request.match_info["record_id"])
+    await crm.ensure_may_read(user, record)
+    return json_response(record.model_dump(mode="json"))
+
+
+@routes.patch("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}")
+async def patch_record(request: web.Request) -> web.Response:
+    user = await caller(request)
+    entity = _entity(request)
+    crm = _crm(request)
+    record = await crm.load(entity, request.match_info["record_id"])
+    await crm.ensure_may_read(user, record)
+    await crm.ensure_may_edit(user, record)
+    body = await read_json(request, _PATCH[entity])
+    changes = body.model_dump(exclude_unset=True)
+    await _check_users(request, changes.get("responsible_id"))
+    await _check_refs(crm, changes.get("contact_id"), changes.get("company_id"))
+    if isinstance(record, Lead) and record.status == LeadStatus.CONVERTED and "status" in changes:
+        raise Conflict("a converted lead keeps its status", code="lead_closed")
+    stage = changes.pop("stage", None)
+    if isinstance(record, Deal) and stage is not None:
+        record = await crm.move_deal(record, stage, user)
+    if changes:
+        record = await crm.update(entity, record.id, changes)
+        await crm.activity(
+            "updated",
+            [ref(entity, record.id)],
+            data={"fields": sorted(changes)},
+            actor_id=user.id,
+        )
+    return json_response(record.model_dump(mode="json"))
+
+
+@routes.post("/api/v1/crm/leads/{record_id}/convert")
+async def convert_lead(request: web.Request) -> web.Response:
+    user = await caller(request)
+    crm = _crm(request)
+    lead = await crm.lead(request.match_info["record_id"])
+    await crm.ensure_may_read(user, lead)
+    if user.role not in EDITORS:
+        raise Forbidden("only managers convert leads")
+    body = await read_json(request, ConvertIn)
+    result = await crm.convert(
+        lead,
+        contact=body.contact,
+        company_title=body.company.title if body.company else None,
+        deal=body.deal.model_dump() if body.deal else None,
+        actor=user,
+    )
+    return json_response(result, status=201)
+
+
+@routes.get("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}/timeline")
+async def timeline(request: web.Request) -> web.Response:
+    user = await caller(request)
+    entity = _entity(request)
+    crm = _crm(request)
+    record = await crm.load(entity, request.match_info["record_id"])
+    await crm.ensure_may_read(user, record)
+    return json_response(await crm.timeline(entity, record))
+
+
+@routes.post("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}/notes")
+async def add_note(request: web.Request) -> web.Response:
+    user = await caller(request)
+    entity = _entity(request)
+    crm = _crm(request)
+    record = await crm.load(entity, request.match_info["record_id"])
+    await crm.ensure_may_read(user, record)
+    await crm.ensure_may_edit(user, record)
+    body = await read_json(request, NoteIn)
+    note = await crm.activity("note", [ref(entity, record.id)], text=body.text, actor_id=user.id)
+    return json_response(note.model_dump(mode="json"), status=201)
+
+
+@routes.post("/api/v1/crm/contacts/{record_id}/messages")
+async def write_to_contact(request: web.Request) -> web.Response:
+    user = await caller(request)
+    crm = _crm(request)
+    contact = await crm.contact(request.match_info["record_id"])
+    await crm.ensure_may_read(user, contact)
+    await crm.ensure_may_edit(user, contact)
+    body = await read_json(request, ContactMessageIn)
+    appended = await crm.write_to_contact(contact, body.text, body.channel_id, user)
+    return json_response(
+        {
+            "conversation": appended.conversation.model_dump(mode="json"),
+            "message": appended.message.model_dump(mode="json"),
+        },
+        status=201,
+    )
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/deal")
+async def deal_from_conversation(request: web.Request) -> web.Response:
+    user = await caller(request)
+    hub = hub_of(request)
+    conversation = await hub.conversations.load(request.match_info["conversation_id"])
+    line = await hub.conversations.line(conversation.line_id)
+    ensure_may_see(user, conversation, line)
+    if user.role == Role.SUPERVISOR:
+        raise Forbidden("supervisors read CRM data; managers and operators start deals")
+    body = await read_json(request, ConversationDealIn)
+    deal = await _crm(request).deal_from_conversation(
+        conversation,
+        title=body.title,
+        pipeline_id=body.pipeline_id,
+        amount=body.amount,
+        currency=body.currency,
+        actor=user,
+    )
+    return json_response(deal.model_dump(mode="json"), status=201)
+
+
+# --- pipelines -------------------------------------------------------------------------------
+
+
+def _stages(body: list[StageIn], existing: Pipeline | None) -> list[Stage]:
+    stages: list[Stage] = []
+    for stage in body:
+        if stage.id and (existing is None or existing.stage(stage.id) is None):
+            raise ValidationFailed(f"no stage {stage.id!r} to rename", code="unknown_stage")
+        stages.append(Stage(id=stage.id or new_id(), name=stage.name, semantic=stage.semantic))
+    if stages[0].semantic != StageSemantic.OPEN:
+        raise ValidationFailed("the first stage must be an open one", code="invalid_stages")
+    return stages
+
+
+@routes.get("/api/v1/crm/pipelines")
+async def list_pipelines(request: web.Request) -> web.Response:
+    await caller(request)
+    docs = await _crm(request).store.pipelines.find({}).sort("created_at", 1).to_list()
+    return json_response(
+        {"pipelines": [Pipeline.from_doc(d).model_dump(mode="json") for d in docs]}
+    )
+
+
+@routes.post("/api/v1/crm/pipelines")
+async def create_pipeline(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    body = await read_json(request, PipelineIn)
+    pipeline = Pipeline(name=body.name, stages=_stages(body.stages, None))
+    await _crm(request).store.pipelines.insert_one(pipeline.to_doc())
+    return json_response(pipeline.model_dump(mode="json"), status=201)
+
+
+@routes.get("/api/v1/crm/pipelines/{pipeline_id}")
+async def get_pipeline(request: web.Request) -> web.Response:
+    await caller(request)
+    doc = await _crm(request).store.pipelines.find_one({"_id": request.match_info["pipeline_id"]})
+    if doc is None:
+        raise NotFound("no such pipeline")
+    return json_response(Pipeline.from_doc(doc).model_dump(mode="json"))
+
+
+@routes.patch("/api/v1/crm/pipelines/{pipeline_id}")
+async def patch_pipeline(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    crm = _crm(request)
+    doc = await crm.store.pipelines.find_one({"_id": request.match_info["pipeline_id"]})
+    if doc is None:
+        raise NotFound("no such pipeline")
+    pipeline = Pipeline.from_doc(doc)
+    body = await read_json(request, PipelinePatch)
+    changes: dict[str, Any] = {}
+    if body.name is not None:
+        changes["name"] = body.name
+    if body.stages is not None:
+        stages = _stages(body.stages, pipeline)
+        dropped = {s.id for s in pipeline.stages} - {s.id for s in stages}
+        if dropped and await crm.store.deals.count_documents(
+            {"pipeline_id": pipeline.id, "stage": {"$in": list(dropped)}}
+        ):
+            raise Conflict("deals are still in the stages to remove", code="stage_in_use")
+        changes["stages"] = [s.model_dump() for s in stages]
+    if changes:
+        await crm.store.pipelines.update_one({"_id": pipeline.id}, {"$set": changes})
+    updated = await crm.pipeline(pipeline.id)
+    return json_response(updated.model_dump(mode="json"))
+
+
+# --- outgoing webhooks (admin) ---------------------------------------------------------------
+
+
+def _webhook_view(hook: Webhook, *, secret: bool = False) -> dict[str, Any]:
+    view = hook.model_dump(mode="json")
+    if secret:
+        view["secret"] = hook.secret
+    return view
+
+
+@routes.get("/api/v1/webhooks")
+async def list_webhooks(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    docs = await _crm(request).store.webhooks.find({}).sort("_id", 1).to_list()
+    return json_response({"webhooks": [_webhook_view(Webhook.from_doc(d)) for d in docs]})
+
+
+@routes.post("/api/v1/webhooks")
+async def create_webhook(request: web.Request) -> web.Response:
+    user: User = await caller(request, Role.ADMIN)
+    body = await read_json(request, WebhookIn)
+    hook = Webhook(
+        url=str(body.url),
+        events=sorted(set(body.events)),
+        secret=body.secret or secrets.token_urlsafe(32),
+        created_by=user.id,
+    )
+    await _crm(request).store.webhooks.insert_one(hook.to_doc())
+    # The secret is shown once, at creation, so the receiver can verify signatures.
+    return json_response(_webhook_view(hook, secret=True), status=201)
+
+
+@routes.delete("/api/v1/webhooks/{webhook_id}")
+async def delete_webhook(request: web.Request) -> web.Response:
+    await caller(request, Role.ADMIN)
+    result = await _crm(request).store.webhooks.delete_one(
+        {"_id": request.match_info["webhook_id"]}
+    )
+    if not result.deleted_count:
+        raise NotFound("no such webhook")
+    return web.Response(status=204)

@@ -1,0 +1,44 @@
+"""The CRM bridge as one unit the composition root wires in: its store, rules, webhook sender
+and REST routes."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from crm_bridge.rules import Rules
+from crm_bridge.service import Crm
+from crm_bridge.store import CrmStore
+from crm_bridge.webhooks import Webhooks
+from hub.services import Hub
+
+
+class CrmBridge:
+    def __init__(self, hub: Hub, http: aiohttp.ClientSession) -> None:
+        store = CrmStore(hub.store.db)
+        settings = hub.settings
+        self.webhooks = Webhooks(
+            store,
+            http,
+            retry_base_s=settings.outbox_retry_base_s,
+            max_attempts=settings.outbox_max_attempts,
+            poll_s=settings.outbox_poll_s,
+        )
+        self.crm = Crm(hub, store, self.webhooks)
+        self.rules = Rules(self.crm)
+        self._store = store
+
+    async def prepare(self) -> None:
+        """Indexes and the default pipeline (idempotent); then subscribe before the bus runs."""
+        await self._store.ensure_indexes()
+        await self._store.ensure_default_pipeline()
+        self.rules.subscribe(self.crm.hub.bus)
+
+    async def start(self) -> None:
+        await self.webhooks.start()
+
+    async def stop(self) -> None:
+        await self.webhooks.stop()
+
+
+CRM = web.AppKey("crm", CrmBridge)

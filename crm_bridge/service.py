@@ -1,0 +1,631 @@
+"""The CRM domain: records, matching people, linking conversations, conversion, deals and
+their stages, the timeline, and who may see what. REST handlers and rules both call it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+from crm_bridge.models import (
+    Activity,
+    Company,
+    Contact,
+    Deal,
+    Entity,
+    Lead,
+    LeadStatus,
+    Pipeline,
+    StageSemantic,
+    WebhookEvent,
+    ref,
+)
+from crm_bridge.normalize import blocked, normalize_email, normalize_phone
+from crm_bridge.store import DEFAULT_PIPELINE_ID, CrmStore
+from crm_bridge.webhooks import Webhooks
+from hub.auth import may_see
+from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.models import (
+    Author,
+    AuthorType,
+    ChannelRecord,
+    Client,
+    Conversation,
+    ConversationStatus,
+    Doc,
+    Line,
+    Role,
+    User,
+    utcnow,
+)
+from hub.services import Hub
+from hub.stream import Appended
+
+log = logging.getLogger("openlines.crm")
+
+R = TypeVar("R", bound=Doc)
+_MODELS: dict[Entity, type[Doc]] = {
+    Entity.LEADS: Lead,
+    Entity.CONTACTS: Contact,
+    Entity.COMPANIES: Company,
+    Entity.DEALS: Deal,
+}
+# Leads that still represent an unknown person (a new conversation may join them).
+OPEN_LEAD = [LeadStatus.NEW.value, LeadStatus.IN_PROGRESS.value]
+READERS = (Role.ADMIN, Role.MANAGER, Role.SUPERVISOR)
+EDITORS = (Role.ADMIN, Role.MANAGER)
+MAX_VISIBLE_CONVERSATIONS = 5000
+
+
+class Crm:
+    def __init__(self, hub: Hub, store: CrmStore, webhooks: Webhooks) -> None:
+        self.hub = hub
+        self.store = store
+        self.webhooks = webhooks
+
+    def collection(self, entity: Entity) -> AsyncCollection[dict[str, object]]:
+        return {
+            Entity.LEADS: self.store.leads,
+            Entity.CONTACTS: self.store.contacts,
+            Entity.COMPANIES: self.store.companies,
+            Entity.DEALS: self.store.deals,
+        }[entity]
+
+    def model(self, entity: Entity) -> type[Doc]:
+        return _MODELS[entity]
+
+    # --- loading and access ----------------------------------------------------------------
+
+    async def load(self, entity: Entity, record_id: str) -> Doc:
+        doc = await self.collection(entity).find_one({"_id": record_id})
+        if doc is None:
+            raise NotFound(f"no such {entity.value[:-1]}")
+        return _MODELS[entity].from_doc(doc)
+
+    async def lead(self, lead_id: str) -> Lead:
+        return _as(Lead, await self.load(Entity.LEADS, lead_id))
+
+    async def contact(self, contact_id: str) -> Contact:
+        return _as(Contact, await self.load(Entity.CONTACTS, contact_id))
+
+    async def deal(self, deal_id: str) -> Deal:
+        return _as(Deal, await self.load(Entity.DEALS, deal_id))
+
+    async def pipeline(self, pipeline_id: str | None) -> Pipeline:
+        doc = await self.store.pipelines.find_one({"_id": pipeline_id or DEFAULT_PIPELINE_ID})
+        if doc is None:
+            raise ValidationFailed("no such pipeline", code="unknown_pipeline")
+        return Pipeline.from_doc(doc)
+
+    async def ensure_may_read(self, user: User, record: Doc) -> None:
+        if user.role in READERS:
+            return
+        if not await self._sees_any(user, _conversation_ids(record)):
+            raise Forbidden("this CRM record belongs to conversations you cannot see")
+
+    async def ensure_may_edit(self, user: User, record: Doc) -> None:
+        """Managers and admins edit everything; operators the records of their chats."""
+        if user.role in EDITORS:
+            return
+        if user.role == Role.OPERATOR and await self._sees_any(user, _conversation_ids(record)):
+            return
+        raise Forbidden("your role may not change this CRM record")
+
+    async def _sees_any(self, user: User, conversation_ids: list[str]) -> bool:
+        if not conversation_ids:
+            return False
+        docs = await self.hub.store.conversations.find(
+            {"_id": {"$in": conversation_ids[:200]}}
+        ).to_list()
+        lines: dict[str, Line | None] = {}
+        for doc in docs:
+            conversation = Conversation.from_doc(doc)
+            if conversation.line_id not in lines:
+                lines[conversation.line_id] = await self.hub.conversations.line(
+                    conversation.line_id
+                )
+            if may_see(user, conversation, lines[conversation.line_id]):
+                return True
+        return False
+
+    async def visibility_filter(self, user: User) -> dict[str, Any]:
+        """A query narrowing a list to what ``user`` may read (empty: everything)."""
+        if user.role in READERS:
+            return {}
+        lines = await self.hub.store.lines.find(
+            {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
+        ).to_list()
+        supervised = [d["_id"] for d in lines if user.id in d.get("supervisors", [])]
+        docs = (
+            await self.hub.store.conversations.find(
+                {
+                    "$or": [
+                        {"assignee_id": user.id},
+                        {"participants.user_id": user.id},
+                        {"offered_to": user.id},
+                        {"line_id": {"$in": supervised}},
+                    ]
+                },
+                projection=["_id"],
+            )
+            .limit(MAX_VISIBLE_CONVERSATIONS)
+            .to_list()
+        )
+        return {"conversation_ids": {"$in": [d["_id"] for d in docs]}}
+
+    # --- writing records -------------------------------------------------------------------
+
+    async def insert(self, entity: Entity, record: Doc, *, actor_id: str | None = None) -> None:
+        await self.collection(entity).insert_one(record.to_doc())
+        event = {
+            Entity.LEADS: WebhookEvent.LEAD_CREATED,
+            Entity.CONTACTS: WebhookEvent.CONTACT_CREATED,
+            Entity.DEALS: WebhookEvent.DEAL_CREATED,
+        }.get(entity)
+        if event is not None:
+            await self.webhooks.emit(event, record.model_dump(mode="json"))
+        await self.activity(
+            f"{entity.value[:-1]}_created", [ref(entity, record.id)], actor_id=actor_id
+        )
+
+    async def update(
+        self, entity: Entity, record_id: str, changes: dict[str, Any], **extra: Any
+    ) -> Doc:
+        """Set ``changes`` (plus ``$addToSet`` etc. in ``extra``); the record as it is now."""
+        update: dict[str, Any] = {"$set": {**changes, "updated_at": utcnow()}, **extra}
+        doc = await self.collection(entity).find_one_and_update(
+            {"_id": record_id}, update, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            raise NotFound(f"no such {entity.value[:-1]}")
+        return _MODELS[entity].from_doc(doc)
+
+    async def activity(
+        self,
+        type_: str,
+        refs: list[str],
+        *,
+        text: str | None = None,
+        data: dict[str, Any] | None = None,
+        conversation_id: str | None = None,
+        actor_id: str | None = None,
+    ) -> Activity:
+        entry = Activity(
+            type=type_,
+            refs=refs,
+            text=text,
+            data=data or {},
+            conversation_id=conversation_id,
+            actor_id=actor_id,
+        )
+        await self.store.activities.insert_one(entry.to_doc())
+        return entry
+
+    # --- people ----------------------------------------------------------------------------
+
+    async def find_contact(
+        self, client_id: str | None, emails: Iterable[str], phones: Iterable[str]
+    ) -> Contact | None:
+        doc = await self.store.contacts.find_one(
+            {"$or": _people_query(client_id, emails, phones)}, sort=[("_id", 1)]
+        )
+        return Contact.from_doc(doc) if doc else None
+
+    async def find_open_lead(
+        self, client_id: str | None, emails: Iterable[str], phones: Iterable[str]
+    ) -> Lead | None:
+        doc = await self.store.leads.find_one(
+            {"$or": _people_query(client_id, emails, phones), "status": {"$in": OPEN_LEAD}},
+            sort=[("_id", 1)],
+        )
+        return Lead.from_doc(doc) if doc else None
+
+    async def client(self, client_id: str) -> Client | None:
+        doc = await self.hub.store.clients.find_one({"_id": client_id})
+        return Client.from_doc(doc) if doc else None
+
+    async def blocklist(self, line_id: str) -> list[str]:
+        """Addresses and ``@domains`` on the blocklists of the line's (email) channels."""
+        docs = await self.hub.store.channels.find(
+            {"line_id": line_id, "deleted": {"$ne": True}, "config.blocklist": {"$exists": True}}
+        ).to_list()
+        return [entry for d in docs for entry in (d["config"].get("blocklist") or [])]
+
+    # --- linking conversations -------------------------------------------------------------
+
+    async def link(
+        self,
+        conversation_id: str,
+        *,
+        lead_id: str | None = None,
+        contact_id: str | None = None,
+        deal_id: str | None = None,
+        actor_id: str | None = None,
+    ) -> Conversation | None:
+        """Point the conversation at CRM records; the console hears it (ConversationChanged)."""
+        changes = {
+            f"crm.{name}": value
+            for name, value in (
+                ("lead_id", lead_id),
+                ("contact_id", contact_id),
+                ("deal_id", deal_id),
+            )
+            if value is not None
+        }
+        if not changes:
+            return None
+        return await self.hub.conversations.transition(
+            conversation_id, {}, {"$set": changes}, change="crm_linked", actor_id=actor_id
+        )
+
+    async def link_to_contact(
+        self, conversation: Conversation, contact: Contact, line: Line | None
+    ) -> None:
+        """A known person: the conversation joins the contact (and its open deal, or a new
+        one when the line says so)."""
+        await self.update(
+            Entity.CONTACTS,
+            contact.id,
+            {},
+            **{
+                "$addToSet": {
+                    "client_ids": conversation.client.id,
+                    "conversation_ids": conversation.id,
+                }
+            },
+        )
+        deal_doc = await self.store.deals.find_one(
+            {"contact_id": contact.id, "closed": False}, sort=[("_id", -1)]
+        )
+        deal_id: str | None = None
+        if deal_doc is not None:
+            deal_id = str(deal_doc["_id"])
+            await self.store.deals.update_one(
+                {"_id": deal_id}, {"$addToSet": {"conversation_ids": conversation.id}}
+            )
+        elif line is not None and line.crm.deal_for_existing_contact:
+            pipeline = await self.pipeline(line.crm.pipeline_id)
+            deal = Deal(
+                title=f"Deal: {contact.name or conversation.client.name or 'client'}",
+                pipeline_id=pipeline.id,
+                stage=pipeline.stages[0].id,
+                contact_id=contact.id,
+                company_id=contact.company_id,
+                responsible_id=contact.responsible_id,
+                conversation_ids=[conversation.id],
+            )
+            await self.insert(Entity.DEALS, deal)
+            deal_id = deal.id
+        await self.link(conversation.id, contact_id=contact.id, deal_id=deal_id)
+        refs = [ref(Entity.CONTACTS, contact.id)]
+        if deal_id:
+            refs.append(ref(Entity.DEALS, deal_id))
+        await self.activity(
+            "conversation_opened",
+            refs,
+            text=f"Conversation on {conversation.channel.type}",
+            data={"channel": conversation.channel.model_dump()},
+            conversation_id=conversation.id,
+        )
+
+    # --- conversion and deals --------------------------------------------------------------
+
+    async def convert(
+        self,
+        lead: Lead,
+        *,
+        contact: bool,
+        company_title: str | None,
+        deal: dict[str, Any] | None,
+        actor: User,
+    ) -> dict[str, Any]:
+        if not (contact or company_title or deal):
+            raise ValidationFailed("convert to at least one of contact, company, deal")
+        if deal is not None:
+            pipeline = await self.pipeline(deal.get("pipeline_id"))
+        claimed = await self.store.leads.find_one_and_update(
+            {"_id": lead.id, "status": {"$in": OPEN_LEAD}},
+            {"$set": {"status": LeadStatus.CONVERTED.value, "updated_at": utcnow()}},
+        )
+        if claimed is None:
+            raise Conflict("the lead is already converted or junk", code="lead_closed")
+        new_company = None
+        if company_title:
+            new_company = Company(
+                title=company_title, responsible_id=lead.responsible_id or actor.id
+            )
+            await self.insert(Entity.COMPANIES, new_company, actor_id=actor.id)
+        new_contact = None
+        if contact:
+            new_contact = Contact(
+                name=lead.name,
+                phones=lead.phones,
+                emails=lead.emails,
+                company_id=new_company.id if new_company else None,
+                responsible_id=lead.responsible_id or actor.id,
+                source=lead.source,
+                lead_id=lead.id,
+                client_ids=lead.client_ids,
+                conversation_ids=lead.conversation_ids,
+            )
+            await self.insert(Entity.CONTACTS, new_contact, actor_id=actor.id)
+            if new_company:
+                await self.store.companies.update_one(
+                    {"_id": new_company.id}, {"$addToSet": {"contact_ids": new_contact.id}}
+                )
+                new_company.contact_ids.append(new_contact.id)
+        new_deal = None
+        if deal is not None:
+            new_deal = Deal(
+                title=deal["title"],
+                pipeline_id=pipeline.id,
+                stage=pipeline.stages[0].id,
+                amount=deal.get("amount"),
+                currency=deal.get("currency"),
+                contact_id=new_contact.id if new_contact else None,
+                company_id=new_company.id if new_company else None,
+                lead_id=lead.id,
+                responsible_id=lead.responsible_id or actor.id,
+                conversation_ids=lead.conversation_ids,
+            )
+            await self.insert(Entity.DEALS, new_deal, actor_id=actor.id)
+        await self.update(
+            Entity.LEADS,
+            lead.id,
+            {
+                "contact_id": new_contact.id if new_contact else None,
+                "company_id": new_company.id if new_company else None,
+                "deal_id": new_deal.id if new_deal else None,
+            },
+        )
+        for conversation_id in lead.conversation_ids:
+            await self.link(
+                conversation_id,
+                contact_id=new_contact.id if new_contact else None,
+                deal_id=new_deal.id if new_deal else None,
+                actor_id=actor.id,
+            )
+        refs = [ref(Entity.LEADS, lead.id)]
+        refs += [ref(Entity.CONTACTS, new_contact.id)] if new_contact else []
+        refs += [ref(Entity.COMPANIES, new_company.id)] if new_company else []
+        refs += [ref(Entity.DEALS, new_deal.id)] if new_deal else []
+        await self.activity("lead_converted", refs, text="Lead converted", actor_id=actor.id)
+        return {
+            "contact": new_contact.model_dump(mode="json") if new_contact else None,
+            "company": new_company.model_dump(mode="json") if new_company else None,
+            "deal": new_deal.model_dump(mode="json") if new_deal else None,
+        }
+
+    async def deal_from_conversation(
+        self,
+        conversation: Conversation,
+        *,
+        title: str,
+        pipeline_id: str | None,
+        amount: float | None,
+        currency: str | None,
+        actor: User,
+    ) -> Deal:
+        if conversation.crm.deal_id:
+            existing = await self.store.deals.find_one({"_id": conversation.crm.deal_id})
+            if existing is not None and not existing.get("closed"):
+                raise Conflict(
+                    "the conversation already has an open deal",
+                    code="deal_exists",
+                    details={"deal_id": conversation.crm.deal_id},
+                )
+        pipeline = await self.pipeline(pipeline_id)
+        deal = Deal(
+            title=title,
+            pipeline_id=pipeline.id,
+            stage=pipeline.stages[0].id,
+            amount=amount,
+            currency=currency,
+            contact_id=conversation.crm.contact_id,
+            lead_id=conversation.crm.lead_id,
+            responsible_id=actor.id,
+            conversation_ids=[conversation.id],
+        )
+        if conversation.crm.contact_id:
+            contact_doc = await self.store.contacts.find_one({"_id": conversation.crm.contact_id})
+            deal.company_id = contact_doc.get("company_id") if contact_doc else None  # type: ignore[assignment]
+        await self.insert(Entity.DEALS, deal, actor_id=actor.id)
+        await self.link(conversation.id, deal_id=deal.id, actor_id=actor.id)
+        if conversation.crm.lead_id:
+            await self.update(Entity.LEADS, conversation.crm.lead_id, {"deal_id": deal.id})
+        return deal
+
+    async def move_deal(self, deal: Deal, stage_id: str, actor: User) -> Deal:
+        pipeline = await self.pipeline(deal.pipeline_id)
+        stage = pipeline.stage(stage_id)
+        if stage is None:
+            raise ValidationFailed(
+                "no such stage in the deal's pipeline",
+                code="unknown_stage",
+                details={"stages": [s.id for s in pipeline.stages]},
+            )
+        if stage_id == deal.stage:
+            return deal
+        closed = stage.semantic != StageSemantic.OPEN
+        doc = await self.store.deals.find_one_and_update(
+            {"_id": deal.id, "stage": deal.stage},
+            {
+                "$set": {
+                    "stage": stage_id,
+                    "closed": closed,
+                    "won": (stage.semantic == StageSemantic.WON) if closed else None,
+                    "updated_at": utcnow(),
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise Conflict("the deal moved meanwhile; reload it", code="stage_changed")
+        moved = Deal.from_doc(doc)
+        old = pipeline.stage(deal.stage)
+        change = {
+            "from": deal.stage,
+            "to": stage_id,
+            "from_name": old.name if old else deal.stage,
+            "to_name": stage.name,
+        }
+        await self.activity(
+            "stage_changed",
+            [ref(Entity.DEALS, deal.id)]
+            + ([ref(Entity.CONTACTS, deal.contact_id)] if deal.contact_id else []),
+            text=f"{change['from_name']} → {stage.name}",
+            data=change,
+            actor_id=actor.id,
+        )
+        await self.webhooks.emit(
+            WebhookEvent.DEAL_STAGE_CHANGED, {**moved.model_dump(mode="json"), "change": change}
+        )
+        return moved
+
+    # --- writing to a contact --------------------------------------------------------------
+
+    async def write_to_contact(
+        self, contact: Contact, text: str, channel_id: str | None, actor: User
+    ) -> Appended:
+        """Continue the client's last conversation (on ``channel_id`` when given) or open a
+        new one on the channel it last wrote from; delivered through the outbox."""
+        query: dict[str, Any] = {
+            "$or": [
+                {"client.id": {"$in": contact.client_ids}},
+                {"_id": {"$in": contact.conversation_ids}},
+            ]
+        }
+        if channel_id:
+            query["channel.id"] = channel_id
+        docs = await self.hub.store.conversations.find(query).sort("_id", -1).limit(1).to_list()
+        if not docs:
+            raise Conflict(
+                "the contact has no conversation on that channel to write to",
+                code="no_channel",
+            )
+        last = Conversation.from_doc(docs[0])
+        conversation = last
+        if last.status == ConversationStatus.CLOSED:
+            channel_doc = await self.hub.store.channels.find_one(
+                {"_id": last.channel.id, "deleted": {"$ne": True}}
+            )
+            client = await self.client(last.client.id)
+            if channel_doc is None or client is None:
+                raise Conflict("the client's channel is gone", code="channel_gone")
+            conversation, _ = await self.hub.stream.open_outbound(
+                ChannelRecord.from_doc(channel_doc), last.chat_id, client
+            )
+            if not conversation.crm.contact_id:
+                conversation = (
+                    await self.link(conversation.id, contact_id=contact.id, actor_id=actor.id)
+                    or conversation
+                )
+            await self.update(
+                Entity.CONTACTS,
+                contact.id,
+                {},
+                **{"$addToSet": {"conversation_ids": conversation.id}},
+            )
+        author = Author(type=AuthorType.OPERATOR, id=actor.id, name=actor.name)
+        appended = await self.hub.stream.post(conversation, author, text)
+        await self.activity(
+            "message_sent",
+            [ref(Entity.CONTACTS, contact.id)],
+            text=text[:200],
+            conversation_id=conversation.id,
+            actor_id=actor.id,
+        )
+        return appended
+
+    # --- the timeline ----------------------------------------------------------------------
+
+    async def timeline(self, entity: Entity, record: Doc) -> dict[str, Any]:
+        activities = (
+            await self.store.activities.find({"refs": ref(entity, record.id)})
+            .sort("_id", 1)
+            .limit(1000)
+            .to_list()
+        )
+        conversation_query: dict[str, Any] = {"_id": {"$in": _conversation_ids(record)}}
+        client_ids = getattr(record, "client_ids", None)
+        if client_ids:
+            conversation_query = {"$or": [conversation_query, {"client.id": {"$in": client_ids}}]}
+        conversations = (
+            await self.hub.store.conversations.find(conversation_query)
+            .sort("_id", 1)
+            .limit(500)
+            .to_list()
+        )
+        return {
+            "activities": [Activity.from_doc(d).model_dump(mode="json") for d in activities],
+            "conversations": [
+                _conversation_summary(Conversation.from_doc(d)) for d in conversations
+            ],
+        }
+
+
+def _as(model: type[R], record: Doc) -> R:
+    assert isinstance(record, model)
+    return record
+
+
+def _conversation_ids(record: Doc) -> list[str]:
+    ids: list[str] = list(getattr(record, "conversation_ids", []) or [])
+    return ids
+
+
+def _people_query(
+    client_id: str | None, emails: Iterable[str], phones: Iterable[str]
+) -> list[dict[str, Any]]:
+    clauses: list[dict[str, Any]] = []
+    if client_id:
+        clauses.append({"client_ids": client_id})
+    emails = [e for e in (normalize_email(x) for x in emails) if e]
+    phones = [p for p in (normalize_phone(x) for x in phones) if p]
+    if emails:
+        clauses.append({"emails": {"$in": emails}})
+    if phones:
+        clauses.append({"phones": {"$in": phones}})
+    # Matches nothing: keeps callers free of an empty $or.
+    return clauses or [{"_id": {"$in": []}}]
+
+
+def _conversation_summary(conversation: Conversation) -> dict[str, Any]:
+    return conversation.model_dump(
+        mode="json",
+        include={
+            "id",
+            "line_id",
+            "channel",
+            "client",
+            "status",
+            "assignee_id",
+            "crm",
+            "last_message",
+            "created_at",
+            "closed_at",
+        },
+    )
+
+
+def search_filter(q: str | None) -> dict[str, Any]:
+    """A case-insensitive match on names, titles, emails and phones."""
+    if not q:
+        return {}
+    pattern = {"$regex": re.escape(q.strip()), "$options": "i"}
+    phone = normalize_phone(q)
+    clauses: list[dict[str, Any]] = [
+        {"name": pattern},
+        {"title": pattern},
+        {"emails": pattern},
+    ]
+    if phone:
+        clauses.append({"phones": phone})
+    return {"$or": clauses}
+
+
+__all__ = ["Crm", "blocked", "search_filter"]

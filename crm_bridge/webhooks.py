@@ -1,0 +1,166 @@
+"""Outgoing CRM webhooks: each event is stored as one delivery row per registered URL, then
+POSTed as JSON signed with HMAC-SHA256 (``X-OpenLines-Signature: sha256=<hex>``), retried
+with exponential back-off, and marked ``sent`` or ``failed``. Rows survive restarts; a claim is
+a conditional update of ``due_at`` (a lease), so two processes never send one row at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import orjson
+from pymongo import ReturnDocument
+
+from crm_bridge.models import Webhook, WebhookEvent
+from crm_bridge.store import CrmStore
+from hub.models import new_id, utcnow
+
+log = logging.getLogger("openlines.crm.webhooks")
+
+SIGNATURE_HEADER = "X-OpenLines-Signature"
+LEASE_S = 60.0
+TIMEOUT_S = 10.0
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Webhooks:
+    def __init__(
+        self,
+        store: CrmStore,
+        http: aiohttp.ClientSession,
+        *,
+        retry_base_s: float,
+        max_attempts: int,
+        poll_s: float,
+    ) -> None:
+        self._store = store
+        self._http = http
+        self._retry_base_s = retry_base_s
+        self._max_attempts = max_attempts
+        self._poll_s = poll_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    async def emit(self, event: WebhookEvent, data: dict[str, Any]) -> None:
+        """Store one delivery per webhook that wants ``event``; the sender picks them up."""
+        hooks = await self._store.webhooks.find({"events": event.value}).to_list()
+        if not hooks:
+            return
+        now = utcnow()
+        rows = []
+        for hook in hooks:
+            delivery_id = new_id()
+            body = orjson.dumps(
+                {
+                    "id": delivery_id,
+                    "event": event.value,
+                    "occurred_at": now.isoformat().replace("+00:00", "Z"),
+                    "data": data,
+                }
+            )
+            rows.append(
+                {
+                    "_id": delivery_id,
+                    "webhook_id": hook["_id"],
+                    "event": event.value,
+                    "body": body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "due_at": now,
+                    "created_at": now,
+                }
+            )
+        await self._store.deliveries.insert_many(rows)
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="crm-webhooks")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self._deliver_one():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                log.exception("webhook sender failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+
+    async def _deliver_one(self) -> bool:
+        now = utcnow()
+        row = await self._store.deliveries.find_one_and_update(
+            {"status": "pending", "due_at": {"$lte": now}},
+            {"$set": {"due_at": now + timedelta(seconds=LEASE_S)}},
+            sort=[("due_at", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
+        if row is None:
+            return False
+        hook_doc = await self._store.webhooks.find_one({"_id": row["webhook_id"]})
+        if hook_doc is None:  # unregistered meanwhile
+            await self._finish(row, "failed", "the webhook was deleted")
+            return True
+        hook = Webhook.from_doc(hook_doc)
+        body = bytes(row["body"])  # type: ignore[call-overload]  # BSON binary -> bytes
+        error = await self._post(hook, body)
+        attempts = int(row["attempts"]) + 1  # type: ignore[call-overload]
+        if error is None:
+            await self._finish(row, "sent", None, attempts)
+        elif attempts >= self._max_attempts:
+            log.warning("webhook gave up delivery=%s url=%s error=%s", row["_id"], hook.url, error)
+            await self._finish(row, "failed", error, attempts)
+        else:
+            delay = self._retry_base_s * 2 ** (attempts - 1)
+            await self._store.deliveries.update_one(
+                {"_id": row["_id"]},
+                {
+                    "$set": {
+                        "attempts": attempts,
+                        "last_error": error,
+                        "due_at": utcnow() + timedelta(seconds=delay),
+                    }
+                },
+            )
+            asyncio.get_running_loop().call_later(delay, self._wake.set)
+        return True
+
+    async def _post(self, hook: Webhook, body: bytes) -> str | None:
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret, body)}
+        try:
+            async with self._http.post(
+                hook.url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(TIMEOUT_S)
+            ) as response:
+                await response.read()
+                if response.status >= 300:
+                    return f"HTTP {response.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"unreachable: {type(exc).__name__}"
+        return None
+
+    async def _finish(
+        self, row: dict[str, Any], status: str, error: str | None, attempts: int | None = None
+    ) -> None:
+        update: dict[str, Any] = {"status": status, "last_error": error, "finished_at": utcnow()}
+        if attempts is not None:
+            update["attempts"] = attempts
+        await self._store.deliveries.update_one({"_id": row["_id"]}, {"$set": update})
