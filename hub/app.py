@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 import channels.api
 import channels.email
+import channels.telegram
 import crm_bridge
 import operators_ui.namespace
 import operators_ui.web
@@ -88,6 +89,7 @@ def registry() -> ChannelRegistry:
     kinds = ChannelRegistry()
     kinds.add(widget.channel.KIND)
     kinds.add(channels.api.KIND)
+    kinds.add(channels.telegram.KIND)
     kinds.add(channels.email.KIND)
     return kinds
 

@@ -82,6 +82,14 @@ class ChannelSink(Protocol):
         """A signed URL that records ``rating`` for the conversation (e-mail and the like)."""
         ...
 
+    async def position(self) -> str | None:
+        """Where this channel's background receiver got to (a poll offset, an IMAP UID)."""
+        ...
+
+    async def save_position(self, value: str) -> None:
+        """Remember the receiver's position, so a restart or a takeover resumes there."""
+        ...
+
 
 class ChannelKind(Protocol):
     """Everything the hub needs to know about one type of channel."""

@@ -129,10 +129,19 @@ class Conversations:
         return result, next_cursor
 
     async def messages(
-        self, user: User, conversation_id: str, *, after: int, limit: int
+        self,
+        user: User,
+        conversation_id: str,
+        *,
+        after: int,
+        limit: int,
+        before: int | None = None,
     ) -> list[Message]:
+        """A page by seq: after ``after`` (reading forward) or before ``before`` (scrolling up)."""
         conversation, _ = await self.get(user, conversation_id)
-        return await self._stream.page(conversation, after=after, limit=limit, include_hidden=True)
+        return await self._stream.page(
+            conversation, after=after, before=before, limit=limit, include_hidden=True
+        )
 
     # --- acting ----------------------------------------------------------------------------
 

@@ -45,6 +45,17 @@ ALLOWED_TYPES: dict[str, str] = {
     ".zip": "application/zip",
 }
 
+# Media platforms (Telegram, VK) deliver on top of the upload list: voice notes, audio, video.
+# Never accepted from browser uploads; served as downloads like every other file.
+MEDIA_TYPES: dict[str, str] = {
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+}
+
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
 # MIME type -> the content must start with one of these (text types are checked separately).
@@ -53,6 +64,8 @@ _MAGIC: dict[str, tuple[bytes, ...]] = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/gif": (b"GIF87a", b"GIF89a"),
     "application/pdf": (b"%PDF-",),
+    "audio/ogg": (b"OggS",),
+    "video/webm": (b"\x1a\x45\xdf\xa3",),
     "application/msword": _OLE,
     "application/vnd.ms-excel": _OLE,
     "application/zip": _ZIP,
@@ -79,13 +92,14 @@ def clean_name(raw: str | None) -> str:
     return name[-200:] or "file"
 
 
-def detect_type(name: str, head: bytes) -> str:
+def detect_type(name: str, head: bytes, *, media: bool = False) -> str:
     """The MIME type of an upload named ``name`` whose content starts with ``head``.
 
     Raises ``UnsupportedFileType`` for types off the list and for content that is not what the
-    extension claims (a renamed executable stays refused)."""
+    extension claims (a renamed executable stays refused). ``media`` also accepts
+    ``MEDIA_TYPES`` (files a messaging platform delivered)."""
     ext = PurePosixPath(name.lower()).suffix
-    mime = ALLOWED_TYPES.get(ext)
+    mime = ALLOWED_TYPES.get(ext) or (MEDIA_TYPES.get(ext) if media else None)
     if mime is None:
         raise UnsupportedFileType(
             f"this type of file is not accepted; allowed: {allowed_extensions()}",
@@ -95,6 +109,10 @@ def detect_type(name: str, head: bytes) -> str:
         ok = b"\x00" not in head and _utf8_prefix(head)
     elif mime == "image/webp":
         ok = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    elif mime in ("audio/mp4", "video/mp4"):
+        ok = head[4:8] == b"ftyp"
+    elif mime == "audio/mpeg":
+        ok = head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
     else:
         ok = head.startswith(_MAGIC[mime])
     if not ok:
@@ -166,13 +184,16 @@ class Files:
                 details={"max_bytes": self.max_bytes},
             )
 
-    async def save(self, name: str, data: bytes, owner: dict[str, Any]) -> StoredFile:
-        """Check and store one file; ``owner`` says who uploaded it (visitor or staff)."""
+    async def save(
+        self, name: str, data: bytes, owner: dict[str, Any], *, media: bool = False
+    ) -> StoredFile:
+        """Check and store one file; ``owner`` says who uploaded it (visitor or staff);
+        ``media``: a platform delivered it, so voice, audio and video are accepted too."""
         self.check_size(len(data))
         if not data:
             raise ValidationFailed("the file is empty", code="empty_file")
         clean = clean_name(name)
-        mime = detect_type(clean, data[:512])
+        mime = detect_type(clean, data[:512], media=media)
         oid = await self._bucket.upload_from_stream(
             clean, data, metadata={"mime": mime, "owner": owner}
         )

@@ -228,6 +228,9 @@ class Client(Doc):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    # As the platform knows them (a Telegram @username, the app's language code).
+    username: str | None = None
+    language: str | None = None
     identities: list[dict[str, str]] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -282,6 +285,8 @@ class Message(Doc):
     # "text", or "csat_request": the channel renders a rating prompt its own way.
     purpose: str = "text"
     edited: bool = False
+    # The message this one replies to (the client quoted it on their platform).
+    reply_to: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -317,6 +322,8 @@ class Conversation(Doc):
     # Set when the platform refused delivery for good (bot blocked, address bouncing).
     client_unreachable: dict[str, Any] | None = None
     after_hours_until: datetime | None = None
+    # Where the client came from (a Telegram ``/start`` payload, a campaign tag).
+    source: str | None = None
 
     def staff_ids(self) -> set[str]:
         """Users who take part: the assignee and every participant, hidden ones included."""
@@ -341,6 +348,8 @@ class Sender(BaseModel):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    username: str | None = None
+    language: str | None = None
 
 
 class Inbound(BaseModel):
@@ -353,6 +362,10 @@ class Inbound(BaseModel):
     text: str = ""
     attachments: list[Attachment] = Field(default_factory=list)
     sent_at: datetime | None = None
+    # The platform id (``external_id``) of the message this one quotes.
+    reply_to_external_id: str | None = None
+    # Recorded as the conversation's ``source`` when this message opens it.
+    source: str | None = None
 
 
 class Outbound(BaseModel):

@@ -50,7 +50,7 @@ def visitor_room(visitor_id: str) -> str:
 def conversation_view(conversation: Conversation) -> dict[str, Any]:
     """A conversation as the contract shows it (internal fields dropped)."""
     return conversation.model_dump(
-        mode="json", exclude={"chat_id", "last_seq", "load_key", "after_hours_until"}
+        mode="json", exclude={"chat_id", "load_key", "after_hours_until"}
     )
 
 

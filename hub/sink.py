@@ -68,7 +68,8 @@ class HubSink:
 
     async def save_file(self, name: str, data: bytes) -> Attachment:
         owner = {"kind": "channel", "channel_id": self._channel.id}
-        stored = await self._hub.files.save(name, data, owner)
+        # Platform media (voice, audio, video) is accepted on top of the upload allow-list.
+        stored = await self._hub.files.save(name, data, owner, media=True)
         return stored.attachment()
 
     async def read_file(self, attachment_id: str) -> bytes:
@@ -78,3 +79,16 @@ class HubSink:
         token = self._hub.visitor_tokens.issue("csat", conversation_id)
         base = (self._hub.settings.public_url or "").rstrip("/")
         return f"{base}/csat/{token}?rating={rating}"
+
+    async def position(self) -> str | None:
+        doc = await self._hub.store.channels.find_one(
+            {"_id": self._channel.id}, {"receiver_position": 1}
+        )
+        value = (doc or {}).get("receiver_position")
+        return str(value) if value is not None else None
+
+    async def save_position(self, value: str) -> None:
+        # Kept on the channel's own document; not part of its config, so no runner restart.
+        await self._hub.store.channels.update_one(
+            {"_id": self._channel.id}, {"$set": {"receiver_position": value}}
+        )

@@ -45,6 +45,8 @@ from hub.store import Store
 
 log = logging.getLogger("openlines.stream")
 
+# What a platform may tell us about a client; each known value is kept on the client record.
+CLIENT_FIELDS = ("name", "email", "phone", "username", "language")
 # The fields whose change is published as ``ClientUpdated`` (what CRM matches people by).
 CONTACT_FIELDS = ("name", "email", "phone")
 
@@ -78,7 +80,13 @@ class Stream:
             return Appended(existing, await self._conversation(existing.conversation_id), True)
 
         client = await self.find_or_create_client(channel.id, inbound.sender)
-        conversation, opened = await self._open_conversation(channel, inbound.chat_id, client)
+        conversation, opened = await self._open_conversation(
+            channel, inbound.chat_id, client, inbound.source
+        )
+        reply_to = None
+        if inbound.reply_to_external_id:
+            quoted = await self._find_by_external_id(channel.id, inbound.reply_to_external_id)
+            reply_to = quoted.id if quoted else None
         message = Message(
             conversation_id=conversation.id,
             seq=0,
@@ -89,6 +97,7 @@ class Stream:
             text=inbound.text,
             attachments=inbound.attachments,
             status=MessageStatus.DELIVERED,
+            reply_to=reply_to,
             created_at=inbound.sent_at or utcnow(),
         )
         if opened:
@@ -113,12 +122,12 @@ class Stream:
             {"$setOnInsert": {"client_id": new_id(), "channel_id": channel_id}},
         )
         client_id = identity["client_id"]
-        known = {k: v for k in ("name", "email", "phone") if (v := getattr(sender, k))}
+        known = {k: v for k in CLIENT_FIELDS if (v := getattr(sender, k))}
         on_insert: dict[str, Any] = {
             "identities": [{"channel_id": channel_id, "external_id": sender.external_id}],
             "created_at": utcnow(),
         }
-        on_insert.update({k: None for k in ("name", "email", "phone") if k not in known})
+        on_insert.update({k: None for k in CLIENT_FIELDS if k not in known})
         update: dict[str, Any] = {"$setOnInsert": on_insert}
         if known:
             update["$set"] = known
@@ -150,7 +159,7 @@ class Stream:
         return conversation, opened
 
     async def _open_conversation(
-        self, channel: ChannelRecord, chat_id: str, client: Client
+        self, channel: ChannelRecord, chat_id: str, client: Client, source: str | None = None
     ) -> tuple[Conversation, bool]:
         thread_id = f"{channel.id}:{chat_id}"
         for _ in range(3):
@@ -168,6 +177,7 @@ class Stream:
                     channel=ChannelRef(id=channel.id, type=channel.type),
                     chat_id=chat_id,
                     client=client.info(),
+                    source=source,
                 )
                 try:
                     await self._store.conversations.insert_one(conversation.to_doc())
@@ -228,7 +238,9 @@ class Stream:
     async def _append(self, message: Message, conversation: Conversation) -> Appended:
         now = utcnow()
         update: dict[str, Any] = {"$inc": {"last_seq": 1}, "$set": {"updated_at": now}}
-        if not message.hidden:
+        if not message.hidden and message.direction != Direction.SYSTEM:
+            # The preview people scan in lists: what the client or an operator wrote, not the
+            # line's automatic texts.
             update["$set"]["last_message"] = _summary(message)
         if message.direction == Direction.IN:
             update["$inc"]["unread"] = 1

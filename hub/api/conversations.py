@@ -60,10 +60,12 @@ async def get_conversation(request: web.Request) -> web.Response:
 @routes.get("/api/v1/conversations/{conversation_id}/messages")
 async def list_messages(request: web.Request) -> web.Response:
     user = await caller(request)
+    before = request.query.get("before")
     messages = await hub_of(request).conversations.messages(
         user,
         request.match_info["conversation_id"],
         after=int_param(request, "after", 0, low=0, high=10**12),
+        before=int_param(request, "before", 1, low=1, high=10**12) if before else None,
         limit=int_param(request, "limit", 50, low=1, high=200),
     )
     return json_response({"messages": [message_view(m) for m in messages]})

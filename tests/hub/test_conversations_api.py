@@ -43,8 +43,11 @@ async def test_list_filters_and_paging(base_url: str, admin: Api) -> None:
     assert seqs == [4, 5, 6]
     seqs = [m["seq"] for m in (await alice.get(f"{path}?after=6&limit=50"))["messages"]]
     assert seqs == [7, 8, 9]  # 8 client messages and the staff note of the accept
+    seqs = [m["seq"] for m in (await alice.get(f"{path}?before=9&limit=3"))["messages"]]
+    assert seqs == [6, 7, 8]  # scrolling up from the newest
     conversation = await alice.get(f"/api/v1/conversations/{first['conversation_id']}")
     assert conversation["last_message"]["text"] == "more 6" and conversation["unread"] == 8
+    assert conversation["last_seq"] == 9
 
     closed = await alice.post(
         f"/api/v1/conversations/{first['conversation_id']}/close", expect=200

@@ -1,0 +1,383 @@
+"""The Telegram channel on aiogram 3: connecting a bot (``getMe`` and ``setWebhook`` or long
+polling), receiving updates through the webhook or ``getUpdates``, and the sender the outbox
+uses. aiogram's types stay in this package; the hub sees ``Inbound`` and ``Receipt`` only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+import aiohttp
+import orjson
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from channels.telegram.parse import (
+    CSAT_PREFIX,
+    Edit,
+    MediaRef,
+    NewMessage,
+    Parsed,
+    Rating,
+    parse,
+)
+from hub.channels import ChannelDeps, ChannelSink, FileReader
+from hub.errors import (
+    BadRequest,
+    ChannelError,
+    ChannelRateLimited,
+    ChannelRejected,
+    HubError,
+    Unauthorized,
+    ValidationFailed,
+)
+from hub.models import Attachment, ChannelRecord, Outbound, Receipt
+from hub.settings import Settings
+
+from .limits import SendLimiter
+
+log = logging.getLogger("openlines.channels.telegram")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+POLL_TIMEOUT_S = 25
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+
+
+class TelegramConfig(BaseModel):
+    bot_token: str = Field(pattern=r"^\d{1,20}:[\w-]{20,100}$", max_length=130)
+    mode: Literal["webhook", "polling"] = "webhook"
+    # Any Bot API server (a self-hosted one, or a local fake in tests); unset: api.telegram.org.
+    api_base: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=300)
+
+
+class _SharedSession(AiohttpSession):
+    """aiogram's transport on the hub's own HTTP session, so bots own no connections to close."""
+
+    def __init__(self, http: aiohttp.ClientSession, api: TelegramAPIServer) -> None:
+        super().__init__(api=api)
+        self._shared = http
+
+    async def create_session(self) -> aiohttp.ClientSession:
+        return self._shared
+
+    async def close(self) -> None:
+        return None
+
+
+def _api(api_base: str | None) -> TelegramAPIServer:
+    return TelegramAPIServer.from_base(api_base.rstrip("/")) if api_base else PRODUCTION
+
+
+def make_bot(config: dict[str, Any] | TelegramConfig, http: aiohttp.ClientSession) -> Bot:
+    if isinstance(config, TelegramConfig):
+        token, api_base = config.bot_token, config.api_base
+    else:
+        token, api_base = str(config["bot_token"]), config.get("api_base")
+    return Bot(token, session=_SharedSession(http, _api(api_base)))
+
+
+@contextlib.contextmanager
+def platform_errors(action: str) -> Iterator[None]:
+    """aiogram's exceptions as the hub's error tree (what the outbox knows how to treat)."""
+    try:
+        yield
+    except TelegramRetryAfter as exc:
+        raise ChannelRateLimited(
+            f"Telegram: {exc.message}", retry_after_s=float(exc.retry_after)
+        ) from exc
+    except TelegramForbiddenError as exc:
+        raise ChannelRejected(f"Telegram: {exc.message}", unreachable=True) from exc
+    except TelegramBadRequest as exc:  # the same call would fail again
+        raise ChannelRejected(f"Telegram refused {action}: {exc.message}") from exc
+    except TelegramAPIError as exc:
+        raise ChannelError(f"Telegram {action} failed: {exc.message}") from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise ChannelError(f"Telegram unreachable: {type(exc).__name__}") from exc
+
+
+def csat_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=str(n), callback_data=f"{CSAT_PREFIX}{n}")
+                for n in range(1, 6)
+            ]
+        ]
+    )
+
+
+def chunks(text: str, size: int = MAX_TEXT) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+class TelegramSender:
+    """Delivers outgoing messages of one bot, as plain text (no ``parse_mode``: a client never
+    sees stray Markdown), files uploaded from our store, and CSAT prompts as buttons."""
+
+    def __init__(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
+        self._bot = make_bot(channel.config, deps.http)
+        self._files: FileReader | None = deps.files
+        self._limiter = SendLimiter()
+
+    async def send(self, outbound: Outbound) -> Receipt:
+        chat_id = outbound.chat_id
+        text = outbound.text
+        first_id: int | None = None
+        if outbound.purpose == "csat_request":
+            await self._limiter.wait(chat_id)
+            with platform_errors("the rating prompt"):
+                sent = await self._bot.send_message(
+                    chat_id=chat_id, text=text, reply_markup=csat_keyboard()
+                )
+            return Receipt(platform_message_id=str(sent.message_id))
+        caption = text if outbound.attachments and 0 < len(text) <= MAX_CAPTION else None
+        if text and caption is None:
+            for part in chunks(text):
+                await self._limiter.wait(chat_id)
+                with platform_errors("the message"):
+                    sent = await self._bot.send_message(chat_id=chat_id, text=part)
+                first_id = first_id or sent.message_id
+        for index, attachment in enumerate(outbound.attachments):
+            first_caption = caption if index == 0 else None
+            message_id = await self._send_file(chat_id, attachment, first_caption)
+            first_id = first_id or message_id
+        return Receipt(platform_message_id=str(first_id) if first_id else None)
+
+    async def _send_file(self, chat_id: str, attachment: Attachment, caption: str | None) -> int:
+        if self._files is None:
+            raise ChannelError("no file store to upload attachments from")
+        data = await self._files.read(attachment.id)
+        upload = BufferedInputFile(data, filename=attachment.name)
+        await self._limiter.wait(chat_id)
+        with platform_errors("the file"):
+            if attachment.mime in PHOTO_TYPES:
+                sent = await self._bot.send_photo(chat_id=chat_id, photo=upload, caption=caption)
+            else:
+                sent = await self._bot.send_document(
+                    chat_id=chat_id, document=upload, caption=caption
+                )
+        return sent.message_id
+
+
+class TelegramKind:
+    name: ClassVar[str] = "telegram"
+    config_model: ClassVar[type[BaseModel]] = TelegramConfig
+    secret_fields: ClassVar[frozenset[str]] = frozenset({"bot_token", "webhook_secret"})
+    reveal_on_create: ClassVar[frozenset[str]] = frozenset({"webhook_secret"})
+    live_queue_position: ClassVar[bool] = False
+    live_csat: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        # Group and channel chats we were added to: logged once each, then ignored quietly.
+        self._ignored_chats: set[str] = set()
+
+    # --- connecting ------------------------------------------------------------------------
+
+    async def connect(
+        self,
+        config: BaseModel,
+        channel_id: str,
+        deps: ChannelDeps,
+        previous: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        assert isinstance(config, TelegramConfig)
+        bot = make_bot(config, deps.http)
+        try:
+            me = await bot.get_me()
+        except (TelegramUnauthorizedError, TelegramBadRequest, TelegramForbiddenError) as exc:
+            raise ValidationFailed(
+                f"Telegram refused the bot token: {exc.message}", code="telegram_refused"
+            ) from exc
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            raise ChannelError(f"Telegram unreachable: {exc}") from exc
+        # Generated once and kept: switching modes back and forth keeps the revealed secret.
+        secret = (previous or {}).get("webhook_secret") or secrets.token_urlsafe(32)
+        if previous and previous.get("bot_token") not in (None, config.bot_token):
+            await self._delete_webhook(previous, deps)  # the old bot stops calling us
+        with platform_errors("the webhook"):
+            if config.mode == "webhook":
+                if not deps.settings.public_url:
+                    raise ValidationFailed(
+                        "webhook mode needs OPENLINES_PUBLIC_URL (where Telegram can reach "
+                        "the hub); or use mode polling",
+                        code="public_url_missing",
+                    )
+                await bot.set_webhook(
+                    url=webhook_url(deps.settings, channel_id),
+                    secret_token=secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            else:
+                await bot.delete_webhook()
+        data = config.model_dump(mode="json")
+        data.update(bot_username=me.username, bot_id=me.id, webhook_secret=secret)
+        return data
+
+    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
+        await self._delete_webhook(channel.config, deps)
+
+    async def _delete_webhook(self, config: dict[str, Any], deps: ChannelDeps) -> None:
+        try:
+            await make_bot(config, deps.http).delete_webhook()
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            # The bot may be revoked already; the channel goes away regardless.
+            log.warning("deleteWebhook failed bot=%s: %s", config.get("bot_username"), exc)
+
+    def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
+        extras: dict[str, Any] = {"bot_username": channel.config.get("bot_username")}
+        if channel.config.get("mode") == "webhook":
+            extras["webhook_url"] = webhook_url(settings, channel.id)
+        return extras
+
+    def build(self, channel: ChannelRecord, deps: ChannelDeps) -> TelegramSender:
+        return TelegramSender(channel, deps)
+
+    async def typing(
+        self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
+    ) -> None:
+        if not on:  # Telegram's action ends by itself after 5 s or with the next message
+            return
+        try:
+            await make_bot(channel.config, deps.http).send_chat_action(
+                chat_id=chat_id, action="typing"
+            )
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            log.info("sendChatAction failed channel=%s: %s", channel.id, exc)
+
+    # --- receiving -------------------------------------------------------------------------
+
+    async def webhook(
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+    ) -> web.StreamResponse:
+        given = request.headers.get(SECRET_HEADER, "")
+        expected = str(channel.config.get("webhook_secret") or "")
+        if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
+            raise Unauthorized("wrong or missing secret token", code="invalid_secret")
+        try:
+            update = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            raise BadRequest("the body is not JSON", code="invalid_json") from None
+        if not isinstance(update, dict):
+            raise BadRequest("an update is a JSON object", code="invalid_json")
+        parsed = parse(channel.id, update)
+        # A bot (own connection, closed at once) only when the update needs a Bot API call.
+        if isinstance(parsed, NewMessage | Rating) and (
+            isinstance(parsed, Rating) or parsed.media
+        ):
+            async with Bot(
+                str(channel.config["bot_token"]),
+                session=AiohttpSession(api=_api(channel.config.get("api_base"))),
+            ) as bot:
+                await self.handle(channel, parsed, sink, bot)
+        else:
+            await self.handle(channel, parsed, sink, None)
+        return web.json_response({})
+
+    def runs_in_background(self, channel: ChannelRecord) -> bool:
+        return channel.config.get("mode") == "polling"
+
+    async def run(self, channel: ChannelRecord, deps: ChannelDeps, sink: ChannelSink) -> None:
+        """Long-poll ``getUpdates``; the offset lives with the channel, so a restart or another
+        process taking over resumes where this one stopped (ingest is idempotent besides)."""
+        bot = make_bot(channel.config, deps.http)
+        stored = await sink.position()
+        offset = int(stored) if stored else None
+        log.info("polling channel=%s offset=%s", channel.id, offset)
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=offset,
+                    timeout=POLL_TIMEOUT_S,
+                    allowed_updates=ALLOWED_UPDATES,
+                    request_timeout=POLL_TIMEOUT_S + 10,
+                )
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(exc.retry_after)
+                continue
+            except (TelegramNetworkError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("getUpdates failed channel=%s: %s", channel.id, exc)
+                await asyncio.sleep(1.0)
+                continue
+            for update in updates:
+                raw = update.model_dump(mode="json", by_alias=True, exclude_none=True)
+                await self.handle(channel, parse(channel.id, raw), sink, bot)
+                offset = update.update_id + 1
+                await sink.save_position(str(offset))
+
+    async def handle(
+        self, channel: ChannelRecord, parsed: Parsed, sink: ChannelSink, bot: Bot | None
+    ) -> None:
+        """Hand one parsed update to the hub."""
+        if isinstance(parsed, NewMessage):
+            inbound = parsed.inbound
+            if parsed.media:
+                assert bot is not None
+                notes = []
+                for ref in parsed.media:
+                    attachment, note = await _fetch(bot, ref, sink)
+                    if attachment is not None:
+                        inbound.attachments.append(attachment)
+                    if note:
+                        notes.append(note)
+                if notes:
+                    inbound = inbound.model_copy(
+                        update={"text": "\n".join(filter(None, [inbound.text, *notes]))}
+                    )
+            await sink.ingest(inbound)
+        elif isinstance(parsed, Edit):
+            await sink.edit(parsed.external_id, parsed.text)
+        elif isinstance(parsed, Rating):
+            assert bot is not None
+            stored = await sink.csat(parsed.chat_id, parsed.rating)
+            answer = "Thank you for your rating!" if stored else "This chat cannot be rated now."
+            try:
+                await bot.answer_callback_query(parsed.callback_query_id, text=answer)
+            except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+                log.info("answerCallbackQuery failed channel=%s: %s", channel.id, exc)
+        elif parsed.chat_id is not None and parsed.chat_id not in self._ignored_chats:
+            self._ignored_chats.add(parsed.chat_id)
+            log.info("ignoring %s channel=%s chat=%s", parsed.reason, channel.id, parsed.chat_id)
+
+
+async def _fetch(
+    bot: Bot, ref: MediaRef, sink: ChannelSink
+) -> tuple[Attachment | None, str | None]:
+    """Download one file and store it; a file our store refuses becomes a note in the text.
+    Network and API failures raise, so Telegram (or the poller) delivers the update again."""
+    with platform_errors("the file download"):
+        file = await bot.get_file(ref.file_id)
+        if not file.file_path:
+            return None, f"[{ref.kind} not kept: Telegram gave no file path]"
+        buffer = await bot.download_file(file.file_path)
+    assert buffer is not None
+    try:
+        return await sink.save_file(ref.file_name, buffer.read()), None
+    except HubError as exc:
+        return None, f"[{ref.kind} {ref.file_name} not kept: {exc.message}]"
+
+
+def webhook_url(settings: Settings, channel_id: str) -> str:
+    base = (settings.public_url or "").rstrip("/")
+    return f"{base}/hooks/telegram/{channel_id}"
+
+
+KIND = TelegramKind()
