@@ -45,7 +45,7 @@ class FakeBotApi:
         self.bots: dict[str, Bot] = {}
         self.calls: list[Call] = []
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, data)
-        self._failures: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._failures: dict[str, list[tuple[str | None, dict[str, Any]]]] = defaultdict(list)
         self._update_ids = itertools.count(100_001)
         self._message_ids = itertools.count(5_001)
         self._changed = asyncio.Condition()
@@ -82,8 +82,10 @@ class FakeBotApi:
         *,
         retry_after: int | None = None,
         times: int = 1,
+        text: str | None = None,
     ) -> None:
-        """The next ``times`` calls of ``method`` answer with this error."""
+        """The next ``times`` calls of ``method`` (with this ``text``, if given) answer with
+        this error."""
         failure: dict[str, Any] = {
             "ok": False,
             "error_code": error_code,
@@ -91,7 +93,7 @@ class FakeBotApi:
         }
         if retry_after is not None:
             failure["parameters"] = {"retry_after": retry_after}
-        self._failures[method].extend([failure] * times)
+        self._failures[method].extend([(text, failure)] * times)
 
     def add_file(self, file_id: str, data: bytes, file_path: str) -> None:
         self.files[file_id] = (file_path, data)
@@ -118,9 +120,10 @@ class FakeBotApi:
         bot = self.bots.get(token)
         if bot is None:
             return _error(401, "Unauthorized")
-        if self._failures[method]:
-            failure = self._failures[method].pop(0)
-            return web.json_response(failure, status=failure["error_code"])
+        for index, (text, failure) in enumerate(self._failures[method]):
+            if text is None or params.get("text") == text:
+                del self._failures[method][index]
+                return web.json_response(failure, status=failure["error_code"])
         if method == "getUpdates" and bot.webhook is not None:
             return _error(
                 409,
