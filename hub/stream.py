@@ -131,21 +131,17 @@ class Stream:
         update: dict[str, Any] = {"$setOnInsert": on_insert}
         if known:
             update["$set"] = known
-        # Contact data is read first only when the sender carries some: CRM hears what changed.
-        contact_data = {k: v for k, v in known.items() if k in CONTACT_FIELDS}
-        before = (
-            await self._store.clients.find_one({"_id": client_id}, projection=list(CONTACT_FIELDS))
-            if contact_data
-            else None
+        # One round trip: the document as it was tells what changed (CRM listens for that).
+        before = await self._store.clients.find_one_and_update(
+            {"_id": client_id}, update, upsert=True, return_document=ReturnDocument.BEFORE
         )
-        doc = await self._store.upsert(self._store.clients, {"_id": client_id}, update)
-        client = Client.from_doc(doc)
-        if before is not None:
-            changed = sorted(k for k, v in contact_data.items() if before.get(k) != v)
-            if changed:
-                await self._bus.publish(
-                    ClientUpdated(client=client, channel_id=channel_id, changed=changed)
-                )
+        client = Client.from_doc({**(before or {"_id": client_id, **on_insert}), **known})
+        contact_data = {k: v for k, v in known.items() if k in CONTACT_FIELDS}
+        changed = sorted(k for k, v in contact_data.items() if (before or {}).get(k) != v)
+        if changed and before is not None:
+            await self._bus.publish(
+                ClientUpdated(client=client, channel_id=channel_id, changed=changed)
+            )
         return client
 
     async def open_outbound(
