@@ -235,7 +235,14 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
 
     def channel_deps() -> ChannelDeps:
         return ChannelDeps(
-            settings=settings, http=app[HTTP], emitter=gateway, files=files, db=store.db
+            settings=settings,
+            http=app[HTTP],
+            emitter=gateway,
+            files=files,
+            db=store.db,
+            csat_link=lambda conversation_id, rating: hub.visitor_tokens.csat_link(
+                settings.public_url, conversation_id, rating
+            ),
         )
 
     async def unreachable(channel: ChannelRecord, chat_id: str, reason: str) -> None:

@@ -101,6 +101,11 @@ class VisitorTokens:
         payload = f"{channel_id}.{visitor_id}"
         return f"{payload}.{self._sign(payload)}"
 
+    def csat_link(self, public_url: str | None, conversation_id: str, rating: int) -> str:
+        """The signed ``/csat/<token>?rating=N`` link that records a rating (see hub/api/csat)."""
+        token = self.issue("csat", conversation_id)
+        return f"{(public_url or '').rstrip('/')}/csat/{token}?rating={rating}"
+
     def verify(self, token: str, channel_id: str) -> str | None:
         """The visitor id if the token is ours and for this channel, else None."""
         parts = token.split(".")

@@ -3,7 +3,7 @@ fills. Adding a channel is one package plus one ``registry.add(...)`` line in ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -47,6 +47,8 @@ class ChannelDeps:
     # its Message-IDs and mailbox positions there); hub collections stay the hub's.
     db: AsyncDatabase[dict[str, Any]]
     files: FileReader | None = None
+    # Signed rating links for channels that ask for CSAT with links (e-mail).
+    csat_link: Callable[[str, int], str] | None = None
 
 
 class ChannelSink(Protocol):
@@ -122,7 +124,7 @@ class ChannelKind(Protocol):
         """Undo ``connect`` on the platform (remove the webhook); the channel is going away."""
         ...
 
-    def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
+    def public_extras(self, channel: ChannelRecord, base_url: str) -> dict[str, Any]:
         """Extra fields for the channel's API representation (webhook URL, embed snippet)."""
         ...
 
@@ -149,6 +151,25 @@ class ChannelKind(Protocol):
         ...
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> Channel: ...
+
+
+class ChannelKindDefaults:
+    """What most channel kinds share: nothing to undo on the platform, no background receiver,
+    no typing display. A kind inherits these and overrides what its platform offers."""
+
+    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
+        return None
+
+    def runs_in_background(self, channel: ChannelRecord) -> bool:
+        return False
+
+    async def run(self, channel: ChannelRecord, deps: ChannelDeps, sink: ChannelSink) -> None:
+        return None
+
+    async def typing(
+        self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
+    ) -> None:
+        return None
 
 
 class ChannelRegistry:
@@ -179,12 +200,12 @@ class ChannelRegistry:
             )
         return parse_model(kind.config_model, {**(partial_of or {}), **raw})
 
-    def public_view(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
+    def public_view(self, channel: ChannelRecord, base_url: str) -> dict[str, Any]:
         """The channel as the API shows it: config without secrets, plus the kind's extras."""
         kind = self.get(channel.type)
         config = {k: v for k, v in channel.config.items() if k not in kind.secret_fields}
         view = channel.model_dump(mode="json", exclude={"config"})
         view["config"] = config
         view["secrets_set"] = sorted(k for k in kind.secret_fields if channel.config.get(k))
-        view.update(kind.public_extras(channel, settings))
+        view.update(kind.public_extras(channel, base_url.rstrip("/")))
         return view

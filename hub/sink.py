@@ -76,9 +76,9 @@ class HubSink:
         return await self._hub.files.read(attachment_id)
 
     def csat_link(self, conversation_id: str, rating: int) -> str:
-        token = self._hub.visitor_tokens.issue("csat", conversation_id)
-        base = (self._hub.settings.public_url or "").rstrip("/")
-        return f"{base}/csat/{token}?rating={rating}"
+        return self._hub.visitor_tokens.csat_link(
+            self._hub.settings.public_url, conversation_id, rating
+        )
 
     async def position(self) -> str | None:
         doc = await self._hub.store.channels.find_one(

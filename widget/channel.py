@@ -9,11 +9,10 @@ from typing import Any, ClassVar, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
-from hub.channels import ChannelDeps, ChannelSink, Emitter
+from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink, Emitter
 from hub.errors import NotFound
 from hub.models import ChannelRecord, Outbound, Receipt
 from hub.realtime import WIDGET_NS, visitor_room
-from hub.settings import Settings
 
 PRECHAT_FIELDS = ("name", "email", "phone")
 
@@ -71,7 +70,7 @@ class WidgetChannel:
         return Receipt(platform_message_id=outbound.message_id)
 
 
-class WidgetKind:
+class WidgetKind(ChannelKindDefaults):
     name: ClassVar[str] = "widget"
     config_model: ClassVar[type[BaseModel]] = WidgetConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset()
@@ -92,15 +91,6 @@ class WidgetKind:
         data["key"] = (previous or {}).get("key") or secrets.token_urlsafe(16)
         return data
 
-    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
-        return None
-
-    def runs_in_background(self, channel: ChannelRecord) -> bool:
-        return False
-
-    async def run(self, channel: ChannelRecord, deps: ChannelDeps, sink: ChannelSink) -> None:
-        return None
-
     async def typing(
         self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
     ) -> None:
@@ -111,11 +101,10 @@ class WidgetKind:
             namespace=WIDGET_NS,
         )
 
-    def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
+    def public_extras(self, channel: ChannelRecord, base_url: str) -> dict[str, Any]:
         key = str(channel.config["key"])
-        base = (settings.public_url or "").rstrip("/")
         embed = (
-            f'<script async src="{html.escape(base)}/widget/loader.js" '
+            f'<script async src="{html.escape(base_url)}/widget/loader.js" '
             f'data-openlines-key="{html.escape(key)}"></script>'
         )
         return {"key": key, "embed": embed}

@@ -18,11 +18,10 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from hub.channels import ChannelDeps, ChannelSink
+from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink
 from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected, Unauthorized
 from hub.http import json_response, read_json
 from hub.models import ChannelRecord, Inbound, Outbound, Receipt, Sender
-from hub.settings import Settings
 
 SECRET_HEADER = "X-OpenLines-Secret"
 SIGNATURE_HEADER = "X-OpenLines-Signature"
@@ -134,7 +133,7 @@ def _receipt_id(payload: bytes) -> str | None:
     return None
 
 
-class ApiKind:
+class ApiKind(ChannelKindDefaults):
     name: ClassVar[str] = "api"
     config_model: ClassVar[type[BaseModel]] = ApiConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"secret"})
@@ -154,23 +153,8 @@ class ApiKind:
         data["secret"] = data.get("secret") or secrets.token_urlsafe(32)
         return data
 
-    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
-        return None
-
-    def runs_in_background(self, channel: ChannelRecord) -> bool:
-        return False
-
-    async def run(self, channel: ChannelRecord, deps: ChannelDeps, sink: ChannelSink) -> None:
-        return None
-
-    async def typing(
-        self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
-    ) -> None:
-        return None
-
-    def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
-        base = (settings.public_url or "").rstrip("/")
-        return {"inbound_url": f"{base}/hooks/api/{channel.id}"}
+    def public_extras(self, channel: ChannelRecord, base_url: str) -> dict[str, Any]:
+        return {"inbound_url": f"{base_url}/hooks/api/{channel.id}"}
 
     async def webhook(
         self, channel: ChannelRecord, request: web.Request, sink: ChannelSink

@@ -18,11 +18,9 @@ from channels.email.config import EmailConfig
 from channels.email.imap import ImapError, Receiver, close, open_mailbox
 from channels.email.smtp import OutgoingFile, Reply
 from channels.email.threads import Threads
-from hub.auth import VisitorTokens
-from hub.channels import ChannelDeps, ChannelSink
+from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink
 from hub.errors import ChannelError, ChannelRejected, NotFound, ValidationFailed
 from hub.models import AuthorType, ChannelRecord, Outbound, Receipt, utcnow
-from hub.settings import Settings
 
 __all__ = ["KIND", "EmailConfig", "EmailKind"]
 
@@ -83,12 +81,10 @@ class EmailChannel:
         return line_name
 
     def _csat_links(self, outbound: Outbound) -> list[tuple[str, str]]:
-        settings = self._deps.settings
-        token = VisitorTokens(settings.resolved_secret_key()).issue(
-            "csat", outbound.conversation_id
-        )
-        base = (settings.public_url or "").rstrip("/")
-        return [(str(n), f"{base}/csat/{token}?rating={n}") for n in CSAT_RATINGS]
+        link = self._deps.csat_link
+        if link is None:
+            raise ChannelError("no CSAT link builder to make rating links with")
+        return [(str(n), link(outbound.conversation_id, n)) for n in CSAT_RATINGS]
 
     async def _file(self, file_id: str, name: str, mime: str) -> OutgoingFile:
         if self._deps.files is None:
@@ -96,7 +92,7 @@ class EmailChannel:
         return OutgoingFile(name=name, mime=mime, data=await self._deps.files.read(file_id))
 
 
-class EmailKind:
+class EmailKind(ChannelKindDefaults):
     name: ClassVar[str] = "email"
     config_model: ClassVar[type[BaseModel]] = EmailConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"password"})
@@ -149,10 +145,7 @@ class EmailKind:
             await threads.start_mailbox(config.mailbox_key(), uidvalidity, uidnext - 1, since)
         return config.model_dump(mode="json")
 
-    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
-        return None
-
-    def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
+    def public_extras(self, channel: ChannelRecord, base_url: str) -> dict[str, Any]:
         return {}
 
     async def webhook(
@@ -168,11 +161,6 @@ class EmailKind:
         await threads.ensure_indexes()
         config = EmailConfig.model_validate(channel.config)
         await Receiver(channel.id, config, threads, sink).run()
-
-    async def typing(
-        self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
-    ) -> None:
-        return None
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> EmailChannel:
         return EmailChannel(channel, deps)

@@ -242,10 +242,11 @@ class TelegramKind:
             # The bot may be revoked already; the channel goes away regardless.
             log.warning("deleteWebhook failed bot=%s: %s", config.get("bot_username"), exc)
 
-    def public_extras(self, channel: ChannelRecord, settings: Settings) -> dict[str, Any]:
+    def public_extras(self, channel: ChannelRecord, base_url: str) -> dict[str, Any]:
         extras: dict[str, Any] = {"bot_username": channel.config.get("bot_username")}
         if channel.config.get("mode") == "webhook":
-            extras["webhook_url"] = webhook_url(settings, channel.id)
+            # Webhook mode exists only with OPENLINES_PUBLIC_URL, which base_url then is.
+            extras["webhook_url"] = f"{base_url}/hooks/telegram/{channel.id}"
         return extras
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> TelegramSender:

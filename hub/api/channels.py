@@ -32,6 +32,11 @@ class ChannelPatch(BaseModel):
     active: bool | None = None
 
 
+def public_base(request: web.Request) -> str:
+    """Where clients and platforms reach the hub: PUBLIC_URL, else the address asked."""
+    return hub_of(request).settings.public_url or f"{request.scheme}://{request.host}"
+
+
 async def load_channel(hub: Hub, channel_id: str) -> ChannelRecord:
     doc = await hub.store.channels.find_one({"_id": channel_id, "deleted": {"$ne": True}})
     if doc is None:
@@ -58,7 +63,7 @@ async def create_channel(request: web.Request) -> web.Response:
     )
     await hub.store.channels.insert_one(channel.to_doc())
     hub.runners.poke()
-    view = hub.registry.public_view(channel, hub.settings)
+    view = hub.registry.public_view(channel, public_base(request))
     # Generated secrets are shown once, at creation, so the admin can paste them elsewhere.
     view.update({k: config[k] for k in kind.reveal_on_create if k in config})
     return json_response(view, status=201)
@@ -78,7 +83,8 @@ async def list_channels(request: web.Request) -> web.Response:
     return json_response(
         {
             "channels": [
-                hub.registry.public_view(ChannelRecord.from_doc(d), hub.settings) for d in docs
+                hub.registry.public_view(ChannelRecord.from_doc(d), public_base(request))
+                for d in docs
             ]
         }
     )
@@ -90,7 +96,7 @@ async def get_channel(request: web.Request) -> web.Response:
     hub = hub_of(request)
     channel = await load_channel(hub, request.match_info["channel_id"])
     ensure_member(user, await load_line(hub, channel.line_id))
-    return json_response(hub.registry.public_view(channel, hub.settings))
+    return json_response(hub.registry.public_view(channel, public_base(request)))
 
 
 @routes.patch("/api/v1/channels/{channel_id}")
@@ -113,7 +119,7 @@ async def patch_channel(request: web.Request) -> web.Response:
         await hub.store.channels.update_one({"_id": channel.id}, {"$set": changes})
         hub.runners.poke()
     updated = channel.model_copy(update=changes)
-    return json_response(hub.registry.public_view(updated, hub.settings))
+    return json_response(hub.registry.public_view(updated, public_base(request)))
 
 
 @routes.delete("/api/v1/channels/{channel_id}")

@@ -767,14 +767,10 @@ const CHANNEL_FIELDS: Record<string, string[]> = {
 const LIST_FIELDS = new Set(["allowed_origins", "blocklist"]);
 const NUMBER_FIELDS = new Set(["imap_port", "smtp_port", "group_id"]);
 
-function absoluteEmbed(embed: string): string {
-  // With no PUBLIC_URL the hub gives a path; the console knows its own origin.
-  return embed.replace('src="/', `src="${location.origin}/`);
-}
-
 function Embed({ embed }: { embed: string }) {
   const [copied, setCopied] = useState(false);
-  const snippet = absoluteEmbed(embed);
+  // The hub makes it absolute (PUBLIC_URL, else the address the console talks to).
+  const snippet = embed;
   return (
     <div class="embed"><b>{t("ch.embed")}</b> <small>{t("ch.embedHelp")}</small>
       <textarea readOnly rows={2} data-testid="embed-snippet" value={snippet} />
