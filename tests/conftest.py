@@ -133,3 +133,11 @@ def anon(base_url: str, http: aiohttp.ClientSession) -> Api:
 @pytest.fixture
 async def admin(anon: Api) -> Api:
     return await anon.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _patient_browser_assertions() -> None:
+    """Browser assertions wait up to 15 s instead of 5: CI machines have 2 busy cores."""
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=15_000)

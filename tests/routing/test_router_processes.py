@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.conftest import (
     ADMIN_EMAIL,
@@ -88,10 +89,10 @@ async def test_timers_fire_once_on_time_across_a_restart(
         await eventually(lambda: _count(receiver, "Auto-closed."), lambda n: n >= 1)
         assert await second.stop() == 0
 
-    # On time, give or take a few seconds...
-    assert abs((when(expired["updated_at"]) - expires_at).total_seconds()) < 3
+    # On time, give or take a few seconds (the scheduler polls each 0.5 s; CI may be loaded)...
+    assert abs((when(expired["updated_at"]) - expires_at).total_seconds()) < 5
     assert closed["close_reason"] == "auto"
-    assert abs((when(closed["closed_at"]) - replied_at).total_seconds() - 5) < 3
+    assert abs((when(closed["closed_at"]) - replied_at).total_seconds() - 5) < 5
     # ...and once.
     logs = first.log_path.read_text() + second.log_path.read_text()
     assert logs.count(f"offer timed out conversation={x}") == 1
@@ -118,6 +119,7 @@ async def auto_accept(
         handled = len(offers)
 
 
+@pytest.mark.timeout(300)  # 200 conversations through SecantusDB's journaled writes
 async def test_two_processes_never_double_assign_nor_exceed_capacity(
     mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
 ) -> None:
@@ -153,7 +155,7 @@ async def test_two_processes_never_double_assign_nor_exceed_capacity(
                     )
                 )
             won = await eventually(
-                lambda: _won(results), lambda n: n >= capacity * operators, timeout_s=90
+                lambda: _won(results), lambda n: n >= capacity * operators, timeout_s=240
             )
             for task in accepters:
                 task.cancel()
