@@ -6,7 +6,6 @@ a conditional update of ``due_at`` (a lease), so two processes never send one ro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -19,6 +18,7 @@ from pymongo import ReturnDocument
 
 from crm_bridge.models import Webhook, WebhookEvent
 from crm_bridge.store import CrmStore
+from hub.loops import Worker
 from hub.models import new_id, utcnow
 
 log = logging.getLogger("openlines.crm.webhooks")
@@ -46,10 +46,7 @@ class Webhooks:
         self._http = http
         self._retry_base_s = retry_base_s
         self._max_attempts = max_attempts
-        self._poll_s = poll_s
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.failures = 0
+        self._worker = Worker("crm-webhooks", self._deliver_one, interval_s=poll_s, log=log)
 
     async def emit(self, event: WebhookEvent, data: dict[str, Any]) -> None:
         """Store one delivery per webhook that wants ``event``; the sender picks them up."""
@@ -81,30 +78,17 @@ class Webhooks:
                 }
             )
         await self._store.deliveries.insert_many(rows)
-        self._wake.set()
+        self._worker.wake()
+
+    @property
+    def failures(self) -> int:
+        return self._worker.failures
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="crm-webhooks")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await self._deliver_one():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self.failures += 1
-                log.exception("webhook sender failed; retrying")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+        await self._worker.stop()
 
     async def _deliver_one(self) -> bool:
         now = utcnow()
@@ -141,7 +125,7 @@ class Webhooks:
                     }
                 },
             )
-            asyncio.get_running_loop().call_later(delay, self._wake.set)
+            asyncio.get_running_loop().call_later(delay, self._worker.wake)
         return True
 
     async def _post(self, hook: Webhook, body: bytes) -> str | None:

@@ -19,6 +19,7 @@ from pymongo import ReturnDocument
 from hub.channels import Channel, ChannelDeps, ChannelRegistry
 from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected
 from hub.events import EventBus, MessageUpdated
+from hub.loops import Worker
 from hub.metrics import Metrics
 from hub.models import (
     ChannelRecord,
@@ -55,22 +56,22 @@ class Outbox:
         self._settings = settings
         self._metrics = metrics
         self._on_unreachable = on_unreachable
-        self._wake = asyncio.Event()
+        self._worker = Worker("outbox", self._scan, interval_s=settings.outbox_poll_s, log=log)
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._adapters: dict[str, tuple[Any, Channel]] = {}
-        self._loop_task: asyncio.Task[None] | None = None
         self._paused_until: dict[str, float] = {}
 
     def notify(self) -> None:
         """A new row was written: look now instead of at the next poll."""
-        self._wake.set()
+        self._worker.wake()
 
     async def start(self) -> None:
-        self._loop_task = asyncio.create_task(self._run(), name="outbox")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._loop_task, *self._senders.values()) if t is not None]
+        await self._worker.stop()
+        tasks = list(self._senders.values())
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -84,20 +85,12 @@ class Outbox:
                     {"_id": row["_id"], "status": "pending"}, {"$set": {"due_at": utcnow()}}
                 )
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._claim_due()
-                self._metrics.outbox_pending.set(
-                    await self._store.outbox.count_documents({"status": "pending"})
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox scan failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._settings.outbox_poll_s)
-            self._wake.clear()
+    async def _scan(self) -> bool:
+        await self._claim_due()
+        self._metrics.outbox_pending.set(
+            await self._store.outbox.count_documents({"status": "pending"})
+        )
+        return False
 
     async def _claim_due(self) -> None:
         now = utcnow()
@@ -243,7 +236,7 @@ class Outbox:
 
     def _wake_later(self, delay_s: float) -> None:
         loop = asyncio.get_running_loop()
-        loop.call_later(delay_s, self._wake.set)
+        loop.call_later(delay_s, self._worker.wake)
 
     async def _finish(
         self,

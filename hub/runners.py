@@ -16,6 +16,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from hub.channels import ChannelDeps, ChannelRegistry, ChannelSink
+from hub.loops import Worker
 from hub.models import ChannelRecord, new_id, utcnow
 from hub.store import Store
 
@@ -42,11 +43,9 @@ class ChannelRunners:
         self._deps = deps
         self._sink = sink
         self._lease_s = lease_s
-        self._tick_s = tick_s
         self._holder = f"{socket.gethostname()}-{os.getpid()}-{new_id()}"
         self._running: dict[str, tuple[Any, asyncio.Task[None]]] = {}
-        self._loop: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._worker = Worker("channel-runners", self._tick, interval_s=tick_s, log=log)
 
     def running(self) -> list[str]:
         """Ids of the channels this process receives for now."""
@@ -54,32 +53,17 @@ class ChannelRunners:
 
     def poke(self) -> None:
         """A channel was created or changed: look now."""
-        self._wake.set()
+        self._worker.wake()
 
     async def start(self) -> None:
-        self._loop = asyncio.create_task(self._run(), name="channel-runners")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+        await self._worker.stop()
         for channel_id in list(self._running):
             await self._stop_one(channel_id)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("channel runner tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._tick_s)
-            self._wake.clear()
-
-    async def _tick(self) -> None:
+    async def _tick(self) -> bool:
         docs = await self._store.channels.find(
             {"active": True, "deleted": {"$ne": True}}
         ).to_list()
@@ -104,6 +88,7 @@ class ChannelRunners:
                     await self._stop_one(channel_id, release=False)
             elif await self._acquire(channel_id):
                 self._start_one(channel)
+        return False
 
     def _start_one(self, channel: ChannelRecord) -> None:
         kind = self._registry.get(channel.type)

@@ -9,8 +9,6 @@ updates); nothing here keeps a timer in memory.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +16,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
+from hub.loops import Worker
 from hub.models import new_id, utcnow
 from hub.store import Store
 
@@ -33,9 +32,8 @@ class Timers:
         self._store = store
         self._poll_s = poll_s
         self._handlers: dict[str, TimerHandler] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.failures = 0
+        self._handler_failures = 0
+        self._worker = Worker("timers", self._fire_due, interval_s=poll_s, log=log)
 
     def on(self, kind: str, handler: TimerHandler) -> None:
         """``handler(key, payload)`` runs when a timer of ``kind`` is due."""
@@ -59,33 +57,20 @@ class Timers:
             upsert=True,
         )
         if due_at <= utcnow() + timedelta(seconds=self._poll_s):
-            self._wake.set()
+            self._worker.wake()
 
     async def cancel(self, kind: str, key: str) -> None:
         await self._store.timers.delete_one({"_id": f"{kind}:{key}"})
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="timers")
+        await self._worker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._worker.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                while await self._fire_due():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self.failures += 1
-                log.exception("timer scan failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-            self._wake.clear()
+    @property
+    def failures(self) -> int:
+        return self._worker.failures + self._handler_failures
 
     async def _fire_due(self) -> bool:
         """Fire what is due now; True when there may be more."""
@@ -108,7 +93,7 @@ class Timers:
                 if handler is not None:
                     await handler(claimed["key"], claimed.get("payload") or {})
             except Exception:
-                self.failures += 1
+                self._handler_failures += 1
                 log.exception("timer failed kind=%s key=%s", claimed["kind"], claimed["key"])
             # Delete only the version we fired: a handler may have set the timer anew.
             await self._store.timers.delete_one(

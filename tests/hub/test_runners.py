@@ -70,8 +70,7 @@ async def test_one_receiver_per_channel_and_takeover(mongo_url: str, db_name: st
     assert second.running() == [] and kind.runs == ["first"]
 
     # The first process dies without a word (no release): the second takes over.
-    assert first._loop is not None
-    first._loop.cancel()
+    await first._worker.stop()
     for _, task in first._running.values():
         task.cancel()
     await eventually(lambda: _ready(second), lambda ids: ids == [channel.id], timeout_s=5)
