@@ -48,7 +48,10 @@ export const S = {
   status: "offline",
   connected: false,
   everConnected: false,
-  view: "inbox" as "inbox" | "board" | "users" | "lines" | "channels" | "answers",
+  view: "inbox" as "inbox" | "board" | "crm" | "users" | "lines" | "channels" | "answers",
+  // The CRM section: its tab and the record card open in it (also reached from a CRM badge).
+  crmTab: "leads" as "leads" | "contacts" | "companies" | "deals",
+  crmCard: null as { entity: string; id: string } | null,
   tab: "mine" as string,
   convs: new Map<string, Conv>(),
   closed: [] as Conv[],
@@ -160,13 +163,16 @@ function signedOut(): void {
   socket = null;
   sessionStorage.removeItem(TOKEN_KEY);
   S.token = null; S.me = null; S.convs.clear(); S.threads.clear(); S.selected = null;
-  S.connected = false; S.everConnected = false; S.view = "inbox";
+  S.connected = false; S.everConnected = false; S.view = "inbox"; S.crmCard = null;
   update();
 }
 
 export const isAdmin = (): boolean => S.me?.role === "admin";
 export const oversees = (lineId: string): boolean =>
   isAdmin() || !!S.lines.find((l) => l.id === lineId && l.supervisors.includes(S.me!.id));
+// CRM: managers and admins read and write everything, supervisors read (docs/crm.md).
+export const editsCrm = (): boolean => S.me?.role === "admin" || S.me?.role === "manager";
+export const readsCrm = (): boolean => editsCrm() || S.me?.role === "supervisor";
 export const supervisesAny = (): boolean => isAdmin() || S.lines.some((l) => l.supervisors.includes(S.me!.id));
 
 async function start(): Promise<void> {

@@ -4,12 +4,13 @@ import { render } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import {
   S, api, boot, emit, fail, isAdmin, loadClosed, loadLines, loadOlder, onUpdate, openThread,
-  oversees, setLang, setStatus, signIn, signOut, supervisesAny, t, thread, toast, uid, update,
+  editsCrm, oversees, readsCrm, setLang, setStatus, signIn, signOut, supervisesAny, t, thread, toast, uid, update,
   uploadFile, type Attachment, type Conv, type Line, type Msg, type User,
 } from "./core";
+import { CrmSection, StartDeal, openCrmCard } from "./crm";
 import { CSS } from "./styles";
+import { ChannelIcon } from "./ui";
 
-const ICONS: Record<string, string> = { telegram: "✈", vk: "VK", email: "✉", widget: "💬", api: "⚙" };
 const EMOJI = "😀 😂 😊 😍 🤔 😢 👍 🙏 👋 🎉 ❤️ 🔥 ✅ ⭐ 🚚 💳".split(" ");
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -18,10 +19,6 @@ function duration(ms: number): string {
   if (s < 60) return t("time.s", { n: s });
   if (s < 3600) return t("time.m", { n: Math.floor(s / 60) });
   return t("time.h", { n: Math.floor(s / 3600) });
-}
-
-function ChannelIcon({ type }: { type: string }) {
-  return <span class={`ch-icon ch-${type}`} title={t(`ch.type.${type}`)} data-channel={type}>{ICONS[type] || "•"}</span>;
 }
 
 function LangSwitch() {
@@ -68,6 +65,7 @@ function Header() {
   const views: [typeof S.view, string, boolean][] = [
     ["inbox", "nav.inbox", true],
     ["board", "nav.board", supervisesAny()],
+    ["crm", "nav.crm", readsCrm()],
     ["answers", "nav.answers", true],
     ["users", "nav.users", isAdmin()],
     ["lines", "nav.lines", isAdmin()],
@@ -78,7 +76,7 @@ function Header() {
       <strong class="brand">{t("app.title")}</strong>
       <nav>
         {views.filter((v) => v[2]).map(([v, key]) => (
-          <button class={S.view === v ? "tab on" : "tab"} data-testid={`nav-${v}`} onClick={() => { S.view = v; update(); }}>{t(key)}</button>
+          <button class={S.view === v ? "tab on" : "tab"} data-testid={`nav-${v}`} onClick={() => { S.view = v; if (v === "crm") S.crmCard = null; update(); }}>{t(key)}</button>
         ))}
       </nav>
       <span class="grow" />
@@ -106,6 +104,7 @@ function App() {
       <main>
         {S.view === "inbox" && <Inbox />}
         {S.view === "board" && <Board />}
+        {S.view === "crm" && <CrmSection />}
         {S.view === "answers" && <Answers />}
         {S.view === "users" && <Users />}
         {S.view === "lines" && <Lines />}
@@ -306,13 +305,17 @@ function Conversation({ id }: { id: string }) {
     } catch (err) { fail(err); }
   };
   const typing = S.typing.get(id);
-  const crm = c.crm && (c.crm.deal_id || c.crm.contact_id || c.crm.lead_id);
+  // The badge opens the most advanced record: the deal, else the contact, else the lead.
+  const crm: [string, string] | null = c.crm?.deal_id ? ["deals", c.crm.deal_id]
+    : c.crm?.contact_id ? ["contacts", c.crm.contact_id] : c.crm?.lead_id ? ["leads", c.crm.lead_id] : null;
   return (
     <div class="conversation">
       <div class="head">
         <ChannelIcon type={c.channel.type} />
         <button class="link client" data-testid="client-name" onClick={() => setCard(!card)} title={t("conv.card")}>{c.client.name || t("list.unknownClient")}</button>
-        {crm ? <span class="badge crm" data-testid="crm-badge">{t("conv.crm")}</span> : null}
+        {crm ? <button class="badge crm" data-testid="crm-badge" data-entity={crm[0]} title={t(`crm.badge.${crm[0]}`)}
+          onClick={() => openCrmCard(crm[0], crm[1])}>{t("conv.crm")} · {t(`crm.badge.${crm[0]}`)}</button> : null}
+        {editsCrm() && !c.crm?.deal_id && <StartDeal c={c} />}
         <span class={`badge st-${c.status}`} data-testid="conversation-status">{t(`conv.status.${c.status}`)}</span>
         <span class="grow" />
         {((c.status === "offered" && c.offered_to.includes(me)) || (c.status === "queued" && !over)) && <button class="primary" data-testid="accept" onClick={() => accept(id)}>{t("act.accept")}</button>}

@@ -103,4 +103,23 @@ fieldset{border:1px solid #dde3ec;border-radius:8px;margin:8px 0}
 .pre{white-space:pre-wrap}
 .plain{list-style:none;padding:0}
 .embed textarea{width:100%;font-family:monospace;font-size:12px}
+.crm .tabs{border:0;padding:0 0 10px}
+.crm .filters{flex-wrap:wrap;margin-bottom:10px}
+.crm-table{border-collapse:collapse;width:100%;background:#fff}
+.crm-table th,.crm-table td{border-bottom:1px solid #eef1f5;padding:6px 8px;text-align:left;vertical-align:top}
+button.badge.crm{border:1px solid #e8d48a;cursor:pointer}
+.crm-card h2{margin:0 0 8px}
+.crm-fields p{margin:4px 0}
+.crm-columns{display:flex;gap:20px;margin-top:12px}
+.crm-columns section{flex:1;min-width:0}
+.crm .write{margin-top:12px;max-width:560px}
+.timeline{list-style:none;padding:0;margin:0}
+.timeline li{border-left:2px solid #c8cfdb;padding:2px 0 8px 10px}
+.deal-board{display:flex;gap:10px;align-items:flex-start;overflow-x:auto;margin-top:10px}
+.stage-column{flex:0 0 210px;min-height:260px;background:#e9edf3;border-radius:8px;padding:8px}
+.stage-column h4{margin:0 0 8px}
+.stage-column.over{outline:2px dashed #2f6fed}
+.stage-column.sem-won h4{color:#1e7b34}
+.stage-column.sem-lost h4{color:#b3261e}
+.deal-card{background:#fff;border:1px solid #dde3ec;border-radius:6px;padding:8px;margin-bottom:6px;cursor:grab}
 `;
