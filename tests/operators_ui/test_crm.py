@@ -87,3 +87,65 @@ async def test_lead_conversion_badge_and_deal_board(
         )
     ).to_have_count(1)
     await visitor.close()
+
+
+async def test_badge_is_live_start_deal_and_supervisors_read_only(
+    base_url: str, admin: Api, browser: Browser
+) -> None:
+    supervisor = await admin.create_user("supervisor")
+    world = await make_line(admin, supervisors=[supervisor.user["id"]], **CRM_LINE)  # type: ignore[index]
+    manager = await admin.create_user("manager")
+    operator = world.operators[0]
+    op_page = await sign_in(browser, base_url, operator)
+    await expect(op_page.get_by_test_id("nav-crm")).to_have_count(0)
+    visitor, first = await widget_visitor(
+        base_url, world, "Hi", name="Boris", email="b@example.com"
+    )
+    conversation = await crm_of(admin, first["conversation_id"], "lead_id")
+    await op_page.get_by_test_id("tab-offered").click()
+    await op_page.get_by_test_id("conversation-item").get_by_test_id("accept").click()
+    badge = op_page.get_by_test_id("crm-badge")
+    await expect(badge).to_have_attribute("data-entity", "leads")
+    # Operators may start a deal through the REST, but the console offers it to managers.
+    await expect(op_page.get_by_test_id("start-deal")).to_have_count(0)
+
+    # A manager converts the lead elsewhere: the operator's badge follows without a reload.
+    converted = await manager.post(
+        f"/api/v1/crm/leads/{conversation['crm']['lead_id']}/convert",
+        {"contact": True},
+        expect=201,
+    )
+    await expect(badge).to_have_attribute("data-entity", "contacts")
+    await badge.click()
+    await expect(op_page.get_by_test_id("crm-card")).to_have_attribute(
+        "data-id", converted["contact"]["id"]
+    )
+    await expect(op_page.get_by_test_id("card-conversation")).to_have_count(1)
+    await shot(op_page, "23-crm-operator-contact-card")
+
+    # The manager starts a deal from the conversation.
+    page = await sign_in(browser, base_url, manager)
+    await page.get_by_test_id("nav-crm").click()
+    await page.get_by_test_id("crm-tab-contacts").click()
+    await page.get_by_test_id("contact-row").get_by_role("button").click()
+    await page.get_by_test_id("card-conversation").click()
+    await page.get_by_test_id("start-deal").click()
+    await expect(page.get_by_test_id("crm-badge")).to_have_attribute("data-entity", "deals")
+    await expect(page.get_by_test_id("start-deal")).to_have_count(0)
+    await op_page.get_by_test_id("nav-inbox").click()
+    await expect(badge).to_have_attribute("data-entity", "deals")  # live for the operator too
+    linked = await admin.get(f"/api/v1/conversations/{conversation['id']}")
+    assert linked["crm"]["deal_id"]
+
+    # A supervisor reads: leads without the convert action, deals not draggable.
+    vera, _ = await widget_visitor(base_url, world, "Another", name="Vera", email="v@example.com")
+    sup_page = await sign_in(browser, base_url, supervisor, lang="ru")
+    await sup_page.get_by_test_id("nav-crm").click()
+    rows = sup_page.get_by_test_id("lead-row")
+    await expect(rows).to_have_count(2)
+    await expect(sup_page.get_by_test_id("convert")).to_have_count(0)
+    await sup_page.get_by_test_id("crm-tab-deals").click()
+    await expect(sup_page.get_by_test_id("deal-card")).to_have_attribute("draggable", "false")
+    await shot(sup_page, "24-crm-supervisor-board-ru")
+    await vera.close()
+    await visitor.close()
