@@ -1,7 +1,8 @@
 """The console's HTTP side: the built app at ``/`` (``/console/app.js``) and the few REST
 endpoints only the console needs (``/api/v1/console/...``): history pages ending at the newest
-message, line members with presence and load, the supervisor board, quick answers and the
-client card. Every endpoint checks the caller's role and line membership."""
+message, line members with presence and load, the supervisor board, quick answers, the
+client card and the staff names of the CRM screens. Every endpoint checks the caller's role
+and line membership."""
 
 from __future__ import annotations
 
@@ -325,6 +326,22 @@ async def delete_quick_answer(request: web.Request) -> web.Response:
 
 
 # --- the client card --------------------------------------------------------------------------
+
+
+@routes.get("/api/v1/console/staff")
+async def staff(request: web.Request) -> web.Response:
+    """Everyone's id, name and role: the names the CRM screens show and filter by (a lead's
+    responsible), for those who read all CRM data (managers cannot list users)."""
+    await caller(request, Role.ADMIN, Role.MANAGER, Role.SUPERVISOR)
+    docs = await hub_of(request).store.users.find({}).sort("_id", 1).to_list()
+    users = [User.from_doc(d) for d in docs]
+    return json_response(
+        {
+            "staff": [
+                {"id": u.id, "name": u.name, "role": u.role, "active": u.active} for u in users
+            ]
+        }
+    )
 
 
 @routes.get("/api/v1/console/clients/{client_id}")

@@ -191,6 +191,13 @@ export async function loadLines(): Promise<void> {
       for (const u of users) S.names.set(u.id, u.name);
     } catch { /* supervisors of no line */ }
   }
+  if (readsCrm()) {
+    // The CRM screens name responsible people of every line.
+    try {
+      const staff = (await api<{ staff: { id: string; name: string }[] }>("GET", "/api/v1/console/staff")).staff;
+      for (const u of staff) S.names.set(u.id, u.name);
+    } catch { /* not a CRM reader after all */ }
+  }
   for (const line of S.lines) {
     try {
       const members = (await api<{ members: { id: string; name: string }[] }>("GET", `/api/v1/console/lines/${line.id}/members`)).members;

@@ -127,6 +127,8 @@ async def test_badge_is_live_start_deal_and_supervisors_read_only(
     page = await sign_in(browser, base_url, manager)
     await page.get_by_test_id("nav-crm").click()
     await page.get_by_test_id("crm-tab-contacts").click()
+    # Responsible people by name (the manager is no member of the line: /console/staff).
+    await expect(page.get_by_test_id("contact-row")).to_contain_text(operator.user["name"])  # type: ignore[index]
     await page.get_by_test_id("contact-row").get_by_role("button").click()
     await page.get_by_test_id("card-conversation").click()
     await page.get_by_test_id("start-deal").click()

@@ -101,3 +101,17 @@ async def test_members_board_history_and_client_card(base_url: str, admin: Api) 
     assert (await op.call("GET", "/api/v1/console/lines/nope/board"))[0] == 404
     await visitor.close()
     await socket.close()
+
+
+async def test_staff_names_for_crm_readers(admin: Api) -> None:
+    manager = await admin.create_user("manager", name="Maria Manager")
+    supervisor = await admin.create_user("supervisor")
+    operator = await admin.create_user("operator", name="Oleg Operator")
+    for reader in (admin, manager, supervisor):
+        staff = (await reader.get("/api/v1/console/staff"))["staff"]
+        names = {u["id"]: (u["name"], u["role"]) for u in staff}
+        assert names[operator.user["id"]] == ("Oleg Operator", "operator")  # type: ignore[index]
+        assert names[manager.user["id"]] == ("Maria Manager", "manager")  # type: ignore[index]
+        assert all(set(u) == {"id", "name", "role", "active"} for u in staff)
+    status, body = await operator.call("GET", "/api/v1/console/staff")
+    assert status == 403 and body["error"]["code"] == "forbidden"
