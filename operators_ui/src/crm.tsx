@@ -40,7 +40,7 @@ export async function openConversation(id: string): Promise<void> {
 
 function who(id: string | null | undefined): string {
   if (!id) return "—";
-  return S.names.get(id) || id;
+  return S.names.get(id) || t("crm.someone"); // operators know only their lines' members
 }
 
 function when(iso: string): string {
