@@ -114,6 +114,8 @@ async def create_app(settings: Settings) -> web.Application:
     )
     sio.attach(app)
     app[SIO] = sio
+    # Close every socket first, so a graceful stop does not wait on open websockets.
+    app.on_shutdown.append(_disconnect_sockets)
     app.cleanup_ctx.append(_mongo_ctx)
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_http_ctx)
@@ -144,6 +146,10 @@ class _OrjsonForSocketIO:
     @staticmethod
     def loads(data: str | bytes, **_: object) -> object:
         return orjson.loads(data)
+
+
+async def _disconnect_sockets(app: web.Application) -> None:
+    await app[SIO].shutdown()
 
 
 async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -287,10 +287,9 @@ class Conversations:
         taken = await self._store.operator_load.find_one_and_update(
             {"_id": load_key, **limit}, take
         )
-        if taken is None and not await self._store.operator_load.count_documents(
-            {"_id": load_key}, limit=1
-        ):
-            # Their first conversation in this line: make the counter, then take from it.
+        if taken is None:
+            # No counter yet (their first conversation here) or a full one: make sure it exists
+            # (a no-op when it does, or when an offer made it meanwhile), then try once more.
             with contextlib.suppress(DuplicateKeyError):
                 await self._store.operator_load.insert_one(
                     {

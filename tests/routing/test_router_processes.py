@@ -135,6 +135,7 @@ async def test_two_processes_never_double_assign_nor_exceed_capacity(
                 operators=[s.user["id"] for s in staff],
                 distribution="all_at_once",
                 max_active_per_operator=capacity,
+                accept_timeout_s=3600,  # offers stay put while the race runs, however slow
                 no_answer_after_s=None,
                 messages={"queued": None},
             )
