@@ -72,6 +72,8 @@ class ExitStatus:
     code: int = 0
 
 
+STOP_TIMEOUT_S = 10.0
+
 SETTINGS = web.AppKey("settings", Settings)
 MONGO = web.AppKey("mongo", AsyncMongoClient)
 REDIS = web.AppKey("redis", Redis)
@@ -114,8 +116,6 @@ async def create_app(settings: Settings) -> web.Application:
     )
     sio.attach(app)
     app[SIO] = sio
-    # Close every socket first, so a graceful stop does not wait on open websockets.
-    app.on_shutdown.append(_disconnect_sockets)
     app.cleanup_ctx.append(_mongo_ctx)
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_http_ctx)
@@ -146,10 +146,6 @@ class _OrjsonForSocketIO:
     @staticmethod
     def loads(data: str | bytes, **_: object) -> object:
         return orjson.loads(data)
-
-
-async def _disconnect_sockets(app: web.Application) -> None:
-    await app[SIO].shutdown()
 
 
 async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -305,13 +301,20 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await crm.stop()
-        await hub.runners.stop()
-        await hub.timers.stop()
-        await router.stop()
-        await outbox.stop()
-        await hub.presence.stop()
-        await bus.stop()
+        for name, stop in (
+            ("crm", crm.stop),
+            ("channel receivers", hub.runners.stop),
+            ("timers", hub.timers.stop),
+            ("router", router.stop),
+            ("outbox", outbox.stop),
+            ("presence", hub.presence.stop),
+            ("event bus", bus.stop),
+        ):
+            # A stuck part must not keep the process from stopping: say which, move on.
+            try:
+                await asyncio.wait_for(stop(), timeout=STOP_TIMEOUT_S)
+            except TimeoutError:
+                log.error("stopping %s took longer than %s s; going on", name, STOP_TIMEOUT_S)
 
 
 async def _bootstrap_admin(hub: Hub) -> None:

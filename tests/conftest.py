@@ -109,7 +109,8 @@ async def hub_app(settings: Settings) -> AsyncIterator[web.Application]:
 @pytest.fixture
 async def server(hub_app: web.Application) -> AsyncIterator[TestServer]:
     test_server = TestServer(hub_app, host="127.0.0.1")
-    await test_server.start_server()
+    # Open websockets must not hold a test's teardown for aiohttp's default 60 s.
+    await test_server.start_server(shutdown_timeout=5)
     yield test_server
     await test_server.close()
 
