@@ -243,10 +243,13 @@ async def test_imap_server_going_away_and_back_loses_nothing(
     finally:
         dovecot.start()
     dovecot.deliver("support", client_mail("after the outage", subject="outage 3")[0])
-    found = await eventually(
-        lambda: conversations(admin, channel["id"]), lambda cs: len(cs) == 3, timeout_s=20
-    )
-    got = sorted([t for c in found for t in await texts(admin, c["id"])])
+
+    async def all_texts() -> list[str]:
+        # A conversation is stored a moment before its first message: wait for the messages.
+        found = await conversations(admin, channel["id"])
+        return sorted([t for c in found for t in await texts(admin, c["id"])])
+
+    got = await eventually(all_texts, lambda ts: len(ts) >= 3, timeout_s=20)
     assert got == ["after the outage", "before the outage", "during the outage"]
 
 
