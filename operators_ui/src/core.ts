@@ -207,12 +207,23 @@ export async function loadLines(): Promise<void> {
   if (S.me) S.names.set(S.me.id, S.me.name);
 }
 
+// Live updates that arrive while a list load is in flight: they are newer than its snapshot.
+const liveDuringLoad = new Set<Map<string, Conv>>();
+
 export async function loadOpen(): Promise<void> {
-  const lists = await Promise.all(
-    ["queued", "offered", "active"].map((s) => api<{ conversations: Conv[] }>("GET", `/api/v1/conversations?status=${s}&limit=200`)),
-  );
+  const live = new Map<string, Conv>();
+  liveDuringLoad.add(live);
+  let lists: { conversations: Conv[] }[];
+  try {
+    lists = await Promise.all(
+      ["queued", "offered", "active"].map((s) => api<{ conversations: Conv[] }>("GET", `/api/v1/conversations?status=${s}&limit=200`)),
+    );
+  } finally {
+    liveDuringLoad.delete(live);
+  }
   const fresh = new Map<string, Conv>();
   for (const list of lists) for (const c of list.conversations) fresh.set(c.id, c);
+  for (const [id, c] of live) fresh.set(id, c);
   // A conversation opened from the Closed tab or a client card stays reachable.
   if (S.selected && !fresh.has(S.selected) && S.convs.has(S.selected)) fresh.set(S.selected, S.convs.get(S.selected)!);
   S.convs = fresh;
@@ -228,6 +239,7 @@ export async function loadClosed(): Promise<void> {
 
 export function upsert(c: Conv): void {
   S.convs.set(c.id, c);
+  for (const live of liveDuringLoad) live.set(c.id, c);
   S.closed = S.closed.map((x) => (x.id === c.id ? c : x));
   update();
 }

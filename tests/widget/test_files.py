@@ -4,11 +4,12 @@ the upload and download endpoints over plain HTTP: tokens, origins, limits."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Route, expect
 
 from hub.settings import Settings
 from tests.support.clients import Api, new_msg_id, operator_socket, visitor_socket
@@ -217,3 +218,30 @@ async def test_drop_and_paste_attach_files_too(
     await expect(bubble.get_by_test_id("ol-attachment-image")).to_have_count(2)
     await expect(bubble).to_contain_text("Sent")
     await expect(page.get_by_test_id("ol-upload")).to_have_count(0)
+
+
+async def test_send_pressed_during_an_upload_goes_when_the_file_lands(
+    base_url: str, admin: Api, browser: Browser, customer_site: SiteFactory, tmp_path: Path
+) -> None:
+    world = await widget_world(admin)
+    site = await customer_site(base_url, world.key)
+    page = await open_widget(browser, site)
+    held: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
+
+    async def hold(route: Route) -> None:
+        held.set_result(route)
+
+    await page.route("**/api/v1/widget/uploads", hold)
+    (tmp_path / "slow.png").write_bytes(png_bytes())
+    await page.locator("input[type=file]").set_input_files(str(tmp_path / "slow.png"))
+    route = await asyncio.wait_for(held, 15)
+    await page.get_by_test_id("ol-input").fill("With the file")
+    await page.get_by_test_id("ol-send").click()
+    # Nothing goes without its file, and the visitor's words stay where they typed them...
+    await expect(page.get_by_test_id("ol-input")).to_have_value("With the file")
+    await expect(page.get_by_test_id("ol-message")).to_have_count(0)
+    # ...until the upload lands: then the message goes, file and all, without a second click.
+    await route.continue_()
+    bubble = page.get_by_test_id("ol-message").filter(has_text="With the file")
+    await expect(bubble.get_by_test_id("ol-attachment-image")).to_have_count(1)
+    await expect(bubble).to_contain_text("Sent")

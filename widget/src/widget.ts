@@ -83,6 +83,8 @@ class Widget {
   private reconnecting = false;
   private closedConversation: string | null = null;
   private drafts: Attachment[] = [];
+  // Send pressed while a file was still uploading: the message goes as soon as the last one lands.
+  private sendWhenUploaded = false;
   private typingSent = 0;
   private typingOff: number | undefined;
   private typingShown: number | undefined;
@@ -517,7 +519,11 @@ class Widget {
       this.say(fill(this.t.tooLong, max));
       return;
     }
-    if (this.drafts.some((d) => !d.id)) return; // an upload is still running
+    if (this.drafts.some((d) => !d.id)) {
+      this.sendWhenUploaded = true;
+      return;
+    }
+    this.sendWhenUploaded = false;
     const pending: Pending = {
       client_msg_id: uid(),
       text,
@@ -688,6 +694,13 @@ class Widget {
     this.ready.then(() => this.send(xhr, file, draft, bar, chip, drop));
   }
 
+  private uploadFailed(drop: () => void, message?: string): void {
+    drop();
+    // The visitor reads why before anything goes: a message without its file is not what was meant.
+    this.sendWhenUploaded = false;
+    this.say(message || this.t.uploadFailed);
+  }
+
   private send(
     xhr: XMLHttpRequest,
     file: File,
@@ -712,15 +725,12 @@ class Widget {
         Object.assign(draft, { id: body.id, mime: body.mime || draft.mime, size: body.size ?? draft.size, url: body.url });
         bar.value = 100;
         chip.dataset.done = "1";
+        if (this.sendWhenUploaded && this.drafts.every((d) => d.id)) this.submit();
       } else {
-        drop();
-        this.say(body.error?.message || this.t.uploadFailed);
+        this.uploadFailed(drop, body.error?.message);
       }
     };
-    xhr.onerror = () => {
-      drop();
-      this.say(this.t.uploadFailed);
-    };
+    xhr.onerror = () => this.uploadFailed(drop);
     const form = new FormData();
     form.append("file", file, file.name);
     xhr.send(form);
