@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 import channels.api
 import channels.email
 import channels.telegram
+import channels.vk
 import crm_bridge
 import operators_ui.namespace
 import operators_ui.web
@@ -92,6 +93,7 @@ def registry() -> ChannelRegistry:
     kinds.add(widget.channel.KIND)
     kinds.add(channels.api.KIND)
     kinds.add(channels.telegram.KIND)
+    kinds.add(channels.vk.KIND)
     kinds.add(channels.email.KIND)
     return kinds
 
@@ -261,7 +263,9 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         conversations=Conversations(store, stream, bus, files),
         sessions=Sessions(store, settings.token_ttl_s),
         visitor_tokens=VisitorTokens(settings.resolved_secret_key()),
-        presence=Presence(store, bus, settings.offline_grace_s),
+        presence=Presence(
+            store, bus, settings.offline_grace_s, lease_s=settings.presence_lease_s
+        ),
         gateway=gateway,
         registry=kinds,
         outbox=outbox,
@@ -293,6 +297,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     await crm.prepare()  # subscribes its rules: before the bus starts
 
     await bus.start()
+    await hub.presence.start()
     await outbox.start()
     await hub.timers.start()
     await hub.runners.start()
@@ -315,6 +320,8 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
                 await asyncio.wait_for(stop(), timeout=STOP_TIMEOUT_S)
             except TimeoutError:
                 log.error("stopping %s took longer than %s s; going on", name, STOP_TIMEOUT_S)
+            except Exception as error:  # e.g. MongoDB already gone: say so in one line
+                log.error("stopping %s failed: %s", name, error)
 
 
 async def _bootstrap_admin(hub: Hub) -> None:

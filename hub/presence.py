@@ -2,6 +2,11 @@
 
 Available to the router = status ``online`` and at least one live socket. When the last socket
 drops, the operator goes offline after a grace period (a reload is not a logout).
+
+A socket is live only while the hub process holding it is: every process beats in
+``hub_processes`` every third of ``lease_s`` and sweeps the sockets of processes that stopped
+beating (killed, frozen, cut off), so a crashed replica never leaves operators "online" with
+conversations offered to nobody.
 """
 
 from __future__ import annotations
@@ -9,36 +14,59 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+from collections.abc import Iterable
+from datetime import timedelta
 
 from hub.events import EventBus, PresenceChanged
-from hub.models import PresenceStatus
-from hub.store import Store
+from hub.loops import Worker
+from hub.models import PresenceStatus, new_id, utcnow
+from hub.store import Doc, Store
 
 log = logging.getLogger("openlines.presence")
 
+LEASE_S = 15.0
+
 
 class Presence:
-    def __init__(self, store: Store, bus: EventBus, grace_s: float) -> None:
+    def __init__(
+        self, store: Store, bus: EventBus, grace_s: float, *, lease_s: float = LEASE_S
+    ) -> None:
         self._store = store
         self._bus = bus
         self._grace_s = grace_s
+        self._lease_s = lease_s
+        self.process = f"{socket.gethostname()}-{os.getpid()}-{new_id()}"
         self._pending_offline: dict[str, asyncio.Task[None]] = {}
-        self._local_sockets: set[str] = set()
+        self._local_sockets: dict[str, str] = {}  # entry -> user id
+        self._worker = Worker("presence", self._beat, interval_s=lease_s / 3, log=log)
+
+    def _entry(self, sid: str) -> str:
+        return f"{self.process}|{sid}"
+
+    async def start(self) -> None:
+        await self._store.processes.update_one(
+            {"_id": self.process}, {"$set": {"seen_at": utcnow()}}, upsert=True
+        )
+        await self._worker.start()
 
     async def connected(self, user_id: str, sid: str) -> None:
-        self._local_sockets.add(sid)
+        self._local_sockets[self._entry(sid)] = user_id
         timer = self._pending_offline.pop(user_id, None)
         if timer is not None:
             timer.cancel()
         await self._store.presence.update_one(
             {"_id": user_id},
-            {"$addToSet": {"sockets": sid}, "$setOnInsert": {"status": "offline"}},
+            {"$addToSet": {"sockets": self._entry(sid)}, "$setOnInsert": {"status": "offline"}},
             upsert=True,
         )
 
     async def disconnected(self, user_id: str, sid: str) -> None:
-        self._local_sockets.discard(sid)
-        await self._store.presence.update_one({"_id": user_id}, {"$pull": {"sockets": sid}})
+        self._local_sockets.pop(self._entry(sid), None)
+        await self._store.presence.update_one(
+            {"_id": user_id}, {"$pull": {"sockets": self._entry(sid)}}
+        )
         doc = await self._store.presence.find_one({"_id": user_id})
         if doc and not doc.get("sockets") and doc.get("status") != "offline":
             old = self._pending_offline.pop(user_id, None)
@@ -49,12 +77,15 @@ class Presence:
     async def _offline_later(self, user_id: str) -> None:
         await asyncio.sleep(self._grace_s)
         self._pending_offline.pop(user_id, None)
+        await self._offline_if_no_sockets(user_id)
+
+    async def _offline_if_no_sockets(self, user_id: str) -> None:
         result = await self._store.presence.update_one(
             {"_id": user_id, "sockets": [], "status": {"$ne": "offline"}},
             {"$set": {"status": "offline"}},
         )
         if result.modified_count:
-            log.info("offline after grace user=%s", user_id)
+            log.info("offline user=%s", user_id)
             await self._bus.publish(
                 PresenceChanged(user_id=user_id, status=PresenceStatus.OFFLINE)
             )
@@ -69,24 +100,83 @@ class Presence:
         )
         await self._bus.publish(PresenceChanged(user_id=user_id, status=status))
 
+    async def statuses(self, user_ids: Iterable[str]) -> dict[str, PresenceStatus]:
+        """What everyone else sees: the chosen status while a live socket is open, else
+        offline. Users never seen are absent."""
+        docs = await self._store.presence.find({"_id": {"$in": list(user_ids)}}).to_list()
+        live = await self._live_processes()
+        return {
+            d["_id"]: PresenceStatus(d.get("status", "offline"))
+            if _has_live_socket(d, live)
+            else PresenceStatus.OFFLINE
+            for d in docs
+        }
+
     async def available(self, user_ids: list[str]) -> list[str]:
         """Those of ``user_ids`` who are online with a live socket, in the given order."""
+        statuses = await self.statuses(user_ids)
+        return [uid for uid in user_ids if statuses.get(uid) == PresenceStatus.ONLINE]
+
+    async def _live_processes(self) -> set[str]:
+        since = utcnow() - timedelta(seconds=self._lease_s)
+        docs = await self._store.processes.find({"seen_at": {"$gt": since}}, {"_id": 1}).to_list()
+        return {d["_id"] for d in docs} | {self.process}
+
+    async def _beat(self) -> bool:
+        result = await self._store.processes.update_one(
+            {"_id": self.process}, {"$set": {"seen_at": utcnow()}}, upsert=True
+        )
+        if result.upserted_id is not None and self._local_sockets:
+            # We were taken for dead (a stall longer than the lease) and swept: our sockets
+            # are still open, so put them back; the operators' statuses are theirs to set.
+            log.warning("this process was swept as dead; re-registering its sockets")
+            for entry, user_id in self._local_sockets.items():
+                await self._store.presence.update_one(
+                    {"_id": user_id}, {"$addToSet": {"sockets": entry}}
+                )
+        await self._sweep()
+        return False
+
+    async def _sweep(self) -> None:
+        """Drop the sockets of processes that stopped beating; their operators go offline."""
+        live = await self._live_processes()
         docs = await self._store.presence.find(
-            {"_id": {"$in": user_ids}, "status": "online"}
+            {"sockets": {"$exists": True, "$ne": []}}, {"sockets": 1}
         ).to_list()
-        live = {d["_id"] for d in docs if d.get("sockets")}
-        return [uid for uid in user_ids if uid in live]
+        for doc in docs:
+            dead = [entry for entry in doc["sockets"] if _process_of(entry) not in live]
+            if not dead:
+                continue
+            await self._store.presence.update_one(
+                {"_id": doc["_id"]}, {"$pull": {"sockets": {"$in": dead}}}
+            )
+            log.warning("dropped %d socket(s) of dead processes user=%s", len(dead), doc["_id"])
+            await self._offline_if_no_sockets(doc["_id"])
+        since = utcnow() - timedelta(seconds=self._lease_s)
+        await self._store.processes.delete_many({"seen_at": {"$lte": since}})
 
     async def stop(self) -> None:
         """On shutdown this process's sockets are gone: don't leave their operators online."""
+        await self._worker.stop()
         if self._local_sockets:
             await self._store.presence.update_many(
                 {}, {"$pull": {"sockets": {"$in": sorted(self._local_sockets)}}}
             )
             self._local_sockets.clear()
+        await self._store.processes.delete_one({"_id": self.process})
         for task in self._pending_offline.values():
             task.cancel()
         for task in self._pending_offline.values():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._pending_offline.clear()
+
+
+def _process_of(entry: str) -> str:
+    # Entries are "<process>|<sid>"; one without a process (an older hub's) counts as dead.
+    process, sep, _ = entry.partition("|")
+    return process if sep else ""
+
+
+def _has_live_socket(doc: Doc, live: set[str]) -> bool:
+    return any(_process_of(entry) in live for entry in doc.get("sockets") or [])

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     channel_lease_s: float = Field(
         default=15.0, gt=0, description="How long a dead process keeps a polling channel."
     )
+    presence_lease_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long the sockets of a hub process that stopped (crashed, frozen) "
+        "keep its operators online.",
+    )
     upload_max_bytes: int = Field(
         default=10 << 20, gt=0, description="Largest file a visitor may upload, in bytes."
     )

@@ -29,6 +29,8 @@ class Store:
         self.users: AsyncCollection[Doc] = self.db["users"]
         self.sessions: AsyncCollection[Doc] = self.db["sessions"]
         self.presence: AsyncCollection[Doc] = self.db["presence"]
+        # _id = hub process -> when it last beat; sockets of a silent process are dead.
+        self.processes: AsyncCollection[Doc] = self.db["hub_processes"]
         self.lines: AsyncCollection[Doc] = journaled["lines"]
         self.channels: AsyncCollection[Doc] = journaled["channels"]
         self.clients: AsyncCollection[Doc] = journaled["clients"]

@@ -22,7 +22,7 @@ from hub.api.lines import ensure_member, load_line
 from hub.auth import may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.http import json_response, read_json
-from hub.models import Client, Conversation, Line, Role, User, new_id, utcnow
+from hub.models import Client, Conversation, Line, PresenceStatus, Role, User, new_id, utcnow
 from hub.realtime import conversation_view, message_view
 from hub.services import Hub
 
@@ -120,12 +120,6 @@ async def history(request: web.Request) -> web.Response:
 # --- line members, for the transfer and invite pickers ------------------------------------
 
 
-async def _presence(hub: Hub, user_ids: list[str]) -> dict[str, str]:
-    docs = await hub.store.presence.find({"_id": {"$in": user_ids}}).to_list()
-    # A chosen status with no live socket is offline to everyone else (and to the router).
-    return {d["_id"]: d.get("status", "offline") if d.get("sockets") else "offline" for d in docs}
-
-
 async def _active_load(hub: Hub, line_id: str | None, user_ids: list[str]) -> dict[str, int]:
     query: dict[str, Any] = {"status": "active", "assignee_id": {"$in": user_ids}}
     if line_id:
@@ -143,7 +137,7 @@ async def _members(hub: Hub, line: Line) -> list[dict[str, Any]]:
         d["_id"]: User.from_doc(d)
         for d in await hub.store.users.find({"_id": {"$in": ids}}).to_list()
     }
-    status = await _presence(hub, ids)
+    status = await hub.presence.statuses(ids)
     load = await _active_load(hub, line.id, ids)
     return [
         {
@@ -152,7 +146,7 @@ async def _members(hub: Hub, line: Line) -> list[dict[str, Any]]:
             "role": users[uid].role.value,
             "operator": uid in line.operators,
             "supervisor": uid in line.supervisors,
-            "status": status.get(uid, "offline"),
+            "status": status.get(uid, PresenceStatus.OFFLINE).value,
             "active": load.get(uid, 0),
             "max_active": line.max_active_per_operator,
         }

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -16,6 +20,7 @@ from tests.conftest import (
     settings_env,
 )
 from tests.support.clients import Api, new_msg_id, operator_socket, public_texts, visitor_socket
+from tests.support.waiting import eventually
 from tests.support.world import make_line, visitor_says
 
 EMBEDDED_ENV = {
@@ -143,3 +148,47 @@ async def test_two_processes_act_as_one(
     finally:
         await node_a.stop()
         await node_b.stop()
+
+
+async def test_a_killed_process_does_not_leave_its_operators_online(
+    mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
+) -> None:
+    settings = make_settings(
+        mongo_url, db_name, tmp_path / "data", redis_url=REDIS_URL, presence_lease_s=1.5
+    )
+    env = settings_env(settings)
+    doomed = await spawn(env, "doomed")
+    survivor = await spawn(env, "survivor")
+    async with aiohttp.ClientSession() as http:
+        admin = await Api(survivor.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        world = await make_line(admin, operators=1)
+        operator_id = world.operators[0].user["id"]  # type: ignore[index]
+        members = f"/api/v1/console/lines/{world.line['id']}/members"
+
+        def status_is(expected: str) -> Callable[[dict[str, Any]], bool]:
+            return lambda body: any(
+                m["id"] == operator_id and m["status"] == expected for m in body["members"]
+            )
+
+        op = await operator_socket(doomed.url, world.operators[0].token or "")
+        await eventually(lambda: admin.get(members), status_is("online"))
+
+        # The process dies without a word: its socket row stays behind in MongoDB...
+        os.kill(doomed.pid, signal.SIGKILL)
+        await doomed.stop_when_exited(10)
+        await op.close()
+        # ...until the survivor sees the process stopped beating: the operator is offline
+        # and a new client waits in the queue instead of being offered to nobody.
+        await eventually(lambda: admin.get(members), status_is("offline"), timeout_s=15)
+        visitor, message = await visitor_says(survivor.url, world.key, "Anyone there?")
+        conversation = await admin.get(f"/api/v1/conversations/{message['conversation_id']}")
+        assert conversation["status"] == "queued"
+
+        # Back on the surviving process, the operator is offered the waiting client.
+        again = await operator_socket(survivor.url, world.operators[0].token or "")
+        await again.events.wait(
+            "conversation:offered",
+            lambda d: d["conversation"]["id"] == message["conversation_id"],
+        )
+        for client in (visitor, again):
+            await client.close()
