@@ -263,9 +263,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         conversations=Conversations(store, stream, bus, files),
         sessions=Sessions(store, settings.token_ttl_s),
         visitor_tokens=VisitorTokens(settings.resolved_secret_key()),
-        presence=Presence(
-            store, bus, settings.offline_grace_s, lease_s=settings.presence_lease_s
-        ),
+        presence=Presence(store, bus, settings.offline_grace_s, lease_s=settings.presence_lease_s),
         gateway=gateway,
         registry=kinds,
         outbox=outbox,

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, Protocol
 
@@ -118,6 +119,7 @@ class BusStats:
         self.published = 0
         self.handler_failures = 0
         self.publish_failures = 0
+        self.reclaimed = 0  # events taken over from consumers that died holding them
 
 
 class EventBus(Protocol):
@@ -187,14 +189,19 @@ class RedisStreamBus:
 
     BLOCK_MS = 1000
     MAXLEN = 100_000
+    # An entry pending this long was taken by a consumer that is gone (handlers take well
+    # under a second); claiming sooner could hand a slow but live consumer's entry to another.
+    CLAIM_IDLE_S = 60.0
 
-    def __init__(self, redis: Redis, stream: str) -> None:
+    def __init__(self, redis: Redis, stream: str, *, claim_idle_s: float = CLAIM_IDLE_S) -> None:
         self.stats = BusStats()
+        self.claim_idle_s = claim_idle_s
         self._redis = redis
         self._stream = stream
         self._consumer = f"{socket.gethostname()}-{os.getpid()}"
         self._subs: list[_Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -224,17 +231,27 @@ class RedisStreamBus:
             self._tasks.append(asyncio.create_task(self._consume(sub, group), name=sub.name))
 
     async def _consume(self, sub: _Subscription, group: str) -> None:
-        # First our own entries left pending by a crash of this consumer name, then new ones.
+        # First our own entries left pending by a crash of this consumer name, then new ones;
+        # now and then, entries another consumer took and never acknowledged (it died).
         cursor = "0"
-        while True:
+        next_claim = time.monotonic() + self.claim_idle_s
+        while not self._stopping:
             try:
-                reply: Any = await self._redis.xreadgroup(
-                    group,
-                    self._consumer,
-                    {self._stream: cursor},
-                    count=100,
-                    block=None if cursor == "0" else self.BLOCK_MS,
-                )
+                if time.monotonic() >= next_claim:
+                    next_claim = time.monotonic() + self.claim_idle_s / 2
+                    entries = await self._claim_abandoned(group)
+                else:
+                    reply: Any = await self._redis.xreadgroup(
+                        group,
+                        self._consumer,
+                        {self._stream: cursor},
+                        count=100,
+                        block=None if cursor == "0" else self.BLOCK_MS,
+                    )
+                    entries = reply[0][1] if reply else []  # [(entry_id, {field: value})]
+                    if cursor == "0" and not entries:
+                        cursor = ">"
+                        continue
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -242,29 +259,56 @@ class RedisStreamBus:
                 log.exception("bus read failed subscriber=%s", sub.name)
                 await asyncio.sleep(1)
                 continue
-            entries: list[Any] = reply[0][1] if reply else []  # [(entry_id, {field: value})]
-            if cursor == "0" and not entries:
-                cursor = ">"
-                continue
             for entry_id, fields in entries:
                 self._inflight += 1
                 self._idle.clear()
                 try:
-                    event = _event_adapter.validate_python(orjson.loads(fields[b"e"]))
-                    if sub.wants(event):
-                        await sub.deliver(event, self.stats)
+                    if fields is not None:  # None: trimmed from the stream before it was claimed
+                        event = _event_adapter.validate_python(orjson.loads(fields[b"e"]))
+                        if sub.wants(event):
+                            await sub.deliver(event, self.stats)
                     await self._redis.xack(self._stream, group, entry_id)
                 finally:
                     self._inflight -= 1
                     if self._inflight == 0:
                         self._idle.set()
 
+    async def _claim_abandoned(self, group: str) -> list[Any]:
+        """Take over entries pending longer than ``claim_idle_s`` with any consumer: one that
+        crashed and never came back under the same name would otherwise hold them forever."""
+        claimed: list[Any] = []
+        start = "0-0"
+        while True:
+            reply: Any = await self._redis.xautoclaim(
+                self._stream,
+                group,
+                self._consumer,
+                min_idle_time=int(self.claim_idle_s * 1000),
+                start_id=start,
+                count=100,
+            )
+            start, entries = reply[0], reply[1]
+            claimed.extend(entries)
+            if start in (b"0-0", "0-0") or not entries:
+                break
+        if claimed:
+            self.stats.reclaimed += len(claimed)
+            log.warning("took over %d abandoned event(s) group=%s", len(claimed), group)
+        return claimed
+
     async def drain(self) -> None:
         await self._idle.wait()
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        # Let each reader finish the read it is in (at most BLOCK_MS): cancelling redis-py in
+        # the middle of a blocking command can leave the pool waiting on a dead connection.
+        self._stopping = True
+        if not self._tasks:
+            return
+        _, late = await asyncio.wait(self._tasks, timeout=2 * self.BLOCK_MS / 1000 + 1)
+        for task in late:
             task.cancel()
-        for task in self._tasks:
+        for task in late:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._tasks.clear()

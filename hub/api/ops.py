@@ -33,6 +33,7 @@ async def healthz(request: web.Request) -> web.Response:
             "emit_failures": hub.gateway.emit_failures,
             "event_handler_failures": hub.bus.stats.handler_failures,
             "event_publish_failures": hub.bus.stats.publish_failures,
+            "events_reclaimed": hub.bus.stats.reclaimed,
             "timer_failures": hub.timers.failures,
         }
     failing = [part for part in ("mongo", "redis") if body[part] not in ("ok", "disabled")]
