@@ -46,6 +46,20 @@ def _entity(request: web.Request) -> Entity:
         raise NotFound("no such CRM entity") from None
 
 
+async def _record(
+    request: web.Request, entity: Entity, *, edit: bool = False
+) -> tuple[User, Crm, Any]:
+    """The caller, the CRM and the record of the path, once the caller may read it (and edit
+    it, with ``edit``)."""
+    user = await caller(request)
+    crm = _crm(request)
+    record = await crm.load(entity, request.match_info["record_id"])
+    await crm.ensure_may_read(user, record)
+    if edit:
+        await crm.ensure_may_edit(user, record)
+    return user, crm, record
+
+
 # --- bodies ----------------------------------------------------------------------------------
 
 
@@ -332,21 +346,14 @@ async def create_record(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}")
 async def get_record(request: web.Request) -> web.Response:
-    user = await caller(request)
-    crm = _crm(request)
-    record = await crm.load(_entity(request), request.match_info["record_id"])
-    await crm.ensure_may_read(user, record)
+    _, _, record = await _record(request, _entity(request))
     return json_response(record.model_dump(mode="json"))
 
 
 @routes.patch("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}")
 async def patch_record(request: web.Request) -> web.Response:
-    user = await caller(request)
     entity = _entity(request)
-    crm = _crm(request)
-    record = await crm.load(entity, request.match_info["record_id"])
-    await crm.ensure_may_read(user, record)
-    await crm.ensure_may_edit(user, record)
+    user, crm, record = await _record(request, entity, edit=True)
     body = await read_json(request, _PATCH[entity])
     changes = body.model_dump(exclude_unset=True)
     await _check_users(request, changes.get("responsible_id"))
@@ -369,10 +376,7 @@ async def patch_record(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/crm/leads/{record_id}/convert")
 async def convert_lead(request: web.Request) -> web.Response:
-    user = await caller(request)
-    crm = _crm(request)
-    lead = await crm.lead(request.match_info["record_id"])
-    await crm.ensure_may_read(user, lead)
+    user, crm, lead = await _record(request, Entity.LEADS)
     if user.role not in EDITORS:
         raise Forbidden("only managers convert leads")
     body = await read_json(request, ConvertIn)
@@ -388,22 +392,15 @@ async def convert_lead(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}/timeline")
 async def timeline(request: web.Request) -> web.Response:
-    user = await caller(request)
     entity = _entity(request)
-    crm = _crm(request)
-    record = await crm.load(entity, request.match_info["record_id"])
-    await crm.ensure_may_read(user, record)
+    _, crm, record = await _record(request, entity)
     return json_response(await crm.timeline(entity, record))
 
 
 @routes.post("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}/notes")
 async def add_note(request: web.Request) -> web.Response:
-    user = await caller(request)
     entity = _entity(request)
-    crm = _crm(request)
-    record = await crm.load(entity, request.match_info["record_id"])
-    await crm.ensure_may_read(user, record)
-    await crm.ensure_may_edit(user, record)
+    user, crm, record = await _record(request, entity, edit=True)
     body = await read_json(request, NoteIn)
     note = await crm.activity("note", [ref(entity, record.id)], text=body.text, actor_id=user.id)
     return json_response(note.model_dump(mode="json"), status=201)
@@ -411,11 +408,7 @@ async def add_note(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/crm/contacts/{record_id}/messages")
 async def write_to_contact(request: web.Request) -> web.Response:
-    user = await caller(request)
-    crm = _crm(request)
-    contact = await crm.contact(request.match_info["record_id"])
-    await crm.ensure_may_read(user, contact)
-    await crm.ensure_may_edit(user, contact)
+    user, crm, contact = await _record(request, Entity.CONTACTS, edit=True)
     body = await read_json(request, ContactMessageIn)
     appended = await crm.write_to_contact(contact, body.text, body.channel_id, user)
     return json_response(
