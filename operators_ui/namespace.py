@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import socketio
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.conversations import InviteIn, JoinIn, TransferIn
 from hub.errors import HubError
-from hub.models import ChannelRecord, PresenceStatus, User
+from hub.models import ChannelRecord, Conversation, PresenceStatus, User
 from hub.realtime import OPERATOR_NS, conversation_view, message_view
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
 
 log = logging.getLogger("openlines.operator")
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class StatusIn(BaseModel):
@@ -92,18 +95,6 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         await hub.presence.set_status(user.id, payload.status)
         return {"status": payload.status.value}
 
-    @event_handler(ConversationIdIn)
-    async def accept(sid: str, payload: ConversationIdIn) -> Ack:
-        user = await current(sid)
-        conversation = await hub.conversations.accept(user, payload.id)
-        return {"conversation": conversation_view(conversation)}
-
-    @event_handler(ConversationIdIn)
-    async def close(sid: str, payload: ConversationIdIn) -> Ack:
-        user = await current(sid)
-        conversation = await hub.conversations.close(user, payload.id)
-        return {"conversation": conversation_view(conversation)}
-
     @event_handler(SendIn)
     async def send(sid: str, payload: SendIn) -> Ack:
         user = await current(sid)
@@ -117,45 +108,38 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         )
         return {"message": message_view(result.message), "duplicate": result.duplicate}
 
-    @event_handler(TransferEvent)
-    async def transfer(sid: str, payload: TransferEvent) -> Ack:
-        user = await current(sid)
-        if payload.to_user_id is not None:
-            result = await hub.conversations.transfer_to_user(user, payload.id, payload.to_user_id)
-        else:
-            assert payload.to_line_id is not None
-            result = await hub.conversations.transfer_to_line(user, payload.id, payload.to_line_id)
-        return {"conversation": conversation_view(result)}
+    def conversation_action(
+        event: str, model: type[M], act: Callable[[User, M], Awaitable[Conversation]]
+    ) -> None:
+        """An event that changes one conversation and answers with it as it is now."""
 
-    @event_handler(InviteEvent)
-    async def invite(sid: str, payload: InviteEvent) -> Ack:
-        user = await current(sid)
-        result = await hub.conversations.invite(user, payload.id, payload.user_id)
-        return {"conversation": conversation_view(result)}
+        async def handler(sid: str, payload: M) -> Ack:
+            return {"conversation": conversation_view(await act(await current(sid), payload))}
 
-    @event_handler(JoinEvent)
-    async def join(sid: str, payload: JoinEvent) -> Ack:
-        user = await current(sid)
-        result = await hub.conversations.join(user, payload.id, hidden=payload.hidden)
-        return {"conversation": conversation_view(result)}
+        handler.__name__ = event  # what a failure log names
+        sio.on(event, event_handler(model)(handler), namespace=OPERATOR_NS)
 
-    @event_handler(ConversationIdIn)
-    async def leave(sid: str, payload: ConversationIdIn) -> Ack:
-        user = await current(sid)
-        result = await hub.conversations.leave(user, payload.id)
-        return {"conversation": conversation_view(result)}
+    def transfer(user: User, p: TransferEvent) -> Awaitable[Conversation]:
+        if p.to_user_id is not None:
+            return hub.conversations.transfer_to_user(user, p.id, p.to_user_id)
+        assert p.to_line_id is not None
+        return hub.conversations.transfer_to_line(user, p.id, p.to_line_id)
 
-    @event_handler(ConversationIdIn)
-    async def return_to_queue(sid: str, payload: ConversationIdIn) -> Ack:
-        user = await current(sid)
-        result = await hub.conversations.return_to_queue(user, payload.id)
-        return {"conversation": conversation_view(result)}
-
-    @event_handler(PinEvent)
-    async def pin(sid: str, payload: PinEvent) -> Ack:
-        user = await current(sid)
-        result = await hub.conversations.pin(user, payload.id, pinned=payload.pinned)
-        return {"conversation": conversation_view(result)}
+    c = hub.conversations
+    conversation_action("conversation:accept", ConversationIdIn, lambda u, p: c.accept(u, p.id))
+    conversation_action("conversation:close", ConversationIdIn, lambda u, p: c.close(u, p.id))
+    conversation_action("conversation:transfer", TransferEvent, transfer)
+    conversation_action(
+        "conversation:invite", InviteEvent, lambda u, p: c.invite(u, p.id, p.user_id)
+    )
+    conversation_action(
+        "conversation:join", JoinEvent, lambda u, p: c.join(u, p.id, hidden=p.hidden)
+    )
+    conversation_action("conversation:leave", ConversationIdIn, lambda u, p: c.leave(u, p.id))
+    conversation_action(
+        "conversation:return", ConversationIdIn, lambda u, p: c.return_to_queue(u, p.id)
+    )
+    conversation_action("conversation:pin", PinEvent, lambda u, p: c.pin(u, p.id, pinned=p.pinned))
 
     @event_handler(TypingIn)
     async def typing(sid: str, payload: TypingIn) -> Ack:
@@ -182,13 +166,5 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     sio.on("connect", connect, namespace=OPERATOR_NS)
     sio.on("disconnect", disconnect, namespace=OPERATOR_NS)
     sio.on("status:set", status_set, namespace=OPERATOR_NS)
-    sio.on("conversation:accept", accept, namespace=OPERATOR_NS)
-    sio.on("conversation:close", close, namespace=OPERATOR_NS)
     sio.on("message:send", send, namespace=OPERATOR_NS)
     sio.on("typing", typing, namespace=OPERATOR_NS)
-    sio.on("conversation:transfer", transfer, namespace=OPERATOR_NS)
-    sio.on("conversation:invite", invite, namespace=OPERATOR_NS)
-    sio.on("conversation:join", join, namespace=OPERATOR_NS)
-    sio.on("conversation:leave", leave, namespace=OPERATOR_NS)
-    sio.on("conversation:return", return_to_queue, namespace=OPERATOR_NS)
-    sio.on("conversation:pin", pin, namespace=OPERATOR_NS)
