@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hub.events import (
     ClientUpdated,
+    ConversationChanged,
     ConversationOpened,
     EventBus,
     MessageStored,
@@ -142,7 +143,26 @@ class Stream:
             await self._bus.publish(
                 ClientUpdated(client=client, channel_id=channel_id, changed=changed)
             )
+            await self._refresh_open_conversations(client)
         return client
+
+    async def _refresh_open_conversations(self, client: Client) -> None:
+        """Open conversations carry who the client is: staff see a new name or e-mail at once."""
+        info = client.info().model_dump()
+        open_ids = await self._store.conversations.find(
+            {"client.id": client.id, "status": {"$ne": ConversationStatus.CLOSED.value}},
+            {"_id": 1},
+        ).to_list()
+        for ref in open_ids:
+            doc = await self._store.conversations.find_one_and_update(
+                {"_id": ref["_id"]},
+                {"$set": {"client": info}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                await self._bus.publish(
+                    ConversationChanged(conversation=Conversation.from_doc(doc), change="client")
+                )
 
     async def open_outbound(
         self, channel: ChannelRecord, chat_id: str, client: Client

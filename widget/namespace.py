@@ -267,10 +267,6 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                 phone=payload.phone,
             ),
         )
-        await hub.store.conversations.update_many(
-            {"client.id": client.id, "status": {"$ne": "closed"}},
-            {"$set": {"client": client.info().model_dump()}},
-        )
         return {"client": client.info().model_dump(mode="json")}
 
     @event_handler(TypingIn)

@@ -91,10 +91,18 @@ async def test_metrics_count_what_happens(base_url: str, admin: Api) -> None:
 
 async def test_visitor_token_resumes_the_same_client(base_url: str, admin: Api) -> None:
     world = await make_line(admin)
+    operator = await operator_socket(base_url, world.operators[0].token or "", online=False)
     visitor, message = await visitor_says(base_url, world.key, "remember me")
     session = await visitor.events.wait("session")
     ack = await visitor.call("prechat", {"name": "Ann", "email": "ann@example.com"})
     assert ack["ok"] and ack["client"]["name"] == "Ann"
+    # The line's staff see who wrote at once, not at their next reload.
+    await operator.events.wait(
+        "conversation:updated",
+        lambda d: d["conversation"]["id"] == message["conversation_id"]
+        and d["conversation"]["client"]["email"] == "ann@example.com",
+    )
+    await operator.close()
     await visitor.close()
     again = await visitor_socket(base_url, world.key, session["token"])
     resumed = await again.events.wait("session")
