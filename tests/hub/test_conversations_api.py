@@ -99,8 +99,10 @@ async def test_visitor_token_resumes_the_same_client(base_url: str, admin: Api) 
     # The line's staff see who wrote at once, not at their next reload.
     await operator.events.wait(
         "conversation:updated",
-        lambda d: d["conversation"]["id"] == message["conversation_id"]
-        and d["conversation"]["client"]["email"] == "ann@example.com",
+        lambda d: (
+            d["conversation"]["id"] == message["conversation_id"]
+            and d["conversation"]["client"]["email"] == "ann@example.com"
+        ),
     )
     await operator.close()
     await visitor.close()
