@@ -30,6 +30,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	npx --no-install tsc -p tsconfig.json
 
 test: install
 	scripts/test-services.sh

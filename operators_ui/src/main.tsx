@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import {
   S, api, boot, emit, fail, isAdmin, loadClosed, loadLines, loadOlder, onUpdate, openThread,
   editsCrm, oversees, readsCrm, setLang, setStatus, signIn, signOut, supervisesAny, t, thread, toast, uid, update,
-  uploadFile, type Attachment, type Conv, type Line, type Msg, type User,
+  uploadFile, type Attachment, type Conv, type Msg, type User,
 } from "./core";
 import { CrmSection, StartDeal, openCrmCard } from "./crm";
 import { CSS } from "./styles";
