@@ -168,14 +168,34 @@ async def line_members(request: web.Request) -> web.Response:
 # --- the supervisor board --------------------------------------------------------------------
 
 
+def _zone(line: Line) -> ZoneInfo:
+    return ZoneInfo(line.working_hours.timezone if line.working_hours else "UTC")
+
+
 def _start_of_today(line: Line, now: datetime) -> datetime:
-    zone = ZoneInfo(line.working_hours.timezone if line.working_hours else "UTC")
-    local = now.astimezone(zone)
-    return datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
+    local = now.astimezone(_zone(line))
+    return datetime.combine(local.date(), time(0), tzinfo=local.tzinfo).astimezone(UTC)
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _today_figures(handled: list[Conversation]) -> dict[str, Any]:
+    """What a supervisor compares lines and operators by: today's conversations, how many
+    were closed, how fast the first answer came, and how clients rated them."""
+    firsts = [
+        (_aware(c.first_response_at) - _aware(c.created_at)).total_seconds()
+        for c in handled
+        if c.first_response_at is not None
+    ]
+    ratings = [int(c.csat["rating"]) for c in handled if c.csat and c.csat.get("rating")]
+    return {
+        "today": len(handled),
+        "today_closed": sum(1 for c in handled if c.closed_at is not None),
+        "avg_first_response_s": round(statistics.fmean(firsts), 1) if firsts else None,
+        "csat_avg": round(statistics.fmean(ratings), 2) if ratings else None,
+    }
 
 
 @routes.get("/api/v1/console/lines/{line_id}/board")
@@ -202,12 +222,14 @@ async def board(request: web.Request) -> web.Response:
             {"line_id": line.id, "created_at": {"$gte": today_start}}
         ).to_list()
     ]
-    first_responses = [
-        (_aware(c.first_response_at) - _aware(c.created_at)).total_seconds()
-        for c in today
-        if c.first_response_at is not None
+    by_hour = [0] * 24
+    for c in today:
+        by_hour[_aware(c.created_at).astimezone(_zone(line)).hour] += 1
+    members = [
+        {**m, **_today_figures([c for c in today if c.assignee_id == m["id"]])}
+        for m in await _members(hub, line)
+        if m["operator"]
     ]
-    members = [m for m in await _members(hub, line) if m["operator"]]
     return json_response(
         {
             "line_id": line.id,
@@ -216,11 +238,8 @@ async def board(request: web.Request) -> web.Response:
             "active": await hub.store.conversations.count_documents(
                 {"line_id": line.id, "status": "active"}
             ),
-            "today": len(today),
-            "today_closed": sum(1 for c in today if c.closed_at is not None),
-            "avg_first_response_s": (
-                round(statistics.fmean(first_responses), 1) if first_responses else None
-            ),
+            **_today_figures(today),
+            "by_hour": by_hour,
             "operators": members,
             "at": now.isoformat().replace("+00:00", "Z"),
         }

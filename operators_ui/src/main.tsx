@@ -560,16 +560,74 @@ function Board() {
           {figure("board.today", data.today, "board-today")}
           {figure("board.avgFirst", data.avg_first_response_s == null ? "—" : duration(data.avg_first_response_s * 1000), "board-avg-first-response")}
         </div>
+        <div class="charts">
+          <HourChart counts={data.by_hour} />
+          <OperatorChart operators={data.operators} />
+        </div>
         <table>
-          <thead><tr><th>{t("board.operator")}</th><th>{t("board.status")}</th><th>{t("board.load")}</th></tr></thead>
-          <tbody>{data.operators.map((m: Member) => (
+          <thead><tr>
+            <th>{t("board.operator")}</th><th>{t("board.status")}</th><th>{t("board.load")}</th>
+            <th>{t("board.todayCol")}</th><th>{t("board.firstCol")}</th><th>{t("board.csat")}</th>
+          </tr></thead>
+          <tbody>{data.operators.map((m: BoardOperator) => (
             <tr data-testid="board-operator" data-user-id={m.id}><td>{m.name}</td>
               <td data-testid="board-operator-status" data-status={m.status}><span class={`dot status-${m.status}`} /> {t(`status.${m.status}`)}</td>
-              <td data-testid="board-operator-load">{m.active} / {m.max_active}</td></tr>
+              <td data-testid="board-operator-load">{m.max_active ? `${m.active} / ${m.max_active}` : `${m.active}`}</td>
+              <td data-testid="board-operator-today">{m.today}</td>
+              <td>{m.avg_first_response_s == null ? "—" : duration(m.avg_first_response_s * 1000)}</td>
+              <td data-testid="board-operator-csat">{m.csat_avg == null ? "—" : m.csat_avg.toFixed(1)}</td></tr>
           ))}</tbody>
         </table>
       </>}
     </div>
+  );
+}
+
+type BoardOperator = Member & {
+  today: number; today_closed: number; avg_first_response_s: number | null; csat_avg: number | null;
+};
+
+const two = (n: number): string => String(n).padStart(2, "0");
+
+/** Today's conversations of the line by hour of the line's day: when the load comes. */
+function HourChart({ counts }: { counts: number[] }) {
+  const max = Math.max(1, ...counts);
+  const slot = 22, top = 16, height = 110;
+  return (
+    <figure class="chart" data-testid="board-hour-chart">
+      <figcaption>{t("board.byHour")}</figcaption>
+      <svg viewBox={`0 0 ${24 * slot} ${top + height + 18}`} width={24 * slot} height={top + height + 18} role="img" aria-label={t("board.byHour")}>
+        <line x1="0" x2={24 * slot} y1={top + height} y2={top + height} class="axis-line" />
+        {counts.map((n, hour) => {
+          const bar = Math.round((n / max) * height);
+          return (
+            <g data-testid="board-hour-bar" data-hour={hour} data-count={n}>
+              <title>{`${two(hour)}:00–${two(hour)}:59 · ${n}`}</title>
+              <rect x={hour * slot + 3} y={top + height - bar} width={slot - 6} height={bar} class="bar" />
+              {n > 0 && <text x={hour * slot + slot / 2} y={top + height - bar - 4} text-anchor="middle" class="bar-value">{n}</text>}
+              {hour % 3 === 0 && <text x={hour * slot + slot / 2} y={top + height + 14} text-anchor="middle" class="axis">{two(hour)}</text>}
+            </g>
+          );
+        })}
+      </svg>
+    </figure>
+  );
+}
+
+/** Today's conversations per operator, side by side: who carries the line. */
+function OperatorChart({ operators }: { operators: BoardOperator[] }) {
+  const max = Math.max(1, ...operators.map((m) => m.today));
+  return (
+    <figure class="chart" data-testid="board-operator-chart">
+      <figcaption>{t("board.byOperator")}</figcaption>
+      {operators.map((m) => (
+        <div class="hbar-row" data-testid="board-operator-bar" data-user-id={m.id} data-count={m.today}>
+          <span class="hbar-name">{m.name}</span>
+          <span class="hbar"><span class="hbar-fill" style={{ width: `${(m.today / max) * 100}%` }} /></span>
+          <span class="hbar-value">{m.today}</span>
+        </div>
+      ))}
+    </figure>
   );
 }
 

@@ -94,6 +94,15 @@ main{flex:1;min-height:0;display:flex}
 .figures{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}
 .figure{background:#fff;border:1px solid #dde3ec;border-radius:10px;padding:10px 14px;min-width:150px}
 .figure .label{font-size:12px;color:#5a6477}.figure .value{font-size:22px;font-weight:700}
+.charts{display:flex;gap:12px;flex-wrap:wrap;align-items:flex-start;margin:0 0 12px}
+.chart{background:#fff;border:1px solid #dde3ec;border-radius:10px;padding:10px 14px;margin:0;min-width:280px}
+.chart figcaption{font-size:12px;color:#5a6477;margin-bottom:6px}
+.chart .bar{fill:#2f6fed}.chart .bar-value{font-size:11px;fill:#1d2433}
+.chart .axis{font-size:11px;fill:#5a6477}.chart .axis-line{stroke:#dde3ec}
+.hbar-row{display:grid;grid-template-columns:140px 1fr 32px;gap:8px;align-items:center;margin:4px 0;font-size:13px}
+.hbar-name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.hbar{background:#eef2f8;border-radius:4px;height:12px;min-width:160px;overflow:hidden}
+.hbar-fill{display:block;height:100%;background:#2f6fed}.hbar-value{text-align:right}
 table{border-collapse:collapse;background:#fff;margin:8px 0}
 td,th{border-bottom:1px solid #eef1f5;padding:6px 10px;text-align:left;vertical-align:top}
 .form{max-width:640px;margin-top:12px}

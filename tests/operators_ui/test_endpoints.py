@@ -76,6 +76,10 @@ async def test_members_board_history_and_client_card(base_url: str, admin: Api) 
     board = await admin.get(f"/api/v1/console/lines/{line_id}/board")
     assert (board["waiting"], board["active"], board["today"]) == (0, 1, 1)
     assert board["avg_first_response_s"] is not None
+    assert sum(board["by_hour"]) == 1 and len(board["by_hour"]) == 24
+    (mine,) = board["operators"]
+    assert (mine["today"], mine["today_closed"], mine["csat_avg"]) == (1, 0, None)
+    assert mine["avg_first_response_s"] is not None
 
     history = await op.get(f"/api/v1/console/conversations/{conversation_id}/history?limit=1")
     assert [m["text"] for m in history["messages"]] == ["answer"]

@@ -66,6 +66,14 @@ async def test_queue_tab_and_board_match_the_state(
         "data-status", "online"
     )
     await expect(row.get_by_test_id("board-operator-load")).to_have_text("1 / 1")
+    await expect(row.get_by_test_id("board-operator-today")).to_have_text("1")
+    # The numbers supervisors compare are charts: today's conversations by hour and by operator.
+    hours = page.get_by_test_id("board-hour-bar")
+    await expect(hours).to_have_count(24)
+    counts = await hours.evaluate_all("bars => bars.map(b => Number(b.dataset.count))")
+    assert sum(counts) == 3
+    bar = page.get_by_test_id("board-operator-bar")
+    await expect(bar).to_have_attribute("data-count", "1")
     # Live: the operator goes away and the board follows without a reload.
     await socket.call("status:set", {"status": "away"})
     await expect(row.get_by_test_id("board-operator-status")).to_have_attribute(
