@@ -9,7 +9,7 @@ import {
 } from "./core";
 import { CrmSection, StartDeal, openCrmCard } from "./crm";
 import { CSS } from "./styles";
-import { ChannelIcon } from "./ui";
+import { ChannelIcon, Icon } from "./ui";
 
 const EMOJI = "😀 😂 😊 😍 🤔 😢 👍 🙏 👋 🎉 ❤️ 🔥 ✅ ⭐ 🚚 💳".split(" ");
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -248,7 +248,7 @@ function AttachmentView({ a }: { a: Attachment }) {
   if (a.mime.startsWith("image/")) {
     return <a href={url} target="_blank" rel="noopener"><img class="preview-img" src={url} alt={a.name} /></a>;
   }
-  return <a class="file" href={url} target="_blank" rel="noopener" download={a.name}>📎 {a.name} ({Math.ceil(a.size / 1024)} KB)</a>;
+  return <a class="file" href={url} target="_blank" rel="noopener" download={a.name}><Icon name="clip" size={14} /> {a.name} ({Math.ceil(a.size / 1024)} KB)</a>;
 }
 
 function Thread({ id }: { id: string }) {
@@ -487,15 +487,15 @@ function Composer({ c }: { c: Conv }) {
       )}
       {emoji && <div class="emoji">{EMOJI.map((x) => <button onClick={() => { onInput(text + x); setEmoji(false); area.current?.focus(); }}>{x}</button>)}</div>}
       {(files.length > 0 || uploading) && (
-        <div class="files">{files.map((f) => <span class="chip">📎 {f.name}</span>)}{uploading && <span class="chip" data-testid="upload-progress">{uploading}</span>}</div>
+        <div class="files">{files.map((f) => <span class="chip"><Icon name="clip" size={14} /> {f.name}</span>)}{uploading && <span class="chip" data-testid="upload-progress">{uploading}</span>}</div>
       )}
       <textarea ref={area} data-testid="composer" rows={3} value={text}
         placeholder={t(hidden ? "compose.hiddenPlaceholder" : "compose.placeholder")}
         onInput={(e) => onInput((e.target as HTMLTextAreaElement).value)} onKeyDown={onKey} />
       <div class="tools">
-        <button data-testid="hidden-toggle" aria-pressed={hidden} class={hidden ? "toggle on" : "toggle"} onClick={() => { setHidden(!hidden); stopTyping(); }}>🔒 {t("compose.hidden")}</button>
-        <button title={t("compose.emoji")} aria-label={t("compose.emoji")} onClick={() => setEmoji(!emoji)}>😊</button>
-        <label class="button" title={t("compose.attach")}>📎<input type="file" data-testid="attach" hidden multiple onChange={attach} /><span class="sr">{t("compose.attach")}</span></label>
+        <button data-testid="hidden-toggle" aria-pressed={hidden} class={hidden ? "toggle on" : "toggle"} onClick={() => { setHidden(!hidden); stopTyping(); }}><Icon name="lock" size={14} /> {t("compose.hidden")}</button>
+        <button title={t("compose.emoji")} aria-label={t("compose.emoji")} onClick={() => setEmoji(!emoji)}><Icon name="smile" /></button>
+        <label class="button" title={t("compose.attach")}><Icon name="clip" /><input type="file" data-testid="attach" hidden multiple onChange={attach} /><span class="sr">{t("compose.attach")}</span></label>
         <span class="grow" />
         <button class="primary" data-testid="send" onClick={send}>{t("compose.send")}</button>
       </div>

@@ -41,6 +41,7 @@ main{flex:1;min-height:0;display:flex}
 .item .meta{font-size:12px;color:#7a8497;display:flex;gap:8px}
 .countdown{color:#b3261e;font-weight:600}
 .unread{background:#2f6fed;color:#fff;border-radius:10px;padding:0 7px;font-size:12px}
+.icon{vertical-align:-3px;flex:none}
 .ch-icon{display:inline-flex;width:26px;height:26px;border-radius:50%;align-items:center;justify-content:center;background:#e8edf7;font-size:12px;font-weight:700;flex:none}
 .ch-telegram{background:#d7ecfb;color:#229ed9}.ch-vk{background:#dfe8f5;color:#0077ff}.ch-email{background:#f3e9d9}.ch-widget{background:#e3f4e8}
 .empty{color:#7a8497;padding:12px;text-align:center}
