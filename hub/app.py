@@ -299,6 +299,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     await outbox.start()
     await hub.timers.start()
     await hub.runners.start()
+    await router.start()
     await crm.start()
     log.info("hub ready db=%s redis=%s", settings.mongo_db, "on" if redis else "off")
     try:

@@ -5,6 +5,7 @@ the filter), so two processes can never both win the same transition."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,11 @@ from hub.models import (
 )
 from hub.store import Store
 from hub.stream import Appended, Stream
+
+log = logging.getLogger("openlines.conversations")
+
+# Gives a capacity slot back; ``v`` counts every change of the counter (see repair_capacity).
+_GIVE_BACK = {"$inc": {"active": -1, "v": 1}}
 
 OPEN = [
     ConversationStatus.QUEUED.value,
@@ -271,7 +277,7 @@ class Conversations:
             actor_id=actor_id,
         )
         if updated is None:
-            await self._store.operator_load.update_one({"_id": load_key}, {"$inc": {"active": -1}})
+            await self._store.operator_load.update_one({"_id": load_key}, _GIVE_BACK)
             raise Conflict("someone else has taken this conversation", code="already_taken")
         await self.note(updated, f"{user.name} took the conversation.")
         return updated
@@ -283,7 +289,7 @@ class Conversations:
             if line.max_active_per_operator
             else {}
         )
-        take = {"$inc": {"active": 1}, "$set": {"last_routed_at": utcnow()}}
+        take = {"$inc": {"active": 1, "v": 1}, "$set": {"last_routed_at": utcnow()}}
         taken = await self._store.operator_load.find_one_and_update(
             {"_id": load_key, **limit}, take
         )
@@ -297,6 +303,7 @@ class Conversations:
                         "line_id": line.id,
                         "user_id": user_id,
                         "active": 0,
+                        "v": 0,
                         "last_routed_at": None,
                     }
                 )
@@ -319,9 +326,48 @@ class Conversations:
             return_document=ReturnDocument.BEFORE,
         )
         if before is not None:
-            await self._store.operator_load.update_one(
-                {"_id": before["load_key"]}, {"$inc": {"active": -1}}
-            )
+            await self._store.operator_load.update_one({"_id": before["load_key"]}, _GIVE_BACK)
+
+    async def repair_capacity(self, settle_s: float) -> list[str]:
+        """Put right capacity counters a crash left too high, and return their lines.
+
+        A process that dies between taking a slot and assigning (or between freeing the
+        conversation and giving the slot back) leaves ``active`` above the number of
+        conversations holding the slot, and the operator short of room for good. A counter
+        that disagrees is only marked on the first look; it is set to the truth when, ``settle_s``
+        later, neither it nor that number has moved (``v`` counts every take and give-back, so
+        a take still in flight, which lasts milliseconds, can never be mistaken for a leak)."""
+        now = utcnow()
+        repaired: list[str] = []
+        for doc in await self._store.operator_load.find({"active": {"$gt": 0}}).to_list():
+            held = await self._store.conversations.count_documents({"load_key": doc["_id"]})
+            unchanged = {"_id": doc["_id"], "active": doc["active"], "v": doc.get("v")}
+            suspect = doc.get("suspect")
+            if doc["active"] <= held:
+                if suspect is not None:
+                    await self._store.operator_load.update_one(
+                        unchanged, {"$unset": {"suspect": ""}}
+                    )
+                continue
+            seen = {"v": doc.get("v"), "held": held}
+            if suspect is None or {k: suspect.get(k) for k in seen} != seen:
+                await self._store.operator_load.update_one(
+                    unchanged, {"$set": {"suspect": {**seen, "at": now}}}
+                )
+            elif now - suspect["at"] >= timedelta(seconds=settle_s):
+                result = await self._store.operator_load.update_one(
+                    unchanged,
+                    {"$set": {"active": held}, "$inc": {"v": 1}, "$unset": {"suspect": ""}},
+                )
+                if result.modified_count:
+                    log.warning(
+                        "capacity counter repaired slot=%s from=%s to=%s",
+                        doc["_id"],
+                        doc["active"],
+                        held,
+                    )
+                    repaired.append(doc["line_id"])
+        return repaired
 
     async def offer(
         self,

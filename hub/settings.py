@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         description="How long the sockets of a hub process that stopped (crashed, frozen) "
         "keep its operators online.",
     )
+    capacity_repair_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long an operator's capacity counter must disagree with their "
+        "conversations, untouched, before it is put right (a process died mid-assignment).",
+    )
     upload_max_bytes: int = Field(
         default=10 << 20, gt=0, description="Largest file a visitor may upload, in bytes."
     )

@@ -22,6 +22,7 @@ from hub.events import (
     QueuePositionChanged,
 )
 from hub.hours import is_open, next_open
+from hub.loops import Worker
 from hub.models import (
     AuthorType,
     Conversation,
@@ -55,6 +56,21 @@ class Router:
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
         self._told_positions: dict[str, int] = {}
+        settle_s = hub.settings.capacity_repair_s
+        self._repairs = Worker(
+            "capacity-repair",
+            lambda: self._repair_capacity(settle_s),
+            interval_s=settle_s / 2,
+            log=log,
+        )
+
+    async def start(self) -> None:
+        await self._repairs.start()
+
+    async def _repair_capacity(self, settle_s: float) -> bool:
+        for line_id in set(await self._hub.conversations.repair_capacity(settle_s)):
+            await self.dispatch(line_id)  # the room found may take someone waiting
+        return False
 
     def subscribe(self) -> None:
         self._hub.bus.subscribe(
@@ -235,6 +251,7 @@ class Router:
 
     async def stop(self) -> None:
         """Let running passes finish (they are short and leave consistent state)."""
+        await self._repairs.stop()
         runners = [t for t in self._runners.values() if not t.done()]
         if runners:
             await asyncio.wait(runners, timeout=10)
