@@ -3,6 +3,8 @@ fills. Adding a channel is one package plus one ``registry.add(...)`` line in ``
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -12,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import HubError, NotFound, ValidationFailed
 from hub.models import Attachment, ChannelRecord, Inbound, Message, Outbound, Receipt
 from hub.settings import Settings
 from hub.validation import parse_model
@@ -170,6 +172,81 @@ class ChannelKindDefaults:
         self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
     ) -> None:
         return None
+
+
+# --- what adapters share --------------------------------------------------------------------
+
+# How a channel answers a client's press of a rating button.
+RATING_THANKS = "Thank you for your rating!"
+RATING_NOT_AWAITED = "This chat cannot be rated now."
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The client edited a message they sent: what ``parse`` returns for it."""
+
+    external_id: str
+    text: str
+
+
+def split_text(text: str, size: int) -> list[str]:
+    """``text`` in pieces a platform accepts (at least one, maybe empty)."""
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def map_link(lat: Any, lon: Any) -> str:
+    """A place the client shared, as a link any client can open."""
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+
+
+async def keep_file(sink: ChannelSink, kind: str, name: str, data: bytes) -> Attachment | str:
+    """Store a file the client sent; one our store refuses becomes a note for the text."""
+    try:
+        return await sink.save_file(name, data)
+    except HubError as exc:
+        return f"[{kind} {name} not kept: {exc.message}]"
+
+
+def with_files(inbound: Inbound, kept: list[Attachment | str]) -> Inbound:
+    """``inbound`` with the kept files attached and the notes about the others in its text."""
+    attachments = [k for k in kept if isinstance(k, Attachment)]
+    notes = [k for k in kept if isinstance(k, str)]
+    if not attachments and not notes:
+        return inbound
+    return inbound.model_copy(
+        update={
+            "attachments": [*inbound.attachments, *attachments],
+            "text": "\n".join(filter(None, [inbound.text, *notes])),
+        }
+    )
+
+
+class TokenBucket:
+    """``rate_per_s`` tokens a second, at most ``burst`` saved up: a platform's call limit kept
+    on our side, since waiting here is cheaper than the platform's penalty."""
+
+    def __init__(
+        self, rate_per_s: float, burst: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate_per_s
+        self._burst = burst
+        self._clock = clock
+        self._tokens = burst
+        self._stamp = clock()
+
+    def reserve(self) -> float:
+        """Take one token; the seconds to wait before using it (0 if available now)."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+
+    async def wait(self) -> None:
+        """Take one token, sleeping until it may be used."""
+        delay = self.reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
 
 class ChannelRegistry:

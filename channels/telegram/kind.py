@@ -30,20 +30,28 @@ from pydantic import BaseModel, Field
 
 from channels.telegram.parse import (
     CSAT_PREFIX,
-    Edit,
     MediaRef,
     NewMessage,
     Parsed,
     Rating,
     parse,
 )
-from hub.channels import ChannelDeps, ChannelSink, FileReader
+from hub.channels import (
+    RATING_NOT_AWAITED,
+    RATING_THANKS,
+    ChannelDeps,
+    ChannelSink,
+    Edit,
+    FileReader,
+    keep_file,
+    split_text,
+    with_files,
+)
 from hub.errors import (
     BadRequest,
     ChannelError,
     ChannelRateLimited,
     ChannelRejected,
-    HubError,
     Unauthorized,
     ValidationFailed,
 )
@@ -125,10 +133,6 @@ def csat_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def chunks(text: str, size: int = MAX_TEXT) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
-
 class TelegramSender:
     """Delivers outgoing messages of one bot, as plain text (no ``parse_mode``: a client never
     sees stray Markdown), files uploaded from our store, and CSAT prompts as buttons."""
@@ -151,7 +155,7 @@ class TelegramSender:
             return Receipt(platform_message_id=str(sent.message_id))
         caption = text if outbound.attachments and 0 < len(text) <= MAX_CAPTION else None
         if text and caption is None:
-            for part in chunks(text):
+            for part in split_text(text, MAX_TEXT):
                 await self._limiter.wait(chat_id)
                 with platform_errors("the message"):
                     sent = await self._bot.send_message(chat_id=chat_id, text=part)
@@ -332,24 +336,14 @@ class TelegramKind:
             inbound = parsed.inbound
             if parsed.media:
                 assert bot is not None
-                notes = []
-                for ref in parsed.media:
-                    attachment, note = await _fetch(bot, ref, sink)
-                    if attachment is not None:
-                        inbound.attachments.append(attachment)
-                    if note:
-                        notes.append(note)
-                if notes:
-                    inbound = inbound.model_copy(
-                        update={"text": "\n".join(filter(None, [inbound.text, *notes]))}
-                    )
+                inbound = with_files(inbound, [await _fetch(bot, r, sink) for r in parsed.media])
             await sink.ingest(inbound)
         elif isinstance(parsed, Edit):
             await sink.edit(parsed.external_id, parsed.text)
         elif isinstance(parsed, Rating):
             assert bot is not None
             stored = await sink.csat(parsed.chat_id, parsed.rating)
-            answer = "Thank you for your rating!" if stored else "This chat cannot be rated now."
+            answer = RATING_THANKS if stored else RATING_NOT_AWAITED
             try:
                 await bot.answer_callback_query(parsed.callback_query_id, text=answer)
             except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
@@ -359,21 +353,16 @@ class TelegramKind:
             log.info("ignoring %s channel=%s chat=%s", parsed.reason, channel.id, parsed.chat_id)
 
 
-async def _fetch(
-    bot: Bot, ref: MediaRef, sink: ChannelSink
-) -> tuple[Attachment | None, str | None]:
-    """Download one file and store it; a file our store refuses becomes a note in the text.
-    Network and API failures raise, so Telegram (or the poller) delivers the update again."""
+async def _fetch(bot: Bot, ref: MediaRef, sink: ChannelSink) -> Attachment | str:
+    """Download one file and store it (or a note on why not). Network and API failures raise,
+    so Telegram (or the poller) delivers the update again."""
     with platform_errors("the file download"):
         file = await bot.get_file(ref.file_id)
         if not file.file_path:
-            return None, f"[{ref.kind} not kept: Telegram gave no file path]"
+            return f"[{ref.kind} not kept: Telegram gave no file path]"
         buffer = await bot.download_file(file.file_path)
     assert buffer is not None
-    try:
-        return await sink.save_file(ref.file_name, buffer.read()), None
-    except HubError as exc:
-        return None, f"[{ref.kind} {ref.file_name} not kept: {exc.message}]"
+    return await keep_file(sink, ref.kind, ref.file_name, buffer.read())
 
 
 def webhook_url(settings: Settings, channel_id: str) -> str:

@@ -7,29 +7,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from hub.channels import TokenBucket
+
 BOT_MESSAGES_PER_S = 30.0
 CHAT_MESSAGES_PER_S = 1.0
-
-
-class TokenBucket:
-    """``rate_per_s`` tokens a second, at most ``burst`` saved up."""
-
-    def __init__(
-        self, rate_per_s: float, burst: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._rate = rate_per_s
-        self._burst = burst
-        self._clock = clock
-        self._tokens = burst
-        self._stamp = clock()
-
-    def reserve(self) -> float:
-        """Take one token; the seconds to wait before using it (0 if available now)."""
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
 
 
 class SendLimiter:

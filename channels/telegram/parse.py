@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.channels import Edit, map_link
 from hub.models import Inbound, Sender
 
 CSAT_PREFIX = "csat:"
@@ -54,12 +55,6 @@ class MediaRef:
 class NewMessage:
     inbound: Inbound
     media: list[MediaRef] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Edit:
-    external_id: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -157,9 +152,9 @@ def _text_of(message: dict[str, Any]) -> str:
         venue = message["venue"]
         location = venue.get("location", {})
         title = ", ".join(p for p in (venue.get("title"), venue.get("address")) if p)
-        return f"{title}\n{map_link(location)}"
+        return f"{title}\n{_map_link(location)}"
     if "location" in message:
-        return f"Location: {map_link(message['location'])}"
+        return f"Location: {_map_link(message['location'])}"
     if "contact" in message:
         contact = message["contact"]
         name = " ".join(p for p in (contact.get("first_name"), contact.get("last_name")) if p)
@@ -167,9 +162,8 @@ def _text_of(message: dict[str, Any]) -> str:
     return ""
 
 
-def map_link(location: dict[str, Any]) -> str:
-    lat, lon = location.get("latitude"), location.get("longitude")
-    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+def _map_link(location: dict[str, Any]) -> str:
+    return map_link(location.get("latitude"), location.get("longitude"))
 
 
 def _media(message: dict[str, Any]) -> list[MediaRef]:

@@ -2,27 +2,36 @@
 through the Callback API webhook or Bots Long Poll, and the sender the outbox uses. vk-api's
 types stay in this package; the hub sees ``Inbound`` and ``Receipt`` only.
 
-vk-api is synchronous (requests): every API call goes through ``asyncio.to_thread`` on a
-``requests.Session`` that rebases vk-api's hard-coded ``https://api.vk.ru/method/`` onto
-``api_base``. The long-poll wait itself is a plain GET made with aiohttp: ``VkBotLongPoll``
-builds its own session and would hold a pool thread for up to ``wait + 10`` s per poll.
+vk-api is synchronous (requests), so its calls run in worker threads; their HTTP does not.
+The ``requests.Session`` we hand vk-api (and its uploader) has a transport that performs each
+request with aiohttp on the event loop, on the hub's own HTTP session, and blocks the worker
+only on the result. Cancelling a call (the hub stopping, a poller losing its lease) therefore
+cancels its request at once and frees the thread. A thread blocked in requests itself would
+keep its connection and the process alive until its timeout: that is what once hung the test
+teardown and would hold up every shutdown while VK is slow. The workers are a pool of our own,
+so VK calls never starve the default executor that aiohttp's DNS resolver needs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import io
 import logging
 import secrets
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar, Literal, TypeVar
 
 import aiohttp
 import orjson
 import requests
+import requests.adapters
+import requests.structures
+import requests.utils
 import vk_api
 from aiohttp import web
 from jconfig.memory import MemoryConfig  # type: ignore[import-untyped]  # vk-api's, untyped
@@ -30,35 +39,57 @@ from pydantic import BaseModel, Field, model_validator
 from vk_api.keyboard import VkKeyboard
 from vk_api.upload import VkUpload
 
-from channels.vk.parse import CSAT_KEY, Deny, Edit, MediaRef, NewMessage, Parsed, Rating, parse
-from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink, FileReader
+from channels.vk.parse import CSAT_KEY, Deny, MediaRef, NewMessage, Parsed, Rating, parse
+from hub.channels import (
+    RATING_NOT_AWAITED,
+    RATING_THANKS,
+    ChannelDeps,
+    ChannelKindDefaults,
+    ChannelSink,
+    Edit,
+    FileReader,
+    TokenBucket,
+    keep_file,
+    split_text,
+    with_files,
+)
 from hub.errors import (
     BadRequest,
     ChannelError,
     ChannelRateLimited,
     ChannelRejected,
     Forbidden,
-    HubError,
     ValidationFailed,
 )
 from hub.models import Attachment, ChannelRecord, Outbound, Receipt
 
 log = logging.getLogger("openlines.channels.vk")
 
+T = TypeVar("T")
+
 API_VERSION = "5.199"
 VK_METHOD_BASE = "https://api.vk.ru/method/"
 REQUEST_TIMEOUT_S = 30.0
-# Community tokens may make 20 calls a second; vk-api spaces calls on one instance by this.
+# Community tokens may make 20 API calls a second; spaced evenly, shared by the webhook, the
+# poller and the sender of a community in this process.
 CALLS_PER_S = 20.0
+WORKER_THREADS = 8
 LONGPOLL_WAIT_S = 25
 MAX_TEXT = 4096
+MAX_DOWNLOAD_BYTES = 64 << 20
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
-RATE_LIMIT_CODES = frozenset({6, 9})  # too many requests per second; flood control
-UNREACHABLE_CODES = frozenset({901, 902})  # the user denied messages / privacy settings
-REFUSED_CODES = frozenset({7})  # no permission (community messages off, token scope)
+# VK's error codes (dev.vk.com/reference/errors) by what the outbox should do about them.
+RATE_LIMIT_CODES = frozenset({6})  # too many requests per second: pause the community
+TRANSIENT_CODES = frozenset({1, 9, 10})  # unknown; flood control; internal: retried, counted
+# The client blocked the community, never allowed its messages, or hides behind privacy.
+UNREACHABLE_CODES = frozenset({900, 901, 902})
 RATE_LIMIT_PAUSE_S = 1.0
 SEEN_EVENTS = 10_000
-THANKS, NOT_RATABLE = "Thank you for your rating!", "This chat cannot be rated now."
+CSAT_PROMPT = "How would you rate this conversation?"
+# Response headers that no longer describe the body aiohttp hands over (already decoded).
+_DECODED_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+# Request headers aiohttp sets itself (or that requests' defaults would get wrong here).
+_OWN_HEADERS = frozenset({"connection", "accept-encoding", "content-length", "cookie", "host"})
 
 
 class VkConfig(BaseModel):
@@ -77,70 +108,206 @@ class VkConfig(BaseModel):
         return self
 
 
-class _RebasedSession(requests.Session):
-    """vk-api's transport: its hard-coded method URL moved onto ``api_base``, and a timeout."""
+# --- the transport: vk-api's requests, made by aiohttp on the event loop ----------------------
 
-    def __init__(self, api_base: str | None) -> None:
+
+class _LoopTransport(requests.adapters.BaseAdapter):
+    """A requests adapter for one vk-api call: each request is run by aiohttp on ``loop``
+    while the calling worker thread waits; ``cancel`` aborts them and refuses new ones."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        http: aiohttp.ClientSession,
+        api_base: str | None,
+        limiter: TokenBucket,
+    ) -> None:
         super().__init__()
-        self._base = api_base.rstrip("/") + "/method/" if api_base else None
+        self._loop = loop
+        self._http = http
+        self._method_base = api_base.rstrip("/") + "/method/" if api_base else VK_METHOD_BASE
+        self._limiter = limiter
+        self._lock = threading.Lock()
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._cancelled = False
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # narrower url: vk-api passes str
-        if self._base and url.startswith(VK_METHOD_BASE):
-            url = self._base + url[len(VK_METHOD_BASE) :]
-        kwargs.setdefault("timeout", REQUEST_TIMEOUT_S)
-        return super().request(method, url, *args, **kwargs)
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        url = str(request.url)
+        is_method = url.startswith(VK_METHOD_BASE)
+        if is_method:
+            url = self._method_base + url[len(VK_METHOD_BASE) :]
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        if body is not None and not isinstance(body, bytes):
+            # vk-api sends forms and multipart files, which requests encodes up front.
+            raise requests.ConnectionError("streamed bodies are not supported", request=request)
+        headers = {
+            k: v if isinstance(v, str) else v.decode("latin-1")
+            for k, v in request.headers.items()
+            if k.lower() not in _OWN_HEADERS
+        }
+        fetch = self._fetch(str(request.method), url, headers, body, is_method)
+        with self._lock:
+            if self._cancelled:
+                fetch.close()
+                raise requests.ConnectionError("the VK call was cancelled", request=request)
+            try:
+                future = asyncio.run_coroutine_threadsafe(fetch, self._loop)
+            except RuntimeError as exc:  # the loop is closed: the hub has stopped
+                fetch.close()
+                raise requests.ConnectionError(str(exc), request=request) from exc
+            self._pending.add(future)
+        try:
+            # aiohttp's timeout ends the request; this one only guards against a loop that
+            # stopped without cancelling its tasks.
+            status, reason, got, content = future.result(timeout=REQUEST_TIMEOUT_S + 5)
+        except concurrent.futures.CancelledError as exc:
+            raise requests.ConnectionError("the VK call was cancelled", request=request) from exc
+        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+            # RuntimeError: the hub's session closed under a call nobody cancelled.
+            future.cancel()
+            raise requests.ConnectionError(
+                f"{type(exc).__name__}: {exc}", request=request
+            ) from exc
+        finally:
+            with self._lock:
+                self._pending.discard(future)
+        return _response(request, status, reason, got, content)
+
+    async def _fetch(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None, limited: bool
+    ) -> tuple[int, str, dict[str, str], bytes]:
+        if limited:
+            await self._limiter.wait()
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+        async with self._http.request(
+            method, url, data=body, headers=headers, timeout=timeout
+        ) as response:
+            return (
+                response.status,
+                response.reason or "",
+                dict(response.headers),
+                await response.read(),
+            )
+
+    def cancel(self) -> None:
+        """Abort the requests in flight (their waiting threads see a ConnectionError) and
+        refuse any later one of this call. Called on the event loop."""
+        with self._lock:
+            self._cancelled = True
+            pending = list(self._pending)
+        for future in pending:
+            future.cancel()  # cancels the aiohttp task on the loop too
+
+    def close(self) -> None:
+        return None  # nothing pooled here: connections belong to the hub's aiohttp session
+
+
+def _response(
+    request: requests.PreparedRequest,
+    status: int,
+    reason: str,
+    headers: Mapping[str, str],
+    content: bytes,
+) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.reason = reason
+    response.headers = requests.structures.CaseInsensitiveDict(
+        {k: v for k, v in headers.items() if k.lower() not in _DECODED_HEADERS}
+    )
+    response._content = content  # requests has no public way to build a finished response
+    response.url = str(request.url)
+    response.request = request
+    response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+    return response
 
 
 class VkClient:
-    """One community token on vk-api, called off the event loop."""
+    """One community token: vk-api's calls in our worker threads, their HTTP on the loop."""
 
-    def __init__(self, access_token: str, api_base: str | None) -> None:
-        self._session = vk_api.VkApi(
-            token=access_token,
-            api_version=API_VERSION,
-            session=_RebasedSession(api_base),
-            config=MemoryConfig,  # never read or write ./vk_config.v2.json
-        )
-        self._session.RPS_DELAY = 1 / CALLS_PER_S
-        # vk-api would sleep and retry error 6 inside the thread; the outbox backs off instead.
-        self._session.error_handlers.pop(vk_api.vk_api.TOO_MANY_RPS_CODE, None)
-        self._upload = VkUpload(self._session)
-
-    @classmethod
-    def of(cls, config: dict[str, Any] | VkConfig) -> VkClient:
-        if isinstance(config, VkConfig):
-            return cls(config.access_token, config.api_base)
-        return cls(str(config["access_token"]), config.get("api_base"))
+    def __init__(
+        self,
+        access_token: str,
+        api_base: str | None,
+        http: aiohttp.ClientSession,
+        limiter: TokenBucket,
+        executor: concurrent.futures.Executor,
+    ) -> None:
+        self._token = access_token
+        self._api_base = api_base
+        self._http = http
+        self._limiter = limiter
+        self._executor = executor
 
     async def call(self, method: str, **params: Any) -> Any:
-        return await asyncio.to_thread(self._session.method, method, params)
-
-    async def download(self, url: str) -> bytes:
-        def get() -> bytes:
-            response = self._session.http.get(url)
-            response.raise_for_status()
-            return bytes(response.content)
-
-        return await asyncio.to_thread(get)
+        return await self._run(lambda api: api.method(method, params))
 
     async def upload_photo(self, data: bytes, name: str, peer_id: int) -> str:
-        photos = await asyncio.to_thread(
-            self._upload.photo_messages, _named(data, name), peer_id=peer_id
+        photos = await self._run(
+            lambda api: _uploader(api).photo_messages(_named(data, name), peer_id=peer_id)
         )
         photo = photos[0]
         return f"photo{photo['owner_id']}_{photo['id']}"
 
     async def upload_doc(self, data: bytes, name: str, peer_id: int) -> str:
-        saved = await asyncio.to_thread(
-            self._upload.document_message, _named(data, name), title=name, peer_id=peer_id
+        saved = await self._run(
+            lambda api: _uploader(api).document_message(
+                _named(data, name), title=name, peer_id=peer_id
+            )
         )
         doc = saved["doc"]
         return f"doc{doc['owner_id']}_{doc['id']}"
 
+    async def download(self, url: str) -> bytes | None:
+        """A file a message carries (VK's CDN; no API call); None if larger than we keep."""
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S * 4)
+        async with self._http.get(url, timeout=timeout) as response:
+            response.raise_for_status()
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(1 << 16):
+                data += chunk
+                if len(data) > MAX_DOWNLOAD_BYTES:
+                    return None
+        return bytes(data)
+
+    async def _run(self, work: Callable[[vk_api.VkApi], T]) -> T:
+        """``work`` on a fresh vk-api session (cheap: ~50 µs) in a worker thread; no lock is
+        shared between calls, the limiter on the loop spaces them."""
+        loop = asyncio.get_running_loop()
+        transport = _LoopTransport(loop, self._http, self._api_base, self._limiter)
+        session = requests.Session()
+        session.trust_env = False  # no proxies or .netrc: aiohttp makes the requests
+        session.mount("https://", transport)
+        session.mount("http://", transport)
+        api = vk_api.VkApi(
+            token=self._token,
+            api_version=API_VERSION,
+            session=session,
+            config=MemoryConfig,  # never read or write ./vk_config.v2.json
+        )
+        api.RPS_DELAY = 0  # our limiter waits on the loop instead of sleeping in the thread
+        # vk-api would sleep and retry error 6 inside the thread; the outbox backs off instead.
+        api.error_handlers.pop(vk_api.vk_api.TOO_MANY_RPS_CODE, None)
+        try:
+            return await loop.run_in_executor(self._executor, work, api)
+        except asyncio.CancelledError:
+            transport.cancel()
+            raise
+
+
+def _uploader(api: vk_api.VkApi) -> VkUpload:
+    upload = VkUpload(api)
+    # VkUpload posts files with a requests.Session of its own (no timeout, not cancellable);
+    # ours carries them over the loop like every other call.
+    upload.http = api.http
+    return upload
+
 
 def _named(data: bytes, name: str) -> io.BytesIO:
     buffer = io.BytesIO(data)
-    buffer.name = name  # vk-api names the upload part by the file object's name
+    buffer.name = name  # vk-api takes the upload's extension from the file object's name
     return buffer
 
 
@@ -153,11 +320,11 @@ def platform_errors(action: str) -> Iterator[None]:
         message = f"VK {action}: [{exc.code}] {exc.error.get('error_msg', '')}"
         if exc.code in RATE_LIMIT_CODES:
             raise ChannelRateLimited(message, retry_after_s=RATE_LIMIT_PAUSE_S) from exc
-        if exc.code in UNREACHABLE_CODES:
-            raise ChannelRejected(message, unreachable=True) from exc
-        if exc.code in REFUSED_CODES:
-            raise ChannelRejected(message) from exc
-        raise ChannelError(message) from exc  # 10 (internal) and the rest: retried
+        if exc.code in TRANSIENT_CODES:
+            raise ChannelError(message) from exc
+        # 7 (no permission), 5 (token revoked), 100 (bad parameter), ...: the same call would
+        # fail again.
+        raise ChannelRejected(message, unreachable=exc.code in UNREACHABLE_CODES) from exc
     except (vk_api.VkApiError, requests.RequestException, ValueError) as exc:
         raise ChannelError(f"VK {action} failed: {type(exc).__name__}: {exc}") from exc
 
@@ -175,29 +342,28 @@ def csat_keyboard() -> str:
     return str(keyboard.get_keyboard())
 
 
-def chunks(text: str, size: int = MAX_TEXT) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
-
 class VkSender:
     """Delivers outgoing messages of one community as plain text, files uploaded from our
     store, and CSAT prompts as an inline keyboard of callback buttons."""
 
-    def __init__(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
-        self._client = VkClient.of(channel.config)
-        self._files: FileReader | None = deps.files
+    def __init__(self, client: VkClient, files: FileReader | None) -> None:
+        self._client = client
+        self._files = files
 
     async def send(self, outbound: Outbound) -> Receipt:
         peer_id = int(outbound.chat_id)
+        text = outbound.text
         extra: dict[str, Any] = {}
         if outbound.purpose == "csat_request":
             extra["keyboard"] = csat_keyboard()
+            text = text or CSAT_PROMPT  # VK sends no keyboard without a message
         elif outbound.attachments:
+            # Uploaded again on a retry; the random_id still lets VK deliver the message once.
             extra["attachment"] = ",".join(
                 [await self._upload(peer_id, a) for a in outbound.attachments]
             )
         first_id: str | None = None
-        for index, part in enumerate(chunks(outbound.text)):
+        for index, part in enumerate(split_text(text, MAX_TEXT)):
             if not part and "attachment" not in extra:
                 continue
             key = outbound.message_id if index == 0 else f"{outbound.message_id}:{index}"
@@ -231,17 +397,30 @@ class VkKind(ChannelKindDefaults):
     live_csat: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._clients: dict[str, tuple[Any, VkClient]] = {}
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        # One call budget per community token (its sha256: no token kept as a key).
+        self._limiters: dict[str, TokenBucket] = {}
         self._names: OrderedDict[tuple[str, int], str | None] = OrderedDict()
         # Callback events handled lately (VK retries when our answer is slow or lost).
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
 
-    def _client(self, channel: ChannelRecord) -> VkClient:
-        version = (channel.config.get("access_token"), channel.config.get("api_base"))
-        cached = self._clients.get(channel.id)
-        if cached is None or cached[0] != version:
-            self._clients[channel.id] = cached = (version, VkClient.of(channel.config))
-        return cached[1]
+    def client(
+        self, config: Mapping[str, Any] | VkConfig, http: aiohttp.ClientSession
+    ) -> VkClient:
+        """A client of the community ``config`` names, on ``http``."""
+        if isinstance(config, VkConfig):
+            token, api_base = config.access_token, config.api_base
+        else:
+            token, api_base = str(config["access_token"]), config.get("api_base")
+        key = hashlib.sha256(f"{api_base}|{token}".encode()).hexdigest()
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = self._limiters[key] = TokenBucket(CALLS_PER_S, 1.0)
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                WORKER_THREADS, thread_name_prefix="openlines-vk"
+            )
+        return VkClient(token, api_base, http, limiter, self._executor)
 
     # --- connecting ------------------------------------------------------------------------
 
@@ -254,7 +433,9 @@ class VkKind(ChannelKindDefaults):
     ) -> dict[str, Any]:
         assert isinstance(config, VkConfig)
         try:
-            found = await VkClient.of(config).call("groups.getById", group_id=config.group_id)
+            found = await self.client(config, deps.http).call(
+                "groups.getById", group_id=config.group_id
+            )
         except vk_api.ApiError as exc:
             raise ValidationFailed(
                 f"VK refused the access token: {exc.error.get('error_msg', exc)}",
@@ -272,6 +453,14 @@ class VkKind(ChannelKindDefaults):
         data["group_name"] = group.get("name")
         return data
 
+    async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
+        # Nothing to undo at VK (the callback server is the admin's); forget what we cached.
+        # The poller, if any, is cancelled by the runners once the channel is gone.
+        for name_key in [k for k in self._names if k[0] == channel.id]:
+            del self._names[name_key]
+        for event_key in [k for k in self._seen if k[0] == channel.id]:
+            del self._seen[event_key]
+
     def public_extras(self, channel: ChannelRecord, base_url: str) -> dict[str, Any]:
         extras: dict[str, Any] = {"group_name": channel.config.get("group_name")}
         if channel.config.get("mode") == "callback":
@@ -279,7 +468,7 @@ class VkKind(ChannelKindDefaults):
         return extras
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> VkSender:
-        return VkSender(channel, deps)
+        return VkSender(self.client(channel.config, deps.http), deps.files)
 
     async def typing(
         self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
@@ -288,7 +477,7 @@ class VkKind(ChannelKindDefaults):
             return
         try:
             with platform_errors("messages.setActivity"):
-                await self._client(channel).call(
+                await self.client(channel.config, deps.http).call(
                     "messages.setActivity",
                     peer_id=int(chat_id),
                     type="typing",
@@ -319,12 +508,29 @@ class VkKind(ChannelKindDefaults):
         seen_key = (channel.id, str(event.get("event_id") or ""))
         if seen_key[1] and seen_key in self._seen:
             return web.Response(text="ok")
-        await self.handle(channel, parse(channel.id, event), sink)
+        try:
+            parsed = parse(channel.id, event)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadRequest(f"malformed {event.get('type')} event", code="invalid_event") from exc
+        if self._needs_api(channel, parsed):
+            # A session of our own for the few events that call VK (a new client's name, files,
+            # a button press), closed at once: the webhook has no share in the app's.
+            async with aiohttp.ClientSession() as http:
+                await self.handle(channel, parsed, sink, self.client(channel.config, http))
+        else:
+            await self.handle(channel, parsed, sink, None)
         if seen_key[1]:
             self._seen[seen_key] = None
             while len(self._seen) > SEEN_EVENTS:
                 self._seen.popitem(last=False)
         return web.Response(text="ok")
+
+    def _needs_api(self, channel: ChannelRecord, parsed: Parsed) -> bool:
+        if isinstance(parsed, Rating):
+            return bool(parsed.event_id)
+        if isinstance(parsed, NewMessage):
+            return bool(parsed.media) or (channel.id, parsed.user_id) not in self._names
+        return False
 
     def runs_in_background(self, channel: ChannelRecord) -> bool:
         return channel.config.get("mode") == "longpoll"
@@ -333,7 +539,7 @@ class VkKind(ChannelKindDefaults):
         """Bots Long Poll: ``groups.getLongPollServer``, then wait on its server. ``ts`` lives
         with the channel, so a restart or another process taking over resumes there (ingest
         is idempotent besides). ``failed`` 1: new ts; 2: new key; 3: new key and ts."""
-        client = self._client(channel)
+        client = self.client(channel.config, deps.http)
         server = await self._longpoll_server(channel, client)
         ts = await sink.position() or str(server["ts"])
         log.info("long poll channel=%s ts=%s", channel.id, ts)
@@ -344,6 +550,8 @@ class VkKind(ChannelKindDefaults):
                 async with deps.http.get(server["server"], params=params, timeout=timeout) as r:
                     r.raise_for_status()
                     body = await r.json(content_type=None)
+                if not isinstance(body, dict):
+                    raise ValueError(f"a long poll answer is an object, not {body!r:.80}")
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 log.warning("long poll failed channel=%s: %s", channel.id, exc)
                 await asyncio.sleep(1.0)
@@ -357,7 +565,12 @@ class VkKind(ChannelKindDefaults):
                     ts = str(server["ts"])
             else:
                 for update in body.get("updates") or []:
-                    await self.handle(channel, parse(channel.id, update), sink)
+                    try:
+                        parsed = parse(channel.id, update)
+                    except (KeyError, TypeError, ValueError, AttributeError):
+                        log.warning("skipping a malformed event channel=%s", channel.id)
+                        continue
+                    await self.handle(channel, parsed, sink, client)
                 ts = str(body["ts"])
             await sink.save_position(ts)
 
@@ -368,56 +581,61 @@ class VkKind(ChannelKindDefaults):
             )
         return server
 
-    async def handle(self, channel: ChannelRecord, parsed: Parsed, sink: ChannelSink) -> None:
+    async def handle(
+        self, channel: ChannelRecord, parsed: Parsed, sink: ChannelSink, client: VkClient | None
+    ) -> None:
         """Hand one parsed event to the hub. Platform failures raise, so VK (or the poller)
-        delivers the event again."""
-        client = self._client(channel)
+        delivers the event again. ``client`` may be None when ``_needs_api`` says so."""
         if isinstance(parsed, NewMessage):
             inbound = parsed.inbound
             name = await self._name(channel, client, parsed.user_id)
-            notes = []
-            for ref in parsed.media:
-                attachment, note = await _fetch(client, ref, sink)
-                if attachment is not None:
-                    inbound.attachments.append(attachment)
-                if note:
-                    notes.append(note)
-            inbound = inbound.model_copy(
-                update={
-                    "text": "\n".join(filter(None, [inbound.text, *notes])),
-                    "sender": inbound.sender.model_copy(update={"name": name}),
-                }
-            )
-            await sink.ingest(inbound)
+            if parsed.media:
+                assert client is not None
+                kept = [await _fetch(client, ref, sink) for ref in parsed.media]
+                inbound = with_files(inbound, kept)
+            sender = inbound.sender.model_copy(update={"name": name})
+            await sink.ingest(inbound.model_copy(update={"sender": sender}))
         elif isinstance(parsed, Edit):
             await sink.edit(parsed.external_id, parsed.text)
         elif isinstance(parsed, Rating):
             stored = await sink.csat(parsed.chat_id, parsed.rating)
-            if parsed.event_id:
-                answer = THANKS if stored else NOT_RATABLE
-                try:
-                    with platform_errors("messages.sendMessageEventAnswer"):
-                        await client.call(
-                            "messages.sendMessageEventAnswer",
-                            event_id=parsed.event_id,
-                            user_id=parsed.user_id,
-                            peer_id=int(parsed.chat_id),
-                            event_data=orjson.dumps(
-                                {"type": "show_snackbar", "text": answer}
-                            ).decode(),
-                        )
-                except ChannelError as exc:
-                    log.info("sendMessageEventAnswer failed channel=%s: %s", channel.id, exc)
+            if parsed.event_id and client is not None:
+                await self._answer_press(channel, client, parsed, stored)
         elif isinstance(parsed, Deny):
             await sink.unreachable(parsed.chat_id, "the user denied messages from the community")
         else:
             log.debug("ignoring %s channel=%s", parsed.reason, channel.id)
 
-    async def _name(self, channel: ChannelRecord, client: VkClient, user_id: int) -> str | None:
+    async def _answer_press(
+        self, channel: ChannelRecord, client: VkClient, rating: Rating, stored: bool
+    ) -> None:
+        """Tell the client their button press counted (a snackbar); VK shows a spinner until
+        a callback button is answered."""
+        try:
+            with platform_errors("messages.sendMessageEventAnswer"):
+                await client.call(
+                    "messages.sendMessageEventAnswer",
+                    event_id=rating.event_id,
+                    user_id=rating.user_id,
+                    peer_id=int(rating.chat_id),
+                    event_data=orjson.dumps(
+                        {
+                            "type": "show_snackbar",
+                            "text": RATING_THANKS if stored else RATING_NOT_AWAITED,
+                        }
+                    ).decode(),
+                )
+        except ChannelError as exc:
+            log.info("sendMessageEventAnswer failed channel=%s: %s", channel.id, exc)
+
+    async def _name(
+        self, channel: ChannelRecord, client: VkClient | None, user_id: int
+    ) -> str | None:
         """The user's name from ``users.get``, cached; unknown (None) if VK will not say."""
         key = (channel.id, user_id)
         if key in self._names:
             return self._names[key]
+        assert client is not None
         try:
             with platform_errors("users.get"):
                 users = await client.call("users.get", user_ids=user_id)
@@ -432,16 +650,20 @@ class VkKind(ChannelKindDefaults):
         return name
 
 
-async def _fetch(
-    client: VkClient, ref: MediaRef, sink: ChannelSink
-) -> tuple[Attachment | None, str | None]:
-    """Download one file and store it; a file our store refuses becomes a note in the text."""
-    with platform_errors("the file download"):
-        data = await client.download(ref.url)
+async def _fetch(client: VkClient, ref: MediaRef, sink: ChannelSink) -> Attachment | str:
+    """Download one file and store it (or a note on why not). A file VK no longer serves
+    becomes a note; network failures raise, so the event comes again."""
     try:
-        return await sink.save_file(ref.file_name, data), None
-    except HubError as exc:
-        return None, f"[{ref.kind} {ref.file_name} not kept: {exc.message}]"
+        data = await client.download(ref.url)
+    except aiohttp.ClientResponseError as exc:
+        if 400 <= exc.status < 500:
+            return f"[{ref.kind} {ref.file_name} not kept: VK answered {exc.status}]"
+        raise ChannelError(f"VK file download failed: {exc.status}") from exc
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise ChannelError(f"VK file download failed: {type(exc).__name__}") from exc
+    if data is None:
+        return f"[{ref.kind} {ref.file_name} not kept: larger than {MAX_DOWNLOAD_BYTES} bytes]"
+    return await keep_file(sink, ref.kind, ref.file_name, data)
 
 
 KIND = VkKind()

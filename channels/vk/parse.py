@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.channels import Edit, map_link
 from hub.models import Inbound, Sender
 
 CSAT_KEY = "csat"
@@ -32,12 +33,6 @@ class NewMessage:
     inbound: Inbound
     user_id: int
     media: list[MediaRef] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Edit:
-    external_id: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +67,8 @@ def parse(channel_id: str, event: dict[str, Any]) -> Parsed:
     """One event (``{type, object, group_id, event_id}``) -> what to do with it."""
     kind = event.get("type")
     obj = event.get("object") or {}
+    if not isinstance(obj, dict):
+        return Ignore(f"{kind} without an object")
     if kind == "message_new":
         return _message(channel_id, obj.get("message") or {})
     if kind == "message_edit":
@@ -143,10 +140,6 @@ def _text_of(message: dict[str, Any]) -> str:
         quoted = _text_of(forwarded) or "[attachment]"
         parts.append("\n".join(f"> {line}" for line in quoted.splitlines()))
     return "\n".join(p for p in parts if p)
-
-
-def map_link(lat: Any, lon: Any) -> str:
-    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 
 
 def _media(message: dict[str, Any]) -> list[MediaRef]:

@@ -43,11 +43,15 @@ class FakeVkApi:
         self.uploads: list[tuple[str, str, bytes]] = []  # (kind, file name, bytes)
         self.sent_by_random_id: dict[tuple[int, int], int] = {}
         self.longpoll_failures: list[dict[str, Any]] = []
+        self.waiting_polls: list[tuple[str, str]] = []  # (key, ts) of long polls held now
         self._failures: dict[str, list[tuple[str | None, dict[str, Any]]]] = defaultdict(list)
+        self._stalls: dict[str, list[str | None]] = defaultdict(list)
+        self.abandoned: list[str] = []  # held calls whose caller hung up
+        self._closing = False
         self._message_ids = itertools.count(7_001)
         self._upload_ids = itertools.count(457_239_001)
         self._changed = asyncio.Condition()
-        app = web.Application(client_max_size=60 << 20, middlewares=[_no_keepalive])
+        app = web.Application(client_max_size=60 << 20)
         app.router.add_route("*", "/method/{method}", self._method)
         app.router.add_get("/lp/{group_id}", self._longpoll)
         app.router.add_post("/upload/{kind}", self._upload)
@@ -55,11 +59,14 @@ class FakeVkApi:
         self._server = TestServer(app, host="127.0.0.1")
 
     async def start(self) -> FakeVkApi:
-        await self._server.start_server()
+        # Held calls end when the fake closes; the timeout only bounds a bug in that.
+        await self._server.start_server(shutdown_timeout=2)
         return self
 
     async def close(self) -> None:
+        """Stop at once: waiting long polls answer, held calls end."""
         async with self._changed:
+            self._closing = True
             self._changed.notify_all()
         await self._server.close()
 
@@ -96,6 +103,11 @@ class FakeVkApi:
         error = {"error_code": error_code, "error_msg": error_msg}
         self._failures[method].extend([(text, error)] * times)
 
+    def stall_next(self, method: str, *, times: int = 1, text: str | None = None) -> None:
+        """The next ``times`` calls of ``method`` (with this ``message``, if given) get no
+        answer: VK hanging. They end when the caller gives up or the fake closes."""
+        self._stalls[method].extend([text] * times)
+
     async def push_event(self, token: str, event: dict[str, Any]) -> None:
         """Queue an event for the Long Poll server."""
         async with self._changed:
@@ -121,6 +133,19 @@ class FakeVkApi:
             return _error(
                 5, "User authorization failed: invalid access_token (4).", request_params
             )
+        stall = next(
+            (i for i, t in enumerate(self._stalls[method]) if t in (None, params.get("message"))),
+            None,
+        )
+        if stall is not None:
+            del self._stalls[method][stall]
+            try:
+                async with self._changed:
+                    await self._changed.wait_for(lambda: self._closing)
+            except asyncio.CancelledError:  # the client closed the connection
+                self.abandoned.append(method)
+                raise
+            return web.Response(status=503)
         for index, (text, failure) in enumerate(self._failures[method]):
             if text is None or params.get("message") == text:
                 del self._failures[method][index]
@@ -196,12 +221,18 @@ class FakeVkApi:
             return web.json_response({"failed": 2})
         ts = int(request.query.get("ts", "0"))
         deadline = time.monotonic() + float(request.query.get("wait", "25"))
+        poll = (request.query["key"], str(ts))
         async with self._changed:
-            while len(community.events) <= ts and time.monotonic() < deadline:
+            while (
+                len(community.events) <= ts and time.monotonic() < deadline and not self._closing
+            ):
+                self.waiting_polls.append(poll)
                 try:
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
                 except TimeoutError:
                     break
+                finally:
+                    self.waiting_polls.remove(poll)
         return web.json_response(
             {"ts": str(len(community.events)), "updates": community.events[ts:]}
         )
@@ -211,14 +242,6 @@ class FakeVkApi:
         if data is None:
             return web.Response(status=404)
         return web.Response(body=data, content_type="application/octet-stream")
-
-
-@web.middleware
-async def _no_keepalive(request: web.Request, handler: Any) -> web.StreamResponse:
-    """vk-api's requests sessions outlive a test; an idle kept-alive one would stall close()."""
-    response: web.StreamResponse = await handler(request)
-    response.force_close()
-    return response
 
 
 def _error(code: int, message: str, request_params: list[dict[str, str]]) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -13,6 +13,8 @@ from hub.settings import Settings
 from tests.conftest import make_settings
 from tests.fakes.vk import FakeVkApi
 from tests.support.clients import Api
+
+T = TypeVar("T")
 
 PUBLIC_URL = "https://hub.example.com"
 TOKEN = "vk1.a.community-token-for-tests"
@@ -75,3 +77,8 @@ async def post_event(
         f"{admin.base_url}/hooks/vk/{channel['id']}", json=event
     ) as response:
         return response.status, await response.text()
+
+
+async def now(value: T) -> T:
+    """``value`` as an awaitable: an ``eventually`` probe of the fake's in-memory state."""
+    return value
