@@ -74,6 +74,10 @@ class ChannelSink(Protocol):
         """The platform says this client cannot be written to (blocked the bot, bad address)."""
         ...
 
+    async def reachable(self, chat_id: str) -> None:
+        """The client may be written to again (allowed messages, unblocked the bot)."""
+        ...
+
     async def save_file(self, name: str, data: bytes) -> Attachment:
         """Keep a file the client sent (size and type checked) and describe it."""
         ...

@@ -19,6 +19,9 @@ class HubSink:
 
     async def ingest(self, inbound: Inbound) -> Message:
         result = await self._hub.stream.ingest(inbound, self._channel)
+        if result.conversation.client_unreachable is not None and not result.duplicate:
+            # They wrote: whatever stopped us writing to them (a blocked bot) is over.
+            await self._clear_unreachable(result.conversation.id)
         return result.message
 
     async def edit(self, external_id: str, text: str) -> Message | None:
@@ -50,6 +53,32 @@ class HubSink:
         log.info(
             "client unreachable channel=%s chat=%s reason=%s", self._channel.id, chat_id, reason
         )
+        conversation_id = await self._latest(chat_id)
+        if conversation_id is not None:
+            await self._hub.conversations.transition(
+                conversation_id,
+                {},
+                {"$set": {"client_unreachable": {"reason": reason, "at": utcnow()}}},
+                change="client_unreachable",
+            )
+
+    async def reachable(self, chat_id: str) -> None:
+        conversation_id = await self._latest(chat_id)
+        if conversation_id is not None:
+            await self._clear_unreachable(conversation_id)
+
+    async def _clear_unreachable(self, conversation_id: str) -> None:
+        cleared = await self._hub.conversations.transition(
+            conversation_id,
+            {"client_unreachable": {"$ne": None}},
+            {"$set": {"client_unreachable": None}},
+            change="client_reachable",
+        )
+        if cleared is not None:
+            log.info("client reachable again conversation=%s", conversation_id)
+
+    async def _latest(self, chat_id: str) -> str | None:
+        """The chat's most recent conversation (the one a platform's news is about)."""
         docs = (
             await self._hub.store.conversations.find(
                 {"channel.id": self._channel.id, "chat_id": chat_id}, {"_id": 1}
@@ -58,13 +87,7 @@ class HubSink:
             .limit(1)
             .to_list()
         )
-        if docs:
-            await self._hub.conversations.transition(
-                docs[0]["_id"],
-                {},
-                {"$set": {"client_unreachable": {"reason": reason, "at": utcnow()}}},
-                change="client_unreachable",
-            )
+        return str(docs[0]["_id"]) if docs else None
 
     async def save_file(self, name: str, data: bytes) -> Attachment:
         owner = {"kind": "channel", "channel_id": self._channel.id}

@@ -39,7 +39,16 @@ from pydantic import BaseModel, Field, model_validator
 from vk_api.keyboard import VkKeyboard
 from vk_api.upload import VkUpload
 
-from channels.vk.parse import CSAT_KEY, Deny, MediaRef, NewMessage, Parsed, Rating, parse
+from channels.vk.parse import (
+    CSAT_KEY,
+    Allow,
+    Deny,
+    MediaRef,
+    NewMessage,
+    Parsed,
+    Rating,
+    parse,
+)
 from hub.channels import (
     RATING_NOT_AWAITED,
     RATING_THANKS,
@@ -603,6 +612,8 @@ class VkKind(ChannelKindDefaults):
                 await self._answer_press(channel, client, parsed, stored)
         elif isinstance(parsed, Deny):
             await sink.unreachable(parsed.chat_id, "the user denied messages from the community")
+        elif isinstance(parsed, Allow):
+            await sink.reachable(parsed.chat_id)
         else:
             log.debug("ignoring %s channel=%s", parsed.reason, channel.id)
 

@@ -50,11 +50,16 @@ class Deny:
 
 
 @dataclass(frozen=True)
+class Allow:
+    chat_id: str
+
+
+@dataclass(frozen=True)
 class Ignore:
     reason: str
 
 
-Parsed = NewMessage | Edit | Rating | Deny | Ignore
+Parsed = NewMessage | Edit | Rating | Deny | Allow | Ignore
 
 
 def external_id(peer_id: Any, message: dict[str, Any]) -> str:
@@ -88,7 +93,7 @@ def parse(channel_id: str, event: dict[str, Any]) -> Parsed:
     if kind == "message_deny":
         return Deny(chat_id=str(obj.get("user_id")))
     if kind == "message_allow":
-        return Ignore("the user allowed messages")  # writing to them works again by itself
+        return Allow(chat_id=str(obj.get("user_id")))
     return Ignore(f"unsupported event {kind or 'without type'}")
 
 

@@ -103,6 +103,12 @@ async def test_429_is_honoured_403_fails_and_pending_replies_survive_a_restart(
         assert "bot was blocked by the user" in final["blocked"]["status_reason"]
         conversation = await admin2.get(f"/api/v1/conversations/{cid}")
         assert "blocked" in conversation["client_unreachable"]["reason"]
+        # They unblock the bot and write again: reachable once more.
+        assert await post_update(admin2, channel, text_update("back again", 51)) == 200
+        await eventually(
+            lambda: admin2.get(f"/api/v1/conversations/{cid}"),
+            lambda c: c["client_unreachable"] is None,
+        )
     delivered = [c.params["text"] for c in fake.calls_of("sendMessage")]
     assert delivered.count("across restart") == 2  # the 429 and the one delivery
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.vk.parse import Deny, Edit, Ignore, NewMessage, Rating, parse
+from channels.vk.parse import Allow, Deny, Edit, Ignore, NewMessage, Rating, parse
 from tests.channels.vk.conftest import CDN, USER_ID, fixture_event
 
 CHAT = str(USER_ID)
@@ -81,7 +81,8 @@ def test_ratings_from_a_callback_button_and_a_text_button_payload() -> None:
 
 def test_deny_allow_and_what_we_ignore() -> None:
     assert parse("ch1", fixture_event("message_deny")) == Deny(chat_id=CHAT)
-    for name in ("message_allow", "group_chat", "confirmation"):
+    assert parse("ch1", fixture_event("message_allow")) == Allow(chat_id=CHAT)
+    for name in ("group_chat", "confirmation"):
         assert isinstance(parse("ch1", fixture_event(name)), Ignore), name
     assert isinstance(parse("ch1", {"type": "wall_post_new", "object": {}}), Ignore)
     bad = fixture_event("message_event_csat")

@@ -350,6 +350,9 @@ async def test_csat_buttons_store_the_rating_deny_marks_unreachable_and_hidden_s
     assert await post_event(admin, channel, fixture_event("message_deny")) == (200, "ok")
     conversation = await admin.get(f"/api/v1/conversations/{cid}")
     assert "denied" in conversation["client_unreachable"]["reason"]
+    # Allowing messages again makes them reachable again.
+    assert await post_event(admin, channel, fixture_event("message_allow")) == (200, "ok")
+    assert (await admin.get(f"/api/v1/conversations/{cid}"))["client_unreachable"] is None
     # Nothing hidden ever reached the VK API, by any method.
     everything = repr([c.params for c in fake.calls])
     assert "staff only note" not in everything
