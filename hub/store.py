@@ -7,6 +7,7 @@ indexes, no TTL indexes, paging by bounded ``seq`` ranges).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
@@ -17,6 +18,33 @@ Doc = dict[str, Any]
 
 # Messages, outbox rows and conversation state are promises to people: fsync the journal.
 _JOURNALED = WriteConcern(j=True)
+# Acknowledged by the primary, no journal flush of its own: only for writes that a journaled
+# write follows before anyone is told of them (see ``Unflushed``).
+_UNFLUSHED = WriteConcern(w=1)
+
+
+@dataclass(frozen=True)
+class Unflushed:
+    """The ingest path's writes before its journaled message insert, without a flush each.
+
+    Safe because the journal is one sequential log per server: ``j: true`` makes the server
+    flush its log up to and including that write, and every write acknowledged earlier (ours
+    are awaited one after another) sits before it in that log. So once the message insert is
+    acknowledged, the identity, client, thread and seq writes before it are on disk too; a
+    crash before that loses a suffix of them along with the unacknowledged message, and the
+    platform's retry redoes them idempotently (at most a ``seq`` gap, which paging tolerates).
+    SecantusDB: a j:true write fsyncs the WiredTiger log, earlier buffered writes included
+    (stack notes 2.4). MongoDB: the same WiredTiger journal; with a replica set the oplog is
+    sequential too, so a majority-acknowledged message implies the writes before it. Explicit
+    ``w: 1`` rather than the server default, which is ``w: "majority"`` on MongoDB 5+ and would
+    wait for replication on every write. Anything acknowledged to people by itself (a new
+    conversation, pre-chat details, the message) stays journaled.
+    """
+
+    identities: AsyncCollection[Doc]
+    clients: AsyncCollection[Doc]
+    open_threads: AsyncCollection[Doc]
+    conversations: AsyncCollection[Doc]
 
 
 class Store:
@@ -51,6 +79,13 @@ class Store:
         self.pins: AsyncCollection[Doc] = journaled["pins"]
         # The console's saved replies: personal (line_id None) or shared with a line.
         self.quick_answers: AsyncCollection[Doc] = self.db["quick_answers"]
+        unflushed = self.db.with_options(write_concern=_UNFLUSHED)
+        self.unflushed = Unflushed(
+            identities=unflushed["client_identities"],
+            clients=unflushed["clients"],
+            open_threads=unflushed["open_threads"],
+            conversations=unflushed["conversations"],
+        )
 
     async def ensure_indexes(self) -> None:
         await self.users.create_index([("email", ASCENDING)], unique=True)

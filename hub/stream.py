@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -32,6 +33,7 @@ from hub.models import (
     ChannelRecord,
     ChannelRef,
     Client,
+    ClientInfo,
     Conversation,
     ConversationStatus,
     Direction,
@@ -42,9 +44,16 @@ from hub.models import (
     new_id,
     utcnow,
 )
-from hub.store import Store
+from hub.store import Doc, Store, Unflushed
 
 log = logging.getLogger("openlines.stream")
+
+# How long a process keeps using a channel record it read. A channel disabled, deleted or
+# reconfigured through another hub process stops (or starts) accepting on this one within this
+# time; the process that changed it forgets its copy at once (``forget_channel``).
+CHANNEL_TTL_S = 2.0
+# Chats (and their clients) remembered per process, least recently used dropped first.
+RECENT_CHATS = 10_000
 
 # What a platform may tell us about a client; each known value is kept on the client record.
 CLIENT_FIELDS = ("name", "email", "phone", "username", "language")
@@ -59,66 +68,164 @@ class Appended:
     duplicate: bool = False
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Recent(Generic[K, V]):
+    """At most ``size`` entries; the least recently used goes first."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def drop(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def drop_where(self, predicate: Callable[[V], bool]) -> None:
+        for key in [k for k, v in self._entries.items() if predicate(v)]:
+            del self._entries[key]
+
+
 class Stream:
     def __init__(self, store: Store, bus: EventBus, metrics: Metrics) -> None:
         self._store = store
         self._bus = bus
         self._metrics = metrics
         self._outbox_listeners: list[Callable[[], None]] = []
+        # channel id -> (record, monotonic expiry); see CHANNEL_TTL_S.
+        self._channels: _Recent[str, tuple[ChannelRecord, float]] = _Recent(RECENT_CHATS)
+        # Hints that spare the hot path its lookups; each is checked where it matters, so a
+        # stale one costs a round trip, never a wrong write. "<channel>:<sender>" -> the client
+        # as last written by this process; "<channel>:<chat>" -> the conversation that was open.
+        self._clients: _Recent[str, Client] = _Recent(RECENT_CHATS)
+        self._open_chats: _Recent[str, str] = _Recent(RECENT_CHATS)
 
     def on_outbox_row(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` whenever a new outbox row is written (wakes the sender)."""
         self._outbox_listeners.append(callback)
 
+    # --- channels --------------------------------------------------------------------------
+
+    async def channel(self, channel_id: str) -> ChannelRecord | None:
+        """The channel as stored (inactive and deleted ones too; None if there is none), read
+        at most once per ``CHANNEL_TTL_S`` per process: the hot paths ask on every message."""
+        now = time.monotonic()
+        cached = self._channels.get(channel_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        doc = await self._store.channels.find_one({"_id": channel_id})
+        if doc is None:  # not kept: unknown ids must not fill the cache
+            self._channels.drop(channel_id)
+            return None
+        record = ChannelRecord.from_doc(doc)
+        self._channels.put(channel_id, (record, now + CHANNEL_TTL_S))
+        return record
+
+    def forget_channel(self, channel_id: str) -> None:
+        """The channel was changed here: the next ``channel`` call reads it again."""
+        self._channels.drop(channel_id)
+
+    def forget_line(self, line_id: str) -> None:
+        """The channels of this line were changed here (the line is gone)."""
+        self._channels.drop_where(lambda cached: cached[0].line_id == line_id)
+
     # --- inbound ---------------------------------------------------------------------------
 
     async def ingest(self, inbound: Inbound, channel: ChannelRecord) -> Appended:
-        """Store one client message: find or create the client and the open conversation."""
+        """Store one client message: find or create the client and the open conversation.
+
+        Once a chat has written, its later messages cost three round trips: the dedupe lookup,
+        the seq ``$inc`` (conditional on the remembered conversation being open, so one closed
+        elsewhere sends this message down the full path into a new one) and the journaled
+        insert."""
         started = time.perf_counter()
+        # Kept although the unique index would catch a retry: a retry that got past this would
+        # still take a seq and count as unread before the insert failed.
         existing = await self._find_by_external_id(inbound.channel_id, inbound.external_id)
         if existing is not None:
             self._metrics.duplicates.inc()
             return Appended(existing, await self._conversation(existing.conversation_id), True)
 
-        client = await self.find_or_create_client(channel.id, inbound.sender)
-        conversation, opened = await self._open_conversation(
-            channel, inbound.chat_id, client, inbound.source
-        )
+        identity_id = f"{channel.id}:{inbound.sender.external_id}"
+        thread_id = f"{channel.id}:{inbound.chat_id}"
+        known_id = self._open_chats.get(thread_id)
+        client = self._clients.get(identity_id) if known_id is not None else None
+        remembered = client is not None and _tells_nothing_new(inbound.sender, client)
+        if client is None or not remembered:
+            client = await self._find_or_create_client(channel.id, inbound.sender, flush=False)
         reply_to = None
         if inbound.reply_to_external_id:
             quoted = await self._find_by_external_id(channel.id, inbound.reply_to_external_id)
             reply_to = quoted.id if quoted else None
-        message = Message(
-            conversation_id=conversation.id,
-            seq=0,
-            channel_id=channel.id,
-            external_id=inbound.external_id,
-            direction=Direction.IN,
-            author=Author(type=AuthorType.CLIENT, id=client.id, name=client.name),
-            text=inbound.text,
-            attachments=inbound.attachments,
-            status=MessageStatus.DELIVERED,
-            reply_to=reply_to,
-            created_at=inbound.sent_at or utcnow(),
-        )
-        if opened:
-            await self._bus.publish(ConversationOpened(conversation=conversation))
-        result = await self._append(message, conversation)
+        message = _inbound_message(inbound, channel.id, client, reply_to)
+
+        async def take_seq(conversation_id: str) -> Doc | None:
+            return await self._take_seq(conversation_id, message, only_open=True)
+
+        doc = await take_seq(known_id) if known_id is not None else None
+        if doc is None:
+            # The full path: the chat's first message in this process, or its conversation
+            # closed. A new conversation must carry the client as stored, not as remembered.
+            self._open_chats.drop(thread_id)
+            if remembered:
+                client = await self._find_or_create_client(channel.id, inbound.sender, flush=False)
+                message = _inbound_message(inbound, channel.id, client, reply_to)
+                remembered = False
+            doc, _ = await self._open_conversation(
+                channel, inbound.chat_id, client, inbound.source, claim=take_seq
+            )
+        told = ClientInfo.model_validate(doc["client"])
+        stale = remembered and told.id == client.id and told != client.info()
+        if stale:
+            # Changed through another process (pre-chat in a second tab) since we remembered
+            # it; open conversations are told at once (``_refresh_open_conversations``).
+            message = message.model_copy(
+                update={"author": message.author.model_copy(update={"name": told.name})}
+            )
+        result = await self._store_message(message, doc)
         if not result.duplicate:
+            # Only now: the journaled insert made the writes these hints stand for durable.
+            self._open_chats.put(thread_id, result.conversation.id)
+            if stale:
+                self._clients.drop(identity_id)
+            else:
+                self._clients.put(identity_id, client)
             self._metrics.messages_in.labels(channel.type).inc()
             self._metrics.ingest_latency.observe(time.perf_counter() - started)
             log.info(
                 "stored inbound conversation=%s channel=%s seq=%s",
-                conversation.id,
+                result.conversation.id,
                 channel.id,
                 result.message.seq,
             )
         return result
 
     async def find_or_create_client(self, channel_id: str, sender: Sender) -> Client:
+        """The client behind ``sender``, created on first sight; what the sender tells about
+        themselves is kept (journaled: a pre-chat form is acknowledged by itself)."""
+        return await self._find_or_create_client(channel_id, sender, flush=True)
+
+    async def _find_or_create_client(
+        self, channel_id: str, sender: Sender, *, flush: bool
+    ) -> Client:
+        """``flush=False``: the caller's journaled write follows and makes these durable."""
+        collections: Store | Unflushed = self._store if flush else self._store.unflushed
         identity_id = f"{channel_id}:{sender.external_id}"
         identity = await self._store.upsert(
-            self._store.identities,
+            collections.identities,
             {"_id": identity_id},
             {"$setOnInsert": {"client_id": new_id(), "channel_id": channel_id}},
         )
@@ -133,17 +240,22 @@ class Stream:
         if known:
             update["$set"] = known
         # One round trip: the document as it was tells what changed (CRM listens for that).
-        before = await self._store.clients.find_one_and_update(
+        before = await collections.clients.find_one_and_update(
             {"_id": client_id}, update, upsert=True, return_document=ReturnDocument.BEFORE
         )
         client = Client.from_doc({**(before or {"_id": client_id, **on_insert}), **known})
         contact_data = {k: v for k, v in known.items() if k in CONTACT_FIELDS}
         changed = sorted(k for k, v in contact_data.items() if (before or {}).get(k) != v)
         if changed and before is not None:
+            if not flush:
+                # Durable before anyone hears of it (rare: the client renamed themselves).
+                await self._store.clients.update_one({"_id": client_id}, {"$set": contact_data})
             await self._bus.publish(
                 ClientUpdated(client=client, channel_id=channel_id, changed=changed)
             )
             await self._refresh_open_conversations(client)
+        if flush:
+            self._clients.put(identity_id, client)
         return client
 
     async def _refresh_open_conversations(self, client: Client) -> None:
@@ -169,44 +281,69 @@ class Stream:
     ) -> tuple[Conversation, bool]:
         """The open conversation of a platform chat, opened now when there is none, so staff
         can write first (a manager going back to a client from the CRM). ``True``: opened."""
-        conversation, opened = await self._open_conversation(channel, chat_id, client)
-        if opened:
-            await self._bus.publish(ConversationOpened(conversation=conversation))
-        return conversation, opened
+
+        async def find_open(conversation_id: str) -> Doc | None:
+            return await self._store.conversations.find_one(
+                {"_id": conversation_id, "status": {"$ne": ConversationStatus.CLOSED.value}}
+            )
+
+        doc, opened = await self._open_conversation(channel, chat_id, client, claim=find_open)
+        return Conversation.from_doc(doc), opened
 
     async def _open_conversation(
-        self, channel: ChannelRecord, chat_id: str, client: Client, source: str | None = None
-    ) -> tuple[Conversation, bool]:
+        self,
+        channel: ChannelRecord,
+        chat_id: str,
+        client: Client,
+        source: str | None = None,
+        *,
+        claim: Callable[[str], Awaitable[Doc | None]],
+    ) -> tuple[Doc, bool]:
+        """The chat's open conversation as ``claim`` returns it (None: not open), opened now
+        when there is none (``True``). ``claim`` is the seq ``$inc`` on the ingest path."""
         thread_id = f"{channel.id}:{chat_id}"
         for _ in range(3):
-            thread = await self._store.upsert(
-                self._store.open_threads,
+            fresh_id = new_id()
+            thread = await self._store.unflushed.open_threads.find_one_and_update(
                 {"_id": thread_id},
-                {"$setOnInsert": {"conversation_id": new_id()}},
+                {"$setOnInsert": {"conversation_id": fresh_id}},
+                upsert=True,
+                return_document=ReturnDocument.BEFORE,
             )
-            conversation_id = thread["conversation_id"]
-            doc = await self._store.conversations.find_one({"_id": conversation_id})
-            if doc is None:
-                conversation = Conversation(
-                    id=conversation_id,
-                    line_id=channel.line_id,
-                    channel=ChannelRef(id=channel.id, type=channel.type),
-                    chat_id=chat_id,
-                    client=client.info(),
-                    source=source,
+            conversation_id = fresh_id if thread is None else thread["conversation_id"]
+            if thread is not None:
+                doc = await claim(conversation_id)
+                if doc is not None:
+                    return doc, False
+                found = await self._store.conversations.find_one(
+                    {"_id": conversation_id}, {"status": 1}
                 )
-                try:
-                    await self._store.conversations.insert_one(conversation.to_doc())
-                except DuplicateKeyError:  # a concurrent ingest opened it first
+                if found is not None:
+                    if found["status"] == ConversationStatus.CLOSED.value:
+                        # Its thread row survived the close (crash mid-close): retire it.
+                        await self._store.open_threads.delete_one(
+                            {"_id": thread_id, "conversation_id": conversation_id}
+                        )
+                    # Else a concurrent ingest opened it just after ``claim`` looked: retry.
                     continue
-                return conversation, True
-            conversation = Conversation.from_doc(doc)
-            if conversation.status != ConversationStatus.CLOSED:
-                return conversation, False
-            # Closed but its thread row survived (crash mid-close): retire the row, retry.
-            await self._store.open_threads.delete_one(
-                {"_id": thread_id, "conversation_id": conversation_id}
+            # A new thread, or one whose conversation a crash kept from being written.
+            conversation = Conversation(
+                id=conversation_id,
+                line_id=channel.line_id,
+                channel=ChannelRef(id=channel.id, type=channel.type),
+                chat_id=chat_id,
+                client=client.info(),
+                source=source,
             )
+            try:
+                # Journaled: routing hears of it before any message is stored.
+                await self._store.conversations.insert_one(conversation.to_doc())
+            except DuplicateKeyError:  # a concurrent ingest opened it first
+                continue
+            await self._bus.publish(ConversationOpened(conversation=conversation))
+            doc = await claim(conversation_id)
+            if doc is not None:
+                return doc, True
         raise RuntimeError(f"could not open a conversation for thread {thread_id}")
 
     # --- outbound --------------------------------------------------------------------------
@@ -252,8 +389,17 @@ class Stream:
         return await self._append(message, conversation)
 
     async def _append(self, message: Message, conversation: Conversation) -> Appended:
-        now = utcnow()
-        update: dict[str, Any] = {"$inc": {"last_seq": 1}, "$set": {"updated_at": now}}
+        doc = await self._take_seq(conversation.id, message, only_open=False)
+        if doc is None:
+            raise RuntimeError(f"conversation {conversation.id} vanished")
+        return await self._store_message(message, doc)
+
+    async def _take_seq(
+        self, conversation_id: str, message: Message, *, only_open: bool
+    ) -> Doc | None:
+        """The conversation after giving ``message`` the next seq (the one atomic ``$inc``);
+        None if there is no such conversation, or with ``only_open`` if it is closed."""
+        update: dict[str, Any] = {"$inc": {"last_seq": 1}, "$set": {"updated_at": utcnow()}}
         if not message.hidden and message.direction != Direction.SYSTEM:
             # The preview people scan in lists: what the client or an operator wrote, not the
             # line's automatic texts.
@@ -262,25 +408,34 @@ class Stream:
             update["$inc"]["unread"] = 1
         elif message.author.type == AuthorType.OPERATOR and not message.hidden:
             update["$set"]["unread"] = 0
-        doc = await self._store.conversations.find_one_and_update(
-            {"_id": conversation.id}, update, return_document=ReturnDocument.AFTER
+        query: dict[str, Any] = {"_id": conversation_id}
+        if only_open:
+            query["status"] = {"$ne": ConversationStatus.CLOSED.value}
+        # Unflushed: the journaled message insert that follows flushes it (hub/store.py).
+        return await self._store.unflushed.conversations.find_one_and_update(
+            query, update, return_document=ReturnDocument.AFTER
         )
-        if doc is None:
-            raise RuntimeError(f"conversation {conversation.id} vanished")
+
+    async def _store_message(self, message: Message, doc: Doc) -> Appended:
+        """Store ``message`` with the seq ``doc`` (the conversation after ``_take_seq``) gave."""
+        conversation_id: str = doc["_id"]
+        now = utcnow()
         if (
             message.author.type == AuthorType.OPERATOR
             and not message.hidden
             and doc.get("first_response_at") is None
         ):
             doc = (
-                await self._store.conversations.find_one_and_update(
-                    {"_id": conversation.id, "first_response_at": None},
+                await self._store.unflushed.conversations.find_one_and_update(
+                    {"_id": conversation_id, "first_response_at": None},
                     {"$set": {"first_response_at": now}},
                     return_document=ReturnDocument.AFTER,
                 )
                 or doc
             )
-        message = message.model_copy(update={"seq": doc["last_seq"]})
+        message = message.model_copy(
+            update={"seq": doc["last_seq"], "conversation_id": conversation_id}
+        )
         needs_delivery = message.status == MessageStatus.PENDING
         if needs_delivery:
             await self._store.outbox.insert_one(
@@ -360,6 +515,33 @@ class Stream:
             query["hidden"] = False
         docs = await self._store.messages.find(query).to_list()
         return sorted((Message.from_doc(d) for d in docs), key=lambda m: m.seq)
+
+
+def _inbound_message(
+    inbound: Inbound, channel_id: str, client: Client, reply_to: str | None
+) -> Message:
+    return Message(
+        conversation_id="",  # set with its seq, by the conversation that gives it
+        seq=0,
+        channel_id=channel_id,
+        external_id=inbound.external_id,
+        direction=Direction.IN,
+        author=Author(type=AuthorType.CLIENT, id=client.id, name=client.name),
+        text=inbound.text,
+        attachments=inbound.attachments,
+        status=MessageStatus.DELIVERED,
+        reply_to=reply_to,
+        created_at=inbound.sent_at or utcnow(),
+    )
+
+
+def _tells_nothing_new(sender: Sender, client: Client) -> bool:
+    """Whether every detail ``sender`` carries is what ``client`` already says."""
+    return all(
+        getattr(client, field) == value
+        for field in CLIENT_FIELDS
+        if (value := getattr(sender, field))
+    )
 
 
 def _summary(message: Message) -> dict[str, Any]:

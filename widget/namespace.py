@@ -121,12 +121,14 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         prefix=f"openlines:{hub.settings.mongo_db}:widget-rate",
     )
 
-    async def visitor(sid: str) -> tuple[ChannelRecord, str]:
+    async def visitor(sid: str) -> tuple[ChannelRecord, str, str]:
+        """The socket's channel, visitor id and address. The channel comes from the stream's
+        per-process copy: one disabled or deleted elsewhere refuses within ``CHANNEL_TTL_S``."""
         session = await session_of(sio, sid, WIDGET_NS)
-        doc = await hub.store.channels.find_one({"_id": session["channel_id"]})
-        if doc is None or doc.get("deleted") or not doc.get("active", True):
+        channel = await hub.stream.channel(session["channel_id"])
+        if channel is None or channel.deleted or not channel.active:
             raise NotFound("this chat is no longer available", code="channel_gone")
-        return ChannelRecord.from_doc(doc), session["visitor_id"]
+        return channel, session["visitor_id"], session.get("ip", "unknown")
 
     async def latest_conversation(channel_id: str, visitor_id: str) -> Conversation | None:
         docs = (
@@ -210,12 +212,11 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     @event_handler(SendIn)
     async def send(sid: str, payload: SendIn) -> Ack:
-        channel, visitor_id = await visitor(sid)
+        channel, visitor_id, ip = await visitor(sid)
         text = payload.text.strip()
         if not text and not payload.attachments:
             raise ValidationFailed("the message is empty", code="empty_message")
-        session = await session_of(sio, sid, WIDGET_NS)
-        await check_rate(limiter, hub, visitor_id, session.get("ip", "unknown"))
+        await check_rate(limiter, hub, visitor_id, ip)
         attachments = await hub.files.visitor_uploads(
             payload.attachments, channel_id=channel.id, visitor_id=visitor_id
         )
@@ -242,7 +243,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     @event_handler(HistoryIn)
     async def history(sid: str, payload: HistoryIn) -> Ack:
-        channel, visitor_id = await visitor(sid)
+        channel, visitor_id, _ = await visitor(sid)
         conversation = await latest_conversation(channel.id, visitor_id)
         if conversation is None:
             return {"messages": [], "conversation_id": None}
@@ -257,7 +258,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     @event_handler(PrechatIn)
     async def prechat(sid: str, payload: PrechatIn) -> Ack:
-        channel, visitor_id = await visitor(sid)
+        channel, visitor_id, _ = await visitor(sid)
         client = await hub.stream.find_or_create_client(
             channel.id,
             Sender(
@@ -271,7 +272,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     @event_handler(TypingIn)
     async def typing(sid: str, payload: TypingIn) -> Ack:
-        channel, visitor_id = await visitor(sid)
+        channel, visitor_id, _ = await visitor(sid)
         conversation = await latest_conversation(channel.id, visitor_id)
         if conversation is None or conversation.status == ConversationStatus.CLOSED:
             return {}

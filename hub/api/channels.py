@@ -117,6 +117,7 @@ async def patch_channel(request: web.Request) -> web.Response:
         changes["active"] = body.active
     if changes:
         await hub.store.channels.update_one({"_id": channel.id}, {"$set": changes})
+        hub.stream.forget_channel(channel.id)
         hub.runners.poke()
     updated = channel.model_copy(update=changes)
     return json_response(hub.registry.public_view(updated, public_base(request)))
@@ -132,6 +133,7 @@ async def delete_channel(request: web.Request) -> web.Response:
     await hub.store.channels.update_one(
         {"_id": channel.id}, {"$set": {"deleted": True, "active": False}}
     )
+    hub.stream.forget_channel(channel.id)
     return web.Response(status=204)
 
 
@@ -139,8 +141,15 @@ async def delete_channel(request: web.Request) -> web.Response:
 async def webhook(request: web.Request) -> web.StreamResponse:
     """Verify, normalise, persist, acknowledge."""
     hub = hub_of(request)
-    channel = await load_channel(hub, request.match_info["channel_id"])
-    if channel.type != request.match_info["type"] or not channel.active:
+    # The stream's per-process copy: a channel changed through another process is seen here
+    # within ``hub.stream.CHANNEL_TTL_S``.
+    channel = await hub.stream.channel(request.match_info["channel_id"])
+    if (
+        channel is None
+        or channel.deleted
+        or not channel.active
+        or channel.type != request.match_info["type"]
+    ):
         raise NotFound("no such channel")
     kind = hub.registry.get(channel.type)
     return await kind.webhook(channel, request, HubSink(hub, channel))

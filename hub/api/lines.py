@@ -136,5 +136,6 @@ async def delete_line(request: web.Request) -> web.Response:
             details={"open_conversations": open_count},
         )
     await hub.store.channels.update_many({"line_id": line.id}, {"$set": {"active": False}})
+    hub.stream.forget_line(line.id)
     await hub.store.lines.delete_one({"_id": line.id})
     return web.Response(status=204)
