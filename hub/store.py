@@ -13,6 +13,7 @@ from typing import Any
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 Doc = dict[str, Any]
 
@@ -109,12 +110,20 @@ class Store:
 
     @staticmethod
     async def upsert(collection: AsyncCollection[Doc], query: Doc, update: Doc) -> Doc:
-        """Atomically update-or-insert one document and return it as it is now."""
-        doc = await collection.find_one_and_update(
-            query, update, upsert=True, return_document=ReturnDocument.AFTER
-        )
-        assert doc is not None  # an upsert returning the new version always has one
-        return doc
+        """Atomically update-or-insert one document and return it as it is now. ``update``
+        must be safe to apply twice (``$setOnInsert``): a lost insert race is asked again."""
+        for _ in range(2):
+            try:
+                doc = await collection.find_one_and_update(
+                    query, update, upsert=True, return_document=ReturnDocument.AFTER
+                )
+            except DuplicateKeyError:  # MongoDB: a concurrent upsert inserted it first
+                continue
+            if doc is not None:
+                return doc
+            # SecantusDB: an upsert that lost the race to insert the same new _id comes back
+            # empty (seen with concurrent first messages of one chat); the document exists now.
+        raise RuntimeError(f"upsert into {collection.name} found nothing twice: {query}")
 
     async def ping(self) -> None:
         await self.db.command("ping")

@@ -304,14 +304,13 @@ class Stream:
         thread_id = f"{channel.id}:{chat_id}"
         for _ in range(3):
             fresh_id = new_id()
-            thread = await self._store.unflushed.open_threads.find_one_and_update(
+            thread = await self._store.upsert(
+                self._store.unflushed.open_threads,
                 {"_id": thread_id},
                 {"$setOnInsert": {"conversation_id": fresh_id}},
-                upsert=True,
-                return_document=ReturnDocument.BEFORE,
             )
-            conversation_id = fresh_id if thread is None else thread["conversation_id"]
-            if thread is not None:
+            conversation_id = thread["conversation_id"]
+            if conversation_id != fresh_id:  # the thread was there already
                 doc = await claim(conversation_id)
                 if doc is not None:
                     return doc, False
