@@ -29,14 +29,10 @@ from tests.conftest import (
 )
 from tests.fakes.telegram import FakeBotApi
 from tests.support.clients import Api
+from tests.support.platform import replies
 from tests.support.waiting import eventually
 
 PAUSE, RESTART, BLOCKED = "after a pause", "across restart", "blocked"
-
-
-async def _out(api: Api, conversation_id: str) -> dict[str, dict[str, Any]]:
-    body = await api.get(f"/api/v1/conversations/{conversation_id}/messages")
-    return {m["text"]: m for m in body["messages"] if m["author"]["type"] == "operator"}
 
 
 async def test_429_is_honoured_403_fails_and_pending_replies_survive_a_restart(
@@ -63,7 +59,7 @@ async def test_429_is_honoured_403_fails_and_pending_replies_survive_a_restart(
         )
         await admin.post(f"/api/v1/conversations/{cid}/messages", {"text": PAUSE})
         await eventually(
-            lambda: _out(admin, cid), lambda o: o["after a pause"]["status"] == "sent"
+            lambda: replies(admin, cid), lambda o: o["after a pause"]["status"] == "sent"
         )
         attempts = [c for c in fake.calls_of("sendMessage") if c.params["text"] == "after a pause"]
         assert len(attempts) == 2 and attempts[1].at - attempts[0].at >= 1.9
@@ -82,12 +78,12 @@ async def test_429_is_honoured_403_fails_and_pending_replies_survive_a_restart(
             lambda texts: "across restart" in texts,
             timeout_s=10,
         )
-        assert (await _out(admin, cid))["across restart"]["status"] == "pending"
+        assert (await replies(admin, cid))["across restart"]["status"] == "pending"
         assert await first.stop() == 0
         second = await spawn(env, "serve2")
         admin2 = Api(second.url, http, admin.token)
         await eventually(
-            lambda: _out(admin2, cid),
+            lambda: replies(admin2, cid),
             lambda o: o["across restart"]["status"] == "sent",
             timeout_s=30,
         )
@@ -98,7 +94,7 @@ async def test_429_is_honoured_403_fails_and_pending_replies_survive_a_restart(
         )
         await admin2.post(f"/api/v1/conversations/{cid}/messages", {"text": "blocked"})
         final = await eventually(
-            lambda: _out(admin2, cid), lambda o: o["blocked"]["status"] == "failed"
+            lambda: replies(admin2, cid), lambda o: o["blocked"]["status"] == "failed"
         )
         assert "bot was blocked by the user" in final["blocked"]["status_reason"]
         conversation = await admin2.get(f"/api/v1/conversations/{cid}")

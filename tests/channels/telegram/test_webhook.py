@@ -21,21 +21,8 @@ from tests.channels.telegram.conftest import (
 )
 from tests.fakes.telegram import FakeBotApi
 from tests.support.clients import Api, operator_socket
+from tests.support.platform import JPEG, OGG, PDF, PNG, all_conversations, thread_of
 from tests.support.waiting import eventually
-
-OGG = b"OggS\x00\x02" + b"\x00" * 200
-PDF = b"%PDF-1.4\n" + b"x" * 200
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 300
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-
-
-async def _messages(api: Api, conversation_id: str) -> list[dict[str, Any]]:
-    body = await api.get(f"/api/v1/conversations/{conversation_id}/messages")
-    return body["messages"]  # type: ignore[no-any-return]
-
-
-async def _conversations(api: Api) -> list[dict[str, Any]]:
-    return (await api.get("/api/v1/conversations"))["conversations"]  # type: ignore[no-any-return]
 
 
 async def test_connect_sets_the_webhook_and_refuses_a_wrong_token(
@@ -132,13 +119,13 @@ async def test_wrong_secret_is_refused_and_a_repeated_update_is_stored_once(
             "POST", f"/hooks/telegram/{channel['id']}", update, headers=headers
         )
         assert status == 401 and body["error"]["code"] == "invalid_secret"
-    assert await _conversations(admin) == []
+    assert await all_conversations(admin) == []
 
     assert await post_update(admin, channel, update) == 200
     assert await post_update(admin, channel, update) == 200  # Telegram retried
     assert await post_update(admin, channel, {**update, "update_id": 1}) == 200
-    [conversation] = await _conversations(admin)
-    texts = [m["text"] for m in await _messages(admin, conversation["id"])]
+    [conversation] = await all_conversations(admin)
+    texts = [m["text"] for m in await thread_of(admin, conversation["id"])]
     assert texts.count("hello") == 1
 
 
@@ -152,8 +139,8 @@ async def test_media_arrive_as_attachments_and_an_image_goes_out_as_a_photo(
     channel = await connect_bot(admin, fake, line["id"])
     for name in ("photo", "document", "voice"):
         assert await post_update(admin, channel, fixture_update(name)) == 200
-    [conversation] = await _conversations(admin)
-    messages = await _messages(admin, conversation["id"])
+    [conversation] = await all_conversations(admin)
+    messages = await thread_of(admin, conversation["id"])
     got = {m["attachments"][0]["mime"]: m for m in messages if m["direction"] == "in"}
     assert set(got) == {"image/jpeg", "application/pdf", "audio/ogg"}
     assert got["image/jpeg"]["text"] == "Here is the damaged box"
@@ -182,7 +169,7 @@ async def test_media_arrive_as_attachments_and_an_image_goes_out_as_a_photo(
         expect=201,
     )
     await eventually(
-        lambda: _messages(admin, conversation["id"]),
+        lambda: thread_of(admin, conversation["id"]),
         lambda ms: any(m["id"] == message["id"] and m["status"] == "sent" for m in ms),
     )
     [photo] = fake.calls_of("sendPhoto")
@@ -197,7 +184,7 @@ async def test_csat_buttons_store_the_rating_and_hidden_messages_stay_home(
     line = await admin.create_line(csat={"enabled": True})
     channel = await connect_bot(admin, fake, line["id"])
     assert await post_update(admin, channel, text_update("thanks for the help", 40)) == 200
-    [conversation] = await _conversations(admin)
+    [conversation] = await all_conversations(admin)
     cid = conversation["id"]
     await admin.post(f"/api/v1/conversations/{cid}/accept", expect=200)
     messages = f"/api/v1/conversations/{cid}/messages"

@@ -30,35 +30,15 @@ from tests.channels.vk.conftest import (
 )
 from tests.fakes.vk import FakeVkApi
 from tests.support.clients import Api, operator_socket
+from tests.support.platform import JPEG, PDF, PNG, all_conversations, replies, thread_of
 from tests.support.waiting import eventually
-
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 300
-PDF = b"%PDF-1.4\n" + b"x" * 200
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-
-
-async def _messages(api: Api, conversation_id: str) -> list[dict[str, Any]]:
-    body = await api.get(f"/api/v1/conversations/{conversation_id}/messages")
-    return body["messages"]  # type: ignore[no-any-return]
-
-
-async def _conversations(api: Api) -> list[dict[str, Any]]:
-    return (await api.get("/api/v1/conversations"))["conversations"]  # type: ignore[no-any-return]
-
-
-async def _out(api: Api, conversation_id: str) -> dict[str, dict[str, Any]]:
-    return {
-        m["text"]: m
-        for m in await _messages(api, conversation_id)
-        if m["author"]["type"] == "operator"
-    }
 
 
 async def _accepted_conversation(admin: Api, fake: FakeVkApi, line: dict[str, Any]) -> str:
     """A community connected to ``line`` and one accepted conversation with the client."""
     channel = await connect_community(admin, fake, line["id"])
     assert await post_event(admin, channel, text_event("hello", 1)) == (200, "ok")
-    [conversation] = await _conversations(admin)
+    [conversation] = await all_conversations(admin)
     await admin.post(f"/api/v1/conversations/{conversation['id']}/accept", expect=200)
     return str(conversation["id"])
 
@@ -137,11 +117,11 @@ async def test_confirmation_answers_the_code_and_a_wrong_secret_stores_nothing(
         async with admin._session.post(hook, data=raw) as response:
             assert response.status == 400
             assert (await response.json())["error"]["code"] == "invalid_json"
-    assert await _conversations(admin) == []
+    assert await all_conversations(admin) == []
     assert not fake.calls_of("users.get")  # nothing was even looked up
 
     assert await post_event(admin, channel, event) == (200, "ok")
-    assert len(await _conversations(admin)) == 1
+    assert len(await all_conversations(admin)) == 1
 
 
 async def test_message_reaches_an_operator_with_the_real_name_and_the_reply_goes_out(
@@ -165,7 +145,7 @@ async def test_message_reaches_an_operator_with_the_real_name_and_the_reply_goes
         # The client edits their first message.
         assert await post_event(admin, channel, fixture_event("message_edit")) == (200, "ok")
         first = next(
-            m for m in await _messages(admin, conversation["id"]) if m["direction"] == "in"
+            m for m in await thread_of(admin, conversation["id"]) if m["direction"] == "in"
         )
         assert first["text"] == "Здравствуйте, где мой заказ №42?" and first["edited"]
         assert len(fake.calls_of("users.get")) == 1
@@ -193,7 +173,7 @@ async def test_message_reaches_an_operator_with_the_real_name_and_the_reply_goes
     assert "keyboard" not in sent.params and "attachment" not in sent.params
     platform_id = fake.sent_by_random_id[(USER_ID, random_id(message_id))]
     assert updated["message"]["status"] == "sent"
-    stored = {m["id"]: m for m in await _messages(admin, conversation["id"])}
+    stored = {m["id"]: m for m in await thread_of(admin, conversation["id"])}
     assert stored[message_id]["status"] == "sent" and platform_id
     [activity] = fake.calls_of("messages.setActivity")
     assert (activity.params["peer_id"], activity.params["type"]) == (str(USER_ID), "typing")
@@ -207,8 +187,8 @@ async def test_a_repeated_event_is_stored_once(fake: FakeVkApi, admin: Api) -> N
     assert await post_event(admin, channel, event) == (200, "ok")  # VK retried
     # The same message under a new event id (a retry after our answer was lost in a restart).
     assert await post_event(admin, channel, {**event, "event_id": "other"}) == (200, "ok")
-    [conversation] = await _conversations(admin)
-    texts = [m["text"] for m in await _messages(admin, conversation["id"])]
+    [conversation] = await all_conversations(admin)
+    texts = [m["text"] for m in await thread_of(admin, conversation["id"])]
     assert texts.count("hello once") == 1
 
 
@@ -222,7 +202,7 @@ async def test_error_6_and_10_are_retried_with_the_same_random_id_and_901_fails(
     fake.fail_next("messages.send", 6, "Too many requests per second", text="busy")
     fake.fail_next("messages.send", 10, "Internal server error", text="busy")
     busy = await admin.post(messages, {"text": "busy"}, expect=201)
-    await eventually(lambda: _out(admin, cid), lambda o: o["busy"]["status"] == "sent")
+    await eventually(lambda: replies(admin, cid), lambda o: o["busy"]["status"] == "sent")
     attempts = [c for c in fake.calls_of("messages.send") if c.params["message"] == "busy"]
     assert len(attempts) == 3
     assert {c.params["random_id"] for c in attempts} == {str(random_id(busy["id"]))}
@@ -230,7 +210,7 @@ async def test_error_6_and_10_are_retried_with_the_same_random_id_and_901_fails(
 
     fake.fail_next("messages.send", 7, "Permission to perform this action is denied", text="no")
     await admin.post(messages, {"text": "no"}, expect=201)
-    out = await eventually(lambda: _out(admin, cid), lambda o: o["no"]["status"] == "failed")
+    out = await eventually(lambda: replies(admin, cid), lambda o: o["no"]["status"] == "failed")
     assert "[7] Permission to perform this action is denied" in out["no"]["status_reason"]
     assert (await admin.get(f"/api/v1/conversations/{cid}")).get("client_unreachable") is None
 
@@ -238,7 +218,9 @@ async def test_error_6_and_10_are_retried_with_the_same_random_id_and_901_fails(
         "messages.send", 901, "Can't send messages for users without permission", text="denied"
     )
     await admin.post(messages, {"text": "denied"}, expect=201)
-    out = await eventually(lambda: _out(admin, cid), lambda o: o["denied"]["status"] == "failed")
+    out = await eventually(
+        lambda: replies(admin, cid), lambda o: o["denied"]["status"] == "failed"
+    )
     reason = out["denied"]["status_reason"]
     assert "[901] Can't send messages for users without permission" in reason
     conversation = await admin.get(f"/api/v1/conversations/{cid}")
@@ -253,9 +235,9 @@ async def test_photos_and_documents_in_and_out(fake: FakeVkApi, admin: Api) -> N
     channel = await connect_community(admin, fake, line["id"])
     for name in ("photo", "doc"):
         assert await post_event(admin, channel, fixture_event(name, fake)) == (200, "ok")
-    [conversation] = await _conversations(admin)
+    [conversation] = await all_conversations(admin)
     cid = conversation["id"]
-    got = {m["attachments"][0]["mime"]: m for m in await _messages(admin, cid) if m["attachments"]}
+    got = {m["attachments"][0]["mime"]: m for m in await thread_of(admin, cid) if m["attachments"]}
     assert set(got) == {"image/jpeg", "application/pdf"}
     assert got["image/jpeg"]["text"] == "Коробка повреждена"
     assert got["application/pdf"]["attachments"][0]["name"] == "invoice.pdf"
@@ -281,7 +263,7 @@ async def test_photos_and_documents_in_and_out(fake: FakeVkApi, admin: Api) -> N
         expect=201,
     )
     await eventually(
-        lambda: _messages(admin, cid),
+        lambda: thread_of(admin, cid),
         lambda ms: any(m["id"] == message["id"] and m["status"] == "sent" for m in ms),
     )
     # vk-api names upload parts ``file0.<ext>``; a document keeps its name as its title.
