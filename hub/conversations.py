@@ -733,6 +733,7 @@ class Conversations:
         ``release_slot``: the assignee no longer holds it; their capacity slot is given back
         before anyone hears of the change, so the router sees the room it frees."""
         update.setdefault("$set", {})["updated_at"] = utcnow()
+        update.setdefault("$inc", {})["rev"] = 1
         doc = await self._store.conversations.find_one_and_update(
             {"_id": conversation_id, **expected}, update, return_document=ReturnDocument.AFTER
         )

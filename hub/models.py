@@ -314,6 +314,9 @@ class Conversation(Doc):
     unread: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Raised by every write that staff hear of: the copy with the higher ``rev`` is the newer
+    # (clocks cannot tell, as concurrent writes land in another order than they were stamped).
+    rev: int = 0
     queued_at: datetime | None = Field(default_factory=utcnow)
     first_response_at: datetime | None = None
     closed_at: datetime | None = None

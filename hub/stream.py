@@ -268,7 +268,7 @@ class Stream:
         for ref in open_ids:
             doc = await self._store.conversations.find_one_and_update(
                 {"_id": ref["_id"]},
-                {"$set": {"client": info}},
+                {"$set": {"client": info}, "$inc": {"rev": 1}},
                 return_document=ReturnDocument.AFTER,
             )
             if doc is not None:
@@ -398,7 +398,10 @@ class Stream:
     ) -> Doc | None:
         """The conversation after giving ``message`` the next seq (the one atomic ``$inc``);
         None if there is no such conversation, or with ``only_open`` if it is closed."""
-        update: dict[str, Any] = {"$inc": {"last_seq": 1}, "$set": {"updated_at": utcnow()}}
+        update: dict[str, Any] = {
+            "$inc": {"last_seq": 1, "rev": 1},
+            "$set": {"updated_at": utcnow()},
+        }
         if not message.hidden and message.direction != Direction.SYSTEM:
             # The preview people scan in lists: what the client or an operator wrote, not the
             # line's automatic texts.
@@ -427,7 +430,7 @@ class Stream:
             doc = (
                 await self._store.unflushed.conversations.find_one_and_update(
                     {"_id": conversation_id, "first_response_at": None},
-                    {"$set": {"first_response_at": now}},
+                    {"$set": {"first_response_at": now}, "$inc": {"rev": 1}},
                     return_document=ReturnDocument.AFTER,
                 )
                 or doc

@@ -20,7 +20,7 @@ export type Conv = {
   offer_expires_at: string | null; pinned: boolean;
   crm: { lead_id: string | null; contact_id: string | null; deal_id: string | null };
   last_message: { text: string; direction: string; created_at: string } | null;
-  unread: number; created_at: string; updated_at?: string; queued_at: string | null; closed_at: string | null;
+  unread: number; created_at: string; updated_at?: string; rev?: number; queued_at: string | null; closed_at: string | null;
 };
 export type Line = Record<string, any> & { id: string; name: string; operators: string[]; supervisors: string[] };
 export type Thread = { msgs: Msg[]; lastSeq: number; loading: boolean; older: boolean; complete: boolean };
@@ -237,7 +237,15 @@ export async function loadClosed(): Promise<void> {
   update();
 }
 
+// A REST snapshot can land after a live event that is newer than it (a fetch in flight while the
+// conversation is offered), and concurrent changes can be heard out of order: the higher ``rev``
+// (raised by every change on the server) wins.
+function older(c: Conv, than: Conv | undefined): boolean {
+  return !!than && (c.rev ?? 0) < (than.rev ?? 0);
+}
+
 export function upsert(c: Conv): void {
+  if (older(c, S.convs.get(c.id))) return;
   S.convs.set(c.id, c);
   for (const live of liveDuringLoad) live.set(c.id, c);
   S.closed = S.closed.map((x) => (x.id === c.id ? c : x));
@@ -353,7 +361,7 @@ async function ensureConv(id: string): Promise<Conv | null> {
   try {
     const c = await api<Conv>("GET", `/api/v1/conversations/${id}`);
     upsert(c);
-    return c;
+    return S.convs.get(id) ?? c;
   } catch {
     return null;
   }

@@ -3,7 +3,7 @@
 // drag-and-drop between stages, and the "start deal" action of a conversation.
 // Client text is only ever rendered as text nodes (JSX escapes it); never innerHTML.
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, S, api, editsCrm, fail, openThread, readsCrm, t, toast, update, type Conv } from "./core";
+import { ApiError, S, api, editsCrm, fail, openThread, readsCrm, t, toast, update, upsert, type Conv } from "./core";
 import { ChannelIcon } from "./ui";
 
 type Rec = Record<string, any> & { id: string };
@@ -58,7 +58,7 @@ export function StartDeal({ c }: { c: Conv }) {
     try {
       await api("POST", `/api/v1/conversations/${c.id}/deal`, { title: t("crm.dealFor", { name: c.client.name || t("list.unknownClient") }) });
       const fresh = await api<Conv>("GET", `/api/v1/conversations/${c.id}`);
-      S.convs.set(fresh.id, fresh);
+      upsert(fresh);
       toast(t("crm.dealStarted"));
     } catch (err) {
       if (err instanceof ApiError && err.code === "deal_exists") toast(t("crm.dealExists"));

@@ -4,7 +4,7 @@ import { render } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import {
   S, api, boot, emit, fail, isAdmin, loadClosed, loadLines, loadOlder, onUpdate, openThread,
-  editsCrm, oversees, readsCrm, setLang, setStatus, signIn, signOut, supervisesAny, t, thread, toast, uid, update,
+  editsCrm, oversees, readsCrm, setLang, setStatus, signIn, signOut, supervisesAny, t, thread, toast, uid, update, upsert,
   uploadFile, type Attachment, type Conv, type Msg, type User,
 } from "./core";
 import { CrmSection, StartDeal, openCrmCard } from "./crm";
@@ -183,7 +183,7 @@ function Inbox() {
 async function accept(id: string): Promise<void> {
   try {
     const ack = await emit<{ conversation: Conv }>("conversation:accept", { id });
-    S.convs.set(id, ack.conversation);
+    upsert(ack.conversation);
     S.tab = "mine";
     select(id);
   } catch (err) { fail(err); }
@@ -300,7 +300,7 @@ function Conversation({ id }: { id: string }) {
   const act = (event: string, payload: Record<string, unknown>) => async () => {
     try {
       const ack = await emit<{ conversation: Conv }>(event, { id, ...payload });
-      S.convs.set(id, ack.conversation);
+      upsert(ack.conversation);
       update();
     } catch (err) { fail(err); }
   };
@@ -353,7 +353,7 @@ function Picker({ c, mode, close }: { c: Conv; mode: "transfer" | "invite"; clos
     try {
       const event = mode === "transfer" ? "conversation:transfer" : "conversation:invite";
       const ack = await emit<{ conversation: Conv }>(event, { id: c.id, ...payload });
-      S.convs.set(c.id, ack.conversation);
+      upsert(ack.conversation);
       close();
       update();
     } catch (err) { fail(err); }

@@ -144,3 +144,34 @@ async def test_openapi_covers_every_package(anon: Api) -> None:
     assert "post" in spec["paths"]["/api/v1/conversations/{conversation_id}/transfer"]
     ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids)), "operationIds must be unique"
+
+
+async def test_every_change_raises_rev(base_url: str, admin: Api) -> None:
+    """``rev`` orders copies of a conversation: a message, an accept, a close each raise it,
+    and every event staff hear carries the rev of the change it tells of."""
+    world = await make_line(admin, operators=1)
+    (op,) = world.operators
+    watcher = await operator_socket(base_url, admin.token)
+    visitor, first = await visitor_says(base_url, world.key, "hello")
+    path = f"/api/v1/conversations/{first['conversation_id']}"
+    revs = [(await admin.get(path))["rev"]]
+    ack = await visitor.call("message:send", {"text": "anyone?", "client_msg_id": new_msg_id()})
+    assert ack["ok"]
+    revs.append((await admin.get(path))["rev"])
+    revs.append((await op.post(f"{path}/accept", expect=200))["rev"])
+    revs.append((await op.post(f"{path}/close", expect=200))["rev"])
+    assert revs == sorted(set(revs)), revs
+
+    updates = await watcher.events.wait(
+        "conversation:updated", lambda d: d["conversation"]["status"] == "closed"
+    )
+    heard = [
+        d["conversation"]["rev"]
+        for d in watcher.events.all("conversation:updated")
+        if d["conversation"]["id"] == first["conversation_id"]
+    ]
+    assert (
+        len(set(heard)) == len(heard) and max(heard) == revs[-1] == updates["conversation"]["rev"]
+    )
+    await visitor.close()
+    await watcher.close()

@@ -3,10 +3,13 @@ transfer and invite between two signed-in operators; a supervisor's hidden whisp
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, expect
+import asyncio
+import re
+
+from playwright.async_api import APIResponse, Browser, Route, expect
 
 from tests.operators_ui.conftest import open_tab, shot, sign_in
-from tests.support.clients import Api, SocketClient, public_texts
+from tests.support.clients import Api, SocketClient, new_msg_id, public_texts
 from tests.support.waiting import eventually
 from tests.support.world import make_line, visitor_says
 
@@ -64,6 +67,48 @@ async def test_offer_accept_answer_and_reload(base_url: str, admin: Api, browser
     await eventually(lambda: op.get("/api/v1/me"), lambda me: me["status_preference"] == "away")
     await page.get_by_test_id("sign-out").click()
     await expect(page.get_by_test_id("login-email")).to_be_visible()
+    await visitor.close()
+
+
+async def test_a_snapshot_fetched_before_the_offer_does_not_hide_it(
+    base_url: str, admin: Api, browser: Browser
+) -> None:
+    """The console fetches a conversation it first hears of in a message; when the offer
+    arrives while that fetch is in flight, the older snapshot must not put it back in Queue."""
+    world = await make_line(admin, operators=1)
+    op = world.operators[0]
+    page = await sign_in(browser, base_url, op)
+    await page.get_by_test_id("status-switch").select_option("away")
+    await eventually(
+        lambda: admin.get(f"/api/v1/console/lines/{world.line['id']}/members"),
+        lambda body: body["members"][0]["status"] == "away",
+    )
+
+    held: asyncio.Queue[tuple[Route, APIResponse]] = asyncio.Queue()
+    release = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        snapshot = await route.fetch()  # taken now, while the conversation is queued
+        await held.put((route, snapshot))
+        await release.wait()
+        await route.fulfill(response=snapshot)
+
+    await page.route(re.compile(r"/api/v1/conversations/[0-9a-f]{24}$"), hold)
+    visitor, _ = await visitor_says(base_url, world.key, "Is anyone there?")
+    route, snapshot = await asyncio.wait_for(held.get(), 20)
+    assert (await snapshot.json())["status"] == "queued"
+
+    await page.get_by_test_id("status-switch").select_option("online")
+    await open_tab(page, "offered")
+    await expect(page.get_by_test_id("conversation-item")).to_have_count(1)
+
+    async with page.expect_event("requestfinished", lambda r: r.url == route.request.url):
+        release.set()
+    # A later live event, so the stale snapshot has surely been handled by then.
+    await visitor.call("message:send", {"text": "Hello?", "client_msg_id": new_msg_id()})
+    row = page.get_by_test_id("conversation-item")
+    await expect(row).to_contain_text("Hello?")
+    await expect(row.get_by_test_id("accept")).to_be_visible()
     await visitor.close()
 
 
