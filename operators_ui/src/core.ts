@@ -367,6 +367,23 @@ async function ensureConv(id: string): Promise<Conv | null> {
   }
 }
 
+// Re-sync what was missed while the connection was down: lists, then every thread by seq. A hub
+// that is still starting may refuse a request: try again (while this connection lasts), since
+// nothing live will ever bring back what was missed.
+async function resync(s: Socket): Promise<void> {
+  for (let attempt = 0; socket === s && s.connected; attempt++) {
+    try {
+      await loadOpen();
+      for (const id of S.threads.keys()) await catchUp(id);
+      if (S.tab === "closed") await loadClosed();
+      return;
+    } catch (err) {
+      if (attempt === 2) fail(err);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 5000)));
+    }
+  }
+}
+
 function connect(): void {
   const s = io("/operator", { auth: { token: S.token }, transports: ["websocket"], reconnectionDelayMax: 2000 });
   socket = s;
@@ -376,14 +393,7 @@ function connect(): void {
     const again = S.everConnected;
     S.everConnected = true;
     update();
-    if (again) {
-      // Re-sync what was missed while the connection was down: lists, then the open thread by seq.
-      try {
-        await loadOpen();
-        for (const id of S.threads.keys()) await catchUp(id);
-        if (S.tab === "closed") await loadClosed();
-      } catch (err) { fail(err); }
-    }
+    if (again) await resync(s);
   });
   s.on("disconnect", () => { S.connected = false; update(); });
   s.on("connect_error", (err: Error & { data?: { code?: string } }) => {

@@ -123,11 +123,13 @@ async def auto_accept(
         handled = len(offers)
 
 
-@pytest.mark.timeout(300)  # 200 conversations through SecantusDB's journaled writes
+@pytest.mark.timeout(300)  # 120 conversations through SecantusDB's journaled writes
 async def test_two_processes_never_double_assign_nor_exceed_capacity(
     mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
 ) -> None:
-    capacity, conversations, operators = 30, 200, 6
+    # Four operators on two processes race for every one of 120 conversations (480 accepts):
+    # enough contention to catch a double assignment, and 40 left over to stay queued.
+    capacity, conversations, operators = 20, 120, 4
     env = settings_env(make_settings(mongo_url, db_name, tmp_path / "data", redis_url=REDIS_URL))
     nodes = [await spawn(env, f"node{i}") for i in range(2)]
     results: list[tuple[str, str, bool, str | None]] = []
