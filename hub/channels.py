@@ -82,6 +82,10 @@ class ChannelSink(Protocol):
         """Keep a file the client sent (size and type checked) and describe it."""
         ...
 
+    async def save_original(self, name: str, data: bytes, mime: str) -> Attachment:
+        """Keep a message's source as the platform sent it (no checks: it is not an upload)."""
+        ...
+
     async def read_file(self, attachment_id: str) -> bytes:
         """The bytes of a stored attachment (to upload it to the platform)."""
         ...

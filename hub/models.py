@@ -287,6 +287,9 @@ class Message(Doc):
     edited: bool = False
     # The message this one replies to (the client quoted it on their platform).
     reply_to: str | None = None
+    # As the platform sent it, where the text shown was cut from more (an e-mail's MIME
+    # source: quotes, signature, HTML); staff download it, clients never see it.
+    original: Attachment | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -369,6 +372,8 @@ class Inbound(BaseModel):
     reply_to_external_id: str | None = None
     # Recorded as the conversation's ``source`` when this message opens it.
     source: str | None = None
+    # The message exactly as the platform sent it (an e-mail's MIME source), for staff.
+    original: Attachment | None = None
 
 
 class Outbound(BaseModel):

@@ -95,6 +95,11 @@ class HubSink:
         stored = await self._hub.files.save(name, data, owner, media=True)
         return stored.attachment()
 
+    async def save_original(self, name: str, data: bytes, mime: str) -> Attachment:
+        owner = {"kind": "channel", "channel_id": self._channel.id}
+        stored = await self._hub.files.keep(name, data, mime, owner)
+        return stored.attachment()
+
     async def read_file(self, attachment_id: str) -> bytes:
         return await self._hub.files.read(attachment_id)
 

@@ -533,6 +533,7 @@ def _inbound_message(
         attachments=inbound.attachments,
         status=MessageStatus.DELIVERED,
         reply_to=reply_to,
+        original=inbound.original,
         created_at=inbound.sent_at or utcnow(),
     )
 

@@ -197,6 +197,7 @@ class Receiver:
         # Recorded before the hub stores it: a crash in between re-threads it the same way.
         await self._threads.record_inbound(chat_id, mail, message_id)
         attachments, refused = await self._save_files(mail)
+        original = await self._sink.save_original("message.eml", raw, "message/rfc822")
         text = mail.text or mail.subject
         if refused:
             text = "\n".join([text, *refused]).strip()
@@ -212,6 +213,7 @@ class Receiver:
                 ),
                 text=text,
                 attachments=attachments,
+                original=original,
             )
         )
         log.info("mail stored channel=%s chat=%s threaded_by=%s", self._channel_id, chat_id, rule)

@@ -10,7 +10,7 @@ export type Msg = {
   id: string; conversation_id: string; seq: number; direction: "in" | "out" | "system";
   author: { type: string; id?: string | null; name?: string | null };
   text: string; attachments: Attachment[]; hidden: boolean; status: string; created_at: string;
-  client_msg_id?: string | null; local?: boolean;
+  client_msg_id?: string | null; local?: boolean; original?: Attachment | null;
 };
 export type Conv = {
   id: string; line_id: string; channel: { id: string; type: string };

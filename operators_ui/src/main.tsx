@@ -236,6 +236,11 @@ function Bubble({ m }: { m: Msg }) {
       </div>
       {m.text && <div class="text">{m.text}</div>}
       {m.attachments.map((a) => <AttachmentView a={a} />)}
+      {m.original && (
+        <a class="file" data-testid="original" href={m.original.url || `/api/v1/files/${m.original.id}`} download={m.original.name}>
+          <Icon name="clip" size={14} /> {t("msg.original")}
+        </a>
+      )}
       <div class="when">{clock(m.created_at)}
         {m.direction === "out" && !m.hidden && <span class="delivery" data-testid="delivery" data-status={m.status}> · {t(`msg.${m.status}`)}</span>}
       </div>

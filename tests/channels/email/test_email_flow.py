@@ -92,6 +92,16 @@ async def test_mail_in_reply_out_answer_joins(
         assert conversation["client"]["email"] == "client@example.org"
         assert conversation["client"]["name"] == "Carla Client"
         assert await texts(admin, cid) == ["My printer is on fire."]  # signature cut
+        # ...and the mail as it came, for staff: the MIME source, signature and all.
+        (first,) = (await admin.get(f"/api/v1/conversations/{cid}/messages"))["messages"][:1]
+        original = first["original"]
+        assert original["mime"] == "message/rfc822" and original["name"] == "message.eml"
+        status, source = await operator.call("GET", f"/api/v1/files/{original['id']}")
+        assert status == 200
+        assert first_id in source and "Carla, Accounting" in source
+        outsider = await admin.create_user("operator")
+        status, _ = await outsider.call("GET", f"/api/v1/files/{original['id']}")
+        assert status == 404
 
         assert (await socket.call("conversation:accept", {"id": cid}))["ok"]
         await operator.post(
