@@ -35,6 +35,8 @@ from hub.store import Store
 log = logging.getLogger("openlines.outbox")
 
 LEASE_S = 60.0
+# A row whose message is not stored this long after the row was: its process died in between.
+ORPHAN_AFTER = timedelta(seconds=30)
 CLAIM_BATCH = 50
 
 
@@ -139,6 +141,10 @@ class Outbox:
     async def _deliver(self, row: dict[str, Any]) -> None:
         message_doc = await self._store.messages.find_one({"_id": row["_id"]})
         if message_doc is None:
+            if utcnow() - row["created_at"] < ORPHAN_AFTER:
+                # The row is written before its message: that write may still be on its way.
+                await self._retry_at(row, row.get("attempts", 0), 0.5, "message not stored yet")
+                return
             # The process died between the outbox row and the message write: nothing to send.
             await self._store.outbox.delete_one({"_id": row["_id"]})
             return

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
+from hub.appkeys import HUB
+from hub.models import new_id, utcnow
 from hub.settings import Settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, make_settings, settings_env
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -66,6 +69,52 @@ async def test_retries_then_sent_and_gives_up_with_reason(admin: Api) -> None:
     raw = lucky_calls[-1]["raw"]
     expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     assert lucky_calls[-1]["signature"] == expected
+    await receiver.close()
+
+
+async def test_a_row_claimed_before_its_message_is_stored_is_still_sent(
+    hub_app: web.Application, admin: Api
+) -> None:
+    """The outbox row is written just before its message: a scan that claims it in between
+    must wait for the message, not drop the row (the reply would stay "Sending" for ever)."""
+    store = hub_app[HUB].store
+    receiver = await WebhookReceiver(lambda text, attempt: 200).start()
+    conversation_id, _ = await _conversation_with_api_channel(admin, receiver.url)
+    await admin.post(
+        f"/api/v1/conversations/{conversation_id}/messages", {"text": "first"}, expect=201
+    )
+    sent = await eventually(
+        lambda: _statuses(admin, conversation_id), lambda s: s["first"]["status"] == "sent"
+    )
+    # The state in between the two writes, held open: the row, and no message yet.
+    late = await store.messages.find_one({"_id": sent["first"]["id"]})
+    assert late is not None
+    late.update(
+        _id=new_id(), seq=late["seq"] + 100, external_id=new_id(), text="late", status="pending"
+    )
+    now = utcnow()
+    await store.outbox.insert_one(
+        {
+            "_id": late["_id"],
+            "channel_id": late["channel_id"],
+            "conversation_id": conversation_id,
+            "status": "pending",
+            "attempts": 0,
+            "due_at": now,
+            "created_at": now,
+        }
+    )
+    hub_app[HUB].outbox.notify()
+    await eventually(
+        lambda: store.outbox.find_one({"_id": late["_id"]}),
+        lambda row: row is not None and row.get("last_error") == "message not stored yet",
+    )
+    await store.messages.insert_one(late)
+    await eventually(
+        lambda: store.messages.find_one({"_id": late["_id"]}),
+        lambda doc: doc is not None and doc["status"] == "sent",
+    )
+    assert [d["text"] for d in receiver.delivered][-2:] == ["first", "late"]
     await receiver.close()
 
 
