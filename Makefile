@@ -35,7 +35,7 @@ lint: install
 test: install
 	scripts/test-services.sh
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q
 
 bench: install
 	scripts/test-services.sh
