@@ -26,8 +26,8 @@ from crm_bridge.models import (
 )
 from crm_bridge.normalize import normalize_emails, normalize_phones
 from crm_bridge.service import EDITORS, Crm, search_filter
+from hub.access import ensure_may_see
 from hub.api.common import caller, hub_of, int_param
-from hub.auth import ensure_may_see
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.http import json_response, read_json
 from hub.models import Doc, Role, User, new_id

@@ -27,7 +27,7 @@ from crm_bridge.models import (
 from crm_bridge.normalize import blocked, normalize_email, normalize_phone
 from crm_bridge.store import DEFAULT_PIPELINE_ID, CrmStore
 from crm_bridge.webhooks import Webhooks
-from hub.auth import may_see
+from hub.access import may_see
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.models import (
     Author,

@@ -1,5 +1,5 @@
-"""Who is calling: staff passwords (argon2), revocable bearer tokens, signed visitor tokens,
-and the access rules every REST call and socket event goes through."""
+"""Who is calling: staff passwords (argon2), revocable bearer tokens and signed visitor tokens.
+What a caller may then see and do is ``hub.access``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from hub.errors import NotFound, Unauthorized
-from hub.models import Conversation, Line, Role, User, utcnow
+from hub.errors import Unauthorized
+from hub.models import User, utcnow
 from hub.store import Store
 
 _hasher = PasswordHasher()
@@ -115,34 +115,3 @@ class VisitorTokens:
         if not hmac.compare_digest(self._sign(payload), parts[2]):
             return None
         return parts[1]
-
-
-# --- access rules --------------------------------------------------------------------------
-
-
-def oversees(user: User, line: Line) -> bool:
-    """Admins oversee every line; supervisors the lines that list them."""
-    return user.role == Role.ADMIN or user.id in line.supervisors
-
-
-def may_see(user: User, conversation: Conversation, line: Line | None) -> bool:
-    if user.role == Role.ADMIN:
-        return True
-    if line is not None and user.id in line.supervisors:
-        return True
-    if user.id in conversation.staff_ids() or user.id in conversation.offered_to:
-        return True
-    if user.role == Role.MANAGER and any(conversation.crm.model_dump().values()):
-        return True
-    # Line operators see the line's queue (so they can pick from it), not colleagues' chats.
-    return (
-        line is not None
-        and user.id in line.operators
-        and conversation.status.value in ("queued", "offered")
-    )
-
-
-def ensure_may_see(user: User, conversation: Conversation, line: Line | None) -> None:
-    # 404, not 403: an operator learns nothing about conversations that are not theirs.
-    if not may_see(user, conversation, line):
-        raise NotFound("no such conversation")

@@ -13,7 +13,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from hub.auth import ensure_may_see, may_see, oversees
+from hub.access import ensure_may_see, may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.events import ConversationChanged, EventBus
 from hub.files import Files

@@ -19,7 +19,7 @@ from gridfs import AsyncGridFSBucket
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hub.auth import may_see
+from hub.access import may_see
 from hub.errors import HubError, PayloadTooLarge, ValidationFailed
 from hub.models import Attachment, Conversation, Line, Role, User
 from hub.store import Store

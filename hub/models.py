@@ -228,6 +228,11 @@ class Client(Doc):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    # Whether ``email`` / ``phone`` are proven to be this person's (the mail arrived from that
+    # address; the site vouched for it) rather than typed into a form. Only proven ones may
+    # join the person to a CRM contact: a typed address is a claim, not an identity.
+    email_verified: bool = False
+    phone_verified: bool = False
     # As the platform knows them (a Telegram @username, the app's language code).
     username: str | None = None
     language: str | None = None
@@ -356,6 +361,9 @@ class Sender(BaseModel):
     phone: str | None = None
     username: str | None = None
     language: str | None = None
+    # The channel proves these (an e-mail's From address, a site's signed identity).
+    email_verified: bool = False
+    phone_verified: bool = False
 
 
 class Inbound(BaseModel):

@@ -58,7 +58,7 @@ RECENT_CHATS = 10_000
 # What a platform may tell us about a client; each known value is kept on the client record.
 CLIENT_FIELDS = ("name", "email", "phone", "username", "language")
 # The fields whose change is published as ``ClientUpdated`` (what CRM matches people by).
-CONTACT_FIELDS = ("name", "email", "phone")
+CONTACT_FIELDS = ("name", "email", "phone", "email_verified", "phone_verified")
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,7 @@ class Stream:
             {"$setOnInsert": {"client_id": new_id(), "channel_id": channel_id}},
         )
         client_id = identity["client_id"]
-        known = {k: v for k in CLIENT_FIELDS if (v := getattr(sender, k))}
+        known = _told(sender)
         on_insert: dict[str, Any] = {
             "identities": [{"channel_id": channel_id, "external_id": sender.external_id}],
             "created_at": utcnow(),
@@ -538,13 +538,20 @@ def _inbound_message(
     )
 
 
+def _told(sender: Sender) -> dict[str, Any]:
+    """What ``sender`` tells about the client: each detail it knows, and for an e-mail or phone
+    whether the channel proved it (a new unproven address replaces a proven one's flag too)."""
+    known: dict[str, Any] = {k: v for k in CLIENT_FIELDS if (v := getattr(sender, k))}
+    if "email" in known:
+        known["email_verified"] = sender.email_verified
+    if "phone" in known:
+        known["phone_verified"] = sender.phone_verified
+    return known
+
+
 def _tells_nothing_new(sender: Sender, client: Client) -> bool:
     """Whether every detail ``sender`` carries is what ``client`` already says."""
-    return all(
-        getattr(client, field) == value
-        for field in CLIENT_FIELDS
-        if (value := getattr(sender, field))
-    )
+    return all(getattr(client, field) == value for field, value in _told(sender).items())
 
 
 def _summary(message: Message) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from pymongo.errors import DuplicateKeyError
 
+from hub.access import may_see, oversees
 from hub.api.common import caller, hub_of, int_param
 from hub.api.lines import ensure_member, load_line
-from hub.auth import may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.http import json_response, read_json
 from hub.models import Client, Conversation, Line, PresenceStatus, Role, User, new_id, utcnow

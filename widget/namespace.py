@@ -23,10 +23,10 @@ from hub.models import (
     new_id,
     utcnow,
 )
+from hub.ratelimit import RateLimiter
 from hub.realtime import WIDGET_NS, message_view, visitor_room
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
-from widget.ratelimit import RateLimiter
 
 log = logging.getLogger("openlines.widget")
 

@@ -11,7 +11,7 @@ from hub.files import UnsupportedFileType, clean_name, detect_type
 from tests.conftest import REDIS_URL
 from tests.widget.support import png_bytes
 from widget.namespace import client_ip
-from widget.ratelimit import RateLimiter
+from hub.ratelimit import RateLimiter
 
 
 class FakeClock:

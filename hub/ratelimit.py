@@ -1,7 +1,8 @@
-"""How fast a widget visitor (and an IP address) may send: at most N hits per window per key.
+"""How much one key (a widget visitor, an IP address, an account) may do: at most ``limit`` units
+per window, a unit being a hit or, with ``cost``, e.g. a byte of an upload.
 
-With Redis the counters are shared by every hub process (fixed windows, ``INCR`` + ``EXPIRE``);
-without it a sliding log per key in this process does the same job."""
+With Redis the counters are shared by every hub process (fixed windows, ``INCRBY`` +
+``EXPIRE``); without it a sliding log per key in this process does the same job."""
 
 from __future__ import annotations
 
@@ -29,40 +30,45 @@ class RateLimiter:
         self._redis = redis
         self._prefix = prefix
         self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
+        # key -> (when, units) of each hit still inside the window
+        self._hits: dict[str, deque[tuple[float, int]]] = {}
         self._calls = 0
 
-    async def allow(self, key: str, limit: int) -> bool:
-        """Count one hit for ``key``; False when it is over ``limit`` in the current window."""
+    async def allow(self, key: str, limit: int, *, cost: int = 1) -> bool:
+        """Count ``cost`` units for ``key``; False (and nothing counted) when that would take it
+        over ``limit`` in the current window."""
         if self._redis is not None:
-            return await self._allow_redis(key, limit)
-        return self._allow_local(key, limit)
+            return await self._allow_redis(key, limit, cost)
+        return self._allow_local(key, limit, cost)
 
-    async def _allow_redis(self, key: str, limit: int) -> bool:
+    async def _allow_redis(self, key: str, limit: int, cost: int) -> bool:
         assert self._redis is not None
         # Wall-clock windows, so every process agrees on the bucket.
         bucket = int(time.time() // self.window_s)
         name = f"{self._prefix}:{key}:{bucket}"
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
+            pipe.incrby(name, cost)
             pipe.expire(name, math.ceil(self.window_s) + 1)
             count, _ = await pipe.execute()
-        return int(count) <= limit
+        if int(count) <= limit:
+            return True
+        await self._redis.decrby(name, cost)  # refused: it does not count
+        return False
 
-    def _allow_local(self, key: str, limit: int) -> bool:
+    def _allow_local(self, key: str, limit: int, cost: int) -> bool:
         now = self._clock()
         self._calls += 1
         if self._calls % _SWEEP_EVERY == 0:
             self._sweep(now)
         hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window_s:
+        while hits and hits[0][0] <= now - self.window_s:
             hits.popleft()
-        if len(hits) >= limit:
+        if sum(units for _, units in hits) + cost > limit:
             return False
-        hits.append(now)
+        hits.append((now, cost))
         return True
 
     def _sweep(self, now: float) -> None:
         horizon = now - self.window_s
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= horizon]:
+        for key in [k for k, hits in self._hits.items() if not hits or hits[-1][0] <= horizon]:
             del self._hits[key]
