@@ -50,6 +50,7 @@ from hub.files import Files
 from hub.http import error_middleware
 from hub.metrics import Metrics
 from hub.models import ChannelRecord, Role
+from hub.netguard import GuardedResolver
 from hub.outbox import Outbox
 from hub.presence import Presence
 from hub.realtime import Gateway
@@ -215,7 +216,9 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
-    async with aiohttp.ClientSession() as session:
+    # Every outgoing call (platform APIs, webhooks) resolves names to public addresses only.
+    resolver = GuardedResolver(allow_private=app[SETTINGS].allow_private_urls)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=resolver)) as session:
         app[HTTP] = session
         yield
 

@@ -60,6 +60,8 @@ def make_settings(mongo_url: str, db_name: str, data_dir: Path, **overrides: Any
         "offline_grace_s": 0.5,
         "outbox_retry_base_s": 0.2,
         "outbox_poll_s": 0.2,
+        # The fakes of Telegram, VK, mail servers and webhook receivers listen on loopback.
+        "allow_private_urls": True,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -8,10 +8,10 @@ import pytest
 from redis.asyncio import Redis
 
 from hub.files import UnsupportedFileType, clean_name, detect_type
+from hub.ratelimit import RateLimiter
 from tests.conftest import REDIS_URL
 from tests.widget.support import png_bytes
 from widget.namespace import client_ip
-from hub.ratelimit import RateLimiter
 
 
 class FakeClock:
