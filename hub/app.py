@@ -47,7 +47,8 @@ from hub.embedded import EmbeddedMongo, EmbeddedMongoError
 from hub.errors import Conflict
 from hub.events import EventBus, InMemoryBus, RedisStreamBus
 from hub.files import Files
-from hub.http import error_middleware
+from hub.http import body_deadline, error_middleware, security_headers
+from hub.lognoise import quiet_client_errors
 from hub.metrics import Metrics
 from hub.models import ChannelRecord, Role
 from hub.netguard import GuardedResolver
@@ -60,6 +61,7 @@ from hub.settings import Settings
 from hub.sink import HubSink
 from hub.store import Store
 from hub.stream import Stream
+from hub.throttle import LoginThrottle
 from hub.timers import Timers
 
 log = logging.getLogger("openlines.app")
@@ -100,7 +102,15 @@ def registry() -> ChannelRegistry:
 
 
 async def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=2 << 20)
+    quiet_client_errors()
+    app = web.Application(
+        middlewares=[error_middleware, body_deadline(settings.request_body_timeout_s)],
+        client_max_size=2 << 20,
+        # A connection that sends no complete request headers (or idles between requests)
+        # for this long is closed: slow clients cannot hold connections open.
+        handler_args={"keepalive_timeout": settings.request_header_timeout_s},
+    )
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[EXIT] = ExitStatus()
     prefix = f"openlines:{settings.mongo_db}"
@@ -280,6 +290,9 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
             lambda channel: HubSink(hub, channel),
             lease_s=settings.channel_lease_s,
             tick_s=min(5.0, settings.channel_lease_s / 3),
+        ),
+        login_throttle=LoginThrottle(
+            settings, redis=redis, prefix=f"openlines:{settings.mongo_db}:login"
         ),
         redis=redis,
     )

@@ -67,9 +67,13 @@ class Sessions:
         )
         return token, user
 
-    async def authenticate(self, token: str | None) -> User:
+    async def authenticate(self, token: object) -> User:
+        """The user a bearer token belongs to. ``token`` is whatever the client sent (a socket's
+        ``auth`` may hold any JSON): anything but a live token of an active user is a 401."""
         if not token:
             raise Unauthorized("sign in first", code="unauthenticated")
+        if not isinstance(token, str) or len(token) > 200:
+            raise Unauthorized("the token is invalid or expired", code="invalid_token")
         session = await self._store.sessions.find_one({"_id": _token_id(token)})
         if session is None or session["expires_at"] <= utcnow():
             raise Unauthorized("the token is invalid or expired", code="invalid_token")

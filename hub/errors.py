@@ -60,6 +60,16 @@ class PayloadTooLarge(HubError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(HubError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class RequestTimeout(HubError):
+    status = 408
+    code = "request_timeout"
+
+
 class RateLimited(HubError):
     status = 429
     code = "rate_limited"

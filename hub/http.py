@@ -1,8 +1,12 @@
-"""HTTP plumbing: one middleware maps every error to the JSON error body; JSON in and out."""
+"""HTTP plumbing: one middleware maps every error to the JSON error body; JSON in and out;
+request bodies that must arrive in time; the security headers every answer carries."""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -10,7 +14,13 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
-from hub.errors import BadRequest, HubError, PayloadTooLarge
+from hub.errors import (
+    BadRequest,
+    HubError,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 from hub.validation import parse_model
 
 log = logging.getLogger("openlines.http")
@@ -25,11 +35,47 @@ def json_response(data: Any, *, status: int = 200) -> web.Response:
 
 
 def error_response(error: HubError) -> web.Response:
-    return json_response(error.body(), status=error.status)
+    response = json_response(error.body(), status=error.status)
+    retry_after = error.details.get("retry_after_s") if isinstance(error.details, dict) else None
+    if isinstance(retry_after, int | float):
+        response.headers["Retry-After"] = str(math.ceil(retry_after))
+    return response
+
+
+def forwarded_address(
+    peer: str | None, real_ip: str | None, forwarded_for: str | None, trusted: list[str]
+) -> str:
+    """The client's address: the peer's, or — when the peer is one of the ``trusted`` reverse
+    proxies (CIDR list) — what it says in ``X-Real-IP`` / the last ``X-Forwarded-For`` hop."""
+    peer = peer or "unknown"
+    try:
+        address = ipaddress.ip_address(peer)
+        trusted_peer = any(address in ipaddress.ip_network(net, strict=False) for net in trusted)
+    except ValueError:
+        return peer
+    if not trusted_peer:
+        return peer
+    claimed = (real_ip or "").strip() or (forwarded_for or "").split(",")[-1].strip()
+    return claimed or peer
+
+
+def request_address(request: web.Request, trusted: list[str]) -> str:
+    """``forwarded_address`` of an HTTP request."""
+    headers = request.headers
+    return forwarded_address(
+        request.remote, headers.get("X-Real-IP"), headers.get("X-Forwarded-For"), trusted
+    )
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:
-    """The body parsed into ``model``: 400 when it is not JSON, 422 when it does not fit."""
+    """The body parsed into ``model``: 415 unless sent as ``application/json`` (a browser's
+    cross-site form or ``text/plain`` post cannot be one without a CORS preflight, which we
+    never grant), 400 when it is not JSON, 422 when it does not fit."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            "send the body as JSON with Content-Type: application/json",
+            code="unsupported_media_type",
+        )
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
         raise PayloadTooLarge("the body is too large")
     raw = await request.read()
@@ -78,8 +124,66 @@ async def error_middleware(
         )
 
 
-def bearer_token(request: web.Request) -> str | None:
+def bearer_token(request: web.Request, *, cookie: bool = False) -> str | None:
+    """The caller's token from ``Authorization: Bearer``. ``cookie``: the login cookie counts
+    too — only for reading files (``<img src>`` cannot send a header), and only on safe
+    methods, so a page elsewhere can make the browser send it but never change anything."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    return request.cookies.get(TOKEN_COOKIE)
+    if cookie and request.method in ("GET", "HEAD"):
+        return request.cookies.get(TOKEN_COOKIE)
+    return None
+
+
+def body_deadline(timeout_s: float) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A middleware: a request body must arrive within ``timeout_s`` (408 otherwise), so a
+    client trickling a body cannot hold a connection and a handler for ever. Small bodies are
+    read here, under the deadline (handlers then read them from memory); multipart uploads and
+    Socket.IO's own polling posts, which their handlers stream, run under it as a whole."""
+
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.method not in ("POST", "PUT", "PATCH") or not request.body_exists:
+            return await handler(request)
+        streamed = request.content_type.startswith("multipart/") or request.path.startswith(
+            "/socket.io"
+        )
+        deadline = asyncio.timeout(timeout_s)
+        try:
+            async with deadline:
+                if streamed:
+                    return await handler(request)
+                await request.read()
+        except TimeoutError:
+            if deadline.expired():
+                raise RequestTimeout(
+                    f"the request body did not arrive within {timeout_s:g} s"
+                ) from None
+            raise
+        return await handler(request)
+
+    return middleware
+
+
+# Pages that set no policy of their own (the demo site, the rating page): our own scripts and
+# styles, the hub's sockets and files, never inside another site's frame.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' blob: data:; connect-src 'self' ws: wss:; media-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+# Everything else (JSON, scripts, files): nothing may run or be framed from it.
+DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: every answer says what it is (no sniffing) and where it may run;
+    a handler's own, stricter policy (files are sandboxed) is kept."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if "Content-Security-Policy" not in headers:
+        html = response.content_type == "text/html"
+        headers["Content-Security-Policy"] = PAGE_CSP if html else DATA_CSP

@@ -5,11 +5,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bson import ObjectId
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+)
 
 
 def new_id() -> str:
@@ -109,6 +116,21 @@ class User(Doc):
         return data
 
 
+# The longest a line's timer may be set to: a year is more than any line needs and still far
+# from the dates a datetime can hold (1e18 seconds stopped the router with OverflowError).
+MAX_TIMER_S = 366 * 24 * 3600
+MAX_ACCEPT_TIMEOUT_S = 12 * 3600
+MAX_ACTIVE_PER_OPERATOR = 1000
+
+
+def _within(low: int, high: int) -> AfterValidator:
+    """Stored values outside ``low..high`` (written before the ranges existed) are read as the
+    nearest bound, so an old document can neither fail to load nor overflow a deadline."""
+    return AfterValidator(lambda v: v if v is None else min(max(v, low), high))
+
+
+TimerS = Annotated[int, _within(1, MAX_TIMER_S)]
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-4]):[0-5]\d$")
 
@@ -117,16 +139,16 @@ class WorkingHours(BaseModel):
     """Weekly intervals in a named timezone, plus holidays. An interval whose end is not after
     its start runs past midnight."""
 
-    timezone: str = "UTC"
-    week: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
-    holidays: list[str] = Field(default_factory=list)
+    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    week: dict[str, list[tuple[str, str]]] = Field(default_factory=dict, max_length=7)
+    holidays: list[str] = Field(default_factory=list, max_length=1000)
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
             raise ValueError(f"unknown IANA timezone {value!r}") from None
         return value
 
@@ -138,6 +160,8 @@ class WorkingHours(BaseModel):
         for day, intervals in value.items():
             if day not in WEEKDAYS:
                 raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
+            if len(intervals) > 24:
+                raise ValueError(f"at most 24 intervals a day ({day})")
             for start, end in intervals:
                 for hhmm in (start, end):
                     if not _HHMM.match(hhmm) or (hhmm.startswith("24") and hhmm != "24:00"):
@@ -181,9 +205,9 @@ class LineCsat(BaseModel):
 
 class LineCrm(BaseModel):
     create_lead: bool = True
-    source: str | None = None
+    source: str | None = Field(default=None, max_length=200)
     deal_for_existing_contact: bool = False
-    pipeline_id: str | None = None
+    pipeline_id: str | None = Field(default=None, max_length=100)
 
 
 class Line(Doc):
@@ -191,12 +215,12 @@ class Line(Doc):
     operators: list[str] = Field(default_factory=list)
     supervisors: list[str] = Field(default_factory=list)
     distribution: Distribution = Distribution.ROUND_ROBIN
-    accept_timeout_s: int = 60
-    max_active_per_operator: int = 5
+    accept_timeout_s: Annotated[int, _within(1, MAX_ACCEPT_TIMEOUT_S)] = 60
+    max_active_per_operator: Annotated[int, _within(0, MAX_ACTIVE_PER_OPERATOR)] = 5
     working_hours: WorkingHours | None = None
     messages: LineMessages = Field(default_factory=LineMessages)
-    no_answer_after_s: int | None = 60
-    auto_close_after_s: int | None = 86400
+    no_answer_after_s: TimerS | None = 60
+    auto_close_after_s: TimerS | None = 86400
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
     created_at: datetime = Field(default_factory=utcnow)

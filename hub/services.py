@@ -21,6 +21,7 @@ from hub.runners import ChannelRunners
 from hub.settings import Settings
 from hub.store import Store
 from hub.stream import Stream
+from hub.throttle import LoginThrottle
 from hub.timers import Timers
 
 
@@ -42,4 +43,5 @@ class Hub:
     files: Files
     channel_deps: Callable[[], ChannelDeps]
     runners: ChannelRunners
+    login_throttle: LoginThrottle
     redis: Redis | None

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from hub.errors import HubError, Unauthorized
+from hub.errors import HubError, Unauthorized, ValidationFailed
 from hub.validation import parse_model
 
 log = logging.getLogger("openlines.sockets")
@@ -41,8 +41,10 @@ def event_handler(
         handler: Callable[[str, M], Awaitable[Ack | None]],
     ) -> Callable[[str, Any], Awaitable[Ack]]:
         @functools.wraps(handler)
-        async def run(sid: str, data: Any = None) -> Ack:
+        async def run(sid: str, data: Any = None, *extra: Any) -> Ack:
             try:
+                if extra:  # a client's mistake, answered like any bad payload
+                    raise ValidationFailed("send one payload object", code="invalid_payload")
                 payload = parse_model(model, data if data is not None else {})
                 result = await handler(sid, payload)
             except HubError as exc:

@@ -98,8 +98,14 @@ async def spawn(tmp_path: Path) -> AsyncIterator[Spawn]:
 
 
 @pytest.fixture
-def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
-    return make_settings(mongo_url, db_name, tmp_path / "data")
+def settings(
+    mongo_url: str, db_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Settings:
+    """The test's settings; ``@pytest.mark.settings(name=value, ...)`` overrides some."""
+    marker = request.node.get_closest_marker("settings")
+    return make_settings(
+        mongo_url, db_name, tmp_path / "data", **(marker.kwargs if marker else {})
+    )
 
 
 @pytest.fixture

@@ -189,7 +189,7 @@ async def download(request: web.Request) -> web.Response:
         channel, visitor_id = await _visitor(hub, visitor_token)
         allowed = await files.visitor_may_read(stored, channel.id, visitor_id)
     else:
-        user: User = await hub.sessions.authenticate(bearer_token(request))
+        user: User = await hub.sessions.authenticate(bearer_token(request, cookie=True))
         allowed = await files.staff_may_read(stored, user)
     if not allowed:
         raise NotFound("no such file")  # 404, not 403: nothing to learn about others' files

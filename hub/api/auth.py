@@ -6,7 +6,8 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hub.api.common import caller, hub_of
-from hub.http import TOKEN_COOKIE, bearer_token, json_response, read_json
+from hub.errors import Unauthorized
+from hub.http import TOKEN_COOKIE, bearer_token, json_response, read_json, request_address
 
 routes = web.RouteTableDef()
 
@@ -18,9 +19,17 @@ class LoginIn(BaseModel):
 
 @routes.post("/api/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
+    """Sign in; too many wrong passwords lock the account and the address out (429)."""
     body = await read_json(request, LoginIn)
     hub = hub_of(request)
-    token, user = await hub.sessions.login(body.email, body.password)
+    ip = request_address(request, hub.settings.trusted_proxies)
+    await hub.login_throttle.check(body.email, ip)
+    try:
+        token, user = await hub.sessions.login(body.email, body.password)
+    except Unauthorized:
+        await hub.login_throttle.failed(body.email, ip)
+        raise
+    await hub.login_throttle.succeeded(body.email)
     response = json_response({"token": token, "user": user.model_dump(mode="json")})
     response.set_cookie(
         TOKEN_COOKIE,
