@@ -417,5 +417,22 @@ async def test_outgoing_webhooks_are_signed_and_retried(admin: Api) -> None:
     await receiver.close()
 
 
+async def test_webhook_redirects_are_not_followed(admin: Api, hub_app: web.Application) -> None:
+    # A receiver could send the hub on to an inside address; a 3xx is a failed attempt.
+    receiver = await CrmReceiver(lambda attempt: 307).start()
+    hook = await admin.post(
+        "/api/v1/webhooks", {"url": receiver.url, "events": ["lead.created"]}, expect=201
+    )
+    await admin.post("/api/v1/crm/leads", {"title": "Bounce"}, expect=201)
+    deliveries = hub_app[HUB].store.db["crm_webhook_deliveries"]
+    row = await eventually(
+        lambda: deliveries.find_one({"webhook_id": hook["id"]}),
+        lambda row: row is not None and row["attempts"] >= 1,
+    )
+    assert row["last_error"] == "HTTP 307" and row["status"] == "pending"
+    assert receiver.redirected == 0
+    await receiver.close()
+
+
 async def _async(value: CrmReceiver) -> CrmReceiver:
     return value
