@@ -4,22 +4,34 @@ contact, and the outgoing webhooks (admin)."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
 from crm_bridge.bridge import CRM
+from crm_bridge.documents import merged, validated
 from crm_bridge.models import (
+    MAX_ADDRESSES,
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_STAGE_NAME,
+    MAX_STAGES,
+    MAX_TEXT,
+    Amount,
     Company,
     Contact,
+    Currency,
     Deal,
     Entity,
     Lead,
     LeadStatus,
     Pipeline,
+    RefId,
     Stage,
     StageSemantic,
+    Title,
     Webhook,
     WebhookEvent,
     ref,
@@ -27,10 +39,12 @@ from crm_bridge.models import (
 from crm_bridge.normalize import normalize_emails, normalize_phones
 from crm_bridge.service import EDITORS, Crm, search_filter
 from hub.access import ensure_may_see
-from hub.api.common import caller, hub_of, int_param
+from hub.api.common import caller, hub_of
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.http import json_response, read_json
 from hub.models import Doc, Role, User, new_id
+from hub.netguard import ensure_public_url
+from hub.validation import error_details
 
 routes = web.RouteTableDef()
 
@@ -63,11 +77,21 @@ async def _record(
 # --- bodies ----------------------------------------------------------------------------------
 
 
+# A search longer than any name, title or address only costs the database a longer scan.
+MAX_QUERY = 200
+MAX_LIST_LIMIT = 500
+Name = Annotated[str, Field(max_length=MAX_NAME)]
+
+
 class _People(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phones: list[str] | None = Field(default=None, max_length=20)
-    emails: list[str] | None = Field(default=None, max_length=20)
+    phones: list[Annotated[str, Field(max_length=MAX_PHONE)]] | None = Field(
+        default=None, max_length=MAX_ADDRESSES
+    )
+    emails: list[Annotated[str, Field(max_length=MAX_EMAIL)]] | None = Field(
+        default=None, max_length=MAX_ADDRESSES
+    )
 
     @field_validator("phones")
     @classmethod
@@ -91,17 +115,18 @@ class _People(BaseModel):
 
 
 class LeadIn(_People):
-    title: str = Field(min_length=1, max_length=300)
-    name: str | None = Field(default=None, max_length=200)
-    source: str | None = Field(default=None, max_length=200)
-    responsible_id: str | None = None
+    title: Title
+    name: Name | None = None
+    source: Name | None = None
+    responsible_id: RefId | None = None
 
 
 class LeadPatch(_People):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    name: str | None = Field(default=None, max_length=200)
-    source: str | None = Field(default=None, max_length=200)
-    responsible_id: str | None = None
+    # ``None`` passes here and fails the whole-record check where the record needs a value.
+    title: Title | None = None
+    name: Name | None = None
+    source: Name | None = None
+    responsible_id: RefId | None = None
     status: LeadStatus | None = None
 
     @field_validator("status")
@@ -113,60 +138,60 @@ class LeadPatch(_People):
 
 
 class ContactIn(_People):
-    name: str = Field(min_length=1, max_length=200)
-    company_id: str | None = None
-    responsible_id: str | None = None
-    source: str | None = Field(default=None, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)]
+    company_id: RefId | None = None
+    responsible_id: RefId | None = None
+    source: Name | None = None
 
 
 class ContactPatch(_People):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    company_id: str | None = None
-    responsible_id: str | None = None
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)] | None = None
+    company_id: RefId | None = None
+    responsible_id: RefId | None = None
 
 
 class CompanyIn(_People):
-    title: str = Field(min_length=1, max_length=300)
-    responsible_id: str | None = None
+    title: Title
+    responsible_id: RefId | None = None
 
 
 class CompanyPatch(_People):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    responsible_id: str | None = None
+    title: Title | None = None
+    responsible_id: RefId | None = None
 
 
 class _DealFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300)
-    pipeline_id: str | None = None
-    amount: float | None = Field(default=None, ge=0)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    title: Title
+    pipeline_id: RefId | None = None
+    amount: Amount | None = None
+    currency: Currency | None = None
 
 
 class DealIn(_DealFields):
-    contact_id: str | None = None
-    company_id: str | None = None
-    responsible_id: str | None = None
-    stage: str | None = None
+    contact_id: RefId | None = None
+    company_id: RefId | None = None
+    responsible_id: RefId | None = None
+    stage: RefId | None = None
 
 
 class DealPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    stage: str | None = None
-    amount: float | None = Field(default=None, ge=0)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
-    contact_id: str | None = None
-    company_id: str | None = None
-    responsible_id: str | None = None
+    title: Title | None = None
+    stage: RefId | None = None
+    amount: Amount | None = None
+    currency: Currency | None = None
+    contact_id: RefId | None = None
+    company_id: RefId | None = None
+    responsible_id: RefId | None = None
 
 
 class CompanyRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300)
+    title: Title
 
 
 class ConvertIn(BaseModel):
@@ -180,36 +205,36 @@ class ConvertIn(BaseModel):
 class StageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, max_length=100)
-    name: str = Field(min_length=1, max_length=100)
+    id: RefId | None = None
+    name: str = Field(min_length=1, max_length=MAX_STAGE_NAME)
     semantic: StageSemantic = StageSemantic.OPEN
 
 
 class PipelineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    stages: list[StageIn] = Field(min_length=1, max_length=50)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    stages: list[StageIn] = Field(min_length=1, max_length=MAX_STAGES)
 
 
 class PipelinePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    stages: list[StageIn] | None = Field(default=None, min_length=1, max_length=50)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    stages: list[StageIn] | None = Field(default=None, min_length=1, max_length=MAX_STAGES)
 
 
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class ContactMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=4000)
-    channel_id: str | None = None
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    channel_id: RefId | None = None
 
 
 class ConversationDealIn(_DealFields):
@@ -254,6 +279,24 @@ _PATCH: dict[Entity, type[BaseModel]] = {
     Entity.COMPANIES: CompanyPatch,
     Entity.DEALS: DealPatch,
 }
+
+
+class ListQuery(BaseModel):
+    """The query of a CRM list: every parameter bounded (422 ``invalid_query``)."""
+
+    q: str | None = Field(default=None, max_length=MAX_QUERY)
+    limit: int = Field(default=50, ge=1, le=MAX_LIST_LIMIT)
+    cursor: RefId | None = None
+    status: LeadStatus | None = None
+    source: Name | None = None
+    # A user id, or ``me``.
+    responsible_id: RefId | None = None
+    company_id: RefId | None = None
+    contact_id: RefId | None = None
+    pipeline_id: RefId | None = None
+    stage: RefId | None = None
+
+
 _LIST_FILTERS = {
     Entity.LEADS: ("status", "source", "responsible_id"),
     Entity.CONTACTS: ("responsible_id", "company_id"),
@@ -281,34 +324,50 @@ async def _check_refs(crm: Crm, contact_id: str | None, company_id: str | None) 
 # --- records ---------------------------------------------------------------------------------
 
 
+def _list_query(request: web.Request, entity: Entity) -> ListQuery:
+    """The list's parameters that apply to ``entity`` (others are ignored), bounded."""
+    names = ("q", "limit", "cursor", *_LIST_FILTERS[entity])
+    try:
+        return ListQuery.model_validate(
+            {name: request.query[name] for name in names if request.query.get(name)}
+        )
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "invalid query parameters", code="invalid_query", details=error_details(exc)
+        ) from None
+
+
 @routes.get("/api/v1/crm/{entity:leads|contacts|companies|deals}")
 async def list_records(request: web.Request) -> web.Response:
     user = await caller(request)
     entity = _entity(request)
     crm = _crm(request)
+    params = _list_query(request, entity)
     query: dict[str, Any] = {
-        name: request.query[name] for name in _LIST_FILTERS[entity] if request.query.get(name)
+        name: value
+        for name in _LIST_FILTERS[entity]
+        if (value := getattr(params, name)) is not None
     }
-    if request.query.get("responsible_id") == "me":
+    if params.status is not None:
+        query["status"] = params.status.value
+    if params.responsible_id == "me":
         query["responsible_id"] = user.id
-    clauses = [query, search_filter(request.query.get("q")), await crm.visibility_filter(user)]
-    limit = int_param(request, "limit", 50, low=1, high=500)
-    cursor = request.query.get("cursor")
-    if cursor:
-        clauses.append({"_id": {"$lt": cursor}})
+    clauses = [query, search_filter(params.q), await crm.visibility_filter(user)]
+    if params.cursor:
+        clauses.append({"_id": {"$lt": params.cursor}})
     docs = (
         await crm.collection(entity)
         .find({"$and": [c for c in clauses if c]} if any(clauses) else {})
         .sort("_id", -1)
-        .limit(limit)
+        .limit(params.limit)
         .to_list()
     )
-    model = crm.model(entity)
-    items = [model.from_doc(d).model_dump(mode="json") for d in docs]
+    # A stored document that does not load is skipped (and logged), never a failed list.
+    items = [r.model_dump(mode="json") for r in crm.reader.parse_all(crm.model(entity), docs)]
     return json_response(
         {
             entity.value: items,
-            "next_cursor": items[-1]["id"] if len(items) == limit else None,
+            "next_cursor": str(docs[-1]["_id"]) if len(docs) == params.limit else None,
         }
     )
 
@@ -330,16 +389,16 @@ async def create_record(request: web.Request) -> web.Response:
             raise ValidationFailed("no such stage in the pipeline", code="unknown_stage")
         data.update(pipeline_id=pipeline.id, stage=stage)
         data.setdefault("responsible_id", user.id)
-        record = Deal(**data)
+        record = validated(Deal, data)
     elif isinstance(body, ContactIn):
         await _check_refs(crm, None, body.company_id)
         data.setdefault("responsible_id", user.id)
-        record = Contact(**data)
+        record = validated(Contact, data)
     elif isinstance(body, CompanyIn):
-        record = Company(**data)
+        record = validated(Company, data)
     else:
         data.setdefault("responsible_id", user.id)
-        record = Lead(**data)
+        record = validated(Lead, data)
     await crm.insert(entity, record, actor_id=user.id)
     return json_response(record.model_dump(mode="json"), status=201)
 
@@ -361,6 +420,8 @@ async def patch_record(request: web.Request) -> web.Response:
     if isinstance(record, Lead) and record.status == LeadStatus.CONVERTED and "status" in changes:
         raise Conflict("a converted lead keeps its status", code="lead_closed")
     stage = changes.pop("stage", None)
+    # The record as it will be, checked whole before anything moves: a 422 names the field.
+    merged(record, changes)
     if isinstance(record, Deal) and stage is not None:
         record = await crm.move_deal(record, stage, user)
     if changes:
@@ -393,8 +454,8 @@ async def convert_lead(request: web.Request) -> web.Response:
 @routes.get("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}/timeline")
 async def timeline(request: web.Request) -> web.Response:
     entity = _entity(request)
-    _, crm, record = await _record(request, entity)
-    return json_response(await crm.timeline(entity, record))
+    user, crm, record = await _record(request, entity)
+    return json_response(await crm.timeline(entity, record, user))
 
 
 @routes.post("/api/v1/crm/{entity:leads|contacts|companies|deals}/{record_id}/notes")
@@ -458,9 +519,10 @@ def _stages(body: list[StageIn], existing: Pipeline | None) -> list[Stage]:
 @routes.get("/api/v1/crm/pipelines")
 async def list_pipelines(request: web.Request) -> web.Response:
     await caller(request)
-    docs = await _crm(request).store.pipelines.find({}).sort("created_at", 1).to_list()
+    crm = _crm(request)
+    docs = await crm.store.pipelines.find({}).sort("created_at", 1).to_list()
     return json_response(
-        {"pipelines": [Pipeline.from_doc(d).model_dump(mode="json") for d in docs]}
+        {"pipelines": [p.model_dump(mode="json") for p in crm.reader.parse_all(Pipeline, docs)]}
     )
 
 
@@ -468,7 +530,7 @@ async def list_pipelines(request: web.Request) -> web.Response:
 async def create_pipeline(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
     body = await read_json(request, PipelineIn)
-    pipeline = Pipeline(name=body.name, stages=_stages(body.stages, None))
+    pipeline = validated(Pipeline, {"name": body.name, "stages": _stages(body.stages, None)})
     await _crm(request).store.pipelines.insert_one(pipeline.to_doc())
     return json_response(pipeline.model_dump(mode="json"), status=201)
 
@@ -476,10 +538,12 @@ async def create_pipeline(request: web.Request) -> web.Response:
 @routes.get("/api/v1/crm/pipelines/{pipeline_id}")
 async def get_pipeline(request: web.Request) -> web.Response:
     await caller(request)
-    doc = await _crm(request).store.pipelines.find_one({"_id": request.match_info["pipeline_id"]})
+    crm = _crm(request)
+    doc = await crm.store.pipelines.find_one({"_id": request.match_info["pipeline_id"]})
     if doc is None:
         raise NotFound("no such pipeline")
-    return json_response(Pipeline.from_doc(doc).model_dump(mode="json"))
+    pipeline, _ = crm.reader.repair(Pipeline, doc)
+    return json_response(pipeline.model_dump(mode="json"))
 
 
 @routes.patch("/api/v1/crm/pipelines/{pipeline_id}")
@@ -489,21 +553,25 @@ async def patch_pipeline(request: web.Request) -> web.Response:
     doc = await crm.store.pipelines.find_one({"_id": request.match_info["pipeline_id"]})
     if doc is None:
         raise NotFound("no such pipeline")
-    pipeline = Pipeline.from_doc(doc)
+    pipeline, intact = crm.reader.repair(Pipeline, doc)
     body = await read_json(request, PipelinePatch)
     changes: dict[str, Any] = {}
-    if body.name is not None:
+    if "name" in body.model_fields_set:
         changes["name"] = body.name
-    if body.stages is not None:
-        stages = _stages(body.stages, pipeline)
-        dropped = {s.id for s in pipeline.stages} - {s.id for s in stages}
+    if "stages" in body.model_fields_set:
+        stages = _stages(body.stages, pipeline) if body.stages is not None else None
+        dropped = {s.id for s in pipeline.stages} - {s.id for s in stages} if stages else set()
         if dropped and await crm.store.deals.count_documents(
             {"pipeline_id": pipeline.id, "stage": {"$in": list(dropped)}}
         ):
             raise Conflict("deals are still in the stages to remove", code="stage_in_use")
-        changes["stages"] = [s.model_dump() for s in stages]
-    if changes:
-        await crm.store.pipelines.update_one({"_id": pipeline.id}, {"$set": changes})
+        changes["stages"] = stages
+    # The pipeline as it will be, validated whole (422 naming the field, nothing written).
+    stored = merged(pipeline, changes).to_doc()
+    stored.pop("_id")
+    if changes or not intact:
+        fields = stored if not intact else {name: stored[name] for name in changes}
+        await crm.store.pipelines.update_one({"_id": pipeline.id}, {"$set": fields})
     updated = await crm.pipeline(pipeline.id)
     return json_response(updated.model_dump(mode="json"))
 
@@ -521,19 +589,28 @@ def _webhook_view(hook: Webhook, *, secret: bool = False) -> dict[str, Any]:
 @routes.get("/api/v1/webhooks")
 async def list_webhooks(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
-    docs = await _crm(request).store.webhooks.find({}).sort("_id", 1).to_list()
-    return json_response({"webhooks": [_webhook_view(Webhook.from_doc(d)) for d in docs]})
+    crm = _crm(request)
+    docs = await crm.store.webhooks.find({}).sort("_id", 1).to_list()
+    hooks = crm.reader.parse_all(Webhook, docs)
+    return json_response({"webhooks": [_webhook_view(h) for h in hooks]})
 
 
 @routes.post("/api/v1/webhooks")
 async def create_webhook(request: web.Request) -> web.Response:
     user: User = await caller(request, Role.ADMIN)
     body = await read_json(request, WebhookIn)
-    hook = Webhook(
-        url=str(body.url),
-        events=sorted(set(body.events)),
-        secret=body.secret or secrets.token_urlsafe(32),
-        created_by=user.id,
+    # Public addresses only (SSRF): a 422 now; deliveries are checked again (webhooks.py).
+    await ensure_public_url(
+        str(body.url), allow_private=hub_of(request).settings.allow_private_urls
+    )
+    hook = validated(
+        Webhook,
+        {
+            "url": str(body.url),
+            "events": sorted(set(body.events)),
+            "secret": body.secret or secrets.token_urlsafe(32),
+            "created_by": user.id,
+        },
     )
     await _crm(request).store.webhooks.insert_one(hook.to_doc())
     # The secret is shown once, at creation, so the receiver can verify signatures.

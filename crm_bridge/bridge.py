@@ -3,28 +3,36 @@ and REST routes."""
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
 from aiohttp import web
 
+from crm_bridge.documents import Reader
 from crm_bridge.rules import Rules
 from crm_bridge.service import Crm
 from crm_bridge.store import CrmStore
 from crm_bridge.webhooks import Webhooks
 from hub.services import Hub
 
+log = logging.getLogger("openlines.crm.store")
+
 
 class CrmBridge:
     def __init__(self, hub: Hub, http: aiohttp.ClientSession) -> None:
         store = CrmStore(hub.store.db)
         settings = hub.settings
+        reader = Reader(log)
         self.webhooks = Webhooks(
             store,
             http,
+            reader,
             retry_base_s=settings.outbox_retry_base_s,
             max_attempts=settings.outbox_max_attempts,
             poll_s=settings.outbox_poll_s,
+            allow_private_urls=settings.allow_private_urls,
         )
-        self.crm = Crm(hub, store, self.webhooks)
+        self.crm = Crm(hub, store, self.webhooks, reader)
         self.rules = Rules(self.crm)
         self._store = store
 

@@ -1,14 +1,46 @@
-"""CRM records as stored and as the contract (API.md, CRM) shows them."""
+"""CRM records as stored and as the contract (API.md, CRM) shows them.
+
+Each model is the whole truth about a stored record: every write validates the record as it
+will be stored against it (``crm_bridge.documents``), so its bounds hold for what is in the
+database, not only for what a request body said."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, HttpUrl, TypeAdapter, field_validator, model_validator
 
 from hub.models import Doc, utcnow
+
+# Bounds of every record (and of the bodies that write them, crm_bridge/api.py).
+MAX_TITLE = 300
+MAX_NAME = 200
+MAX_ADDRESSES = 20
+MAX_EMAIL = 320
+MAX_PHONE = 50
+MAX_ORIGIN = 2000
+MAX_REF = 100
+MAX_STAGES = 50
+MAX_STAGE_NAME = 100
+MAX_TEXT = 4000
+MAX_SUGGESTIONS = 5
+MAX_URL = 2083
+# The largest amount a deal may carry: exact as a float (below 2**53), far above any real deal.
+MAX_AMOUNT = 10**15
+
+_HTTP_URL = TypeAdapter(HttpUrl)
+Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+Currency = Annotated[str, Field(min_length=3, max_length=3)]
+RefId = Annotated[str, Field(min_length=1, max_length=MAX_REF)]
+Emails = Annotated[
+    list[Annotated[str, Field(max_length=MAX_EMAIL)]], Field(max_length=MAX_ADDRESSES)
+]
+Phones = Annotated[
+    list[Annotated[str, Field(max_length=MAX_PHONE)]], Field(max_length=MAX_ADDRESSES)
+]
 
 
 class LeadStatus(StrEnum):
@@ -33,20 +65,36 @@ class Entity(StrEnum):
     DEALS = "deals"
 
 
-class Lead(Doc):
-    title: str
-    name: str | None = None
-    phones: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
-    source: str | None = None
+class _Person(Doc):
+    """A lead or a contact: a person known by addresses and by hub clients."""
+
+    emails: Emails = Field(default_factory=list)
+    phones: Phones = Field(default_factory=list)
+    # The hub clients (one per channel identity) known to be this person.
+    client_ids: list[str] = Field(default_factory=list)
+    conversation_ids: list[str] = Field(default_factory=list)
+
+
+class Lead(_Person):
+    """``emails``/``phones`` also in ``unverified_emails``/``unverified_phones`` came from a
+    form the client filled in, which proves nothing: they never match another client to this
+    lead (crm_bridge/matching.py), so a visitor who types someone's address can neither join
+    their lead nor have them join the visitor's. Converting the lead is staff taking the
+    addresses on: a contact's addresses are all its own."""
+
+    title: Title
+    name: str | None = Field(default=None, max_length=MAX_NAME)
+    unverified_emails: Emails = Field(default_factory=list)
+    unverified_phones: Phones = Field(default_factory=list)
+    source: str | None = Field(default=None, max_length=MAX_NAME)
     # The channel the client first wrote from: {"id", "type"}.
     channel: dict[str, str] | None = None
     # Where the client came from: a Telegram /start payload, the page URL.
-    origin: str | None = None
+    origin: str | None = Field(default=None, max_length=MAX_ORIGIN)
     status: LeadStatus = LeadStatus.NEW
     responsible_id: str | None = None
-    client_ids: list[str] = Field(default_factory=list)
-    conversation_ids: list[str] = Field(default_factory=list)
+    # Contacts an address of the lead's client names without proving it: a hint for staff.
+    possible_contact_ids: list[str] = Field(default_factory=list, max_length=MAX_SUGGESTIONS)
     # Set by conversion (or when later data revealed a known contact).
     contact_id: str | None = None
     company_id: str | None = None
@@ -54,26 +102,28 @@ class Lead(Doc):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    @model_validator(mode="after")
+    def _claims_are_addresses(self) -> Lead:
+        # An address staff removed is no claim any more.
+        self.unverified_emails = [e for e in self.unverified_emails if e in self.emails]
+        self.unverified_phones = [p for p in self.unverified_phones if p in self.phones]
+        return self
 
-class Contact(Doc):
-    name: str | None = None
-    phones: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
+
+class Contact(_Person):
+    name: str | None = Field(default=None, max_length=MAX_NAME)
     company_id: str | None = None
     responsible_id: str | None = None
-    source: str | None = None
+    source: str | None = Field(default=None, max_length=MAX_NAME)
     lead_id: str | None = None
-    # The hub clients (one per channel identity) known to be this person.
-    client_ids: list[str] = Field(default_factory=list)
-    conversation_ids: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
 class Company(Doc):
-    title: str
-    phones: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
+    title: Title
+    phones: Phones = Field(default_factory=list)
+    emails: Emails = Field(default_factory=list)
     responsible_id: str | None = None
     contact_ids: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
@@ -81,11 +131,11 @@ class Company(Doc):
 
 
 class Deal(Doc):
-    title: str
-    pipeline_id: str
-    stage: str
-    amount: float | None = None
-    currency: str | None = None
+    title: Title
+    pipeline_id: RefId
+    stage: RefId
+    amount: Amount | None = None
+    currency: Currency | None = None
     contact_id: str | None = None
     company_id: str | None = None
     lead_id: str | None = None
@@ -99,14 +149,15 @@ class Deal(Doc):
 
 
 class Stage(BaseModel):
-    id: str
-    name: str
+    id: RefId
+    name: str = Field(min_length=1, max_length=MAX_STAGE_NAME)
     semantic: StageSemantic = StageSemantic.OPEN
 
 
 class Pipeline(Doc):
-    name: str
-    stages: list[Stage]
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    # Never empty: a new deal starts in the first stage.
+    stages: list[Stage] = Field(min_length=1, max_length=MAX_STAGES)
     is_default: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -117,9 +168,9 @@ class Pipeline(Doc):
 class Activity(Doc):
     """One entry of a timeline; ``refs`` are ``"<entity>:<id>"`` of every record it concerns."""
 
-    type: str
+    type: str = Field(min_length=1, max_length=MAX_REF)
     refs: list[str]
-    text: str | None = None
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
     data: dict[str, Any] = Field(default_factory=dict)
     conversation_id: str | None = None
     actor_id: str | None = None
@@ -134,11 +185,16 @@ class WebhookEvent(StrEnum):
 
 
 class Webhook(Doc):
-    url: str
-    events: list[WebhookEvent]
-    secret: str = Field(exclude=True, repr=False)
+    url: str = Field(max_length=MAX_URL)
+    events: list[WebhookEvent] = Field(min_length=1)
+    secret: str = Field(min_length=16, max_length=200, exclude=True, repr=False)
     created_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return str(_HTTP_URL.validate_python(value))
 
     def to_doc(self) -> dict[str, Any]:
         data = super().to_doc()

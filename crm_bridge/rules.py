@@ -1,8 +1,10 @@
 """The CRM rules, a subscriber to hub events (configured per line by ``Line.crm``):
 
-- a new conversation joins the contact its client matches (email, phone or channel identity),
-  else, when the line says ``create_lead``, a new lead (unless the address is blocklisted);
-- data that arrives later updates the lead, or reveals a known contact: link, don't duplicate;
+- a new conversation joins the contact its client is known to be (its channel identity, or an
+  e-mail or phone the channel proved: crm_bridge/matching.py), else, when the line says
+  ``create_lead``, a new lead (unless the address is blocklisted); an address only typed into
+  a form goes on that lead as unverified and suggests contacts (``possible_contact_ids``);
+- data that arrives later updates the lead, or proves a known contact: link, don't duplicate;
 - the operator who takes the conversation becomes the lead's responsible unless one is set;
 - opening and closing conversations are written to the timeline.
 """
@@ -11,8 +13,19 @@ from __future__ import annotations
 
 import logging
 
-from crm_bridge.models import Entity, Lead, LeadStatus, ref
-from crm_bridge.normalize import blocked, normalize_email, normalize_phone
+from crm_bridge.matching import Identity
+from crm_bridge.models import (
+    MAX_ADDRESSES,
+    MAX_NAME,
+    MAX_ORIGIN,
+    MAX_SUGGESTIONS,
+    MAX_TITLE,
+    Entity,
+    Lead,
+    LeadStatus,
+    ref,
+)
+from crm_bridge.normalize import blocked
 from crm_bridge.service import OPEN_LEAD, Crm
 from hub.events import ClientUpdated, ConversationChanged, ConversationOpened, EventBus
 from hub.models import Client, Conversation, ConversationStatus
@@ -43,32 +56,33 @@ class Rules:
         crm = self._crm
         line = await crm.hub.conversations.line(conversation.line_id)
         client = await crm.client(conversation.client.id)
-        email = normalize_email(client.email if client else conversation.client.email)
-        phone = normalize_phone(client.phone if client else conversation.client.phone)
-        emails = [email] if email else []
-        phones = [phone] if phone else []
-        contact = await crm.find_contact(conversation.client.id, emails, phones)
+        identity = Identity.of(conversation.client.id, client, conversation.client)
+        contact = await crm.find_contact(identity)
         if contact is not None:
             await crm.link_to_contact(conversation, contact, line)
             return
-        lead = await crm.find_open_lead(conversation.client.id, emails, phones)
+        lead = await crm.find_open_lead(identity)
         if lead is None:
             if line is None or not line.crm.create_lead:
                 return
+            email = next(iter(identity.emails), None)
             if email and blocked(email, await crm.blocklist(line.id)):
                 log.info("no lead for a blocklisted sender conversation=%s", conversation.id)
                 return
             name = conversation.client.name
-            who = name or email or phone or "new client"
+            who = name or email or next(iter(identity.phones), None) or "new client"
             lead = Lead(
-                title=f"{line.crm.source or conversation.channel.type}: {who}",
-                name=name,
-                emails=emails,
-                phones=phones,
+                title=f"{line.crm.source or conversation.channel.type}: {who}"[:MAX_TITLE],
+                name=name[:MAX_NAME] if name else None,
+                emails=identity.emails,
+                phones=identity.phones,
+                unverified_emails=list(identity.claimed_emails),
+                unverified_phones=list(identity.claimed_phones),
+                possible_contact_ids=await crm.possible_contacts(identity),
                 source=line.crm.source,
                 channel=conversation.channel.model_dump(),
                 # The /start payload or page URL, where the channel records one.
-                origin=getattr(conversation, "source", None),
+                origin=(conversation.source or "")[:MAX_ORIGIN] or None,
                 client_ids=[conversation.client.id],
                 conversation_ids=[conversation.id],
             )
@@ -78,11 +92,9 @@ class Rules:
                 Entity.LEADS,
                 lead.id,
                 {},
-                **{
-                    "$addToSet": {
-                        "client_ids": conversation.client.id,
-                        "conversation_ids": conversation.id,
-                    }
+                add={
+                    "client_ids": [conversation.client.id],
+                    "conversation_ids": [conversation.id],
                 },
             )
         await crm.link(conversation.id, lead_id=lead.id)
@@ -95,31 +107,28 @@ class Rules:
         )
 
     async def client_updated(self, client: Client) -> None:
-        """New name, email or phone: update the lead, or join a contact it now matches."""
+        """New name, email or phone: update the lead, or join the contact it now proves the
+        client to be (a claimed address only suggests one)."""
         crm = self._crm
         docs = await crm.hub.store.conversations.find(
             {"client.id": client.id, "status": {"$ne": ConversationStatus.CLOSED.value}}
         ).to_list()
-        email = normalize_email(client.email)
-        phone = normalize_phone(client.phone)
-        emails = [email] if email else []
-        phones = [phone] if phone else []
+        identity = Identity.of(client.id, client)
         for doc in docs:
             conversation = Conversation.from_doc(doc)
             if conversation.crm.contact_id:
                 continue
-            contact = await crm.find_contact(client.id, emails, phones)
+            contact = await crm.find_contact(identity)
             if contact is not None:
                 line = await crm.hub.conversations.line(conversation.line_id)
                 await crm.link_to_contact(conversation, contact, line)
                 if conversation.crm.lead_id:
                     # The "unknown" person was known after all: the lead is done with.
-                    await crm.store.leads.update_one(
-                        {
-                            "_id": conversation.crm.lead_id,
-                            "status": {"$in": OPEN_LEAD},
-                        },
-                        {"$set": {"status": LeadStatus.CONVERTED.value, "contact_id": contact.id}},
+                    await crm.update_if(
+                        Entity.LEADS,
+                        conversation.crm.lead_id,
+                        {"status": {"$in": OPEN_LEAD}},
+                        {"status": LeadStatus.CONVERTED, "contact_id": contact.id},
                     )
                     await crm.activity(
                         "lead_matched_contact",
@@ -132,39 +141,52 @@ class Rules:
                     )
                 continue
             if conversation.crm.lead_id:
-                add: dict[str, object] = {}
-                if email:
-                    add["emails"] = email
-                if phone:
-                    add["phones"] = phone
-                changes = {"name": client.name} if client.name else {}
-                await crm.update(
-                    Entity.LEADS,
-                    conversation.crm.lead_id,
-                    changes,
-                    **({"$addToSet": add} if add else {}),
-                )
+                await self._tell_lead(conversation.crm.lead_id, client, identity)
             else:
                 # No lead yet (e.g. the line had nothing to go on): the rules of a new one.
                 await self.opened(conversation)
 
+    async def _tell_lead(self, lead_id: str, client: Client, identity: Identity) -> None:
+        """What the client now says goes on their lead: the name, addresses (room allowing;
+        claimed ones marked so, proven ones no longer), and the contacts they suggest."""
+        crm = self._crm
+        lead = await crm.lead(lead_id)
+        room = MAX_ADDRESSES - len(lead.emails)
+        emails = [e for e in identity.emails if e not in lead.emails][: max(room, 0)]
+        room = MAX_ADDRESSES - len(lead.phones)
+        phones = [p for p in identity.phones if p not in lead.phones][: max(room, 0)]
+        suggested = [
+            c for c in await crm.possible_contacts(identity) if c not in lead.possible_contact_ids
+        ][: max(MAX_SUGGESTIONS - len(lead.possible_contact_ids), 0)]
+        changes: dict[str, object] = {}
+        if client.name:
+            changes["name"] = client.name[:MAX_NAME]
+        proven = set(identity.proven_emails) | set(identity.proven_phones)
+        unverified_emails = [e for e in lead.unverified_emails if e not in proven]
+        unverified_emails += [e for e in emails if e in identity.claimed_emails]
+        unverified_phones = [p for p in lead.unverified_phones if p not in proven]
+        unverified_phones += [p for p in phones if p in identity.claimed_phones]
+        if unverified_emails != lead.unverified_emails:
+            changes["unverified_emails"] = unverified_emails
+        if unverified_phones != lead.unverified_phones:
+            changes["unverified_phones"] = unverified_phones
+        await crm.update(
+            Entity.LEADS,
+            lead_id,
+            changes,
+            add={"emails": emails, "phones": phones, "possible_contact_ids": suggested},
+        )
+
     async def assigned(self, conversation: Conversation) -> None:
         if not (conversation.crm.lead_id and conversation.assignee_id):
             return
-        result = await self._crm.store.leads.update_one(
-            {
-                "_id": conversation.crm.lead_id,
-                "responsible_id": None,
-                "status": {"$in": OPEN_LEAD},
-            },
-            {
-                "$set": {
-                    "responsible_id": conversation.assignee_id,
-                    "status": LeadStatus.IN_PROGRESS.value,
-                }
-            },
+        taken = await self._crm.update_if(
+            Entity.LEADS,
+            conversation.crm.lead_id,
+            {"responsible_id": None, "status": {"$in": OPEN_LEAD}},
+            {"responsible_id": conversation.assignee_id, "status": LeadStatus.IN_PROGRESS},
         )
-        if result.modified_count:
+        if taken is not None:
             await self._crm.activity(
                 "responsible_set",
                 [ref(Entity.LEADS, conversation.crm.lead_id)],

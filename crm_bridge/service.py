@@ -1,17 +1,25 @@
 """The CRM domain: records, matching people, linking conversations, conversion, deals and
-their stages, the timeline, and who may see what. REST handlers and rules both call it."""
+their stages, the timeline, and who may see what. REST handlers and rules both call it.
+
+Which conversations a CRM path shows or writes to is decided by the one access rule,
+``hub.access.may_see``: a contact spanning several lines shows each caller only the
+conversations they may see, and writes only into those."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
+from crm_bridge.documents import Reader, checked, merged
+from crm_bridge.matching import Identity, maybe_same_person, same_person
 from crm_bridge.models import (
+    MAX_SUGGESTIONS,
+    MAX_TITLE,
     Activity,
     Company,
     Contact,
@@ -24,10 +32,10 @@ from crm_bridge.models import (
     WebhookEvent,
     ref,
 )
-from crm_bridge.normalize import blocked, normalize_email, normalize_phone
+from crm_bridge.normalize import blocked, normalize_phone
 from crm_bridge.store import DEFAULT_PIPELINE_ID, CrmStore
 from crm_bridge.webhooks import Webhooks
-from hub.access import may_see
+from hub.access import may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.models import (
     Author,
@@ -59,13 +67,20 @@ OPEN_LEAD = [LeadStatus.NEW.value, LeadStatus.IN_PROGRESS.value]
 READERS = (Role.ADMIN, Role.MANAGER, Role.SUPERVISOR)
 EDITORS = (Role.ADMIN, Role.MANAGER)
 MAX_VISIBLE_CONVERSATIONS = 5000
+# How many of a record's conversations an access check or a write looks through.
+MAX_CHECKED_CONVERSATIONS = 1000
+MAX_TIMELINE_ACTIVITIES = 1000
+MAX_TIMELINE_CONVERSATIONS = 500
+# Fields a visibility check does not need (kept out of the bulk loads).
+_HEAVY_FIELDS = {"last_message": 0, "csat": 0, "client_unreachable": 0}
 
 
 class Crm:
-    def __init__(self, hub: Hub, store: CrmStore, webhooks: Webhooks) -> None:
+    def __init__(self, hub: Hub, store: CrmStore, webhooks: Webhooks, reader: Reader) -> None:
         self.hub = hub
         self.store = store
         self.webhooks = webhooks
+        self.reader = reader
 
     def collection(self, entity: Entity) -> AsyncCollection[dict[str, object]]:
         return {
@@ -81,10 +96,12 @@ class Crm:
     # --- loading and access ----------------------------------------------------------------
 
     async def load(self, entity: Entity, record_id: str) -> Doc:
+        """The record, repaired in memory if its stored document does not load."""
         doc = await self.collection(entity).find_one({"_id": record_id})
         if doc is None:
             raise NotFound(f"no such {entity.value[:-1]}")
-        return _MODELS[entity].from_doc(doc)
+        record, _ = self.reader.repair(_MODELS[entity], doc)
+        return record
 
     async def lead(self, lead_id: str) -> Lead:
         return _as(Lead, await self.load(Entity.LEADS, lead_id))
@@ -99,7 +116,8 @@ class Crm:
         doc = await self.store.pipelines.find_one({"_id": pipeline_id or DEFAULT_PIPELINE_ID})
         if doc is None:
             raise ValidationFailed("no such pipeline", code="unknown_pipeline")
-        return Pipeline.from_doc(doc)
+        pipeline, _ = self.reader.repair(Pipeline, doc)
+        return pipeline
 
     async def ensure_may_read(self, user: User, record: Doc) -> None:
         if user.role in READERS:
@@ -119,18 +137,27 @@ class Crm:
         if not conversation_ids:
             return False
         docs = await self.hub.store.conversations.find(
-            {"_id": {"$in": conversation_ids[:200]}}
+            {"_id": {"$in": conversation_ids[:MAX_CHECKED_CONVERSATIONS]}}, _HEAVY_FIELDS
         ).to_list()
+        return bool(await self.visible(user, docs, first_only=True))
+
+    async def visible(
+        self, user: User, docs: Iterable[Mapping[str, Any]], *, first_only: bool = False
+    ) -> list[Conversation]:
+        """The conversations of ``docs`` that ``user`` may see (the one rule, per line)."""
         lines: dict[str, Line | None] = {}
+        seen: list[Conversation] = []
         for doc in docs:
-            conversation = Conversation.from_doc(doc)
+            conversation = Conversation.from_doc(dict(doc))
             if conversation.line_id not in lines:
                 lines[conversation.line_id] = await self.hub.conversations.line(
                     conversation.line_id
                 )
             if may_see(user, conversation, lines[conversation.line_id]):
-                return True
-        return False
+                seen.append(conversation)
+                if first_only:
+                    break
+        return seen
 
     async def visibility_filter(self, user: User) -> dict[str, Any]:
         """A query narrowing a list to what ``user`` may read (empty: everything)."""
@@ -140,6 +167,8 @@ class Crm:
             {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
         ).to_list()
         supervised = [d["_id"] for d in lines if user.id in d.get("supervisors", [])]
+        operated = [d["_id"] for d in lines if user.id in d.get("operators", [])]
+        # Every conversation ``may_see`` could admit (a superset); the rule itself decides.
         docs = (
             await self.hub.store.conversations.find(
                 {
@@ -148,18 +177,29 @@ class Crm:
                         {"participants.user_id": user.id},
                         {"offered_to": user.id},
                         {"line_id": {"$in": supervised}},
+                        {
+                            "line_id": {"$in": operated},
+                            "status": {
+                                "$in": [
+                                    ConversationStatus.QUEUED.value,
+                                    ConversationStatus.OFFERED.value,
+                                ]
+                            },
+                        },
                     ]
                 },
-                projection=["_id"],
+                _HEAVY_FIELDS,
             )
             .limit(MAX_VISIBLE_CONVERSATIONS)
             .to_list()
         )
-        return {"conversation_ids": {"$in": [d["_id"] for d in docs]}}
+        seen = await self.visible(user, docs)
+        return {"conversation_ids": {"$in": [c.id for c in seen]}}
 
     # --- writing records -------------------------------------------------------------------
 
     async def insert(self, entity: Entity, record: Doc, *, actor_id: str | None = None) -> None:
+        record = checked(record)
         await self.collection(entity).insert_one(record.to_doc())
         event = {
             Entity.LEADS: WebhookEvent.LEAD_CREATED,
@@ -173,16 +213,62 @@ class Crm:
         )
 
     async def update(
-        self, entity: Entity, record_id: str, changes: dict[str, Any], **extra: Any
+        self,
+        entity: Entity,
+        record_id: str,
+        changes: Mapping[str, Any],
+        *,
+        add: Mapping[str, Iterable[Any]] | None = None,
     ) -> Doc:
-        """Set ``changes`` (plus ``$addToSet`` etc. in ``extra``); the record as it is now."""
-        update: dict[str, Any] = {"$set": {**changes, "updated_at": utcnow()}, **extra}
-        doc = await self.collection(entity).find_one_and_update(
-            {"_id": record_id}, update, return_document=ReturnDocument.AFTER
-        )
+        """Set ``changes`` and add ``add`` to list fields; the record as it is now."""
+        record = await self.update_if(entity, record_id, {}, changes, add=add)
+        if record is None:
+            raise NotFound(f"no such {entity.value[:-1]}")
+        return record
+
+    async def update_if(
+        self,
+        entity: Entity,
+        record_id: str,
+        where: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        *,
+        add: Mapping[str, Iterable[Any]] | None = None,
+    ) -> Doc | None:
+        """``update`` while the stored record also matches ``where`` (None when it does not).
+
+        The record as it will be is validated whole first (422 naming the field, nothing
+        written); the write itself is atomic (``$set`` of the validated fields, ``$addToSet``),
+        so concurrent rules lose nothing. A stored document that did not load is rewritten
+        whole, repaired."""
+        model = _MODELS[entity]
+        collection = self.collection(entity)
+        doc = await collection.find_one({"_id": record_id})
         if doc is None:
             raise NotFound(f"no such {entity.value[:-1]}")
-        return _MODELS[entity].from_doc(doc)
+        current, intact = self.reader.repair(model, doc)
+        changes = {**changes, "updated_at": utcnow()}
+        stored = merged(current, changes, add).to_doc()
+        update: dict[str, Any]
+        if intact:
+            update = {"$set": {name: stored[name] for name in changes}}
+            additions = {
+                name: {"$each": [v for v in values if v in stored[name]]}
+                for name, values in (add or {}).items()
+                if values and name not in changes  # one operator per field: $set wins
+            }
+            if additions:
+                update["$addToSet"] = additions
+        else:
+            stored.pop("_id")
+            update = {"$set": stored}
+        after = await collection.find_one_and_update(
+            {**where, "_id": record_id}, update, return_document=ReturnDocument.AFTER
+        )
+        if after is None:
+            return None
+        record, _ = self.reader.repair(model, after)
+        return record
 
     async def activity(
         self,
@@ -207,22 +293,29 @@ class Crm:
 
     # --- people ----------------------------------------------------------------------------
 
-    async def find_contact(
-        self, client_id: str | None, emails: Iterable[str], phones: Iterable[str]
-    ) -> Contact | None:
-        doc = await self.store.contacts.find_one(
-            {"$or": _people_query(client_id, emails, phones)}, sort=[("_id", 1)]
-        )
-        return Contact.from_doc(doc) if doc else None
+    async def find_contact(self, identity: Identity) -> Contact | None:
+        """The contact ``identity`` is known to be (never one a claimed address names)."""
+        doc = await self.store.contacts.find_one(same_person(identity), sort=[("_id", 1)])
+        return self.reader.repair(Contact, doc)[0] if doc else None
 
-    async def find_open_lead(
-        self, client_id: str | None, emails: Iterable[str], phones: Iterable[str]
-    ) -> Lead | None:
+    async def find_open_lead(self, identity: Identity) -> Lead | None:
         doc = await self.store.leads.find_one(
-            {"$or": _people_query(client_id, emails, phones), "status": {"$in": OPEN_LEAD}},
-            sort=[("_id", 1)],
+            {**same_person(identity), "status": {"$in": OPEN_LEAD}}, sort=[("_id", 1)]
         )
-        return Lead.from_doc(doc) if doc else None
+        return self.reader.repair(Lead, doc)[0] if doc else None
+
+    async def possible_contacts(self, identity: Identity) -> list[str]:
+        """Ids of the contacts any address of ``identity`` names: suggestions for staff."""
+        query = maybe_same_person(identity)
+        if query is None:
+            return []
+        docs = (
+            await self.store.contacts.find(query, {"_id": 1})
+            .sort("_id", 1)
+            .limit(MAX_SUGGESTIONS)
+            .to_list()
+        )
+        return [str(d["_id"]) for d in docs]
 
     async def client(self, client_id: str) -> Client | None:
         doc = await self.hub.store.clients.find_one({"_id": client_id})
@@ -265,18 +358,13 @@ class Crm:
     async def link_to_contact(
         self, conversation: Conversation, contact: Contact, line: Line | None
     ) -> None:
-        """A known person: the conversation joins the contact (and its open deal, or a new
-        one when the line says so)."""
+        """A known person (``find_contact``): the conversation joins the contact (and its open
+        deal, or a new one when the line says so)."""
         await self.update(
             Entity.CONTACTS,
             contact.id,
             {},
-            **{
-                "$addToSet": {
-                    "client_ids": conversation.client.id,
-                    "conversation_ids": conversation.id,
-                }
-            },
+            add={"client_ids": [conversation.client.id], "conversation_ids": [conversation.id]},
         )
         deal_doc = await self.store.deals.find_one(
             {"contact_id": contact.id, "closed": False}, sort=[("_id", -1)]
@@ -284,13 +372,14 @@ class Crm:
         deal_id: str | None = None
         if deal_doc is not None:
             deal_id = str(deal_doc["_id"])
-            await self.store.deals.update_one(
-                {"_id": deal_id}, {"$addToSet": {"conversation_ids": conversation.id}}
+            await self.update(
+                Entity.DEALS, deal_id, {}, add={"conversation_ids": [conversation.id]}
             )
         elif line is not None and line.crm.deal_for_existing_contact:
             pipeline = await self.pipeline(line.crm.pipeline_id)
+            who = contact.name or conversation.client.name or "client"
             deal = Deal(
-                title=f"Deal: {contact.name or conversation.client.name or 'client'}",
+                title=f"Deal: {who}"[:MAX_TITLE],
                 pipeline_id=pipeline.id,
                 stage=pipeline.stages[0].id,
                 contact_id=contact.id,
@@ -327,9 +416,11 @@ class Crm:
             raise ValidationFailed("convert to at least one of contact, company, deal")
         if deal is not None:
             pipeline = await self.pipeline(deal.get("pipeline_id"))
-        claimed = await self.store.leads.find_one_and_update(
-            {"_id": lead.id, "status": {"$in": OPEN_LEAD}},
-            {"$set": {"status": LeadStatus.CONVERTED.value, "updated_at": utcnow()}},
+        claimed = await self.update_if(
+            Entity.LEADS,
+            lead.id,
+            {"status": {"$in": OPEN_LEAD}},
+            {"status": LeadStatus.CONVERTED},
         )
         if claimed is None:
             raise Conflict("the lead is already converted or junk", code="lead_closed")
@@ -341,6 +432,9 @@ class Crm:
             await self.insert(Entity.COMPANIES, new_company, actor_id=actor.id)
         new_contact = None
         if contact:
+            # The lead's clients are the person whose conversations made it: they become the
+            # contact's own clients. Converting is staff taking the lead's addresses on (the
+            # card marks the unverified ones): from now on a proven address may match them.
             new_contact = Contact(
                 name=lead.name,
                 phones=lead.phones,
@@ -354,10 +448,12 @@ class Crm:
             )
             await self.insert(Entity.CONTACTS, new_contact, actor_id=actor.id)
             if new_company:
-                await self.store.companies.update_one(
-                    {"_id": new_company.id}, {"$addToSet": {"contact_ids": new_contact.id}}
+                new_company = _as(
+                    Company,
+                    await self.update(
+                        Entity.COMPANIES, new_company.id, {}, add={"contact_ids": [new_contact.id]}
+                    ),
                 )
-                new_company.contact_ids.append(new_contact.id)
         new_deal = None
         if deal is not None:
             new_deal = Deal(
@@ -419,6 +515,10 @@ class Crm:
                     details={"deal_id": conversation.crm.deal_id},
                 )
         pipeline = await self.pipeline(pipeline_id)
+        company_id = None
+        if conversation.crm.contact_id:
+            contact_doc = await self.store.contacts.find_one({"_id": conversation.crm.contact_id})
+            company_id = contact_doc.get("company_id") if contact_doc else None
         deal = Deal(
             title=title,
             pipeline_id=pipeline.id,
@@ -426,13 +526,11 @@ class Crm:
             amount=amount,
             currency=currency,
             contact_id=conversation.crm.contact_id,
+            company_id=company_id if isinstance(company_id, str) else None,
             lead_id=conversation.crm.lead_id,
             responsible_id=actor.id,
             conversation_ids=[conversation.id],
         )
-        if conversation.crm.contact_id:
-            contact_doc = await self.store.contacts.find_one({"_id": conversation.crm.contact_id})
-            deal.company_id = contact_doc.get("company_id") if contact_doc else None  # type: ignore[assignment]
         await self.insert(Entity.DEALS, deal, actor_id=actor.id)
         await self.link(conversation.id, deal_id=deal.id, actor_id=actor.id)
         if conversation.crm.lead_id:
@@ -451,21 +549,18 @@ class Crm:
         if stage_id == deal.stage:
             return deal
         closed = stage.semantic != StageSemantic.OPEN
-        doc = await self.store.deals.find_one_and_update(
-            {"_id": deal.id, "stage": deal.stage},
+        moved = await self.update_if(
+            Entity.DEALS,
+            deal.id,
+            {"stage": deal.stage},
             {
-                "$set": {
-                    "stage": stage_id,
-                    "closed": closed,
-                    "won": (stage.semantic == StageSemantic.WON) if closed else None,
-                    "updated_at": utcnow(),
-                }
+                "stage": stage_id,
+                "closed": closed,
+                "won": (stage.semantic == StageSemantic.WON) if closed else None,
             },
-            return_document=ReturnDocument.AFTER,
         )
-        if doc is None:
+        if moved is None:
             raise Conflict("the deal moved meanwhile; reload it", code="stage_changed")
-        moved = Deal.from_doc(doc)
         old = pipeline.stage(deal.stage)
         change = {
             "from": deal.stage,
@@ -484,51 +579,42 @@ class Crm:
         await self.webhooks.emit(
             WebhookEvent.DEAL_STAGE_CHANGED, {**moved.model_dump(mode="json"), "change": change}
         )
-        return moved
+        return _as(Deal, moved)
 
     # --- writing to a contact --------------------------------------------------------------
 
     async def write_to_contact(
         self, contact: Contact, text: str, channel_id: str | None, actor: User
     ) -> Appended:
-        """Continue the client's last conversation (on ``channel_id`` when given) or open a
-        new one on the channel it last wrote from; delivered through the outbox."""
-        query: dict[str, Any] = {
-            "$or": [
-                {"client.id": {"$in": contact.client_ids}},
-                {"_id": {"$in": contact.conversation_ids}},
-            ]
-        }
+        """Continue the newest conversation of the contact's own clients that ``actor`` may
+        see (on ``channel_id`` when given), or open a new one on a closed one's channel;
+        delivered through the outbox.
+
+        Only the contact's clients (joined by their channel identity, a proven address, or
+        the conversion of the lead they made): an address typed into a form never makes its
+        typist a recipient. Nothing ``actor`` may write into: ``409 no_channel``, as if the
+        contact had no conversation there."""
+        query: dict[str, Any] = {"client.id": {"$in": contact.client_ids}}
         if channel_id:
             query["channel.id"] = channel_id
-        docs = await self.hub.store.conversations.find(query).sort("_id", -1).limit(1).to_list()
-        if not docs:
+        docs = (
+            await self.hub.store.conversations.find(query)
+            .sort("_id", -1)
+            .limit(MAX_CHECKED_CONVERSATIONS)
+            .to_list()
+        )
+        conversation: Conversation | None = None
+        for last in await self.visible(actor, docs):
+            if last.status != ConversationStatus.CLOSED:
+                conversation = last
+                break
+            conversation = await self._reopen(last, contact, actor)
+            if conversation is not None:
+                break
+        if conversation is None:
             raise Conflict(
                 "the contact has no conversation on that channel to write to",
                 code="no_channel",
-            )
-        last = Conversation.from_doc(docs[0])
-        conversation = last
-        if last.status == ConversationStatus.CLOSED:
-            channel_doc = await self.hub.store.channels.find_one(
-                {"_id": last.channel.id, "deleted": {"$ne": True}}
-            )
-            client = await self.client(last.client.id)
-            if channel_doc is None or client is None:
-                raise Conflict("the client's channel is gone", code="channel_gone")
-            conversation, _ = await self.hub.stream.open_outbound(
-                ChannelRecord.from_doc(channel_doc), last.chat_id, client
-            )
-            if not conversation.crm.contact_id:
-                conversation = (
-                    await self.link(conversation.id, contact_id=contact.id, actor_id=actor.id)
-                    or conversation
-                )
-            await self.update(
-                Entity.CONTACTS,
-                contact.id,
-                {},
-                **{"$addToSet": {"conversation_ids": conversation.id}},
             )
         author = Author(type=AuthorType.OPERATOR, id=actor.id, name=actor.name)
         appended = await self.hub.stream.post(conversation, author, text)
@@ -541,30 +627,78 @@ class Crm:
         )
         return appended
 
+    async def _reopen(
+        self, last: Conversation, contact: Contact, actor: User
+    ) -> Conversation | None:
+        """The open conversation of ``last``'s chat, opened now when there is none; None when
+        ``actor`` may not write there (an operator on a line they do not work in, a chat whose
+        open conversation is not theirs to see)."""
+        channel_doc = await self.hub.store.channels.find_one(
+            {"_id": last.channel.id, "deleted": {"$ne": True}}
+        )
+        client = await self.client(last.client.id)
+        if channel_doc is None or client is None:
+            raise Conflict("the client's channel is gone", code="channel_gone")
+        channel = ChannelRecord.from_doc(channel_doc)
+        line = await self.hub.conversations.line(channel.line_id)
+        if actor.role not in EDITORS and (
+            line is None or not (actor.id in line.operators or oversees(actor, line))
+        ):
+            return None
+        conversation, opened = await self.hub.stream.open_outbound(channel, last.chat_id, client)
+        if not opened:
+            # The chat went on meanwhile, maybe in a conversation moved to another line.
+            if conversation.line_id != channel.line_id:
+                line = await self.hub.conversations.line(conversation.line_id)
+            if not may_see(actor, conversation, line):
+                return None
+        if not conversation.crm.contact_id:
+            conversation = (
+                await self.link(conversation.id, contact_id=contact.id, actor_id=actor.id)
+                or conversation
+            )
+        await self.update(
+            Entity.CONTACTS, contact.id, {}, add={"conversation_ids": [conversation.id]}
+        )
+        return conversation
+
     # --- the timeline ----------------------------------------------------------------------
 
-    async def timeline(self, entity: Entity, record: Doc) -> dict[str, Any]:
-        activities = (
+    async def timeline(self, entity: Entity, record: Doc, user: User) -> dict[str, Any]:
+        """The record's activities and conversations, as far as ``user`` may see them: no
+        conversation of another line, nor an activity of one."""
+        activity_docs = (
             await self.store.activities.find({"refs": ref(entity, record.id)})
             .sort("_id", 1)
-            .limit(1000)
+            .limit(MAX_TIMELINE_ACTIVITIES)
             .to_list()
         )
         conversation_query: dict[str, Any] = {"_id": {"$in": _conversation_ids(record)}}
         client_ids = getattr(record, "client_ids", None)
         if client_ids:
             conversation_query = {"$or": [conversation_query, {"client.id": {"$in": client_ids}}]}
-        conversations = (
+        docs = (
             await self.hub.store.conversations.find(conversation_query)
             .sort("_id", 1)
-            .limit(500)
+            .limit(MAX_TIMELINE_CONVERSATIONS)
             .to_list()
         )
+        conversations = await self.visible(user, docs)
+        activities = self.reader.parse_all(Activity, activity_docs)
+        shown = {c.id for c in conversations}
+        others = {a.conversation_id for a in activities if a.conversation_id} - shown
+        if others:
+            other_docs = await self.hub.store.conversations.find(
+                {"_id": {"$in": sorted(others)}}, _HEAVY_FIELDS
+            ).to_list()
+            shown |= {c.id for c in await self.visible(user, other_docs)}
         return {
-            "activities": [Activity.from_doc(d).model_dump(mode="json") for d in activities],
-            "conversations": [
-                _conversation_summary(Conversation.from_doc(d)) for d in conversations
+            "activities": [
+                a.model_dump(mode="json")
+                for a in activities
+                if a.conversation_id is None or a.conversation_id in shown
             ],
+            "conversations": [_conversation_summary(c) for c in conversations],
         }
 
 
@@ -576,22 +710,6 @@ def _as(model: type[R], record: Doc) -> R:
 def _conversation_ids(record: Doc) -> list[str]:
     ids: list[str] = list(getattr(record, "conversation_ids", []) or [])
     return ids
-
-
-def _people_query(
-    client_id: str | None, emails: Iterable[str], phones: Iterable[str]
-) -> list[dict[str, Any]]:
-    clauses: list[dict[str, Any]] = []
-    if client_id:
-        clauses.append({"client_ids": client_id})
-    emails = [e for e in (normalize_email(x) for x in emails) if e]
-    phones = [p for p in (normalize_phone(x) for x in phones) if p]
-    if emails:
-        clauses.append({"emails": {"$in": emails}})
-    if phones:
-        clauses.append({"phones": {"$in": phones}})
-    # Matches nothing: keeps callers free of an empty $or.
-    return clauses or [{"_id": {"$in": []}}]
 
 
 def _conversation_summary(conversation: Conversation) -> dict[str, Any]:
@@ -614,7 +732,7 @@ def _conversation_summary(conversation: Conversation) -> dict[str, Any]:
 
 def search_filter(q: str | None) -> dict[str, Any]:
     """A case-insensitive match on names, titles, emails and phones."""
-    if not q:
+    if not q or not q.strip():
         return {}
     pattern = {"$regex": re.escape(q.strip()), "$options": "i"}
     phone = normalize_phone(q)

@@ -1,7 +1,12 @@
 """Outgoing CRM webhooks: each event is stored as one delivery row per registered URL, then
 POSTed as JSON signed with HMAC-SHA256 (``X-OpenLines-Signature: sha256=<hex>``), retried
 with exponential back-off, and marked ``sent`` or ``failed``. Rows survive restarts; a claim is
-a conditional update of ``due_at`` (a lease), so two processes never send one row at once."""
+a conditional update of ``due_at`` (a lease), so two processes never send one row at once.
+
+URLs go to public addresses only (SSRF, ``hub.netguard``): checked when a webhook is registered
+and again before every delivery, since a stored URL may predate the check or its name may
+resolve elsewhere now. A refused delivery is a failed attempt like an unreachable receiver.
+Redirects are not followed: a public receiver must not bounce the hub onto an inside address."""
 
 from __future__ import annotations
 
@@ -16,10 +21,13 @@ import aiohttp
 import orjson
 from pymongo import ReturnDocument
 
+from crm_bridge.documents import Reader
 from crm_bridge.models import Webhook, WebhookEvent
 from crm_bridge.store import CrmStore
+from hub.errors import ValidationFailed
 from hub.loops import Worker
 from hub.models import new_id, utcnow
+from hub.netguard import ensure_public_url
 
 log = logging.getLogger("openlines.crm.webhooks")
 
@@ -37,13 +45,17 @@ class Webhooks:
         self,
         store: CrmStore,
         http: aiohttp.ClientSession,
+        reader: Reader,
         *,
         retry_base_s: float,
         max_attempts: int,
         poll_s: float,
+        allow_private_urls: bool,
     ) -> None:
         self._store = store
         self._http = http
+        self._reader = reader
+        self._allow_private_urls = allow_private_urls
         self._retry_base_s = retry_base_s
         self._max_attempts = max_attempts
         self._worker = Worker("crm-webhooks", self._deliver_one, interval_s=poll_s, log=log)
@@ -104,14 +116,19 @@ class Webhooks:
         if hook_doc is None:  # unregistered meanwhile
             await self._finish(row, "failed", "the webhook was deleted")
             return True
-        hook = Webhook.from_doc(hook_doc)
+        hook = self._reader.parse(Webhook, hook_doc)
+        if hook is None:  # reported by the reader; without its URL and secret nothing to do
+            await self._finish(row, "failed", "the webhook's stored record is unreadable")
+            return True
         body = bytes(row["body"])  # type: ignore[call-overload]  # BSON binary -> bytes
         error = await self._post(hook, body)
         attempts = int(row["attempts"]) + 1  # type: ignore[call-overload]
         if error is None:
             await self._finish(row, "sent", None, attempts)
         elif attempts >= self._max_attempts:
-            log.warning("webhook gave up delivery=%s url=%s error=%s", row["_id"], hook.url, error)
+            log.warning(
+                "webhook gave up delivery=%s webhook=%s error=%s", row["_id"], hook.id, error
+            )
             await self._finish(row, "failed", error, attempts)
         else:
             delay = self._retry_base_s * 2 ** (attempts - 1)
@@ -129,10 +146,20 @@ class Webhooks:
         return True
 
     async def _post(self, hook: Webhook, body: bytes) -> str | None:
+        """None when delivered, else why not (an attempt that failed)."""
+        url = str(hook.url)
+        try:
+            await ensure_public_url(url, allow_private=self._allow_private_urls)
+        except ValidationFailed as exc:
+            return f"refused: {exc.code}"
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret, body)}
         try:
             async with self._http.post(
-                hook.url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(TIMEOUT_S)
+                url,
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(TIMEOUT_S),
+                allow_redirects=False,
             ) as response:
                 await response.read()
                 if response.status >= 300:

@@ -47,6 +47,12 @@ function when(iso: string): string {
   return new Date(iso).toLocaleString(S.lang === "ru" ? "ru-RU" : "en-GB", { dateStyle: "short", timeStyle: "short" });
 }
 
+/** Addresses as a list, those only typed into a form marked unverified. */
+function addresses(values: string[], unverified: string[] | undefined): string {
+  const claims = new Set(unverified || []);
+  return values.map((v) => (claims.has(v) ? `${v} (${t("crm.unverified")})` : v)).join(", ") || "—";
+}
+
 function money(d: Rec): string {
   return d.amount == null ? "—" : `${d.amount}${d.currency ? ` ${d.currency}` : ""}`;
 }
@@ -227,15 +233,21 @@ function RecordCard({ entity, id }: { entity: string; id: string }) {
   const [timeline, setTimeline] = useState<{ activities: Activity[]; conversations: Conv[] } | null>(null);
   const [pipeline, setPipeline] = useState<Pipeline | null>(null);
   const [note, setNote] = useState("");
+  const [matches, setMatches] = useState<Rec[]>([]);
   const load = async () => {
     try {
       const r = await api<Rec>("GET", `/api/v1/crm/${entity}/${id}`);
       setRecord(r);
+      // Contacts an unverified address of the lead names: a hint, never a link. Those the
+      // caller may not read are left out.
+      const possible: string[] = entity === "leads" ? r.possible_contact_ids || [] : [];
+      const found = await Promise.all(possible.map((cid) => api<Rec>("GET", `/api/v1/crm/contacts/${cid}`).catch(() => null)));
+      setMatches(found.filter((c): c is Rec => c !== null));
       setTimeline(await api("GET", `/api/v1/crm/${entity}/${id}/timeline`));
       if (entity === "deals") setPipeline(await api<Pipeline>("GET", `/api/v1/crm/pipelines/${r.pipeline_id}`));
     } catch (err) { fail(err); }
   };
-  useEffect(() => { setRecord(null); setTimeline(null); load(); }, [entity, id]);
+  useEffect(() => { setRecord(null); setTimeline(null); setMatches([]); load(); }, [entity, id]);
   if (!record) return <p>{t("conv.loading")}</p>;
   const link = (target: string, targetId: string | null | undefined, key: string) => targetId
     ? <p><b>{t(key)}:</b> <button class="link" data-testid={`card-link-${target}`} onClick={() => openCrmCard(target, targetId)}>{t(`crm.badge.${target}`)}</button></p>
@@ -256,8 +268,12 @@ function RecordCard({ entity, id }: { entity: string; id: string }) {
         {readsCrm() && <button data-testid="crm-card-back" onClick={() => { S.crmCard = null; update(); }}>{t("crm.back")}</button>}</div>
       <div class="crm-fields">
         {record.name && record.title && <p><b>{t("crm.name")}:</b> {record.name}</p>}
-        {record.emails && <p><b>{t("crm.emails")}:</b> {record.emails.join(", ") || "—"}</p>}
-        {record.phones && <p><b>{t("crm.phones")}:</b> {record.phones.join(", ") || "—"}</p>}
+        {record.emails && <p><b>{t("crm.emails")}:</b> {addresses(record.emails, record.unverified_emails)}</p>}
+        {record.phones && <p><b>{t("crm.phones")}:</b> {addresses(record.phones, record.unverified_phones)}</p>}
+        {matches.map((c) => (
+          <p data-testid="possible-match" data-id={c.id}><b>{t("crm.possibleMatch")}:</b>{" "}
+            <button class="link" onClick={() => openCrmCard("contacts", c.id)}>{c.name || t("list.unknownClient")}</button></p>
+        ))}
         {entity === "leads" && <p><b>{t("crm.status")}:</b> {t(`crm.lead.${record.status}`)} · <b>{t("crm.source")}:</b> {record.source || "—"}</p>}
         {entity === "deals" && <>
           <p><b>{t("crm.pipeline")}:</b> {pipeline?.name || record.pipeline_id} · <b>{t("crm.stage")}:</b> <span data-testid="deal-stage">{stage?.name || record.stage}</span>

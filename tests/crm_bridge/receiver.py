@@ -1,5 +1,5 @@
-"""A local endpoint for outgoing CRM webhooks: answers by a script (fail N times, then 200)
-and records every call with its raw body and signature."""
+"""A local endpoint for outgoing CRM webhooks: answers by a script (fail N times, then 200;
+or redirect elsewhere) and records every call with its raw body and signature."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ class CrmReceiver:
     def __init__(self, status_for_attempt: Callable[[int], int]) -> None:
         self.status_for_attempt = status_for_attempt
         self.calls: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Calls that followed a redirect (answers 3xx point at ``/elsewhere``).
+        self.redirected = 0
         app = web.Application()
         app.router.add_post("/crm", self._handle)
+        app.router.add_post("/elsewhere", self._elsewhere)
         self._server = TestServer(app, host="127.0.0.1")
 
     async def start(self) -> CrmReceiver:
@@ -34,7 +37,13 @@ class CrmReceiver:
         attempts.append(
             {"body": body, "raw": raw, "signature": request.headers.get("X-OpenLines-Signature")}
         )
-        return web.json_response({}, status=self.status_for_attempt(len(attempts)))
+        status = self.status_for_attempt(len(attempts))
+        headers = {"Location": "/elsewhere"} if 300 <= status < 400 else None
+        return web.json_response({}, status=status, headers=headers)
+
+    async def _elsewhere(self, request: web.Request) -> web.Response:
+        self.redirected += 1
+        return web.json_response({})
 
     def delivered(self, event: str) -> list[dict[str, Any]]:
         """The last call of each delivery of ``event`` (the one that succeeded, if any)."""

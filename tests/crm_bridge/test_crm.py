@@ -7,8 +7,12 @@ import hashlib
 import hmac
 from typing import Any
 
+from aiohttp import web
 from pymongo import AsyncMongoClient
 
+from hub.appkeys import HUB
+from hub.models import ChannelRecord, Inbound, Message, Sender
+from hub.sink import HubSink
 from tests.crm_bridge.receiver import CrmReceiver
 from tests.support.clients import Api, SocketClient, new_msg_id, operator_socket, visitor_socket
 from tests.support.waiting import eventually
@@ -30,6 +34,27 @@ async def widget_visitor(
     return visitor, ack["message"]
 
 
+async def mail_from(hub_app: web.Application, line_id: str, address: str, text: str) -> Message:
+    """A mail from ``address`` as the e-mail channel hands it to the hub: the From address
+    proven (``Sender.email_verified``). The channel is stored inactive: no mailbox is polled."""
+    hub = hub_app[HUB]
+    channel = await hub.store.channels.find_one({"line_id": line_id, "type": "email"})
+    if channel is None:
+        record = ChannelRecord(type="email", line_id=line_id, config={}, active=False)
+        await hub.store.channels.insert_one(record.to_doc())
+    else:
+        record = ChannelRecord.from_doc(channel)
+    return await HubSink(hub, record).ingest(
+        Inbound(
+            channel_id=record.id,
+            chat_id=f"<{new_msg_id()}@mail.example.com>",
+            external_id=f"<{new_msg_id()}@mail.example.com>",
+            sender=Sender(external_id=address, email=address, email_verified=True),
+            text=text,
+        )
+    )
+
+
 async def crm_of(api: Api, conversation_id: str, field: str) -> dict[str, Any]:
     """The conversation once its CRM link ``field`` is set (the rules run on the bus)."""
     conversation: dict[str, Any] = await eventually(
@@ -40,7 +65,7 @@ async def crm_of(api: Api, conversation_id: str, field: str) -> dict[str, Any]:
 
 
 async def test_lead_convert_known_person_deal_timeline_and_write_back(
-    base_url: str, admin: Api
+    base_url: str, admin: Api, hub_app: web.Application
 ) -> None:
     world = await make_line(admin, **CRM_LINE)
     manager = await admin.create_user("manager")
@@ -91,18 +116,23 @@ async def test_lead_convert_known_person_deal_timeline_and_write_back(
     again, _ = await manager.call("POST", f"/api/v1/crm/leads/{lead['id']}/convert", {})
     assert again == 409
 
-    # 3a. The same person later: another visitor token, the email in another case.
+    # 3a. The same address typed by another visitor proves nothing: a lead of its own, with
+    # the contact as a possible match for staff, and the contact untouched.
     anna_again, second = await widget_visitor(
         base_url, world, "It's me again", email="ANNA.PETROVA@example.COM"
     )
-    linked = await crm_of(admin, second["conversation_id"], "contact_id")
-    assert linked["crm"]["contact_id"] == contact["id"]
-    assert linked["crm"]["lead_id"] is None
-    # ... joined to the contact's open deal, and no second lead.
-    assert linked["crm"]["deal_id"] == deal["id"]
-    assert len((await manager.get("/api/v1/crm/leads"))["leads"]) == 1
+    claimed = await crm_of(admin, second["conversation_id"], "lead_id")
+    assert claimed["crm"]["contact_id"] is None and claimed["crm"]["deal_id"] is None
+    second_lead = await manager.get(f"/api/v1/crm/leads/{claimed['crm']['lead_id']}")
+    assert (
+        second_lead["emails"] == second_lead["unverified_emails"] == ["anna.petrova@example.com"]
+    )
+    assert second_lead["possible_contact_ids"] == [contact["id"]]
+    assert (await manager.get(f"/api/v1/crm/contacts/{contact['id']}"))["client_ids"] == (
+        contact["client_ids"]
+    )
 
-    # 3b. ... or from another channel with the phone written differently.
+    # 3b. ... so is a phone an integration passes on: the API channel vouches for nobody.
     await manager.patch(f"/api/v1/crm/contacts/{contact['id']}", {"phones": ["+7 912 345-67-89"]})
     api_channel = await admin.create_channel(world.line["id"], "api", {})
     status, _ = await admin.call(
@@ -120,15 +150,24 @@ async def test_lead_convert_known_person_deal_timeline_and_write_back(
     api_conversations = await eventually(
         lambda: admin.get(f"/api/v1/conversations?line_id={world.line['id']}"),
         lambda body: any(
-            c["channel"]["type"] == "api" and c["crm"]["contact_id"] for c in body["conversations"]
+            c["channel"]["type"] == "api" and c["crm"]["lead_id"] for c in body["conversations"]
         ),
     )
     from_api = next(c for c in api_conversations["conversations"] if c["channel"]["type"] == "api")
-    assert from_api["crm"]["contact_id"] == contact["id"]
-    assert len((await manager.get("/api/v1/crm/leads"))["leads"]) == 1
+    assert from_api["crm"]["contact_id"] is None
+    api_lead = await manager.get(f"/api/v1/crm/leads/{from_api['crm']['lead_id']}")
+    assert api_lead["possible_contact_ids"] == [contact["id"]]
+
+    # 3c. A mail from the address (the channel proves it) is the same person: it joins the
+    # contact and its open deal, and makes no lead.
+    mail = await mail_from(hub_app, world.line["id"], "Anna.Petrova@example.com", "By mail")
+    from_mail = await crm_of(admin, mail.conversation_id, "contact_id")
+    assert from_mail["crm"]["contact_id"] == contact["id"]
+    assert from_mail["crm"]["deal_id"] == deal["id"] and from_mail["crm"]["lead_id"] is None
+    assert len((await manager.get("/api/v1/crm/leads"))["leads"]) == 3
 
     # 4. A deal moved between stages is in the timeline; the contact's timeline lists every
-    # conversation, on every channel.
+    # conversation of the person, on every channel (and none of the typist's).
     moved = await manager.patch(f"/api/v1/crm/deals/{deal['id']}", {"stage": "invoice"})
     assert moved["stage"] == "invoice" and not moved["closed"]
     deal_timeline = await manager.get(f"/api/v1/crm/deals/{deal['id']}/timeline")
@@ -138,8 +177,7 @@ async def test_lead_convert_known_person_deal_timeline_and_write_back(
     contact_timeline = await manager.get(f"/api/v1/crm/contacts/{contact['id']}/timeline")
     assert {c["id"] for c in contact_timeline["conversations"]} == {
         conversation["id"],
-        second["conversation_id"],
-        from_api["id"],
+        mail.conversation_id,
     }
     types = [a["type"] for a in contact_timeline["activities"]]
     assert {"contact_created", "conversation_opened", "stage_changed", "note"} <= set(types)
@@ -147,21 +185,25 @@ async def test_lead_convert_known_person_deal_timeline_and_write_back(
     assert won["closed"] and won["won"] is True
 
     # 5. A manager writes from the contact card: the client gets it on its channel. Anna's
-    # second widget conversation is closed first, so a new one is opened for the message.
-    await admin.post(f"/api/v1/conversations/{second['conversation_id']}/close", expect=200)
+    # widget conversation is closed first, so a new one is opened for the message; the
+    # visitor who typed her address gets nothing.
+    await admin.post(f"/api/v1/conversations/{conversation['id']}/close", expect=200)
     sent = await manager.post(
         f"/api/v1/crm/contacts/{contact['id']}/messages",
         {"text": "Your invoice is ready", "channel_id": world.widget["id"]},
         expect=201,
     )
-    assert sent["conversation"]["id"] != second["conversation_id"]
+    assert sent["conversation"]["id"] not in (conversation["id"], second["conversation_id"])
     assert sent["conversation"]["channel"]["id"] == world.widget["id"]
-    received = await anna_again.events.wait(
+    received = await anna.events.wait(
         "message:new", lambda d: d["message"]["text"] == "Your invoice is ready"
     )
     assert received["message"]["conversation_id"] == sent["conversation"]["id"]
     reopened = await crm_of(admin, sent["conversation"]["id"], "contact_id")
     assert reopened["crm"]["contact_id"] == contact["id"]
+    assert not [
+        m for m in anna_again.events.all("message:new") if "invoice" in m["message"]["text"]
+    ]
 
     for client in (anna, anna_again, op_socket):
         await client.close()
@@ -372,6 +414,23 @@ async def test_outgoing_webhooks_are_signed_and_retried(admin: Api) -> None:
     assert status == 404
     status, _ = await admin.call("POST", "/api/v1/webhooks", {"url": "not a url"})
     assert status == 422
+    await receiver.close()
+
+
+async def test_webhook_redirects_are_not_followed(admin: Api, hub_app: web.Application) -> None:
+    # A receiver could send the hub on to an inside address; a 3xx is a failed attempt.
+    receiver = await CrmReceiver(lambda attempt: 307).start()
+    hook = await admin.post(
+        "/api/v1/webhooks", {"url": receiver.url, "events": ["lead.created"]}, expect=201
+    )
+    await admin.post("/api/v1/crm/leads", {"title": "Bounce"}, expect=201)
+    deliveries = hub_app[HUB].store.db["crm_webhook_deliveries"]
+    row = await eventually(
+        lambda: deliveries.find_one({"webhook_id": hook["id"]}),
+        lambda row: row is not None and row["attempts"] >= 1,
+    )
+    assert row["last_error"] == "HTTP 307" and row["status"] == "pending"
+    assert receiver.redirected == 0
     await receiver.close()
 
 

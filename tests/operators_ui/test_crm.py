@@ -86,6 +86,24 @@ async def test_lead_conversion_badge_and_deal_board(
             "[data-testid=timeline-entry][data-type=stage_changed]"
         )
     ).to_have_count(1)
+
+    # Someone else typing Anna's address gets a lead of their own: its card suggests her
+    # contact and marks the address unverified, nothing more.
+    other, typed = await widget_visitor(base_url, world, "Hello again", email="anna@example.com")
+    claimed = await crm_of(admin, typed["conversation_id"], "lead_id")
+    await page.get_by_test_id("crm-tab-leads").click()
+    await (
+        page.locator(f"[data-testid=lead-row][data-id='{claimed['crm']['lead_id']}']")
+        .get_by_test_id("lead-open")
+        .click()
+    )
+    card = page.get_by_test_id("crm-card")
+    await expect(card).to_contain_text("anna@example.com (unverified)")
+    match = card.get_by_test_id("possible-match")
+    await expect(match).to_contain_text("Anna")
+    await match.get_by_role("button").click()
+    await expect(card).to_have_attribute("data-entity", "contacts")
+    await other.close()
     await visitor.close()
 
 
