@@ -275,7 +275,9 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         stream=stream,
         conversations=Conversations(store, stream, bus, files),
         sessions=Sessions(store, settings.token_ttl_s),
-        visitor_tokens=VisitorTokens(settings.resolved_secret_key()),
+        visitor_tokens=VisitorTokens(
+            settings.resolved_secret_key(), ttl_s=settings.visitor_token_ttl_s
+        ),
         presence=Presence(store, bus, settings.offline_grace_s, lease_s=settings.presence_lease_s),
         gateway=gateway,
         registry=kinds,

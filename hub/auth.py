@@ -8,6 +8,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -89,33 +91,78 @@ class Sessions:
         await self._store.sessions.delete_many({"user_id": user_id})
 
 
+# Visitor ids of identified visitors start with this; anonymous ones are ObjectIds.
+IDENTIFIED_PREFIX = "id-"
+
+
 class VisitorTokens:
-    """``<scope>.<value>.<hmac>`` tokens signed with the secret key. The scope is a widget
-    channel id for visitor tokens (a browser resumes its visitor identity) or ``csat`` for
-    rating links (the value is then a conversation id)."""
+    """``<scope>.<value>.<issued>.<hmac>`` tokens signed with the secret key; ``issued`` is the
+    Unix time (base 36) they were made, and they are refused ``ttl_s`` later. The scope is a
+    widget channel id for visitor tokens (a browser resumes its visitor identity; every connect
+    hands out a fresh one) or ``csat`` for rating links (the value is then a conversation id).
+    Tokens of the older three-part form, which never expired, are refused."""
 
-    def __init__(self, key: bytes) -> None:
+    # Clocks of hub processes may differ a little: a token "from the future" within this is fine.
+    _CLOCK_SKEW_S = 300
+
+    def __init__(
+        self,
+        key: bytes,
+        *,
+        ttl_s: int = 30 * 24 * 3600,  # the app passes VISITOR_TOKEN_TTL_S
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._key = key
+        self.ttl_s = ttl_s
+        self._clock = clock
 
-    def _sign(self, payload: str) -> str:
+    def _sign(self, payload: str) -> bytes:
         digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=")
 
-    def issue(self, channel_id: str, visitor_id: str) -> str:
-        payload = f"{channel_id}.{visitor_id}"
-        return f"{payload}.{self._sign(payload)}"
+    def issue(self, scope: str, value: str) -> str:
+        issued = _base36(int(self._clock()))
+        payload = f"{scope}.{value}.{issued}"
+        return f"{payload}.{self._sign(payload).decode()}"
 
     def csat_link(self, public_url: str | None, conversation_id: str, rating: int) -> str:
-        """The signed ``/csat/<token>?rating=N`` link that records a rating (see hub/api/csat)."""
+        """The signed ``/csat/<token>?rating=N`` link that records a rating (see hub/api/csat);
+        it works for ``ttl_s`` like every token of this signer."""
         token = self.issue("csat", conversation_id)
         return f"{(public_url or '').rstrip('/')}/csat/{token}?rating={rating}"
 
-    def verify(self, token: str, channel_id: str) -> str | None:
-        """The visitor id if the token is ours and for this channel, else None."""
+    def verify(self, token: str, scope: str) -> str | None:
+        """The value if the token is ours, for this scope and not expired, else None. Any
+        string is fine here (the token comes from anyone: a header, a URL, a socket)."""
+        if not token.isascii():
+            return None  # ours are ASCII; compare_digest refuses other strings with TypeError
         parts = token.split(".")
-        if len(parts) != 3 or parts[0] != channel_id:
+        if len(parts) != 4 or parts[0] != scope:
             return None
-        payload = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._sign(payload), parts[2]):
+        payload = ".".join(parts[:3])
+        if not hmac.compare_digest(self._sign(payload), parts[3].encode()):
+            return None
+        try:
+            issued = int(parts[2], 36)
+        except ValueError:
+            return None
+        age_s = self._clock() - issued
+        if age_s > self.ttl_s or age_s < -self._CLOCK_SKEW_S:
             return None
         return parts[1]
+
+    def identified_visitor(self, channel_id: str, identity: str) -> str:
+        """The stable visitor id of a person the site vouched for (identity verification): the
+        same on every device, and not the identity itself (visitor ids are shown around)."""
+        digest = hmac.new(self._key, f"identity:{channel_id}:{identity}".encode(), hashlib.sha256)
+        return IDENTIFIED_PREFIX + digest.hexdigest()[:32]
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if number == 0:
+            return out

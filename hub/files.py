@@ -9,11 +9,12 @@ browser would run (HTML, SVG, scripts) is on the list.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from bson import ObjectId
+from bson import Int64, ObjectId
 from bson.errors import InvalidId
 from gridfs import AsyncGridFSBucket
 from pymongo import ASCENDING
@@ -21,10 +22,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from hub.access import may_see
 from hub.errors import HubError, PayloadTooLarge, ValidationFailed
-from hub.models import Attachment, Conversation, Line, Role, User
+from hub.models import Attachment, Conversation, Line, Role, User, utcnow
 from hub.store import Store
 
 BUCKET = "attachments"
+# How much of a file's start decides its type (magic bytes, text checks).
+HEAD_BYTES = 512
+# GridFS's default chunk size. Checked files are written in the bucket's layout a chunk at a
+# time: PyMongo's own writer (GridIn) holds up to 32 MB before it writes, the whole file here.
+CHUNK_BYTES = 255 * 1024
 
 # extension -> MIME type of every file type we accept.
 ALLOWED_TYPES: dict[str, str] = {
@@ -92,6 +98,17 @@ def clean_name(raw: str | None) -> str:
     return name[-200:] or "file"
 
 
+def check_upload_name(raw: str | None) -> str:
+    """The stored name of a browser upload: what ``clean_name`` makes of it, but a name with
+    control characters (a NUL, a line break) is refused rather than repaired: no browser sends
+    one, so it is someone probing."""
+    if raw and any(unicodedata.category(c) == "Cc" for c in raw):
+        raise ValidationFailed(
+            "the file name has control characters in it", code="invalid_file_name"
+        )
+    return clean_name(raw)
+
+
 def detect_type(name: str, head: bytes, *, media: bool = False) -> str:
     """The MIME type of an upload named ``name`` whose content starts with ``head``.
 
@@ -153,6 +170,10 @@ class StoredFile:
         )
 
 
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 def _oid(file_id: str) -> ObjectId | None:
     try:
         return ObjectId(file_id)
@@ -168,12 +189,16 @@ class Files:
         db: AsyncDatabase[dict[str, Any]] = store.db
         self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
         self._files = db[f"{BUCKET}.files"]
+        self._chunks = db[f"{BUCKET}.chunks"]
         self.max_bytes = max_bytes
 
     async def ensure_indexes(self) -> None:
         # Download checks look up the message that carries a file.
         await self._store.messages.create_index([("attachments.id", ASCENDING)])
         await self._files.create_index([("metadata.owner.visitor_id", ASCENDING)])
+        # What GridFS makes on its first write (ours do not go through it).
+        await self._chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
+        await self._files.create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
 
     def check_size(self, size: int) -> None:
         if size > self.max_bytes:
@@ -190,10 +215,65 @@ class Files:
         """Check and store one file; ``owner`` says who uploaded it (visitor or staff);
         ``media``: a platform delivered it, so voice, audio and video are accepted too."""
         self.check_size(len(data))
-        if not data:
+        return await self._store_checked(clean_name(name), _chunks(data), owner, media=media)
+
+    async def upload(
+        self, name: str | None, chunks: AsyncIterable[bytes], owner: dict[str, Any]
+    ) -> StoredFile:
+        """Check and store a browser upload as it arrives, a chunk at a time: never the whole
+        file in memory. Refused (too large, wrong type) it leaves nothing stored."""
+        return await self._store_checked(check_upload_name(name), chunks, owner, media=False)
+
+    async def _store_checked(
+        self, name: str, chunks: AsyncIterable[bytes], owner: dict[str, Any], *, media: bool
+    ) -> StoredFile:
+        source = aiter(chunks)
+        head = bytearray()
+        while len(head) < HEAD_BYTES and (chunk := await anext(source, None)) is not None:
+            head += chunk
+            self.check_size(len(head))
+        if not head:
             raise ValidationFailed("the file is empty", code="empty_file")
-        clean = clean_name(name)
-        return await self.keep(clean, data, detect_type(clean, data[:512], media=media), owner)
+        size = len(head)
+        try:
+            mime = detect_type(name, bytes(head[:HEAD_BYTES]), media=media)
+        except UnsupportedFileType:
+            # "Too large" says more than "wrong type": read on (storing nothing) to tell.
+            async for piece in source:
+                size += len(piece)
+                self.check_size(size)
+            raise
+        file_id = ObjectId()
+        pending, number = head, 0  # bytes not yet in a stored chunk; the next chunk's number
+        try:
+            async for piece in source:
+                size += len(piece)
+                self.check_size(size)  # stop as soon as it is too large
+                pending += piece
+                while len(pending) >= CHUNK_BYTES:
+                    await self._write_chunk(file_id, number, pending[:CHUNK_BYTES])
+                    del pending[:CHUNK_BYTES]
+                    number += 1
+            if pending:
+                await self._write_chunk(file_id, number, pending)
+            # The file document comes last, so no reader ever sees a half-stored file.
+            await self._files.insert_one(
+                {
+                    "_id": file_id,
+                    "length": Int64(size),
+                    "chunkSize": CHUNK_BYTES,
+                    "uploadDate": utcnow(),
+                    "filename": name,
+                    "metadata": {"mime": mime, "owner": owner},
+                }
+            )
+        except BaseException:
+            await self._chunks.delete_many({"files_id": file_id})  # refused: nothing stays
+            raise
+        return StoredFile(id=str(file_id), name=name, mime=mime, size=size, owner=owner)
+
+    async def _write_chunk(self, file_id: ObjectId, number: int, data: bytearray) -> None:
+        await self._chunks.insert_one({"files_id": file_id, "n": number, "data": bytes(data)})
 
     async def keep(self, name: str, data: bytes, mime: str, owner: dict[str, Any]) -> StoredFile:
         """Store a file the hub itself vouches for (no size or type checks)."""
@@ -225,6 +305,14 @@ class Files:
         stream = await self._bucket.open_download_stream(oid)
         data: bytes = await stream.read()
         return data
+
+    async def stream(self, file_id: str) -> AsyncIterator[bytes]:
+        """The file's bytes a GridFS chunk at a time (downloads: bounded memory per reader)."""
+        oid = _oid(file_id)
+        assert oid is not None  # callers read only files that ``get`` found
+        grid_out = await self._bucket.open_download_stream(oid)
+        while chunk := await grid_out.readchunk():
+            yield chunk
 
     async def visitor_uploads(
         self, ids: list[str], *, channel_id: str, visitor_id: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import secrets
 from typing import Any, ClassVar, Literal
@@ -21,11 +23,20 @@ class WidgetConfig(BaseModel):
     title: str = Field(default="Chat with us", min_length=1, max_length=100)
     color: str = Field(default="#2f6fed", pattern=r"^#[0-9a-fA-F]{6}$")
     allowed_origins: list[str] = Field(default_factory=list, max_length=50)
-    prechat_fields: list[str] = Field(default_factory=list)
+    prechat_fields: list[str] = Field(default_factory=list, max_length=len(PRECHAT_FIELDS))
     agreement_text: str | None = Field(default=None, max_length=2000)
     greeting: str | None = Field(default=None, max_length=500)
     # "auto" follows the visitor's browser; the widget ships Russian and English.
     language: Literal["auto", "en", "ru"] = "auto"
+    # Identity verification: the site's backend signs the visitor's user id with this (see
+    # ``identity_hash``). Generated at creation and shown once; PATCH a new value to renew it.
+    identity_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",  # printable ASCII: the same bytes in every backend language
+        json_schema_extra={"writeOnly": True},
+    )
 
     @field_validator("prechat_fields")
     @classmethod
@@ -33,7 +44,7 @@ class WidgetConfig(BaseModel):
         unknown = sorted(set(value) - set(PRECHAT_FIELDS))
         if unknown:
             raise ValueError(f"unknown pre-chat fields {unknown}; use {list(PRECHAT_FIELDS)}")
-        return value
+        return list(dict.fromkeys(value))
 
     @field_validator("allowed_origins")
     @classmethod
@@ -42,6 +53,22 @@ class WidgetConfig(BaseModel):
             if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
                 raise ValueError(f"{origin!r} is not an origin like https://example.com")
         return [o.rstrip("/") for o in value]
+
+
+def identity_hash(secret: str, identity: str) -> str:
+    """What the site's backend computes for a signed-in visitor: hex HMAC-SHA256 of the
+    identity (their user id or e-mail) keyed with the channel's ``identity_secret``."""
+    return hmac.new(secret.encode(), identity.encode(), hashlib.sha256).hexdigest()
+
+
+def identity_proven(config: dict[str, Any], identity: str, given_hash: str | None) -> bool:
+    """Whether ``given_hash`` proves ``identity`` for a widget channel's ``config`` (compared
+    in constant time; a channel without an ``identity_secret`` proves nobody)."""
+    secret = config.get("identity_secret")
+    if not secret or not given_hash or not given_hash.isascii():
+        return False
+    expected = identity_hash(str(secret), identity)
+    return hmac.compare_digest(expected.encode(), given_hash.lower().encode())
 
 
 class WidgetChannel:
@@ -73,8 +100,8 @@ class WidgetChannel:
 class WidgetKind(ChannelKindDefaults):
     name: ClassVar[str] = "widget"
     config_model: ClassVar[type[BaseModel]] = WidgetConfig
-    secret_fields: ClassVar[frozenset[str]] = frozenset()
-    reveal_on_create: ClassVar[frozenset[str]] = frozenset()
+    secret_fields: ClassVar[frozenset[str]] = frozenset({"identity_secret"})
+    reveal_on_create: ClassVar[frozenset[str]] = frozenset({"identity_secret"})
     live_queue_position: ClassVar[bool] = True
 
     live_csat: ClassVar[bool] = True
@@ -89,6 +116,15 @@ class WidgetKind(ChannelKindDefaults):
         data = config.model_dump(mode="json")
         # The key is in every site's embed snippet: it never changes.
         data["key"] = (previous or {}).get("key") or secrets.token_urlsafe(16)
+        if previous is None:
+            # Generated only here, where the creation response shows it once.
+            data["identity_secret"] = data.get("identity_secret") or secrets.token_urlsafe(32)
+        else:
+            # A PATCH sets the new value it carries, else (omitted or null) keeps the stored
+            # one; a channel made before identity verification has none until one is set.
+            data["identity_secret"] = data.get("identity_secret") or previous.get(
+                "identity_secret"
+            )
         return data
 
     async def typing(

@@ -1,17 +1,22 @@
 """The ``/widget`` namespace: what a visitor's browser may do. Nothing here ever reads a
 hidden message: history asks the stream for public messages only, and live messages arrive
-through the widget channel's ``send``, which the outbox never calls for hidden ones."""
+through the widget channel's ``send``, which the outbox never calls for hidden ones.
+
+Who the visitor is: a fresh random id, or the one a visitor token (signed, expiring) resumes,
+or, when the site vouches for a signed-in person (identity verification), an id derived from
+the channel and that identity, the same on every device. Every connect hands out a new token."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, model_validator
 
-from hub.errors import NotFound, RateLimited, ValidationFailed
+from hub.auth import IDENTIFIED_PREFIX
+from hub.errors import HubError, NotFound, ValidationFailed
 from hub.hours import is_open
 from hub.models import (
     ChannelRecord,
@@ -23,19 +28,26 @@ from hub.models import (
     new_id,
     utcnow,
 )
-from hub.ratelimit import RateLimiter
 from hub.realtime import WIDGET_NS, message_view, visitor_room
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
+from widget.channel import identity_proven
+from widget.limits import WidgetEvent, WidgetLimits, client_ip
 
 log = logging.getLogger("openlines.widget")
 
 MAX_TEXT = 4000
+# Far above any conversation's length, and within every integer type on the way to the store.
+MAX_SEQ = 1_000_000_000
+_EMAIL: TypeAdapter[EmailStr] = TypeAdapter(EmailStr)
 
 
 class ConnectAuth(BaseModel):
     key: str = Field(min_length=1, max_length=100)
     token: str | None = Field(default=None, max_length=300)
+    # Identity verification: the site's user id (or e-mail) and its HMAC by the site's backend.
+    identity: str | None = Field(default=None, min_length=1, max_length=320)
+    identity_hash: str | None = Field(default=None, max_length=128)
 
 
 class SendIn(BaseModel):
@@ -53,7 +65,7 @@ class SendIn(BaseModel):
 
 
 class HistoryIn(BaseModel):
-    before_seq: int | None = Field(default=None, ge=1)
+    before_seq: int | None = Field(default=None, ge=1, le=MAX_SEQ)
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -84,51 +96,56 @@ def widget_view(channel: ChannelRecord, hub: Hub) -> dict[str, Any]:
     }
 
 
-def client_ip(environ: dict[str, Any], trusted_proxies: list[str]) -> str:
-    """The visitor's address: the peer, or what a trusted reverse proxy says the client is."""
-    peer = str(environ.get("REMOTE_ADDR") or "unknown")
+def verified_email(identity: str) -> str | None:
+    """The address a verified identity is, if it is an e-mail address (then it is proven)."""
     try:
-        address = ipaddress.ip_address(peer)
-        trusted = any(
-            address in ipaddress.ip_network(net, strict=False) for net in trusted_proxies
-        )
+        return str(_EMAIL.validate_python(identity)).lower()
     except ValueError:
-        return peer
-    if not trusted:
-        return peer
-    real = environ.get("HTTP_X_REAL_IP") or ""
-    forwarded = (environ.get("HTTP_X_FORWARDED_FOR") or "").split(",")[-1]
-    return (real or forwarded).strip() or peer
+        return None
 
 
-async def check_rate(limiter: RateLimiter, hub: Hub, visitor_id: str, ip: str) -> None:
-    """Per-visitor and per-IP send limits; ``RateLimited`` (ack ``rate_limited``) when over."""
-    settings = hub.settings
-    if not await limiter.allow(
-        f"visitor:{visitor_id}", settings.widget_rate_messages
-    ) or not await limiter.allow(f"ip:{ip}", settings.widget_rate_ip_messages):
-        raise RateLimited(
-            "you are sending messages too fast; wait a few seconds",
-            details={"window_s": settings.widget_rate_window_s},
-        )
+@dataclass(frozen=True)
+class Visit:
+    """A connected visitor: their channel, visitor id, address, and the e-mail address the
+    site proved is theirs (identity verification), if it did."""
+
+    channel: ChannelRecord
+    visitor_id: str
+    ip: str
+    verified_email: str | None
+
+    def sender(self, **told: Any) -> Sender:
+        """The visitor as a sender of what they wrote. An address typed into the pre-chat form
+        is a claim (unverified); it never replaces the one the site proved."""
+        if self.verified_email:
+            told.update(email=self.verified_email, email_verified=True)
+        return Sender(external_id=self.visitor_id, **told)
+
+
+def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connection: the client's ``connect_error`` has ``message`` as its message and
+    ``{code, message}`` as its data."""
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
 
 
 def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     """Attach the ``/widget`` handlers to the server."""
-    limiter = RateLimiter(
-        hub.settings.widget_rate_window_s,
-        redis=hub.redis,
-        prefix=f"openlines:{hub.settings.mongo_db}:widget-rate",
-    )
+    limits = WidgetLimits(hub)
+    tokens = hub.visitor_tokens
 
-    async def visitor(sid: str) -> tuple[ChannelRecord, str, str]:
-        """The socket's channel, visitor id and address. The channel comes from the stream's
-        per-process copy: one disabled or deleted elsewhere refuses within ``CHANNEL_TTL_S``."""
+    async def visitor(sid: str) -> Visit:
+        """Who is on this socket. The channel comes from the stream's per-process copy: one
+        disabled or deleted elsewhere refuses within ``CHANNEL_TTL_S``."""
         session = await session_of(sio, sid, WIDGET_NS)
         channel = await hub.stream.channel(session["channel_id"])
         if channel is None or channel.deleted or not channel.active:
             raise NotFound("this chat is no longer available", code="channel_gone")
-        return channel, session["visitor_id"], session.get("ip", "unknown")
+        return Visit(
+            channel=channel,
+            visitor_id=session["visitor_id"],
+            ip=session.get("ip", "unknown"),
+            verified_email=session.get("verified_email"),
+        )
 
     async def latest_conversation(channel_id: str, visitor_id: str) -> Conversation | None:
         docs = (
@@ -152,37 +169,58 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         }
 
     async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
+        ip = client_ip(environ, hub.settings.trusted_proxies)
+        try:
+            await limits.connect(ip)
+        except HubError as exc:
+            raise refuse(exc.code, exc.message) from None
+        if not limits.sockets.hold(sid, ip):
+            raise refuse("too_many_connections", "too many open chats from your address")
+        try:
+            await accept(sid, environ, auth, ip)
+        except BaseException:
+            limits.sockets.release(sid)  # refused: python-socketio calls no disconnect
+            raise
+
+    async def accept(sid: str, environ: dict[str, Any], auth: Any, ip: str) -> None:
         try:
             creds = ConnectAuth.model_validate(auth or {})
         except ValueError:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "invalid_auth", "message": "connect with auth {key, token?}"}
-            ) from None
+            raise refuse("invalid_auth", "connect with auth {key, token?}") from None
         doc = await hub.store.channels.find_one(
             {"widget_key": creds.key, "type": "widget", "deleted": {"$ne": True}}
         )
         if doc is None or not doc.get("active", True):
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "unknown_widget", "message": "no widget with this key"}
-            )
+            raise refuse("unknown_widget", "no widget with this key")
         channel = ChannelRecord.from_doc(doc)
         allowed = channel.config.get("allowed_origins") or []
         origin = (environ.get("HTTP_ORIGIN") or "").rstrip("/")
         if allowed and origin not in allowed:
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "origin_not_allowed", "message": "this site may not use the widget"}
-            )
-        visitor_id = None
-        if creds.token:
-            visitor_id = hub.visitor_tokens.verify(creds.token, channel.id)
-        visitor_id = visitor_id or new_id()
-        token = hub.visitor_tokens.issue(channel.id, visitor_id)
+            raise refuse("origin_not_allowed", "this site may not use the widget")
+        email = None
+        if creds.identity is not None or creds.identity_hash is not None:
+            identity = creds.identity
+            if not identity or not identity_proven(channel.config, identity, creds.identity_hash):
+                raise refuse("invalid_identity", "the identity is not signed by this site")
+            email = verified_email(identity)
+            # The same person on every device: their visitor id comes from who they are (an
+            # address in any letter case is one person).
+            visitor_id = tokens.identified_visitor(channel.id, email or identity)
+        else:
+            resumed = tokens.verify(creds.token, channel.id) if creds.token else None
+            # A signed-in person's token resumes them only with their identity: after they
+            # sign out, the next person at that browser is a stranger, not them.
+            if resumed is not None and resumed.startswith(IDENTIFIED_PREFIX):
+                resumed = None
+            # An expired, foreign or old-format token just starts a new visitor.
+            visitor_id = resumed or new_id()
         await sio.save_session(
             sid,
             {
                 "channel_id": channel.id,
                 "visitor_id": visitor_id,
-                "ip": client_ip(environ, hub.settings.trusted_proxies),
+                "ip": ip,
+                "verified_email": email,
             },
             namespace=WIDGET_NS,
         )
@@ -197,9 +235,12 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         await sio.emit(
             "session",
             {
-                "token": token,
+                # Fresh on every connect: the widget keeps the newest, for uploads and files.
+                "token": tokens.issue(channel.id, visitor_id),
                 "visitor_id": visitor_id,
                 "conversation_id": open_id,
+                "identified": visitor_id.startswith(IDENTIFIED_PREFIX),
+                "verified_email": email,
                 "line": await line_state(channel.line_id),
                 "widget": widget_view(channel, hub),
             },
@@ -209,14 +250,16 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     async def disconnect(sid: str) -> None:
         hub.metrics.socket_connections.labels("widget").dec()
+        limits.sockets.release(sid)
 
     @event_handler(SendIn)
     async def send(sid: str, payload: SendIn) -> Ack:
-        channel, visitor_id, ip = await visitor(sid)
+        visit = await visitor(sid)
+        channel, visitor_id = visit.channel, visit.visitor_id
         text = payload.text.strip()
         if not text and not payload.attachments:
             raise ValidationFailed("the message is empty", code="empty_message")
-        await check_rate(limiter, hub, visitor_id, ip)
+        await limits.message(visitor_id, visit.ip)
         attachments = await hub.files.visitor_uploads(
             payload.attachments, channel_id=channel.id, visitor_id=visitor_id
         )
@@ -224,7 +267,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             channel_id=channel.id,
             chat_id=visitor_id,
             external_id=f"cmid:{visitor_id}:{payload.client_msg_id}",
-            sender=Sender(external_id=visitor_id),
+            sender=visit.sender(),
             text=text,
             attachments=attachments,
         )
@@ -243,8 +286,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     @event_handler(HistoryIn)
     async def history(sid: str, payload: HistoryIn) -> Ack:
-        channel, visitor_id, _ = await visitor(sid)
-        conversation = await latest_conversation(channel.id, visitor_id)
+        visit = await visitor(sid)
+        await limits.event(WidgetEvent.HISTORY, visit.visitor_id, visit.ip)
+        conversation = await latest_conversation(visit.channel.id, visit.visitor_id)
         if conversation is None:
             return {"messages": [], "conversation_id": None}
         before = payload.before_seq if payload.before_seq else conversation.last_seq + 1
@@ -258,11 +302,11 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     @event_handler(PrechatIn)
     async def prechat(sid: str, payload: PrechatIn) -> Ack:
-        channel, visitor_id, _ = await visitor(sid)
+        visit = await visitor(sid)
+        await limits.event(WidgetEvent.PRECHAT, visit.visitor_id, visit.ip)
         client = await hub.stream.find_or_create_client(
-            channel.id,
-            Sender(
-                external_id=visitor_id,
+            visit.channel.id,
+            visit.sender(
                 name=payload.name,
                 email=str(payload.email) if payload.email else None,
                 phone=payload.phone,
@@ -272,8 +316,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
 
     @event_handler(TypingIn)
     async def typing(sid: str, payload: TypingIn) -> Ack:
-        channel, visitor_id, _ = await visitor(sid)
-        conversation = await latest_conversation(channel.id, visitor_id)
+        visit = await visitor(sid)
+        await limits.event(WidgetEvent.TYPING, visit.visitor_id, visit.ip)
+        conversation = await latest_conversation(visit.channel.id, visit.visitor_id)
         if conversation is None or conversation.status == ConversationStatus.CLOSED:
             return {}
         rooms = await hub.gateway.staff_rooms(conversation, with_line=False)

@@ -13,14 +13,16 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from hub.appkeys import HUB
 from hub.errors import BadRequest, Forbidden, HubError, NotFound, Unauthorized
-from hub.files import Files, StoredFile
+from hub.files import StoredFile
 from hub.http import bearer_token, error_response, json_response
 from hub.models import ChannelRecord, User
 from hub.services import Hub
 from widget import demo
+from widget.limits import WidgetLimits, peer_address
 
 log = logging.getLogger("openlines.widget")
 
@@ -31,17 +33,27 @@ LOADER_CACHE = "public, max-age=3600"
 BUNDLE_CACHE = "public, max-age=31536000, immutable"
 # Multipart framing around the file itself.
 _MULTIPART_SLACK = 64 * 1024
+_READ_CHUNK = 64 * 1024
+
+# The upload limits of this process (in-memory counters when the hub has no Redis).
+LIMITS = web.AppKey("widget_limits", WidgetLimits)
 
 routes = web.RouteTableDef()
 
 
+class LengthRequired(HubError):
+    status = 411
+    code = "length_required"
+
+
 def setup(app: web.Application) -> None:
-    """Wire the widget's routes and its start-up work (indexes, demo seed) into the app."""
+    """Wire the widget's routes and its start-up work (limits, demo seed) into the app."""
     app.router.add_routes(routes)
-    app.cleanup_ctx.append(_demo_ctx)
+    app.cleanup_ctx.append(_widget_ctx)
 
 
-async def _demo_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _widget_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[LIMITS] = WidgetLimits(app[HUB])
     await demo.seed(app[HUB])
     yield
 
@@ -94,12 +106,29 @@ def _cors(origin: str | None, allowed: bool) -> dict[str, str]:
 
 
 async def _visitor(hub: Hub, token: str) -> tuple[ChannelRecord, str]:
+    """The channel and visitor a visitor token names; 401 when it is forged, foreign, of the
+    old (never expiring) form, or older than ``VISITOR_TOKEN_TTL_S``."""
     channel_id = token.split(".", 1)[0]
     visitor_id = hub.visitor_tokens.verify(token, channel_id)
+    if visitor_id is None:
+        raise Unauthorized(
+            "the visitor token is invalid or expired; reconnect for a new one",
+            code="invalid_visitor_token",
+        )
     doc = await hub.store.channels.find_one({"_id": channel_id, "deleted": {"$ne": True}})
-    if visitor_id is None or doc is None or not doc.get("active", True):
+    if doc is None or not doc.get("active", True):
         raise Unauthorized("the visitor token is invalid", code="invalid_visitor_token")
     return ChannelRecord.from_doc(doc), visitor_id
+
+
+def request_ip(request: web.Request, trusted_proxies: list[str]) -> str:
+    """The address of an HTTP client, as ``client_ip`` finds a socket's."""
+    return peer_address(
+        request.remote,
+        request.headers.get("X-Real-IP"),
+        request.headers.get("X-Forwarded-For"),
+        trusted_proxies,
+    )
 
 
 def _origin_allowed(channel: ChannelRecord, origin: str | None) -> bool:
@@ -121,9 +150,13 @@ async def upload_preflight(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/widget/uploads")
 async def upload(request: web.Request) -> web.Response:
-    """One file (multipart field ``file``) from a visitor (``X-Visitor-Token``) or staff."""
+    """One file (multipart field ``file``) from a visitor (``X-Visitor-Token``) or staff.
+
+    A visitor's upload declares its size (``Content-Length``, as browsers do): a too large one
+    is refused, and the visitor's and their address's files and bytes are counted, before a
+    byte of it is read; the body is then checked again as it streams into the store."""
     hub = request.app[HUB]
-    files = request.app[HUB].files
+    files = hub.files
     origin = request.headers.get("Origin")
     cors: dict[str, str] = {}
     try:
@@ -136,13 +169,21 @@ async def upload(request: web.Request) -> web.Response:
             if not allowed:
                 raise Forbidden("this site may not use the widget", code="origin_not_allowed")
             owner = {"kind": "visitor", "channel_id": channel.id, "visitor_id": visitor_id}
+            if request.content_length is None:
+                raise LengthRequired("send the file with a Content-Length")
+            files.check_size(request.content_length - _MULTIPART_SLACK)
+            await request.app[LIMITS].upload(
+                f"{channel.id}:{visitor_id}",
+                request_ip(request, hub.settings.trusted_proxies),
+                request.content_length,
+            )
         else:
             user = await hub.sessions.authenticate(bearer_token(request))
             owner = {"kind": "staff", "user_id": user.id}
-        if request.content_length is not None:
-            files.check_size(request.content_length - _MULTIPART_SLACK)
-        name, data = await _read_file_part(request, files)
-        stored = await files.save(name, data, owner)
+            if request.content_length is not None:
+                files.check_size(request.content_length - _MULTIPART_SLACK)
+        part = await _file_part(request)
+        stored = await files.upload(part.filename, _part_chunks(part), owner)
     except HubError as exc:
         response = error_response(exc)
         response.headers.update(cors)
@@ -154,30 +195,43 @@ async def upload(request: web.Request) -> web.Response:
     return response
 
 
-async def _read_file_part(request: web.Request, files: Files) -> tuple[str, bytes]:
+_MALFORMED = (ValueError, BadHttpMessage)  # what aiohttp's multipart reader raises on bad input
+
+
+def _malformed() -> BadRequest:
+    return BadRequest("the multipart body is malformed", code="invalid_multipart")
+
+
+async def _file_part(request: web.Request) -> BodyPartReader:
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("send the file as multipart/form-data", code="not_multipart")
-    reader = await request.multipart()
-    while True:
-        part = await reader.next()
-        if part is None:
-            raise BadRequest("no file in the request (field `file`)", code="no_file")
-        if isinstance(part, BodyPartReader) and part.name == "file":
-            break
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await part.read_chunk(64 * 1024):
-        size += len(chunk)
-        files.check_size(size)  # stop reading as soon as it is too large
-        chunks.append(chunk)
-    return part.filename or "file", b"".join(chunks)
+    try:
+        # No boundary, a header aiohttp cannot parse (a NUL in the file name), a missing
+        # starting boundary: all ValueError or BadHttpMessage, all the sender's fault.
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                raise BadRequest("no file in the request (field `file`)", code="no_file")
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                return part
+    except _MALFORMED:
+        raise _malformed() from None
+
+
+async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await part.read_chunk(_READ_CHUNK):
+            yield chunk
+    except _MALFORMED:
+        raise _malformed() from None
 
 
 # --- downloads -----------------------------------------------------------------------------
 
 
 @routes.get("/api/v1/files/{file_id}")
-async def download(request: web.Request) -> web.Response:
+async def download(request: web.Request) -> web.StreamResponse:
     """A stored file, for a visitor (``?token=`` or ``X-Visitor-Token``) or staff (bearer)."""
     hub = request.app[HUB]
     files = request.app[HUB].files
@@ -193,7 +247,13 @@ async def download(request: web.Request) -> web.Response:
         allowed = await files.staff_may_read(stored, user)
     if not allowed:
         raise NotFound("no such file")  # 404, not 403: nothing to learn about others' files
-    return web.Response(body=await files.read(stored.id), headers=_file_headers(stored))
+    response = web.StreamResponse(headers=_file_headers(stored))
+    response.content_length = stored.size
+    await response.prepare(request)
+    async for chunk in files.stream(stored.id):  # a chunk in memory at a time, not the file
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 def _file_headers(stored: StoredFile) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Rating links: ``GET /csat/<signed token>?rating=N`` records a client's rating from a
 channel that cannot ask interactively (e-mail). The token is signed with the secret key and
-names the conversation; a forged or foreign token is refused."""
+names the conversation; a forged, foreign or expired one (older than ``VISITOR_TOKEN_TTL_S``,
+30 days by default) is refused."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ async def rate(request: web.Request) -> web.Response:
     hub = hub_of(request)
     conversation_id = hub.visitor_tokens.verify(request.match_info["token"], "csat")
     if conversation_id is None:
-        raise Forbidden("this rating link is not valid", code="invalid_token")
+        raise Forbidden("this rating link is not valid or has expired", code="invalid_token")
     rating = int_param(request, "rating", 0, low=1, high=5)
     try:
         await hub.conversations.submit_csat(conversation_id, rating, None)

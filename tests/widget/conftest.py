@@ -3,8 +3,10 @@ site on its own origin that embeds the widget, and a cuttable TCP path to the hu
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -34,15 +36,24 @@ SITE_PAGE = """<!doctype html>
 <style>button {{ display: none !important; }} p {{ color: rgb(1, 2, 3); }}</style>
 </head><body>
 <p id="page-text">Welcome to our shop</p><button id="page-button">Buy</button>
-<script async src="{hub}/widget/loader.js" data-openlines-key="{key}"></script>
+<script async src="{hub}/widget/loader.js" data-openlines-key="{key}"{attrs}></script>
 </body></html>
 """
 
 
 @pytest.fixture
-def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test needs (limits made small); parametrize this name to set them."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    mongo_url: str, db_name: str, tmp_path: Path, settings_overrides: dict[str, Any]
+) -> Settings:
     # A small upload limit keeps the oversized-file test fast.
-    return make_settings(mongo_url, db_name, tmp_path / "data", upload_max_bytes=UPLOAD_LIMIT)
+    values: dict[str, Any] = {"upload_max_bytes": UPLOAD_LIMIT, **settings_overrides}
+    return make_settings(mongo_url, db_name, tmp_path / "data", **values)
 
 
 @pytest.fixture
@@ -55,18 +66,25 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-SiteFactory = Callable[[str, str], Awaitable[str]]
+SiteFactory = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
 async def customer_site() -> AsyncIterator[SiteFactory]:
-    """``await customer_site(hub_base, key)`` serves a page embedding that widget; its URL."""
+    """``await customer_site(hub_base, key, **data)`` serves a page embedding that widget, its
+    script tag also carrying ``data-openlines-<name>="<value>"`` for each of ``data``; its URL."""
     servers: list[TestServer] = []
 
-    async def serve(hub_base: str, key: str) -> str:
+    async def serve(hub_base: str, key: str, **data: str) -> str:
+        attrs = "".join(
+            f' data-openlines-{name.replace("_", "-")}="{html.escape(value)}"'
+            for name, value in data.items()
+        )
+
         async def page(request: web.Request) -> web.Response:
             return web.Response(
-                text=SITE_PAGE.format(hub=hub_base, key=key), content_type="text/html"
+                text=SITE_PAGE.format(hub=hub_base, key=key, attrs=attrs),
+                content_type="text/html",
             )
 
         app = web.Application()

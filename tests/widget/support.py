@@ -1,14 +1,19 @@
 """Helpers of the widget suite: a widget channel with a given config, opening the widget in a
-page, accepting the conversation as an operator, and a TCP path to the hub that can be cut."""
+page, accepting the conversation as an operator, refused connects, stored state, and a TCP path
+to the hub that can be cut."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import struct
 import zlib
 from typing import Any
 
+import socketio
 from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.support.clients import Api, SocketClient, new_msg_id
@@ -166,3 +171,51 @@ class CuttableProxy:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def refusal(
+    base_url: str, auth: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Connect to ``/widget`` expecting a refusal; its data (``{code, message}``)."""
+    client = socketio.AsyncClient(reconnection=False)
+    refused: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    async def on_error(data: Any = None) -> None:
+        if not refused.done():
+            refused.set_result(dict(data.get("data") or {}) if isinstance(data, dict) else {})
+
+    client.on("connect_error", on_error, namespace="/widget")
+    try:
+        await client.connect(
+            base_url,
+            namespaces=["/widget"],
+            auth=auth,
+            transports=["websocket"],
+            headers=headers or {},
+            wait_timeout=20,
+        )
+    except socketio.exceptions.ConnectionError:
+        return await asyncio.wait_for(refused, 20)
+    finally:
+        await client.disconnect()
+    raise AssertionError("the connection was accepted")
+
+
+async def stored_docs(
+    mongo_url: str, db_name: str, collection: str, query: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Documents as stored, for state no endpoint shows (file counts, verified flags)."""
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        return await client[db_name][collection].find(query).to_list()
+    finally:
+        await client.close()
+
+
+def old_format_token(key: bytes, channel_id: str, visitor_id: str) -> str:
+    """A visitor token as the hub signed them before they expired (three parts, no time)."""
+    payload = f"{channel_id}.{visitor_id}"
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"

@@ -14,17 +14,17 @@ from playwright.async_api import Browser, Route, expect
 from hub.settings import Settings
 from tests.support.clients import Api, new_msg_id, operator_socket, visitor_socket
 from tests.widget.conftest import UPLOAD_LIMIT, SiteFactory, shot
-from tests.widget.support import accept_next, open_widget, png_bytes, widget_world
+from tests.widget.support import (
+    accept_next,
+    open_widget,
+    png_bytes,
+    stored_docs,
+    widget_world,
+)
 
 
 async def stored_files(api: Api, mongo_url: str, settings: Settings) -> int:
-    from pymongo import AsyncMongoClient
-
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    try:
-        return await client[settings.mongo_db]["attachments.files"].count_documents({})
-    finally:
-        await client.close()
+    return len(await stored_docs(mongo_url, settings.mongo_db, "attachments.files", {}))
 
 
 async def upload(

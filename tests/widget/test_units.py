@@ -1,4 +1,5 @@
-"""Pure pieces of the widget's server side: the rate limiter and the file type checks."""
+"""Pure pieces of the widget's server side: the rate limiter, open-socket counts, visitor tokens,
+identity hashes and the file type and name checks."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from hub.files import UnsupportedFileType, clean_name, detect_type
+from hub.auth import VisitorTokens
+from hub.errors import ValidationFailed
+from hub.files import UnsupportedFileType, check_upload_name, clean_name, detect_type
 from hub.ratelimit import RateLimiter
 from tests.conftest import REDIS_URL
 from tests.widget.support import png_bytes
-from widget.namespace import client_ip
+from widget.channel import identity_hash, identity_proven
+from widget.limits import OpenSockets, client_ip
 
 
 class FakeClock:
@@ -102,3 +106,64 @@ def test_client_ip_believes_only_trusted_proxies() -> None:
     assert client_ip(forwarded, ["10.0.0.0/8"]) == "198.51.100.9"
     assert client_ip({"REMOTE_ADDR": "203.0.113.8"}, ["10.0.0.0/8"]) == "203.0.113.8"
     assert client_ip({}, ["10.0.0.0/8"]) == "unknown"
+
+
+def test_visitor_tokens_expire_and_bind_scope() -> None:
+    clock = FakeClock()
+    tokens = VisitorTokens(b"k" * 32, ttl_s=3600, clock=clock)
+    token = tokens.issue("chan1", "visitor1")
+    assert len(token.split(".")) == 4
+    assert tokens.verify(token, "chan1") == "visitor1"
+    assert tokens.verify(token, "chan2") is None
+    assert tokens.verify(token.replace("visitor1", "visitor2"), "chan1") is None
+    assert tokens.verify(token + "é", "chan1") is None  # not ASCII: no TypeError
+    assert tokens.verify("chan1.visitor1.sig", "chan1") is None  # the old three-part form
+    clock.now += 3600
+    assert tokens.verify(token, "chan1") == "visitor1"
+    clock.now += 1
+    assert tokens.verify(token, "chan1") is None
+    # From the future (a clock off by more than a few minutes): refused too.
+    future = VisitorTokens(b"k" * 32, ttl_s=3600, clock=lambda: clock.now + 3600).issue("a", "b")
+    assert tokens.verify(future, "a") is None
+
+
+def test_identified_visitor_ids_are_stable_and_keyed() -> None:
+    tokens = VisitorTokens(b"k" * 32)
+    one = tokens.identified_visitor("chan1", "anna@example.com")
+    assert one == tokens.identified_visitor("chan1", "anna@example.com")
+    assert one != tokens.identified_visitor("chan2", "anna@example.com")
+    assert one != VisitorTokens(b"x" * 32).identified_visitor("chan1", "anna@example.com")
+    assert "anna" not in one and one.startswith("id-")
+
+
+def test_identity_hash_is_a_hex_hmac_compared_in_constant_time() -> None:
+    secret = "s" * 32
+    good = identity_hash(secret, "user-1")
+    assert len(good) == 64 and int(good, 16) >= 0  # hex of SHA-256
+    config = {"identity_secret": secret}
+    assert identity_proven(config, "user-1", good)
+    assert identity_proven(config, "user-1", good.upper())
+    assert not identity_proven(config, "user-2", good)
+    assert not identity_proven(config, "user-1", None)
+    assert not identity_proven(config, "user-1", "é" * 64)
+    assert not identity_proven({}, "user-1", good)  # no secret: nobody is proven
+
+
+def test_open_sockets_count_per_address_and_release_once() -> None:
+    sockets = OpenSockets(per_ip=2)
+    assert sockets.hold("s1", "1.1.1.1") and sockets.hold("s2", "1.1.1.1")
+    assert not sockets.hold("s3", "1.1.1.1")
+    assert sockets.hold("s3", "2.2.2.2")
+    sockets.release("s1")
+    sockets.release("s1")  # a second release gives nothing back twice
+    assert sockets.hold("s4", "1.1.1.1")
+    assert not sockets.hold("s5", "1.1.1.1")
+
+
+def test_upload_names_with_control_characters_are_refused() -> None:
+    assert check_upload_name("photo.png") == "photo.png"
+    assert check_upload_name("../x/Отчёт.pdf") == "Отчёт.pdf"
+    for name in ("a\x00.png", "a\n.png", "a\x7f.png"):
+        with pytest.raises(ValidationFailed) as caught:
+            check_upload_name(name)
+        assert caught.value.code == "invalid_file_name"

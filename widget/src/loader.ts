@@ -9,10 +9,19 @@ declare const __BUNDLE_VERSION__: string;
   const script = (document.currentScript ||
     document.querySelector("script[data-openlines-key]")) as HTMLScriptElement | null;
   if (!script) return;
-  const key = script.getAttribute("data-openlines-key") || "";
+  const attr = (name: string) => script.getAttribute(`data-openlines-${name}`) || "";
+  const key = attr("key");
   // The hub is wherever this script came from, even when the embed snippet is relative.
   const base = script.src.replace(/\/widget\/loader\.js([?#].*)?$/, "");
-  const state = { key, base, root: null as ShadowRoot | null, open: false };
+  // Identity verification: the site's backend prints who is signed in and its HMAC.
+  const state = {
+    key,
+    base,
+    identity: attr("identity"),
+    identityHash: attr("identity-hash"),
+    root: null as ShadowRoot | null,
+    open: false,
+  };
   w.OpenLines = state;
   let requested = false;
   const load = (open: boolean) => {

@@ -32,6 +32,8 @@ type Session = {
   token: string;
   visitor_id: string;
   conversation_id: string | null;
+  identified?: boolean;
+  verified_email?: string | null;
   line: { title: string | null; online: boolean; open_now: boolean };
   widget: WidgetConfig;
 };
@@ -53,7 +55,12 @@ const SVG = '<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke=
 const ICON_CLIP = `${SVG}<path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg>`;
 const ICON_SMILE = `${SVG}<circle cx="12" cy="12" r="9"/><path d="M8 14s1.5 2 4 2 4-2 4-2M9 9h.01M15 9h.01"/></svg>`;
 
-const loader = (window as unknown as { OpenLines: { key: string; base: string; root: ShadowRoot; open: boolean } }).OpenLines;
+type Loader = { key: string; base: string; identity?: string; identityHash?: string; root: ShadowRoot; open: boolean };
+const loader = (window as unknown as { OpenLines: Loader }).OpenLines;
+// Refusals that no retry can change: stop, and say the chat is not available here.
+const REFUSED_FOR_GOOD = ["origin_not_allowed", "unknown_widget", "invalid_identity", "invalid_auth"];
+// The hub refused for now (too many connections): try again after this long.
+const RETRY_REFUSED_MS = 15000;
 
 function uid(): string {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -287,21 +294,27 @@ class Widget {
   // --- connection ---------------------------------------------------------------------------
 
   private connect(): void {
+    const { identity, identityHash } = loader;
     this.socket = io(`${this.base}/widget`, {
-      auth: (cb) => cb({ key: this.key, token: this.stored.token }),
+      // The newest token the hub handed out (it is fresh on every connect).
+      auth: (cb) =>
+        cb({ key: this.key, token: this.stored.token, ...(identity ? { identity, identity_hash: identityHash } : {}) }),
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
     });
     const s = this.socket;
     s.on("session", (session: Session) => this.onSession(session));
     s.on("connect_error", (err: Error & { data?: { code?: string } }) => {
-      // python-socketio sends the refusal's dict as the error message text.
-      const code = err.data?.code || /origin_not_allowed|unknown_widget/.exec(err.message)?.[0];
-      if (code === "origin_not_allowed" || code === "unknown_widget") {
+      // The hub's refusals carry {code, message} as the error's data.
+      const code = err.data?.code || "";
+      if (REFUSED_FOR_GOOD.includes(code)) {
         this.refused = this.t.refused;
         s.disconnect(); // refused for good: no reconnect loop against a site that may not chat
       } else {
         this.reconnecting = true;
+        // A refusal by the hub (over a limit) is not retried by socket.io itself; a lost
+        // transport is (s.active).
+        if (!s.active) window.setTimeout(() => s.connect(), RETRY_REFUSED_MS * (1 + Math.random()));
       }
       this.renderStatus();
     });
@@ -352,10 +365,15 @@ class Widget {
     });
   }
 
+  /** The pre-chat fields to ask: not the e-mail when the site already proved it. */
+  private prechatFields(cfg: WidgetConfig): string[] {
+    return cfg.prechat_fields.filter((f) => !(f === "email" && this.session?.verified_email));
+  }
+
   private togglePrechat(): void {
     const cfg = this.session?.widget;
     const need =
-      !!cfg && cfg.prechat_fields.length > 0 && !this.stored.prechat && !this.session?.conversation_id;
+      !!cfg && this.prechatFields(cfg).length > 0 && !this.stored.prechat && !this.session?.conversation_id;
     if (need && !this.prechatForm.childElementCount) this.buildPrechat(cfg as WidgetConfig);
     this.prechatForm.toggleAttribute("hidden", !need);
     this.thread.toggleAttribute("hidden", need);
@@ -368,7 +386,7 @@ class Widget {
     form.appendChild(el("div", {}, t.prechatIntro));
     const inputs: Record<string, HTMLInputElement> = {};
     const types: Record<string, string> = { name: "text", email: "email", phone: "tel" };
-    for (const field of cfg.prechat_fields) {
+    for (const field of this.prechatFields(cfg)) {
       const input = el("input", {
         type: types[field] || "text",
         name: field,
