@@ -8,13 +8,13 @@ in one process."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
 from hub.errors import RateLimited
+from hub.http import forwarded_address
 from hub.ratelimit import RateLimiter
 from hub.services import Hub
 
@@ -36,28 +36,10 @@ class WidgetEvent(Enum):
     PRECHAT = "prechat"
 
 
-def peer_address(
-    peer: str | None, real_ip: str | None, forwarded_for: str | None, trusted_proxies: list[str]
-) -> str:
-    """The client's address: the peer, or what a trusted reverse proxy says the client is."""
-    peer = peer or "unknown"
-    try:
-        address = ipaddress.ip_address(peer)
-        trusted = any(
-            address in ipaddress.ip_network(net, strict=False) for net in trusted_proxies
-        )
-    except ValueError:
-        return peer
-    if not trusted:
-        return peer
-    # The last hop is the one the trusted proxy saw; earlier ones are the client's word.
-    forwarded = (forwarded_for or "").split(",")[-1]
-    return (real_ip or forwarded).strip() or peer
-
-
 def client_ip(environ: Mapping[str, Any], trusted_proxies: list[str]) -> str:
-    """The address of a socket's client, from its WSGI-style ``environ``."""
-    return peer_address(
+    """The address of a socket's client, from its WSGI-style ``environ`` (see
+    ``hub.http.forwarded_address``)."""
+    return forwarded_address(
         environ.get("REMOTE_ADDR"),
         environ.get("HTTP_X_REAL_IP"),
         environ.get("HTTP_X_FORWARDED_FOR"),

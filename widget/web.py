@@ -18,11 +18,11 @@ from aiohttp.http_exceptions import BadHttpMessage
 from hub.appkeys import HUB
 from hub.errors import BadRequest, Forbidden, HubError, NotFound, Unauthorized
 from hub.files import StoredFile
-from hub.http import bearer_token, error_response, json_response
+from hub.http import bearer_token, error_response, json_response, request_address
 from hub.models import ChannelRecord, User
 from hub.services import Hub
 from widget import demo
-from widget.limits import WidgetLimits, peer_address
+from widget.limits import WidgetLimits
 
 log = logging.getLogger("openlines.widget")
 
@@ -121,16 +121,6 @@ async def _visitor(hub: Hub, token: str) -> tuple[ChannelRecord, str]:
     return ChannelRecord.from_doc(doc), visitor_id
 
 
-def request_ip(request: web.Request, trusted_proxies: list[str]) -> str:
-    """The address of an HTTP client, as ``client_ip`` finds a socket's."""
-    return peer_address(
-        request.remote,
-        request.headers.get("X-Real-IP"),
-        request.headers.get("X-Forwarded-For"),
-        trusted_proxies,
-    )
-
-
 def _origin_allowed(channel: ChannelRecord, origin: str | None) -> bool:
     allowed = channel.config.get("allowed_origins") or []
     return not allowed or (origin or "").rstrip("/") in allowed
@@ -174,7 +164,7 @@ async def upload(request: web.Request) -> web.Response:
             files.check_size(request.content_length - _MULTIPART_SLACK)
             await request.app[LIMITS].upload(
                 f"{channel.id}:{visitor_id}",
-                request_ip(request, hub.settings.trusted_proxies),
+                request_address(request, hub.settings.trusted_proxies),
                 request.content_length,
             )
         else:
