@@ -43,6 +43,7 @@ from vk_api.keyboard import VkKeyboard
 from vk_api.upload import VkUpload
 
 from channels.vk.parse import (
+    CHAT_PEER_BASE,
     CSAT_KEY,
     Allow,
     Deny,
@@ -131,7 +132,8 @@ _OWN_HEADERS = frozenset({"connection", "accept-encoding", "content-length", "co
 
 
 class VkConfig(BaseModel):
-    group_id: int = Field(gt=0)
+    # A community's id; peer ids from 2e9 on are group chats, so no community has one there.
+    group_id: int = Field(gt=0, lt=CHAT_PEER_BASE, strict=True)
     access_token: str = Field(min_length=8, max_length=500)
     confirmation_code: str = Field(default="", max_length=100)
     secret: str = Field(default="", max_length=100)
