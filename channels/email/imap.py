@@ -174,7 +174,6 @@ class Receiver:
         if raw is None:
             return  # expunged meanwhile
         await self.ingest(raw, fallback_id=f"<uid-{uidvalidity}-{uid}@{self._channel_id}>")
-        # Also after a mail that was skipped as unreadable: it would be skipped every time.
         if self._config.mark_seen:
             _check(await imap.uid("store", str(uid), "+FLAGS", r"(\Seen)"), "UID STORE")
 
