@@ -2,7 +2,11 @@
 exponential back-off, platform rate limits honoured, every row ending ``sent`` or ``failed``.
 
 Rows are claimed with a lease (a conditional update of ``due_at``), so several hub processes
-share the work and a crash mid-send only delays a message until the lease runs out.
+share the work and a crash mid-send only delays a message until the lease runs out. Whatever a
+sender raises is one failed attempt: adapters map their platform's failures to the hub's error
+tree (``ChannelRateLimited``, ``ChannelRejected``, ``ChannelError``), and anything else they let
+escape (a bug, a library error nobody mapped) is retried like a ``ChannelError``, so no row is
+left to its lease.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from hub.channels import Channel, ChannelDeps, ChannelRegistry
-from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected
+from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected, NotFound
 from hub.events import EventBus, MessageUpdated
 from hub.loops import Worker
 from hub.metrics import Metrics
@@ -38,6 +42,8 @@ LEASE_S = 60.0
 # A row whose message is not stored this long after the row was: its process died in between.
 ORPHAN_AFTER = timedelta(seconds=30)
 CLAIM_BATCH = 50
+# A failure reason is shown to operators and kept on the row: the platform's words, bounded.
+MAX_REASON_CHARS = 500
 
 
 class Outbox:
@@ -173,19 +179,32 @@ class Outbox:
         attempts = row.get("attempts", 0) + 1
         try:
             receipt = await self._adapter(channel).send(outbound)
+        except asyncio.CancelledError:
+            raise
         except ChannelRateLimited as exc:
             loop = asyncio.get_running_loop()
             self._paused_until[channel.id] = loop.time() + exc.retry_after_s
-            await self._retry_at(row, attempts - 1, exc.retry_after_s, str(exc))
+            await self._retry_at(row, attempts - 1, exc.retry_after_s, self._reason(exc, channel))
             log.warning("rate limited channel=%s retry_after_s=%s", channel.id, exc.retry_after_s)
             return
         except ChannelRejected as exc:
-            await self._finish(row, message, MessageStatus.FAILED, str(exc), channel, conversation)
+            reason = self._reason(exc, channel)
+            await self._finish(row, message, MessageStatus.FAILED, reason, channel, conversation)
             if exc.unreachable and self._on_unreachable is not None:
-                await self._on_unreachable(channel, conversation.chat_id, str(exc))
+                await self._on_unreachable(channel, conversation.chat_id, reason)
             return
-        except (ChannelError, OSError, TimeoutError) as exc:
-            reason = str(exc) or type(exc).__name__
+        except Exception as exc:  # whatever a sender raises is a failed attempt
+            reason = self._reason(exc, channel)
+            if not isinstance(exc, ChannelError | OSError | TimeoutError):
+                # Not mapped by the adapter: worth a line, but a line, not a traceback a try.
+                log.warning(
+                    "sender raised %s message=%s channel=%s attempt=%s: %s",
+                    type(exc).__name__,
+                    message.id,
+                    channel.id,
+                    attempts,
+                    reason,
+                )
             if attempts >= self._settings.outbox_max_attempts:
                 await self._finish(
                     row,
@@ -216,6 +235,22 @@ class Outbox:
             conversation,
             platform_message_id=receipt.platform_message_id,
         )
+
+    def _reason(self, exc: BaseException, channel: ChannelRecord) -> str:
+        """Why a send failed, fit for operators and logs: bounded, and without the channel's
+        secrets (a library's message may quote a URL that carries a token)."""
+        reason = str(exc) or type(exc).__name__
+        try:
+            secret_fields = self._registry.get(channel.type).secret_fields
+        except NotFound:
+            secret_fields = frozenset()
+        for field in secret_fields:
+            value = channel.config.get(field)
+            if isinstance(value, str) and value:
+                reason = reason.replace(value, "***")
+        if len(reason) > MAX_REASON_CHARS:
+            reason = reason[: MAX_REASON_CHARS - 1] + "…"
+        return reason
 
     def _adapter(self, channel: ChannelRecord) -> Channel:
         cached = self._adapters.get(channel.id)

@@ -1,14 +1,14 @@
 """The API channel ("bring your own channel"): any system posts client messages to
-``/hooks/api/<channel_id>`` and receives replies as signed JSON POSTs to its ``webhook_url``.
+``/hooks/api/<channel_id>`` and receives replies as JSON POSTs to its ``webhook_url``.
 
-Inbound calls carry the channel secret in ``X-OpenLines-Secret``; outbound calls are signed with
-``X-OpenLines-Signature: sha256=<hex HMAC of the body>`` using the same secret.
+Both ways are signed with the channel secret (``channels.api.signing``): a timestamp and an
+HMAC of it and the raw body. Inbound, a stale timestamp, a wrong signature or a replay is a 401
+and stores nothing; outbound, the receiver can check the same. The ``webhook_url`` must be a
+public address (``hub.netguard``), checked when it is set and before every call.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from datetime import datetime
 from typing import Any, ClassVar
@@ -18,19 +18,36 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from channels.api.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SeenSignatures,
+    signed_headers,
+    verify,
+)
+from hub.appkeys import HUB
 from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink
-from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected, Unauthorized
-from hub.http import json_response, read_json
+from hub.errors import (
+    ChannelError,
+    ChannelRateLimited,
+    ChannelRejected,
+    PayloadTooLarge,
+    Unauthorized,
+    ValidationFailed,
+)
+from hub.http import MAX_JSON_BYTES, json_response, read_json
 from hub.models import ChannelRecord, Inbound, Outbound, Receipt, Sender
+from hub.netguard import ensure_public_url
+from hub.settings import Settings
 
-SECRET_HEADER = "X-OpenLines-Secret"
-SIGNATURE_HEADER = "X-OpenLines-Signature"
+__all__ = ["KIND", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "ApiConfig", "ApiKind"]
 
 
 class ApiConfig(BaseModel):
     webhook_url: HttpUrl | None = None
     secret: str | None = Field(default=None, min_length=16, max_length=200)
-    timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # How long one delivery may take; the outbox retries after that.
+    timeout_s: float = Field(default=10.0, ge=1, le=60)
 
 
 class ApiSender(BaseModel):
@@ -69,19 +86,22 @@ def parse(channel_id: str, message: ApiMessage) -> Inbound:
     )
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 class ApiChannel:
     def __init__(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
         self._config = ApiConfig.model_validate(channel.config)
-        self._secret = channel.config["secret"]
+        self._secret = str(channel.config["secret"])
         self._http = deps.http
+        self._settings: Settings = deps.settings
 
     async def send(self, outbound: Outbound) -> Receipt:
         if self._config.webhook_url is None:
             raise ChannelRejected("the channel has no webhook_url to deliver to")
+        url = str(self._config.webhook_url)
+        try:
+            # Again at every call: a URL stored before the rule, or a name that moved inside.
+            await ensure_public_url(url, allow_private=self._settings.allow_private_urls)
+        except ValidationFailed as exc:
+            raise ChannelRejected(f"webhook_url refused: {exc.message}") from exc
         body = orjson.dumps(
             {
                 "event": "message",
@@ -94,10 +114,11 @@ class ApiChannel:
                 "direction": outbound.direction.value,
             }
         )
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self._secret, body)}
+        # Signed at each attempt: a retry carries a fresh timestamp.
+        headers = {"Content-Type": "application/json", **signed_headers(self._secret, body)}
         try:
             async with self._http.post(
-                str(self._config.webhook_url),
+                url,
                 data=body,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self._config.timeout_s),
@@ -142,6 +163,9 @@ class ApiKind(ChannelKindDefaults):
 
     live_csat: ClassVar[bool] = False
 
+    def __init__(self) -> None:
+        self._seen = SeenSignatures()
+
     async def connect(
         self,
         config: BaseModel,
@@ -149,6 +173,11 @@ class ApiKind(ChannelKindDefaults):
         deps: ChannelDeps,
         previous: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        assert isinstance(config, ApiConfig)
+        if config.webhook_url is not None:
+            await ensure_public_url(
+                str(config.webhook_url), allow_private=deps.settings.allow_private_urls
+            )
         data = config.model_dump(mode="json")
         data["secret"] = data.get("secret") or secrets.token_urlsafe(32)
         return data
@@ -159,9 +188,30 @@ class ApiKind(ChannelKindDefaults):
     async def webhook(
         self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
     ) -> web.StreamResponse:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), str(channel.config["secret"]).encode()):
-            raise Unauthorized("wrong or missing channel secret", code="invalid_secret")
+        hub = request.app[HUB]
+        window_s = hub.settings.api_signature_window_s
+        if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+            raise PayloadTooLarge("the body is too large")
+        raw = await request.read()  # kept by aiohttp: read_json reads the same bytes
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        timestamp = verify(
+            str(channel.config["secret"]),
+            raw,
+            request.headers.get(TIMESTAMP_HEADER, ""),
+            signature,
+            window_s,
+        )
+        first = await self._seen.first_use(
+            f"{channel.id}:{timestamp}:{signature.removeprefix('sha256=')}",
+            timestamp + window_s + 1,
+            redis=hub.redis,
+            prefix=f"openlines:{hub.settings.mongo_db}:api:seen",
+        )
+        if not first:
+            raise Unauthorized(
+                "this signed request was taken already; sign each request anew",
+                code="replayed_request",
+            )
         message = await read_json(request, ApiMessage)
         await sink.ingest(parse(channel.id, message))
         return json_response({"ok": True})

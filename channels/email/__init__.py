@@ -9,18 +9,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, ClassVar
 
-import aiosmtplib
 from aiohttp import web
 from pydantic import BaseModel
 
 from channels.email import smtp
 from channels.email.config import EmailConfig
-from channels.email.imap import ImapError, Receiver, close, open_mailbox
+from channels.email.failures import IMAP_FAILURES, SMTP_FAILURES, imap_error, smtp_error
+from channels.email.imap import Receiver, close, open_mailbox
 from channels.email.smtp import OutgoingFile, Reply
 from channels.email.threads import Threads
 from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink
 from hub.errors import ChannelError, ChannelRejected, NotFound, ValidationFailed
 from hub.models import AuthorType, ChannelRecord, Outbound, Receipt, utcnow
+from hub.netguard import ensure_public_host
 
 __all__ = ["KIND", "EmailConfig", "EmailKind"]
 
@@ -63,14 +64,9 @@ class EmailChannel:
         )
         try:
             await smtp.send(smtp.compose(reply, self._config), self._config)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise ChannelRejected(f"address refused: {exc}", unreachable=True) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            if 500 <= exc.code < 600:
-                raise ChannelRejected(f"SMTP {exc.code} {exc.message}") from exc
-            raise ChannelError(f"SMTP {exc.code} {exc.message}") from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise ChannelError(f"SMTP failed: {str(exc) or type(exc).__name__}") from exc
+        except SMTP_FAILURES as exc:
+            server = f"SMTP server {self._config.smtp_host}:{self._config.smtp_port}"
+            raise smtp_error(server, exc) from exc
         return Receipt(platform_message_id=message_id)
 
     async def _from_name(self, outbound: Outbound) -> str:
@@ -108,29 +104,27 @@ class EmailKind(ChannelKindDefaults):
         previous: dict[str, Any] | None,
     ) -> dict[str, Any]:
         assert isinstance(config, EmailConfig)
+        allow_private = deps.settings.allow_private_urls
+        await ensure_public_host(config.imap_host, config.imap_port, allow_private=allow_private)
+        await ensure_public_host(config.smtp_host, config.smtp_port, allow_private=allow_private)
         imap_server = f"IMAP server {config.imap_host}:{config.imap_port}"
         smtp_server = f"SMTP server {config.smtp_host}:{config.smtp_port}"
         try:
             imap, uidvalidity, uidnext = await open_mailbox(config)
-        except ImapError as exc:
-            raise ValidationFailed(f"{imap_server}: {exc}", code="imap_refused") from exc
-        except (OSError, TimeoutError) as exc:
+        except IMAP_FAILURES as exc:
+            error = imap_error(imap_server, exc)
+            refused = isinstance(error, ChannelRejected)
             raise ValidationFailed(
-                f"{imap_server} unreachable: {str(exc) or type(exc).__name__}",
-                code="imap_unreachable",
+                error.message, code="imap_refused" if refused else "imap_unreachable"
             ) from exc
         await close(imap)
         try:
             await smtp.check_login(config)
-        except aiosmtplib.SMTPResponseException as exc:
+        except SMTP_FAILURES as exc:
+            error = smtp_error(smtp_server, exc)
+            refused = isinstance(error, ChannelRejected)
             raise ValidationFailed(
-                f"{smtp_server} refused the login: {exc.code} {exc.message}",
-                code="smtp_refused",
-            ) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise ValidationFailed(
-                f"{smtp_server} unreachable: {str(exc) or type(exc).__name__}",
-                code="smtp_unreachable",
+                error.message, code="smtp_refused" if refused else "smtp_unreachable"
             ) from exc
         threads = Threads(deps.db, channel_id)
         await threads.ensure_indexes()

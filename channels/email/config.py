@@ -34,6 +34,8 @@ class EmailConfig(BaseModel):
     @classmethod
     def _valid_entries(cls, value: list[str]) -> list[str]:
         for entry in value:
+            if len(entry) > 320:  # the longest address SMTP carries
+                raise ValueError("a blocklist entry is at most 320 characters")
             if "@" not in entry or " " in entry:
                 raise ValueError(f"{entry!r} is neither an address nor an @domain")
         return [entry.lower() for entry in value]

@@ -14,6 +14,7 @@ from datetime import datetime
 from aioimaplib import IMAP4, Response
 
 from channels.email.config import EmailConfig
+from channels.email.failures import IMAP_FAILURES, ImapError
 from channels.email.parse import ParsedMail, blocked, parse
 from channels.email.threads import Threads
 from hub.channels import ChannelSink
@@ -32,10 +33,6 @@ FETCH_BATCH = 200
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
-
-
-class ImapError(Exception):
-    """The IMAP server said NO or BAD, or went away."""
 
 
 async def open_mailbox(
@@ -101,14 +98,14 @@ class Receiver:
             connected = asyncio.Event()
             try:
                 await self._session(connected)
-            except (OSError, TimeoutError, ImapError, asyncio.IncompleteReadError) as exc:
+            except IMAP_FAILURES as exc:
                 log.warning(
                     "imap session ended channel=%s host=%s reason=%s",
                     self._channel_id,
                     self._config.imap_host,
                     str(exc) or type(exc).__name__,
                 )
-            except Exception as exc:  # aioimaplib's own errors (Abort, CommandTimeout, ...)
+            except Exception as exc:  # the hub failing to store (the mail is fetched again)
                 log.warning(
                     "imap session failed channel=%s reason=%s: %s",
                     self._channel_id,
@@ -181,8 +178,19 @@ class Receiver:
             _check(await imap.uid("store", str(uid), "+FLAGS", r"(\Seen)"), "UID STORE")
 
     async def ingest(self, raw: bytes, *, fallback_id: str) -> None:
-        """One mail from the mailbox: ignored (robots, blocklist) or stored in its thread."""
-        mail = parse(raw)
+        """One mail from the mailbox: ignored (robots, blocklist), skipped (unreadable) or
+        stored in its thread. Only the hub failing to store it raises (it comes again)."""
+        try:
+            mail = parse(raw)
+        except Exception as exc:  # parse is pure: whatever it raises, this mail is unreadable
+            log.warning(
+                "mail skipped channel=%s id=%s bytes=%s reason=%s",
+                self._channel_id,
+                fallback_id,
+                len(raw),
+                type(exc).__name__,
+            )
+            return
         reason = self._ignore_reason(mail)
         if reason is not None:
             log.info(
@@ -210,6 +218,8 @@ class Receiver:
                     external_id=mail.sender_address,
                     name=mail.sender_name,
                     email=mail.sender_address,
+                    # The mail came from that address: the client's own, not typed in a form.
+                    email_verified=True,
                 ),
                 text=text,
                 attachments=attachments,

@@ -1,5 +1,9 @@
 """Pure parsing of one raw e-mail: who wrote, the new text (quotes and signature cut, the
-original kept), threading headers, files, and whether a robot sent it. No I/O."""
+original kept), threading headers, files, and whether a robot sent it. No I/O.
+
+Mail is whatever anyone sent: a header Python's parser trips over is read raw, a body in a
+charset nobody knows is decoded as UTF-8 with replacement characters. What still cannot be read
+(a mail nested a thousand levels deep) raises; the receiver skips it."""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ _SUBJECT_PREFIX = re.compile(
     r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|antw|odp|tr|rv|ответ|отв|пересл)\s*(?:\[\d+\])?\s*:\s*)+",
     re.IGNORECASE,
 )
+# A mailbox address as it may stand in From: one @, nothing that takes part in address syntax.
+_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\\\"]+@[^@\s<>()\[\],;:\\\"]+")
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}
 _ROBOT_LOCALPARTS = {"mailer-daemon", "postmaster"}
 
@@ -54,46 +60,73 @@ def parse(raw: bytes) -> ParsedMail:
     """One RFC 5322 message -> what the channel needs of it."""
     message = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
-    senders = getaddresses([str(message.get("From", ""))])
+    senders = getaddresses(_headers(message, "From")[:1])
     name, address = senders[0] if senders else ("", "")
+    address = address.strip().lower()
+    if not _is_address(address):
+        address = ""  # no one to answer (or to call verified): the receiver ignores it
     full_text = _body_text(message)
     return ParsedMail(
-        message_id=_first_id(message.get("Message-ID")),
-        sender_address=address.strip().lower(),
+        message_id=_first_id(_header(message, "Message-ID")),
+        sender_address=address,
         sender_name=name.strip() or None,
         to_addresses=[
             a.strip().lower()
             for _, a in getaddresses(
-                [str(v) for h in ("To", "Cc", "Delivered-To") for v in message.get_all(h, [])]
+                [v for h in ("To", "Cc", "Delivered-To") for v in _headers(message, h)]
             )
             if a
         ],
-        subject=str(message.get("Subject", "") or "").strip(),
+        subject=_header(message, "Subject").strip(),
         text=strip_reply(full_text),
         full_text=full_text.strip(),
-        in_reply_to=_ids(message.get("In-Reply-To")),
-        references=_ids(message.get("References")),
-        sent_at=_date(message.get("Date")),
+        in_reply_to=_ids(_header(message, "In-Reply-To")),
+        references=_ids(_header(message, "References")),
+        sent_at=_date(_header(message, "Date") or None),
         files=_files(message),
         automatic=automatic_reason(message, address),
     )
 
 
+def _is_address(address: str) -> bool:
+    return (
+        _ADDRESS.fullmatch(address) is not None
+        and address.isprintable()
+        and "\ufffd" not in address
+        and not any("\udc80" <= c <= "\udcff" for c in address)  # undecodable bytes
+    )
+
+
+def _headers(message: EmailMessage, name: str) -> list[str]:
+    """Every ``name`` header as text. Python's header parser raises on some broken ones
+    (``Message-ID: <<<>>>`` is an IndexError); those are taken as they stand."""
+    try:
+        return [str(v) for v in message.get_all(name, [])]
+    except Exception:  # the parser's failures are many and undocumented
+        return [str(v) for k, v in message.raw_items() if k.lower() == name.lower()]
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    values = _headers(message, name)
+    return values[0] if values else ""
+
+
 def automatic_reason(message: EmailMessage, sender: str) -> str | None:
     """Why this mail came from a robot (we must not answer robots), else None."""
-    auto_submitted = str(message.get("Auto-Submitted", "")).strip().lower()
+    auto_submitted = _header(message, "Auto-Submitted").strip().lower()
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
-    if message.get("X-Auto-Response-Suppress"):
+    if _header(message, "X-Auto-Response-Suppress"):
         return "X-Auto-Response-Suppress"
-    if str(message.get("Precedence", "")).strip().lower() in _BULK_PRECEDENCE:
-        return f"Precedence: {str(message.get('Precedence')).strip().lower()}"
-    if message.get("List-Id") or message.get("List-Unsubscribe"):
+    precedence = _header(message, "Precedence").strip().lower()
+    if precedence in _BULK_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    if _header(message, "List-Id") or _header(message, "List-Unsubscribe"):
         return "mailing list"
     if message.get_content_type() == "multipart/report":
         return "delivery report"
-    return_path = message.get("Return-Path")
-    if return_path is not None and str(return_path).strip() in ("<>", ""):
+    return_path = _headers(message, "Return-Path")
+    if return_path and return_path[0].strip() in ("<>", ""):
         return "Return-Path: <>"
     if sender.split("@")[0].lower() in _ROBOT_LOCALPARTS:
         return "bounce sender"
@@ -118,11 +151,19 @@ def blocked(address: str, blocklist: list[str]) -> bool:
 def _body_text(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     if part is not None and not _is_attachment(part):
-        return _normalise_newlines(str(part.get_content()))
+        return _normalise_newlines(_text_content(part))
     part = message.get_body(preferencelist=("html",))
     if part is not None:
-        return html_to_text(str(part.get_content()))
+        return html_to_text(_text_content(part))
     return ""
+
+
+def _text_content(part: MIMEPart) -> str:
+    try:
+        return str(part.get_content())
+    except LookupError:  # a charset Python does not know: its bytes as UTF-8, marked where bad
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
 
 
 def _normalise_newlines(text: str) -> str:

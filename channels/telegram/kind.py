@@ -1,15 +1,20 @@
 """The Telegram channel on aiogram 3: connecting a bot (``getMe`` and ``setWebhook`` or long
 polling), receiving updates through the webhook or ``getUpdates``, and the sender the outbox
-uses. aiogram's types stay in this package; the hub sees ``Inbound`` and ``Receipt`` only."""
+uses. aiogram's types stay in this package; the hub sees ``Inbound`` and ``Receipt`` only.
+
+Every Bot API call goes through ``_PlatformSession``, which turns whatever goes wrong (an error
+answer, an answer that is not the Bot API's JSON, the network) into the hub's error tree in one
+place, as aiogram's own ``check_response`` does for HTTP answers. Callers see ``ChannelError``
+and its kin only."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import re
 import secrets
-from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import aiohttp
 import orjson
@@ -17,16 +22,26 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import (
+    AiogramError,
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
-    TelegramNetworkError,
+    TelegramMigrateToChat,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from channels.telegram.parse import (
     CSAT_PREFIX,
@@ -36,6 +51,7 @@ from channels.telegram.parse import (
     Rating,
     parse,
 )
+from hub.appkeys import HUB
 from hub.channels import (
     RATING_NOT_AWAITED,
     RATING_THANKS,
@@ -56,9 +72,14 @@ from hub.errors import (
     ValidationFailed,
 )
 from hub.models import Attachment, ChannelRecord, Outbound, Receipt
+from hub.netguard import ensure_public_url
 from hub.settings import Settings
 
 from .limits import SendLimiter
+
+if TYPE_CHECKING:
+    from aiogram.methods import TelegramMethod
+    from aiogram.methods.base import TelegramType
 
 log = logging.getLogger("openlines.channels.telegram")
 
@@ -68,6 +89,15 @@ POLL_TIMEOUT_S = 25
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+# How much of an answer that is not the Bot API's is quoted in the error (a proxy's HTML page).
+QUOTED_CHARS = 200
+# getUpdates failing: wait this long, doubling up to the maximum, before asking again.
+POLL_RETRY_MIN_S = 1.0
+POLL_RETRY_MAX_S = 60.0
+# Errors of updates that parse fails on: a pure function given untrusted input.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+# A bot token wherever a library quotes a URL (``/bot<token>/<method>``): never shown.
+_TOKEN = re.compile(r"\d{1,20}:[\w-]{20,100}")
 
 
 class TelegramConfig(BaseModel):
@@ -77,8 +107,85 @@ class TelegramConfig(BaseModel):
     api_base: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=300)
 
 
-class _SharedSession(AiohttpSession):
-    """aiogram's transport on the hub's own HTTP session, so bots own no connections to close."""
+def _scrub(text: str) -> str:
+    return _TOKEN.sub("<token>", text)
+
+
+def _quote(data: Any) -> str:
+    text = data if isinstance(data, str) else orjson.dumps(data, default=str).decode()
+    text = " ".join(text.split())
+    return repr(text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + "…")
+
+
+def platform_error(action: str, exc: Exception) -> ChannelError:
+    """One failed Bot API call as the hub's error tree (what the outbox knows how to treat)."""
+    if isinstance(exc, TelegramRetryAfter):
+        return ChannelRateLimited(
+            f"Telegram {action}: {exc.message}", retry_after_s=float(exc.retry_after)
+        )
+    if isinstance(exc, TelegramForbiddenError):  # the client blocked the bot
+        return ChannelRejected(f"Telegram {action}: {exc.message}", unreachable=True)
+    if isinstance(
+        exc,
+        TelegramBadRequest
+        | TelegramUnauthorizedError
+        | TelegramNotFound
+        | TelegramConflictError
+        | TelegramEntityTooLarge
+        | TelegramMigrateToChat,
+    ):  # the same call would fail again
+        return ChannelRejected(f"Telegram refused {action}: {_scrub(exc.message)}")
+    if isinstance(exc, ClientDecodeError):
+        return ChannelError(
+            f"Telegram {action} failed: not the Bot API's answer: {_scrub(_quote(exc.data))}"
+        )
+    if isinstance(exc, TelegramAPIError):  # 5xx, or the network (aiogram wraps aiohttp's)
+        return ChannelError(f"Telegram {action} failed: {_scrub(exc.message)}")
+    if isinstance(exc, aiohttp.ClientResponseError):  # a file download (its URL has the token)
+        return ChannelError(f"Telegram {action} failed: HTTP {exc.status}")
+    return ChannelError(
+        f"Telegram unreachable ({action}): {type(exc).__name__}: {_scrub(str(exc))}"
+    )
+
+
+# Everything a Bot API call may raise besides the hub's errors.
+_PLATFORM_FAILURES = (AiogramError, aiohttp.ClientError, OSError, TimeoutError, ValueError)
+
+
+class _PlatformSession(AiohttpSession):
+    """aiogram's transport with every failure mapped by ``platform_error``."""
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 -- aiogram's signature
+    ) -> TelegramType:
+        try:
+            return await super().make_request(bot, method, timeout)
+        except _PLATFORM_FAILURES as exc:
+            raise platform_error(method.__api_method__, exc) from exc
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 -- aiogram's signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        try:
+            async for chunk in super().stream_content(
+                url, headers, timeout, chunk_size, raise_for_status
+            ):
+                yield chunk
+        except _PLATFORM_FAILURES as exc:
+            raise platform_error("the file download", exc) from exc
+
+
+class _SharedSession(_PlatformSession):
+    """aiogram's transport on the hub's own HTTP session, so bots own no connections to close
+    (and every name resolves to public addresses only, see ``hub.netguard``)."""
 
     def __init__(self, http: aiohttp.ClientSession, api: TelegramAPIServer) -> None:
         super().__init__(api=api)
@@ -101,25 +208,6 @@ def make_bot(config: dict[str, Any] | TelegramConfig, http: aiohttp.ClientSessio
     else:
         token, api_base = str(config["bot_token"]), config.get("api_base")
     return Bot(token, session=_SharedSession(http, _api(api_base)))
-
-
-@contextlib.contextmanager
-def platform_errors(action: str) -> Iterator[None]:
-    """aiogram's exceptions as the hub's error tree (what the outbox knows how to treat)."""
-    try:
-        yield
-    except TelegramRetryAfter as exc:
-        raise ChannelRateLimited(
-            f"Telegram: {exc.message}", retry_after_s=float(exc.retry_after)
-        ) from exc
-    except TelegramForbiddenError as exc:
-        raise ChannelRejected(f"Telegram: {exc.message}", unreachable=True) from exc
-    except TelegramBadRequest as exc:  # the same call would fail again
-        raise ChannelRejected(f"Telegram refused {action}: {exc.message}") from exc
-    except TelegramAPIError as exc:
-        raise ChannelError(f"Telegram {action} failed: {exc.message}") from exc
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise ChannelError(f"Telegram unreachable: {type(exc).__name__}") from exc
 
 
 def csat_keyboard() -> InlineKeyboardMarkup:
@@ -148,17 +236,15 @@ class TelegramSender:
         first_id: int | None = None
         if outbound.purpose == "csat_request":
             await self._limiter.wait(chat_id)
-            with platform_errors("the rating prompt"):
-                sent = await self._bot.send_message(
-                    chat_id=chat_id, text=text, reply_markup=csat_keyboard()
-                )
+            sent = await self._bot.send_message(
+                chat_id=chat_id, text=text, reply_markup=csat_keyboard()
+            )
             return Receipt(platform_message_id=str(sent.message_id))
         caption = text if outbound.attachments and 0 < len(text) <= MAX_CAPTION else None
         if text and caption is None:
             for part in split_text(text, MAX_TEXT):
                 await self._limiter.wait(chat_id)
-                with platform_errors("the message"):
-                    sent = await self._bot.send_message(chat_id=chat_id, text=part)
+                sent = await self._bot.send_message(chat_id=chat_id, text=part)
                 first_id = first_id or sent.message_id
         for index, attachment in enumerate(outbound.attachments):
             first_caption = caption if index == 0 else None
@@ -172,13 +258,10 @@ class TelegramSender:
         data = await self._files.read(attachment.id)
         upload = BufferedInputFile(data, filename=attachment.name)
         await self._limiter.wait(chat_id)
-        with platform_errors("the file"):
-            if attachment.mime in PHOTO_TYPES:
-                sent = await self._bot.send_photo(chat_id=chat_id, photo=upload, caption=caption)
-            else:
-                sent = await self._bot.send_document(
-                    chat_id=chat_id, document=upload, caption=caption
-                )
+        if attachment.mime in PHOTO_TYPES:
+            sent = await self._bot.send_photo(chat_id=chat_id, photo=upload, caption=caption)
+        else:
+            sent = await self._bot.send_document(chat_id=chat_id, document=upload, caption=caption)
         return sent.message_id
 
 
@@ -204,34 +287,39 @@ class TelegramKind:
         previous: dict[str, Any] | None,
     ) -> dict[str, Any]:
         assert isinstance(config, TelegramConfig)
+        if config.api_base:
+            await ensure_public_url(
+                config.api_base, allow_private=deps.settings.allow_private_urls
+            )
+        if config.mode == "webhook" and not deps.settings.public_url:
+            raise ValidationFailed(
+                "webhook mode needs OPENLINES_PUBLIC_URL (where Telegram can reach the hub); "
+                "or use mode polling",
+                code="public_url_missing",
+            )
         bot = make_bot(config, deps.http)
+        # Other failures (Telegram unreachable, not a Bot API) are ``ChannelError``s: the API
+        # answers them 422 with their words.
         try:
             me = await bot.get_me()
-        except (TelegramUnauthorizedError, TelegramBadRequest, TelegramForbiddenError) as exc:
+        except ChannelRejected as exc:
+            cause = exc.__cause__
+            words = cause.message if isinstance(cause, TelegramAPIError) else exc.message
             raise ValidationFailed(
-                f"Telegram refused the bot token: {exc.message}", code="telegram_refused"
+                f"Telegram refused the bot token: {words}", code="telegram_refused"
             ) from exc
-        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
-            raise ChannelError(f"Telegram unreachable: {exc}") from exc
         # Generated once and kept: switching modes back and forth keeps the revealed secret.
         secret = (previous or {}).get("webhook_secret") or secrets.token_urlsafe(32)
         if previous and previous.get("bot_token") not in (None, config.bot_token):
             await self._delete_webhook(previous, deps)  # the old bot stops calling us
-        with platform_errors("the webhook"):
-            if config.mode == "webhook":
-                if not deps.settings.public_url:
-                    raise ValidationFailed(
-                        "webhook mode needs OPENLINES_PUBLIC_URL (where Telegram can reach "
-                        "the hub); or use mode polling",
-                        code="public_url_missing",
-                    )
-                await bot.set_webhook(
-                    url=webhook_url(deps.settings, channel_id),
-                    secret_token=secret,
-                    allowed_updates=ALLOWED_UPDATES,
-                )
-            else:
-                await bot.delete_webhook()
+        if config.mode == "webhook":
+            await bot.set_webhook(
+                url=webhook_url(deps.settings, channel_id),
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            await bot.delete_webhook()
         data = config.model_dump(mode="json")
         data.update(bot_username=me.username, bot_id=me.id, webhook_secret=secret)
         return data
@@ -242,7 +330,7 @@ class TelegramKind:
     async def _delete_webhook(self, config: dict[str, Any], deps: ChannelDeps) -> None:
         try:
             await make_bot(config, deps.http).delete_webhook()
-        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+        except ChannelError as exc:
             # The bot may be revoked already; the channel goes away regardless.
             log.warning("deleteWebhook failed bot=%s: %s", config.get("bot_username"), exc)
 
@@ -265,7 +353,7 @@ class TelegramKind:
             await make_bot(channel.config, deps.http).send_chat_action(
                 chat_id=chat_id, action="typing"
             )
-        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+        except ChannelError as exc:
             log.info("sendChatAction failed channel=%s: %s", channel.id, exc)
 
     # --- receiving -------------------------------------------------------------------------
@@ -278,24 +366,51 @@ class TelegramKind:
         if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
             raise Unauthorized("wrong or missing secret token", code="invalid_secret")
         try:
-            update = orjson.loads(await request.read())
+            body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
             raise BadRequest("the body is not JSON", code="invalid_json") from None
-        if not isinstance(update, dict):
-            raise BadRequest("an update is a JSON object", code="invalid_json")
-        parsed = parse(channel.id, update)
-        # A bot (own connection, closed at once) only when the update needs a Bot API call.
-        if isinstance(parsed, NewMessage | Rating) and (
-            isinstance(parsed, Rating) or parsed.media
-        ):
-            async with Bot(
-                str(channel.config["bot_token"]),
-                session=AiohttpSession(api=_api(channel.config.get("api_base"))),
-            ) as bot:
-                await self.handle(channel, parsed, sink, bot)
-        else:
-            await self.handle(channel, parsed, sink, None)
+        update_id = body.get("update_id") if isinstance(body, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            raise BadRequest(
+                "an update is a JSON object with an integer update_id", code="invalid_update"
+            )
+        # The secret matched, so Telegram sent this: an update we cannot read is answered 200
+        # and logged, since an error answer only makes Telegram deliver it again and again.
+        try:
+            update = Update.model_validate(body)
+        except ValidationError as exc:
+            self._malformed(channel, update_id, exc)
+            return web.json_response({})
+        parsed = self._parse(channel, update)
+        if parsed is not None:
+            # The hub's HTTP session: shared connections, public addresses only.
+            bot = make_bot(channel.config, request.app[HUB].channel_deps().http)
+            await self.handle(channel, parsed, sink, bot)
         return web.json_response({})
+
+    def _parse(self, channel: ChannelRecord, update: Update) -> Parsed | None:
+        """``parse`` of an update aiogram has type-checked; None (logged) if it still fails."""
+        raw = update.model_dump(mode="json", by_alias=True, exclude_none=True)
+        try:
+            return parse(channel.id, raw)
+        except MALFORMED as exc:
+            self._malformed(channel, update.update_id, exc)
+            return None
+
+    def _malformed(self, channel: ChannelRecord, update_id: int, exc: Exception) -> None:
+        # Where it is wrong, never what it holds (a client's words, or anything at all).
+        if isinstance(exc, ValidationError):
+            where = ", ".join(
+                ".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)[:5]
+            )
+        else:
+            where = type(exc).__name__
+        log.warning(
+            "ignoring a malformed update channel=%s update_id=%s at=%s",
+            channel.id,
+            update_id,
+            where,
+        )
 
     def runs_in_background(self, channel: ChannelRecord) -> bool:
         return channel.config.get("mode") == "polling"
@@ -307,6 +422,7 @@ class TelegramKind:
         stored = await sink.position()
         offset = int(stored) if stored else None
         log.info("polling channel=%s offset=%s", channel.id, offset)
+        retry_s = POLL_RETRY_MIN_S
         while True:
             try:
                 updates = await bot.get_updates(
@@ -315,16 +431,21 @@ class TelegramKind:
                     allowed_updates=ALLOWED_UPDATES,
                     request_timeout=POLL_TIMEOUT_S + 10,
                 )
-            except TelegramRetryAfter as exc:
-                await asyncio.sleep(exc.retry_after)
+            except ChannelRateLimited as exc:
+                await asyncio.sleep(exc.retry_after_s)
                 continue
-            except (TelegramNetworkError, aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("getUpdates failed channel=%s: %s", channel.id, exc)
-                await asyncio.sleep(1.0)
+            except ChannelError as exc:  # down, answering garbage, or refusing (409, 401)
+                log.warning(
+                    "getUpdates failed channel=%s retry_in_s=%.0f: %s", channel.id, retry_s, exc
+                )
+                await asyncio.sleep(retry_s)
+                retry_s = min(retry_s * 2, POLL_RETRY_MAX_S)
                 continue
+            retry_s = POLL_RETRY_MIN_S
             for update in updates:
-                raw = update.model_dump(mode="json", by_alias=True, exclude_none=True)
-                await self.handle(channel, parse(channel.id, raw), sink, bot)
+                parsed = self._parse(channel, update)
+                if parsed is not None:
+                    await self.handle(channel, parsed, sink, bot)
                 offset = update.update_id + 1
                 await sink.save_position(str(offset))
 
@@ -346,7 +467,7 @@ class TelegramKind:
             answer = RATING_THANKS if stored else RATING_NOT_AWAITED
             try:
                 await bot.answer_callback_query(parsed.callback_query_id, text=answer)
-            except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            except ChannelError as exc:
                 log.info("answerCallbackQuery failed channel=%s: %s", channel.id, exc)
         elif parsed.chat_id is not None and parsed.chat_id not in self._ignored_chats:
             self._ignored_chats.add(parsed.chat_id)
@@ -354,13 +475,12 @@ class TelegramKind:
 
 
 async def _fetch(bot: Bot, ref: MediaRef, sink: ChannelSink) -> Attachment | str:
-    """Download one file and store it (or a note on why not). Network and API failures raise,
-    so Telegram (or the poller) delivers the update again."""
-    with platform_errors("the file download"):
-        file = await bot.get_file(ref.file_id)
-        if not file.file_path:
-            return f"[{ref.kind} not kept: Telegram gave no file path]"
-        buffer = await bot.download_file(file.file_path)
+    """Download one file and store it (or a note on why not). Network and API failures raise
+    (``ChannelError``), so Telegram (or the poller) delivers the update again."""
+    file = await bot.get_file(ref.file_id)
+    if not file.file_path:
+        return f"[{ref.kind} not kept: Telegram gave no file path]"
+    buffer = await bot.download_file(file.file_path)
     assert buffer is not None
     return await keep_file(sink, ref.kind, ref.file_name, buffer.read())
 

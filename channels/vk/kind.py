@@ -10,20 +10,23 @@ cancels its request at once and frees the thread. A thread blocked in requests i
 keep its connection and the process alive until its timeout: that is what once hung the test
 teardown and would hold up every shutdown while VK is slow. The workers are a pool of our own,
 so VK calls never starve the default executor that aiohttp's DNS resolver needs.
+
+Every VK call goes through ``VkClient._run``, which turns whatever goes wrong (a VK error, an
+answer that is not VK's JSON or not of the shape asked for, the network) into the hub's error
+tree in one place (``platform_error``). Callers see ``ChannelError`` and its kin only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import hashlib
 import io
 import logging
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
 import aiohttp
@@ -40,6 +43,7 @@ from vk_api.keyboard import VkKeyboard
 from vk_api.upload import VkUpload
 
 from channels.vk.parse import (
+    CHAT_PEER_BASE,
     CSAT_KEY,
     Allow,
     Deny,
@@ -49,6 +53,7 @@ from channels.vk.parse import (
     Rating,
     parse,
 )
+from hub.appkeys import HUB
 from hub.channels import (
     RATING_NOT_AWAITED,
     RATING_THANKS,
@@ -71,6 +76,7 @@ from hub.errors import (
     ValidationFailed,
 )
 from hub.models import Attachment, ChannelRecord, Outbound, Receipt
+from hub.netguard import ensure_public_url
 
 log = logging.getLogger("openlines.channels.vk")
 
@@ -94,6 +100,30 @@ TRANSIENT_CODES = frozenset({1, 9, 10})  # unknown; flood control; internal: ret
 UNREACHABLE_CODES = frozenset({900, 901, 902})
 RATE_LIMIT_PAUSE_S = 1.0
 SEEN_EVENTS = 10_000
+# How much of an answer that is not VK's is quoted in the error (a proxy's HTML page).
+QUOTED_CHARS = 200
+# Long poll failing: wait this long, doubling up to the maximum, before asking again.
+POLL_RETRY_MIN_S = 1.0
+POLL_RETRY_MAX_S = 60.0
+# Errors of events that parse fails on: a pure function given untrusted input.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+
+
+class NotVkAnswer(Exception):
+    """VK answered JSON, but not of the shape the call gives (a proxy, a fake, a bug)."""
+
+
+# What vk-api (or our reading of its result) raises when VK fails or answers nonsense.
+_PLATFORM_FAILURES = (
+    NotVkAnswer,
+    vk_api.VkApiError,
+    requests.RequestException,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+)
 CSAT_PROMPT = "How would you rate this conversation?"
 # Response headers that no longer describe the body aiohttp hands over (already decoded).
 _DECODED_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
@@ -102,7 +132,8 @@ _OWN_HEADERS = frozenset({"connection", "accept-encoding", "content-length", "co
 
 
 class VkConfig(BaseModel):
-    group_id: int = Field(gt=0)
+    # A community's id; peer ids from 2e9 on are group chats, so no community has one there.
+    group_id: int = Field(gt=0, lt=CHAT_PEER_BASE, strict=True)
     access_token: str = Field(min_length=8, max_length=500)
     confirmation_code: str = Field(default="", max_length=100)
     secret: str = Field(default="", max_length=100)
@@ -250,24 +281,36 @@ class VkClient:
         self._limiter = limiter
         self._executor = executor
 
-    async def call(self, method: str, **params: Any) -> Any:
-        return await self._run(lambda api: api.method(method, params))
+    async def call(
+        self,
+        method: str,
+        /,
+        returns: type[Any] | tuple[type[Any], ...] = object,
+        **params: Any,
+    ) -> Any:
+        """VK's ``response`` to ``method``, which must be a ``returns``."""
+
+        def work(api: vk_api.VkApi) -> Any:
+            response = api.method(method, params)
+            if not isinstance(response, returns) or isinstance(response, bool):
+                raise NotVkAnswer(_quote(response))
+            return response
+
+        return await self._run(method, work)
 
     async def upload_photo(self, data: bytes, name: str, peer_id: int) -> str:
-        photos = await self._run(
-            lambda api: _uploader(api).photo_messages(_named(data, name), peer_id=peer_id)
-        )
-        photo = photos[0]
-        return f"photo{photo['owner_id']}_{photo['id']}"
+        def work(api: vk_api.VkApi) -> str:
+            photo = _uploader(api).photo_messages(_named(data, name), peer_id=peer_id)[0]
+            return f"photo{int(photo['owner_id'])}_{int(photo['id'])}"
+
+        return await self._run("the photo upload", work)
 
     async def upload_doc(self, data: bytes, name: str, peer_id: int) -> str:
-        saved = await self._run(
-            lambda api: _uploader(api).document_message(
-                _named(data, name), title=name, peer_id=peer_id
-            )
-        )
-        doc = saved["doc"]
-        return f"doc{doc['owner_id']}_{doc['id']}"
+        def work(api: vk_api.VkApi) -> str:
+            doc = _uploader(api).document_message(_named(data, name), title=name, peer_id=peer_id)
+            return f"doc{int(doc['doc']['owner_id'])}_{int(doc['doc']['id'])}"
+
+        return await self._run("the document upload", work)
 
     async def download(self, url: str) -> bytes | None:
         """A file a message carries (VK's CDN; no API call); None if larger than we keep."""
@@ -281,9 +324,10 @@ class VkClient:
                     return None
         return bytes(data)
 
-    async def _run(self, work: Callable[[vk_api.VkApi], T]) -> T:
+    async def _run(self, action: str, work: Callable[[vk_api.VkApi], T]) -> T:
         """``work`` on a fresh vk-api session (cheap: ~50 µs) in a worker thread; no lock is
-        shared between calls, the limiter on the loop spaces them."""
+        shared between calls, the limiter on the loop spaces them. What it raises comes out as
+        the hub's error tree."""
         loop = asyncio.get_running_loop()
         transport = _LoopTransport(loop, self._http, self._api_base, self._limiter)
         session = requests.Session()
@@ -304,6 +348,8 @@ class VkClient:
         except asyncio.CancelledError:
             transport.cancel()
             raise
+        except _PLATFORM_FAILURES as exc:
+            raise platform_error(action, exc, self._token) from exc
 
 
 def _uploader(api: vk_api.VkApi) -> VkUpload:
@@ -320,22 +366,33 @@ def _named(data: bytes, name: str) -> io.BytesIO:
     return buffer
 
 
-@contextlib.contextmanager
-def platform_errors(action: str) -> Iterator[None]:
-    """vk-api's exceptions as the hub's error tree (what the outbox knows how to treat)."""
-    try:
-        yield
-    except vk_api.ApiError as exc:
+def _quote(data: Any) -> str:
+    text = data if isinstance(data, str) else orjson.dumps(data, default=str).decode()
+    text = " ".join(text.split())
+    return repr(text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + "…")
+
+
+def platform_error(action: str, exc: Exception, token: str) -> ChannelError:
+    """One failed VK call as the hub's error tree (what the outbox knows how to treat)."""
+    if isinstance(exc, vk_api.ApiError):
         message = f"VK {action}: [{exc.code}] {exc.error.get('error_msg', '')}"
         if exc.code in RATE_LIMIT_CODES:
-            raise ChannelRateLimited(message, retry_after_s=RATE_LIMIT_PAUSE_S) from exc
+            return ChannelRateLimited(message, retry_after_s=RATE_LIMIT_PAUSE_S)
         if exc.code in TRANSIENT_CODES:
-            raise ChannelError(message) from exc
+            return ChannelError(message)
         # 7 (no permission), 5 (token revoked), 100 (bad parameter), ...: the same call would
         # fail again.
-        raise ChannelRejected(message, unreachable=exc.code in UNREACHABLE_CODES) from exc
-    except (vk_api.VkApiError, requests.RequestException, ValueError) as exc:
-        raise ChannelError(f"VK {action} failed: {type(exc).__name__}: {exc}") from exc
+        return ChannelRejected(message, unreachable=exc.code in UNREACHABLE_CODES)
+    if isinstance(exc, requests.JSONDecodeError):
+        words = f"not VK's answer: {_quote(exc.doc)}"
+    elif isinstance(exc, requests.RequestException | vk_api.VkApiError):
+        words = f"{type(exc).__name__}: {exc}"
+    elif isinstance(exc, NotVkAnswer):
+        words = f"not VK's answer: {exc}"
+    else:  # vk-api (or we) tripped over an answer of a shape VK does not give
+        words = f"not VK's answer ({type(exc).__name__}: {exc})"
+    message = f"VK {action} failed: {words}"
+    return ChannelError(message.replace(token, "<token>") if token else message)
 
 
 def random_id(key: str) -> int:
@@ -376,14 +433,14 @@ class VkSender:
             if not part and "attachment" not in extra:
                 continue
             key = outbound.message_id if index == 0 else f"{outbound.message_id}:{index}"
-            with platform_errors("messages.send"):
-                sent = await self._client.call(
-                    "messages.send",
-                    peer_id=peer_id,
-                    random_id=random_id(key),
-                    message=part,
-                    **(extra if index == 0 else {}),
-                )
+            sent = await self._client.call(
+                "messages.send",
+                returns=int,
+                peer_id=peer_id,
+                random_id=random_id(key),
+                message=part,
+                **(extra if index == 0 else {}),
+            )
             first_id = first_id or str(sent)
         return Receipt(platform_message_id=first_id)
 
@@ -391,10 +448,9 @@ class VkSender:
         if self._files is None:
             raise ChannelError("no file store to upload attachments from")
         data = await self._files.read(attachment.id)
-        with platform_errors("the upload"):
-            if attachment.mime in PHOTO_TYPES:
-                return await self._client.upload_photo(data, attachment.name, peer_id)
-            return await self._client.upload_doc(data, attachment.name, peer_id)
+        if attachment.mime in PHOTO_TYPES:
+            return await self._client.upload_photo(data, attachment.name, peer_id)
+        return await self._client.upload_doc(data, attachment.name, peer_id)
 
 
 class VkKind(ChannelKindDefaults):
@@ -441,19 +497,30 @@ class VkKind(ChannelKindDefaults):
         previous: dict[str, Any] | None,
     ) -> dict[str, Any]:
         assert isinstance(config, VkConfig)
+        if config.api_base:
+            # vk-api's requests go over the hub's guarded session, but a literal address in
+            # the URL meets no resolver: checked here.
+            await ensure_public_url(
+                config.api_base, allow_private=deps.settings.allow_private_urls
+            )
+        # Other failures (VK unreachable, not VK at all) are ``ChannelError``s: the API answers
+        # them 422 with their words.
         try:
             found = await self.client(config, deps.http).call(
-                "groups.getById", group_id=config.group_id
+                "groups.getById", returns=(dict, list), group_id=config.group_id
             )
-        except vk_api.ApiError as exc:
+        except ChannelRejected as exc:
+            cause = exc.__cause__
+            words = cause.error.get("error_msg") if isinstance(cause, vk_api.ApiError) else None
             raise ValidationFailed(
-                f"VK refused the access token: {exc.error.get('error_msg', exc)}",
-                code="vk_refused",
+                f"VK refused the access token: {words or exc.message}", code="vk_refused"
             ) from exc
-        except (vk_api.VkApiError, requests.RequestException, ValueError) as exc:
-            raise ChannelError(f"VK unreachable: {exc}") from exc
-        groups = found.get("groups", []) if isinstance(found, dict) else found
-        group = next((g for g in groups if g.get("id") == config.group_id), None)
+        groups = found.get("groups") if isinstance(found, dict) else found
+        if not isinstance(groups, list):
+            raise platform_error("groups.getById", NotVkAnswer(_quote(found)), config.access_token)
+        group = next(
+            (g for g in groups if isinstance(g, dict) and g.get("id") == config.group_id), None
+        )
         if group is None:
             raise ValidationFailed(
                 f"the token does not belong to community {config.group_id}", code="vk_refused"
@@ -485,13 +552,12 @@ class VkKind(ChannelKindDefaults):
         if not on:  # VK's activity ends by itself after about 10 s or with the next message
             return
         try:
-            with platform_errors("messages.setActivity"):
-                await self.client(channel.config, deps.http).call(
-                    "messages.setActivity",
-                    peer_id=int(chat_id),
-                    type="typing",
-                    group_id=channel.config.get("group_id"),
-                )
+            await self.client(channel.config, deps.http).call(
+                "messages.setActivity",
+                peer_id=int(chat_id),
+                type="typing",
+                group_id=channel.config.get("group_id"),
+            )
         except ChannelError as exc:
             log.info("setActivity failed channel=%s: %s", channel.id, exc)
 
@@ -517,15 +583,17 @@ class VkKind(ChannelKindDefaults):
         seen_key = (channel.id, str(event.get("event_id") or ""))
         if seen_key[1] and seen_key in self._seen:
             return web.Response(text="ok")
-        try:
-            parsed = parse(channel.id, event)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BadRequest(f"malformed {event.get('type')} event", code="invalid_event") from exc
-        if self._needs_api(channel, parsed):
-            # A session of our own for the few events that call VK (a new client's name, files,
-            # a button press), closed at once: the webhook has no share in the app's.
-            async with aiohttp.ClientSession() as http:
-                await self.handle(channel, parsed, sink, self.client(channel.config, http))
+        # The secret matched, so VK sent this: an event we cannot read is acknowledged and
+        # logged, since an error answer makes VK send it again, and VK switches off a callback
+        # server that fails several times in a row.
+        parsed = self._parse(channel, event)
+        if parsed is None:
+            pass
+        elif self._needs_api(channel, parsed):
+            # The hub's HTTP session for the few events that call VK (a new client's name,
+            # files, a button press): shared connections, public addresses only.
+            http = request.app[HUB].channel_deps().http
+            await self.handle(channel, parsed, sink, self.client(channel.config, http))
         else:
             await self.handle(channel, parsed, sink, None)
         if seen_key[1]:
@@ -533,6 +601,20 @@ class VkKind(ChannelKindDefaults):
             while len(self._seen) > SEEN_EVENTS:
                 self._seen.popitem(last=False)
         return web.Response(text="ok")
+
+    def _parse(self, channel: ChannelRecord, event: dict[str, Any]) -> Parsed | None:
+        """``parse``; None (logged, without its content) when the event is malformed."""
+        try:
+            return parse(channel.id, event)
+        except MALFORMED as exc:
+            log.warning(
+                "ignoring a malformed event channel=%s type=%.40s event_id=%.80s error=%s",
+                channel.id,
+                event.get("type"),
+                event.get("event_id"),
+                type(exc).__name__,
+            )
+            return None
 
     def _needs_api(self, channel: ChannelRecord, parsed: Parsed) -> bool:
         if isinstance(parsed, Rating):
@@ -550,45 +632,75 @@ class VkKind(ChannelKindDefaults):
         is idempotent besides). ``failed`` 1: new ts; 2: new key; 3: new key and ts."""
         client = self.client(channel.config, deps.http)
         server = await self._longpoll_server(channel, client)
-        ts = await sink.position() or str(server["ts"])
+        ts = await sink.position() or server["ts"]
         log.info("long poll channel=%s ts=%s", channel.id, ts)
         timeout = aiohttp.ClientTimeout(total=LONGPOLL_WAIT_S + 10)
+        retry_s = POLL_RETRY_MIN_S
         while True:
-            params = {"act": "a_check", "key": server["key"], "ts": ts, "wait": LONGPOLL_WAIT_S}
+            params: dict[str, str | int] = {
+                "act": "a_check",
+                "key": server["key"],
+                "ts": ts,
+                "wait": LONGPOLL_WAIT_S,
+            }
             try:
                 async with deps.http.get(server["server"], params=params, timeout=timeout) as r:
                     r.raise_for_status()
                     body = await r.json(content_type=None)
-                if not isinstance(body, dict):
-                    raise ValueError(f"a long poll answer is an object, not {body!r:.80}")
+                if not isinstance(body, dict) or not isinstance(body.get("updates", []), list):
+                    raise ValueError(f"not a long poll answer: {_quote(body)}")
+                if body.get("failed") in (None, 1) and body.get("ts") is None:
+                    raise ValueError(f"a long poll answer without ts: {_quote(body)}")
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                log.warning("long poll failed channel=%s: %s", channel.id, exc)
-                await asyncio.sleep(1.0)
+                log.warning(
+                    "long poll failed channel=%s retry_in_s=%.0f: %s", channel.id, retry_s, exc
+                )
+                await asyncio.sleep(retry_s)
+                retry_s = min(retry_s * 2, POLL_RETRY_MAX_S)
                 continue
+            retry_s = POLL_RETRY_MIN_S
             failed = body.get("failed")
             if failed == 1:
                 ts = str(body["ts"])
             elif failed in (2, 3):
                 server = await self._longpoll_server(channel, client)
                 if failed == 3:
-                    ts = str(server["ts"])
+                    ts = server["ts"]
             else:
                 for update in body.get("updates") or []:
-                    try:
-                        parsed = parse(channel.id, update)
-                    except (KeyError, TypeError, ValueError, AttributeError):
-                        log.warning("skipping a malformed event channel=%s", channel.id)
-                        continue
-                    await self.handle(channel, parsed, sink, client)
+                    parsed = self._parse(channel, update) if isinstance(update, dict) else None
+                    if parsed is not None:
+                        await self.handle(channel, parsed, sink, client)
                 ts = str(body["ts"])
             await sink.save_position(ts)
 
-    async def _longpoll_server(self, channel: ChannelRecord, client: VkClient) -> dict[str, Any]:
-        with platform_errors("groups.getLongPollServer"):
-            server: dict[str, Any] = await client.call(
-                "groups.getLongPollServer", group_id=channel.config.get("group_id")
+    async def _longpoll_server(self, channel: ChannelRecord, client: VkClient) -> dict[str, str]:
+        """``{key, server, ts}`` of the community's Long Poll server; VK failing, retried with
+        back-off (a line each time, no traceback) until it answers."""
+        retry_s = POLL_RETRY_MIN_S
+        while True:
+            try:
+                server = await client.call(
+                    "groups.getLongPollServer",
+                    returns=dict,
+                    group_id=channel.config.get("group_id"),
+                )
+                if all(server.get(k) not in (None, "") for k in ("key", "server", "ts")):
+                    return {k: str(server[k]) for k in ("key", "server", "ts")}
+                error = platform_error("groups.getLongPollServer", NotVkAnswer(_quote(server)), "")
+            except ChannelRateLimited as exc:
+                await asyncio.sleep(exc.retry_after_s)
+                continue
+            except ChannelError as exc:
+                error = exc
+            log.warning(
+                "long poll server failed channel=%s retry_in_s=%.0f: %s",
+                channel.id,
+                retry_s,
+                error,
             )
-        return server
+            await asyncio.sleep(retry_s)
+            retry_s = min(retry_s * 2, POLL_RETRY_MAX_S)
 
     async def handle(
         self, channel: ChannelRecord, parsed: Parsed, sink: ChannelSink, client: VkClient | None
@@ -623,19 +735,18 @@ class VkKind(ChannelKindDefaults):
         """Tell the client their button press counted (a snackbar); VK shows a spinner until
         a callback button is answered."""
         try:
-            with platform_errors("messages.sendMessageEventAnswer"):
-                await client.call(
-                    "messages.sendMessageEventAnswer",
-                    event_id=rating.event_id,
-                    user_id=rating.user_id,
-                    peer_id=int(rating.chat_id),
-                    event_data=orjson.dumps(
-                        {
-                            "type": "show_snackbar",
-                            "text": RATING_THANKS if stored else RATING_NOT_AWAITED,
-                        }
-                    ).decode(),
-                )
+            await client.call(
+                "messages.sendMessageEventAnswer",
+                event_id=rating.event_id,
+                user_id=rating.user_id,
+                peer_id=int(rating.chat_id),
+                event_data=orjson.dumps(
+                    {
+                        "type": "show_snackbar",
+                        "text": RATING_THANKS if stored else RATING_NOT_AWAITED,
+                    }
+                ).decode(),
+            )
         except ChannelError as exc:
             log.info("sendMessageEventAnswer failed channel=%s: %s", channel.id, exc)
 
@@ -648,13 +759,13 @@ class VkKind(ChannelKindDefaults):
             return self._names[key]
         assert client is not None
         try:
-            with platform_errors("users.get"):
-                users = await client.call("users.get", user_ids=user_id)
+            users = await client.call("users.get", returns=list, user_ids=user_id)
         except ChannelError as exc:
             log.info("users.get failed channel=%s user=%s: %s", channel.id, user_id, exc)
             return None
-        user = users[0] if users else {}
-        name = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p) or None
+        user = users[0] if users and isinstance(users[0], dict) else {}
+        parts = (user.get("first_name"), user.get("last_name"))
+        name = " ".join(p for p in parts if isinstance(p, str) and p) or None
         self._names[key] = name
         while len(self._names) > SEEN_EVENTS:
             self._names.popitem(last=False)

@@ -1,7 +1,9 @@
 """Pure parsing of VK Callback API / Bots Long Poll events (API 5.199) into what the hub stores.
 
 No I/O here: media is described by ``MediaRef``s (direct URLs) that the caller downloads and
-stores before ingesting; the sender's name is looked up by the caller (``users.get``).
+stores before ingesting; the sender's name is looked up by the caller (``users.get``). An event
+whose fields do not have VK's types raises (``TypeError``, ``ValueError``, ``KeyError``, ...):
+the caller logs and drops it.
 """
 
 from __future__ import annotations
@@ -85,28 +87,46 @@ def parse(channel_id: str, event: dict[str, Any]) -> Parsed:
         if rating is None or obj.get("peer_id") is None:
             return Ignore("callback we did not send")
         return Rating(
-            chat_id=str(obj["peer_id"]),
+            chat_id=str(_id(obj["peer_id"])),
             rating=rating,
             event_id=str(obj.get("event_id") or ""),
-            user_id=obj.get("user_id"),
+            user_id=_id(obj["user_id"]) if obj.get("user_id") is not None else None,
         )
     if kind == "message_deny":
-        return Deny(chat_id=str(obj.get("user_id")))
+        return Deny(chat_id=str(_id(obj.get("user_id"))))
     if kind == "message_allow":
-        return Allow(chat_id=str(obj.get("user_id")))
+        return Allow(chat_id=str(_id(obj.get("user_id"))))
     return Ignore(f"unsupported event {kind or 'without type'}")
 
 
+def _id(value: Any) -> int:
+    """A VK id (user, peer): an integer, never a string or a bool."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"an id is an integer, not a {type(value).__name__}")
+    return value
+
+
+def _sent_at(message: dict[str, Any]) -> datetime | None:
+    if "date" not in message:
+        return None
+    try:
+        return datetime.fromtimestamp(_id(message["date"]), UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError("date out of range") from exc
+
+
 def _is_group_chat(message: dict[str, Any]) -> bool:
-    return int(message.get("peer_id") or 0) >= CHAT_PEER_BASE
+    return _id(message.get("peer_id") or 0) >= CHAT_PEER_BASE
 
 
 def _message(channel_id: str, message: dict[str, Any]) -> Parsed:
+    if not isinstance(message, dict):
+        raise TypeError("a message is an object")
     if not message or _is_group_chat(message):
         return Ignore("group chat")
-    if int(message.get("from_id") or 0) <= 0:
+    if _id(message.get("from_id") or 0) <= 0:
         return Ignore("message from a community")
-    peer_id = message["peer_id"]
+    peer_id = _id(message["peer_id"])
     rating = _rating(message.get("payload"))
     if rating is not None:
         return Rating(chat_id=str(peer_id), rating=rating)
@@ -122,10 +142,10 @@ def _message(channel_id: str, message: dict[str, Any]) -> Parsed:
             external_id=external_id(peer_id, message),
             sender=Sender(external_id=str(message["from_id"])),
             text=text,
-            sent_at=datetime.fromtimestamp(message["date"], UTC) if "date" in message else None,
+            sent_at=_sent_at(message),
             reply_to_external_id=external_id(peer_id, reply) if reply else None,
         ),
-        user_id=int(message["from_id"]),
+        user_id=_id(message["from_id"]),
         media=media,
     )
 

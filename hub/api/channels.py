@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.common import caller, hub_of
 from hub.api.lines import ensure_member, load_line
-from hub.errors import NotFound
+from hub.channels import ChannelKind
+from hub.errors import ChannelError, NotFound, ValidationFailed
 from hub.http import json_response, read_json
 from hub.models import ChannelRecord, Role
 from hub.services import Hub
@@ -37,6 +38,21 @@ def public_base(request: web.Request) -> str:
     return hub_of(request).settings.public_url or f"{request.scheme}://{request.host}"
 
 
+async def connect(
+    kind: ChannelKind,
+    config: BaseModel,
+    channel_id: str,
+    hub: Hub,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """``kind.connect``; a platform that fails there (unreachable, refusing, answering
+    garbage) is a 422 with its words: the admin's config does not work, nothing is stored."""
+    try:
+        return await kind.connect(config, channel_id, hub.channel_deps(), previous)
+    except ChannelError as exc:
+        raise ValidationFailed(exc.message, code=exc.code) from exc
+
+
 async def load_channel(hub: Hub, channel_id: str) -> ChannelRecord:
     doc = await hub.store.channels.find_one({"_id": channel_id, "deleted": {"$ne": True}})
     if doc is None:
@@ -54,7 +70,7 @@ async def create_channel(request: web.Request) -> web.Response:
     kind = hub.registry.get(body.type)
     channel = ChannelRecord(type=body.type, line_id=line.id, config={})
     # The platform checks the config first (a wrong token is a 422, and nothing is stored).
-    config = await kind.connect(config_model, channel.id, hub.channel_deps(), None)
+    config = await connect(kind, config_model, channel.id, hub, None)
     channel = channel.model_copy(
         update={
             "config": config,
@@ -110,9 +126,7 @@ async def patch_channel(request: web.Request) -> web.Response:
         # Omitted secrets keep their stored values: the client never saw them.
         merged = hub.registry.validate_config(channel.type, body.config, partial_of=channel.config)
         kind = hub.registry.get(channel.type)
-        changes["config"] = await kind.connect(
-            merged, channel.id, hub.channel_deps(), channel.config
-        )
+        changes["config"] = await connect(kind, merged, channel.id, hub, channel.config)
     if body.active is not None:
         changes["active"] = body.active
     if changes:

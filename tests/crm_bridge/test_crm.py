@@ -14,6 +14,7 @@ from hub.appkeys import HUB
 from hub.models import ChannelRecord, Inbound, Message, Sender
 from hub.sink import HubSink
 from tests.crm_bridge.receiver import CrmReceiver
+from tests.support.api_channel import post_api_message
 from tests.support.clients import Api, SocketClient, new_msg_id, operator_socket, visitor_socket
 from tests.support.waiting import eventually
 from tests.support.world import LineWorld, make_line
@@ -135,16 +136,15 @@ async def test_lead_convert_known_person_deal_timeline_and_write_back(
     # 3b. ... so is a phone an integration passes on: the API channel vouches for nobody.
     await manager.patch(f"/api/v1/crm/contacts/{contact['id']}", {"phones": ["+7 912 345-67-89"]})
     api_channel = await admin.create_channel(world.line["id"], "api", {})
-    status, _ = await admin.call(
-        "POST",
-        f"/hooks/api/{api_channel['id']}",
+    status, _ = await post_api_message(
+        admin,
+        api_channel,
         {
             "message_id": "m-1",
             "chat_id": "chat-1",
             "sender": {"id": "u-1", "name": "A. Petrova", "phone": "8 (912) 345 67 89"},
             "text": "Anna here, from the app",
         },
-        headers={"X-OpenLines-Secret": api_channel["secret"]},
     )
     assert status == 200
     api_conversations = await eventually(

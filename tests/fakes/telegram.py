@@ -3,8 +3,9 @@
 ``POST /bot<token>/<method>`` with form, multipart or JSON bodies; answers
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code", "description",
 "parameters"?}``; files under ``GET /file/bot<token>/<path>``. ``getUpdates`` long-polls with
-Telegram's offset semantics. Failures are scripted per method (429 with ``retry_after``, 403);
-every call is recorded.
+Telegram's offset semantics. Failures are scripted per method (429 with ``retry_after``, 403,
+or garbage: what a proxy in front of a Bot API answers when it is not one); every call is
+recorded.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class FakeBotApi:
         self.calls: list[Call] = []
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, data)
         self._failures: dict[str, list[tuple[str | None, dict[str, Any]]]] = defaultdict(list)
+        self._garbage: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
         self._update_ids = itertools.count(100_001)
         self._message_ids = itertools.count(5_001)
         self._changed = asyncio.Condition()
@@ -95,6 +97,18 @@ class FakeBotApi:
             failure["parameters"] = {"retry_after": retry_after}
         self._failures[method].extend([(text, failure)] * times)
 
+    def garbage_next(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        body: bytes = b"<html><body>502 Bad Gateway</body></html>",
+        status: int = 200,
+    ) -> None:
+        """The next ``times`` calls of ``method`` answer ``body`` (not the Bot API's JSON) with
+        HTTP ``status``."""
+        self._garbage[method].extend([(status, body)] * times)
+
     def add_file(self, file_id: str, data: bytes, file_path: str) -> None:
         self.files[file_id] = (file_path, data)
 
@@ -118,6 +132,9 @@ class FakeBotApi:
         call = Call(token, method, params, files)
         self.calls.append(call)
         bot = self.bots.get(token)
+        if self._garbage[method]:
+            status, body = self._garbage[method].pop(0)
+            return web.Response(status=status, body=body, content_type="text/html")
         if bot is None:
             return _error(401, "Unauthorized")
         for index, (text, failure) in enumerate(self._failures[method]):

@@ -3,7 +3,8 @@
 ``GET|POST /method/<name>`` (form or query parameters, ``access_token`` and ``v`` among them)
 answers ``{"response": ...}`` or ``{"error": {"error_code", "error_msg", "request_params"}}``;
 a Bots Long Poll server under ``/lp/<group_id>``; upload servers; downloadable files under
-``/files/<name>``. Errors are scripted per method; every call is recorded.
+``/files/<name>``. Errors are scripted per method (VK errors, or garbage: a body that is not
+JSON, or JSON of another shape); every call is recorded.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class FakeVkApi:
         self.waiting_polls: list[tuple[str, str]] = []  # (key, ts) of long polls held now
         self._failures: dict[str, list[tuple[str | None, dict[str, Any]]]] = defaultdict(list)
         self._stalls: dict[str, list[str | None]] = defaultdict(list)
+        self._garbage: dict[str, list[tuple[str | None, bytes | Any]]] = defaultdict(list)
         self.abandoned: list[str] = []  # held calls whose caller hung up
         self._closing = False
         self._message_ids = itertools.count(7_001)
@@ -103,6 +105,19 @@ class FakeVkApi:
         error = {"error_code": error_code, "error_msg": error_msg}
         self._failures[method].extend([(text, error)] * times)
 
+    def garbage_next(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        body: bytes | Any = b"<html>502 Bad Gateway</html>",
+        text: str | None = None,
+    ) -> None:
+        """The next ``times`` calls of ``method`` (with this ``message``, if given) answer
+        ``body``: bytes as they are (not JSON), anything else as JSON (``{"response": "oops"}``:
+        JSON, but not what VK answers)."""
+        self._garbage[method].extend([(text, body)] * times)
+
     def stall_next(self, method: str, *, times: int = 1, text: str | None = None) -> None:
         """The next ``times`` calls of ``method`` (with this ``message``, if given) get no
         answer: VK hanging. They end when the caller gives up or the fake closes."""
@@ -128,6 +143,12 @@ class FakeVkApi:
         request_params = [
             {"key": k, "value": str(v)} for k, v in params.items() if k != "access_token"
         ]
+        for index, (text, body) in enumerate(self._garbage[method]):
+            if text is None or params.get("message") == text:
+                del self._garbage[method][index]
+                if isinstance(body, bytes):
+                    return web.Response(body=body, content_type="text/html")
+                return web.json_response(body)
         community = self.tokens.get(str(params.get("access_token")))
         if community is None:
             return _error(

@@ -39,7 +39,12 @@ class WebhookReceiver:
         body = await request.json()
         attempts = self.calls[body["message_id"]]
         attempts.append(
-            {"body": body, "raw": raw, "signature": request.headers.get("X-OpenLines-Signature")}
+            {
+                "body": body,
+                "raw": raw,
+                "timestamp": request.headers.get("X-OpenLines-Timestamp"),
+                "signature": request.headers.get("X-OpenLines-Signature"),
+            }
         )
         status = self.script(body["text"], len(attempts))
         if status < 300:

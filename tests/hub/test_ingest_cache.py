@@ -14,6 +14,7 @@ from aiohttp import web
 from hub.appkeys import HUB
 from hub.models import utcnow
 from hub.stream import CHANNEL_TTL_S
+from tests.support.api_channel import post_api_message
 from tests.support.clients import Api, SocketClient, new_msg_id
 from tests.support.waiting import eventually
 from tests.support.world import make_line, visitor_says
@@ -31,9 +32,9 @@ async def messages_of(api: Api, conversation_id: str) -> list[dict[str, Any]]:
     return list(body["messages"])
 
 
-async def api_channel(admin: Api, line_id: str) -> tuple[dict[str, Any], dict[str, str]]:
-    channel = await admin.create_channel(line_id, "api", {})
-    return channel, {"X-OpenLines-Secret": channel["secret"]}
+async def api_channel(admin: Api, line_id: str) -> dict[str, Any]:
+    channel: dict[str, Any] = await admin.create_channel(line_id, "api", {})
+    return channel
 
 
 def posted(message_id: str, text: str, name: str = "Ann") -> dict[str, Any]:
@@ -91,18 +92,14 @@ async def test_deleted_webhook_channel_refuses_at_once_here_and_within_the_ttl_e
     admin: Api, hub_app: web.Application
 ) -> None:
     world = await make_line(admin)
-    here, here_headers = await api_channel(admin, world.line["id"])
-    there, there_headers = await api_channel(admin, world.line["id"])
-    for channel, headers in ((here, here_headers), (there, there_headers)):
-        status, body = await admin.call(
-            "POST", f"/hooks/api/{channel['id']}", posted("m-1", "hi"), headers=headers
-        )
+    here = await api_channel(admin, world.line["id"])
+    there = await api_channel(admin, world.line["id"])
+    for channel in (here, there):
+        status, body = await post_api_message(admin, channel, posted("m-1", "hi"))
         assert status == 200, body
 
     await admin.call("DELETE", f"/api/v1/channels/{here['id']}", expect=204)
-    status, _ = await admin.call(
-        "POST", f"/hooks/api/{here['id']}", posted("m-2", "hi again"), headers=here_headers
-    )
+    status, _ = await post_api_message(admin, here, posted("m-2", "hi again"))
     assert status == 404
 
     # Deleted through another process.
@@ -114,9 +111,7 @@ async def test_deleted_webhook_channel_refuses_at_once_here_and_within_the_ttl_e
 
     async def post_there() -> int:
         body = posted(f"m-{next(serial)}", "hi again")
-        status, _ = await admin.call(
-            "POST", f"/hooks/api/{there['id']}", body, headers=there_headers
-        )
+        status, _ = await post_api_message(admin, there, body)
         return status
 
     await eventually(
@@ -171,10 +166,9 @@ async def test_conversation_closed_by_another_process_is_never_appended_to(
 
 async def test_webhook_retries_after_the_first_message_leave_no_seq_gap(admin: Api) -> None:
     world = await make_line(admin)
-    channel, headers = await api_channel(admin, world.line["id"])
-    hook = f"/hooks/api/{channel['id']}"
+    channel = await api_channel(admin, world.line["id"])
     for message_id, text in (("a", "A"), ("b", "B"), ("a", "A"), ("b", "B"), ("c", "C")):
-        status, body = await admin.call("POST", hook, posted(message_id, text), headers=headers)
+        status, body = await post_api_message(admin, channel, posted(message_id, text))
         assert status == 200, body
     listing = await admin.get(f"/api/v1/conversations?line_id={world.line['id']}")
     (conversation,) = listing["conversations"]
@@ -186,10 +180,9 @@ async def test_webhook_retries_after_the_first_message_leave_no_seq_gap(admin: A
 
 async def test_concurrent_first_messages_of_a_chat_open_one_conversation(admin: Api) -> None:
     world = await make_line(admin)
-    channel, headers = await api_channel(admin, world.line["id"])
-    hook = f"/hooks/api/{channel['id']}"
+    channel = await api_channel(admin, world.line["id"])
     results = await asyncio.gather(
-        *(admin.call("POST", hook, posted(f"m-{i}", f"M{i}"), headers=headers) for i in range(6))
+        *(post_api_message(admin, channel, posted(f"m-{i}", f"M{i}")) for i in range(6))
     )
     assert all(status == 200 for status, _ in results), results
     listing = await admin.get(f"/api/v1/conversations?line_id={world.line['id']}")
@@ -206,12 +199,9 @@ async def test_client_renamed_on_the_platform_signs_the_next_message_with_the_ne
     admin: Api,
 ) -> None:
     world = await make_line(admin)
-    channel, headers = await api_channel(admin, world.line["id"])
-    hook = f"/hooks/api/{channel['id']}"
+    channel = await api_channel(admin, world.line["id"])
     for message_id, text, name in (("a", "A", "Ann"), ("b", "B", "Ann"), ("c", "C", "Anna")):
-        status, body = await admin.call(
-            "POST", hook, posted(message_id, text, name), headers=headers
-        )
+        status, body = await post_api_message(admin, channel, posted(message_id, text, name))
         assert status == 200, body
     listing = await admin.get(f"/api/v1/conversations?line_id={world.line['id']}")
     (conversation,) = listing["conversations"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
+from tests.support.api_channel import post_api_message
 from tests.support.clients import Api, new_msg_id, operator_socket, public_texts, visitor_socket
 from tests.support.world import make_line, visitor_says
 
@@ -86,11 +87,8 @@ async def test_webhook_retry_with_same_platform_id_is_stored_once(admin: Api) ->
         "sender": {"id": "user-7", "name": "Ann"},
         "text": "Order status?",
     }
-    headers = {"X-OpenLines-Secret": secret}
     for _ in range(3):
-        status, body = await admin.call(
-            "POST", f"/hooks/api/{channel['id']}", payload, headers=headers
-        )
+        status, body = await post_api_message(admin, channel, payload, secret=secret)
         assert status == 200, body
     listing = await admin.get(f"/api/v1/conversations?line_id={world.line['id']}")
     assert len(listing["conversations"]) == 1

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.support.api_channel import post_api_message
 from tests.support.clients import (
     Api,
     SocketClient,
@@ -385,11 +386,10 @@ async def test_hidden_supervisor_is_invisible_on_every_channel(base_url: str, ad
     # One conversation on the widget, one on the API channel.
     visitor, message = await visitor_says(base_url, world.key, "widget question")
     widget_cid = message["conversation_id"]
-    status, _ = await admin.call(
-        "POST",
-        f"/hooks/api/{api_channel['id']}",
+    status, _ = await post_api_message(
+        admin,
+        api_channel,
         {"message_id": "p1", "chat_id": "c1", "sender": {"id": "u1"}, "text": "api question"},
-        headers={"X-OpenLines-Secret": api_channel["secret"]},
     )
     assert status == 200
     api_cid = next(
@@ -458,16 +458,15 @@ async def test_platform_clients_get_their_queue_place_once(admin: Api) -> None:
     channel = await admin.create_channel(world.line["id"], "api", {"webhook_url": receiver.url})
     for chat, texts in (("first", ["hi", "still there?"]), ("second", ["hello"])):
         for text in texts:
-            status, _ = await admin.call(
-                "POST",
-                f"/hooks/api/{channel['id']}",
+            status, _ = await post_api_message(
+                admin,
+                channel,
                 {
                     "message_id": f"{chat}-{text}",
                     "chat_id": chat,
                     "sender": {"id": chat},
                     "text": text,
                 },
-                headers={"X-OpenLines-Secret": channel["secret"]},
             )
             assert status == 200
     expected = {
@@ -486,11 +485,10 @@ async def test_csat_for_platform_clients_by_signed_link(admin: Api, anon: Api) -
     receiver = await WebhookReceiver(lambda text, attempt: 200).start()
     world = await make_line(admin, csat={"enabled": True})
     channel = await admin.create_channel(world.line["id"], "api", {"webhook_url": receiver.url})
-    status, _ = await admin.call(
-        "POST",
-        f"/hooks/api/{channel['id']}",
+    status, _ = await post_api_message(
+        admin,
+        channel,
         {"message_id": "m1", "chat_id": "c1", "sender": {"id": "u1"}, "text": "hi"},
-        headers={"X-OpenLines-Secret": channel["secret"]},
     )
     assert status == 200
     (conversation,) = (await admin.get("/api/v1/conversations"))["conversations"]

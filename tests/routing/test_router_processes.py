@@ -21,6 +21,7 @@ from tests.conftest import (
     settings_env,
 )
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.support.api_channel import post_api_message
 from tests.support.clients import Api, SocketClient, operator_socket
 from tests.support.waiting import eventually
 
@@ -32,11 +33,10 @@ def when(text: str) -> datetime:
 
 
 async def post_client_message(api: Api, channel: dict[str, Any], chat: str, text: str) -> None:
-    status, body = await api.call(
-        "POST",
-        f"/hooks/api/{channel['id']}",
+    status, body = await post_api_message(
+        api,
+        channel,
         {"message_id": f"{chat}-{text}", "chat_id": chat, "sender": {"id": chat}, "text": text},
-        headers={"X-OpenLines-Secret": channel["secret"]},
     )
     assert status == 200, body
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from hub.models import new_id, utcnow
 from hub.settings import Settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, make_settings, settings_env
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.support.api_channel import post_api_message, signature
 from tests.support.clients import Api
 from tests.support.waiting import eventually
 
@@ -28,11 +27,10 @@ def fail_twice_then_succeed_unless_doomed(text: str, attempt: int) -> int:
 async def _conversation_with_api_channel(admin: Api, webhook_url: str) -> tuple[str, str]:
     line = await admin.create_line(operators=[])
     channel = await admin.create_channel(line["id"], "api", {"webhook_url": webhook_url})
-    status, _ = await admin.call(
-        "POST",
-        f"/hooks/api/{channel['id']}",
+    status, _ = await post_api_message(
+        admin,
+        channel,
         {"message_id": "m1", "chat_id": "c1", "sender": {"id": "u1"}, "text": "hi"},
-        headers={"X-OpenLines-Secret": channel["secret"]},
     )
     assert status == 200
     conversations = (await admin.get("/api/v1/conversations"))["conversations"]
@@ -63,12 +61,11 @@ async def test_retries_then_sent_and_gives_up_with_reason(admin: Api) -> None:
     lucky_calls = receiver.calls[final["lucky reply"]["id"]]
     assert len(lucky_calls) == 3
     assert len(receiver.calls[final["doomed reply"]["id"]]) == Settings().outbox_max_attempts
-    # Every delivery is signed with the channel secret.
+    # Every delivery is signed with the channel secret, over its timestamp and body.
     body = lucky_calls[-1]["body"]
     assert body["text"] == "lucky reply" and body["conversation_id"] == conversation_id
-    raw = lucky_calls[-1]["raw"]
-    expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    assert lucky_calls[-1]["signature"] == expected
+    raw, timestamp = lucky_calls[-1]["raw"], int(lucky_calls[-1]["timestamp"])
+    assert lucky_calls[-1]["signature"] == signature(secret, timestamp, raw)
     await receiver.close()
 
 

@@ -6,6 +6,7 @@ blocklisted senders create nothing; our automatic texts carry Auto-Submitted), 5
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from email.message import EmailMessage
@@ -13,6 +14,9 @@ from email.utils import format_datetime, getaddresses
 from typing import Any
 from urllib.parse import urlsplit
 
+from aiohttp import web
+
+from hub.appkeys import HUB
 from hub.models import utcnow
 from tests.channels.email.mailserver import Dovecot, Smtp
 from tests.support.clients import Api, operator_socket
@@ -261,6 +265,53 @@ async def test_imap_server_going_away_and_back_loses_nothing(
 
     got = await eventually(all_texts, lambda ts: len(ts) >= 3, timeout_s=20)
     assert got == ["after the outage", "before the outage", "during the outage"]
+
+
+def _deeply_nested(levels: int) -> bytes:
+    """A mail of ``levels`` nested multiparts: Python's e-mail package recurses into it until
+    it gives up (RecursionError), so it cannot be read at all."""
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (n, n) for n in range(levels)
+    )
+    closing = b"".join(b"--b%d--\n" % n for n in reversed(range(levels)))
+    head = b"From: client@example.org\nTo: support@example.com\nSubject: deep\nMIME-Version: 1.0\n"
+    return head + opening + b"Content-Type: text/plain\n\nburied\n" + closing
+
+
+async def test_malformed_mail_is_skipped_and_the_receiver_goes_on(
+    admin: Api, dovecot: Dovecot, smtp: Smtp, hub_app: web.Application, caplog: Any
+) -> None:
+    """Mail Python's e-mail package cannot read used to fail the IMAP session, which then
+    reconnected and fetched the same mail again, for ever: nothing after it arrived."""
+    caplog.set_level(logging.INFO, logger="openlines")
+    _, _, channel = await email_line(admin, dovecot, smtp)
+    odd_charset = (
+        b"From: Carla Client <client@example.org>\nTo: support@example.com\nSubject: charset\n"
+        b"Content-Type: text/plain; charset=x-no-such-charset\n\nodd charset\n"
+    )
+    broken_id = (
+        b"From: Carla Client <client@example.org>\nTo: support@example.com\nSubject: id\n"
+        b"Message-ID: <<<>>>\n\nbroken id\n"
+    )
+    for raw in (odd_charset, broken_id, _deeply_nested(1000)):
+        dovecot.deliver("support", raw)
+    dovecot.deliver("support", client_mail("after them")[0])
+
+    async def all_texts() -> list[str]:
+        found = await conversations(admin, channel["id"])
+        return sorted([t for c in found for t in await texts(admin, c["id"])])
+
+    got = await eventually(all_texts, lambda ts: "after them" in ts, timeout_s=20)
+    # What can be read is kept; what cannot is skipped with one line.
+    assert got == ["after them", "broken id", "odd charset"]
+    skipped = [r for r in caplog.records if "mail skipped" in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].levelno == logging.WARNING
+    assert "RecursionError" in skipped[0].getMessage()
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert not [r for r in caplog.records if "imap session" in r.getMessage()]
+    # The From address of a mail is the client's, proven by the mail itself.
+    client = await hub_app[HUB].store.clients.find_one({"email": "client@example.org"})
+    assert client is not None and client["email_verified"] is True
 
 
 async def _async(value: Any) -> Any:

@@ -66,3 +66,30 @@ def test_subjects_and_blocklist() -> None:
     assert blocked("Bad@Spam.test", ["@spam.test"])
     assert blocked("one@example.org", ["one@example.org"])
     assert not blocked("two@example.org", ["one@example.org", "@spam.test"])
+
+
+def test_broken_headers_and_unknown_charsets_still_parse() -> None:
+    # Python's e-mail package raises on both: IndexError on the Message-ID, LookupError on
+    # the charset. Such a mail used to stop the mailbox's receiver for good.
+    mail = parse(
+        b"From: Carla <client@example.org>\nTo: support@example.com\nSubject: odd\n"
+        b"Message-ID: <<<>>>\nContent-Type: text/plain; charset=x-no-such-charset\n\n"
+        b"hello \xe9\n"
+    )
+    assert mail.message_id is None  # the receiver names it by its UID instead
+    assert mail.sender_address == "client@example.org"
+    assert mail.text == "hello \ufffd"
+    multipart = parse(
+        b"From: client@example.org\nContent-Type: multipart/mixed; boundary=zz\n\n"
+        b"--zz\nContent-Type: text/html; charset=bogus\n\n<p>hi <b>there</b></p>\n"
+        b"--zz\nContent-Type: application/pdf; name*=bogus''x.pdf\n"
+        b"Content-Disposition: attachment; filename*=bogus''x.pdf\n"
+        b"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--zz--\n"
+    )
+    assert multipart.text == "hi there"
+    assert [f.data for f in multipart.files] == [b"%PDF-1.4\n"]
+
+
+def test_a_from_that_is_no_address_gives_no_sender() -> None:
+    for sender in (b'"unterminated <client@example.org>', b"nobody", b"<\xff@\xfe>", b"a@b@c"):
+        assert parse(b"From: " + sender + b"\n\nhi").sender_address == "", sender
