@@ -40,7 +40,6 @@ from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.models import (
     Author,
     AuthorType,
-    ChannelRecord,
     Client,
     Conversation,
     ConversationStatus,
@@ -323,10 +322,7 @@ class Crm:
 
     async def blocklist(self, line_id: str) -> list[str]:
         """Addresses and ``@domains`` on the blocklists of the line's (email) channels."""
-        docs = await self.hub.store.channels.find(
-            {"line_id": line_id, "deleted": {"$ne": True}, "config.blocklist": {"$exists": True}}
-        ).to_list()
-        return [entry for d in docs for entry in (d["config"].get("blocklist") or [])]
+        return await self.hub.store.channels.blocklist(line_id)
 
     # --- linking conversations -------------------------------------------------------------
 
@@ -633,13 +629,10 @@ class Crm:
         """The open conversation of ``last``'s chat, opened now when there is none; None when
         ``actor`` may not write there (an operator on a line they do not work in, a chat whose
         open conversation is not theirs to see)."""
-        channel_doc = await self.hub.store.channels.find_one(
-            {"_id": last.channel.id, "deleted": {"$ne": True}}
-        )
+        channel = await self.hub.store.channels.get(last.channel.id)
         client = await self.client(last.client.id)
-        if channel_doc is None or client is None:
+        if channel is None or client is None:
             raise Conflict("the client's channel is gone", code="channel_gone")
-        channel = ChannelRecord.from_doc(channel_doc)
         line = await self.hub.conversations.line(channel.line_id)
         if actor.role not in EDITORS and (
             line is None or not (actor.id in line.operators or oversees(actor, line))

@@ -56,6 +56,7 @@ from hub.outbox import Outbox
 from hub.presence import Presence
 from hub.realtime import Gateway
 from hub.runners import ChannelRunners
+from hub.secretbox import SecretBox
 from hub.services import Hub
 from hub.settings import Settings
 from hub.sink import HubSink
@@ -236,8 +237,15 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     sio = app[SIO]
-    store = Store(app[MONGO], settings.mongo_db)
+    kinds = registry()
+    store = Store(
+        app[MONGO],
+        settings.mongo_db,
+        secrets=SecretBox(settings.resolved_secret_key()),
+        secret_fields=kinds.secret_fields,
+    )
     await store.ensure_indexes()
+    await store.channels.seal_all()  # secrets stored in clear before they were sealed
     redis = app.get(REDIS)
     bus: EventBus = (
         RedisStreamBus(redis, f"openlines:{settings.mongo_db}:events")
@@ -247,7 +255,6 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     metrics = Metrics()
     stream = Stream(store, bus, metrics)
     gateway = Gateway(sio, store, metrics)
-    kinds = registry()
     files = Files(store, settings.upload_max_bytes)
 
     def channel_deps() -> ChannelDeps:

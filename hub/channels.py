@@ -275,6 +275,11 @@ class ChannelRegistry:
     def types(self) -> list[str]:
         return sorted(self._kinds)
 
+    def secret_fields(self, type_: str) -> frozenset[str]:
+        """The config fields of ``type_`` that hold secrets (none for an unknown type)."""
+        kind = self._kinds.get(type_)
+        return kind.secret_fields if kind is not None else frozenset()
+
     def validate_config(
         self, type_: str, raw: Mapping[str, Any], *, partial_of: Mapping[str, Any] | None = None
     ) -> BaseModel:

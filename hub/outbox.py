@@ -155,14 +155,13 @@ class Outbox:
             await self._store.outbox.delete_one({"_id": row["_id"]})
             return
         message = Message.from_doc(message_doc)
-        channel_doc = await self._store.channels.find_one({"_id": row["channel_id"]})
+        channel = await self._store.channels.get(row["channel_id"])
         conversation_doc = await self._store.conversations.find_one(
             {"_id": message.conversation_id}
         )
-        if channel_doc is None or channel_doc.get("deleted") or conversation_doc is None:
+        if channel is None or conversation_doc is None:
             await self._finish(row, message, MessageStatus.FAILED, "channel removed")
             return
-        channel = ChannelRecord.from_doc(channel_doc)
         conversation = Conversation.from_doc(conversation_doc)
         outbound = Outbound(
             message_id=message.id,

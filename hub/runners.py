@@ -64,12 +64,8 @@ class ChannelRunners:
             await self._stop_one(channel_id)
 
     async def _tick(self) -> bool:
-        docs = await self._store.channels.find(
-            {"active": True, "deleted": {"$ne": True}}
-        ).to_list()
         wanted: dict[str, ChannelRecord] = {}
-        for doc in docs:
-            channel = ChannelRecord.from_doc(doc)
+        for channel in await self._store.channels.active():
             try:
                 kind = self._registry.get(channel.type)
             except Exception:

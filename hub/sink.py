@@ -109,14 +109,7 @@ class HubSink:
         )
 
     async def position(self) -> str | None:
-        doc = await self._hub.store.channels.find_one(
-            {"_id": self._channel.id}, {"receiver_position": 1}
-        )
-        value = (doc or {}).get("receiver_position")
-        return str(value) if value is not None else None
+        return await self._hub.store.channels.receiver_position(self._channel.id)
 
     async def save_position(self, value: str) -> None:
-        # Kept on the channel's own document; not part of its config, so no runner restart.
-        await self._hub.store.channels.update_one(
-            {"_id": self._channel.id}, {"$set": {"receiver_position": value}}
-        )
+        await self._hub.store.channels.save_receiver_position(self._channel.id, value)

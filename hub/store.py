@@ -7,6 +7,7 @@ indexes, no TTL indexes, paging by bounded ``seq`` ranges).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,9 @@ from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from hub.secretbox import SecretBox
+from hub.storage.channels import ChannelStore
 
 Doc = dict[str, Any]
 
@@ -51,7 +55,16 @@ class Unflushed:
 class Store:
     """Typed handles on every collection of one OpenLines database."""
 
-    def __init__(self, client: AsyncMongoClient[Doc], db_name: str) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Doc],
+        db_name: str,
+        *,
+        secrets: SecretBox | None = None,
+        secret_fields: Callable[[str], frozenset[str]] = lambda _: frozenset(),
+    ) -> None:
+        """``secrets`` seals each channel type's ``secret_fields`` at rest (the app always gives
+        one; a tool that holds no secret key may leave it out and store configs as given)."""
         self.client = client
         self.db: AsyncDatabase[Doc] = client[db_name]
         journaled = self.db.with_options(write_concern=_JOURNALED)
@@ -61,7 +74,9 @@ class Store:
         # _id = hub process -> when it last beat; sockets of a silent process are dead.
         self.processes: AsyncCollection[Doc] = self.db["hub_processes"]
         self.lines: AsyncCollection[Doc] = journaled["lines"]
-        self.channels: AsyncCollection[Doc] = journaled["channels"]
+        self.channels = ChannelStore(
+            journaled["channels"], secrets, secret_fields if secrets else lambda _: frozenset()
+        )
         self.clients: AsyncCollection[Doc] = journaled["clients"]
         # _id = "<channel_id>:<external sender id>" -> client_id; makes find-or-create atomic.
         self.identities: AsyncCollection[Doc] = journaled["client_identities"]
@@ -91,8 +106,7 @@ class Store:
     async def ensure_indexes(self) -> None:
         await self.users.create_index([("email", ASCENDING)], unique=True)
         await self.sessions.create_index([("user_id", ASCENDING)])
-        await self.channels.create_index([("line_id", ASCENDING)])
-        await self.channels.create_index([("widget_key", ASCENDING)])
+        await self.channels.ensure_indexes()
         await self.messages.create_index(
             [("conversation_id", ASCENDING), ("seq", ASCENDING)], unique=True
         )

@@ -126,11 +126,10 @@ class Stream:
         cached = self._channels.get(channel_id)
         if cached is not None and cached[1] > now:
             return cached[0]
-        doc = await self._store.channels.find_one({"_id": channel_id})
-        if doc is None:  # not kept: unknown ids must not fill the cache
+        record = await self._store.channels.get(channel_id, with_deleted=True)
+        if record is None:  # not kept: unknown ids must not fill the cache
             self._channels.drop(channel_id)
             return None
-        record = ChannelRecord.from_doc(doc)
         self._channels.put(channel_id, (record, now + CHANNEL_TTL_S))
         return record
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.conversations import InviteIn, JoinIn, TransferIn
 from hub.errors import HubError
-from hub.models import ChannelRecord, Conversation, PresenceStatus, User
+from hub.models import Conversation, PresenceStatus, User
 from hub.realtime import OPERATOR_NS, conversation_view, message_view
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
@@ -155,9 +155,8 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         )
         # A hidden participant's typing never shows on the client's side.
         if conversation.visible_participant(user.id):
-            channel_doc = await hub.store.channels.find_one({"_id": conversation.channel.id})
-            if channel_doc is not None:
-                channel = ChannelRecord.from_doc(channel_doc)
+            channel = await hub.store.channels.get(conversation.channel.id)
+            if channel is not None:
                 await hub.registry.get(channel.type).typing(
                     channel, conversation.chat_id, payload.on, user.name, hub.channel_deps()
                 )

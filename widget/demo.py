@@ -84,7 +84,7 @@ async def seed(hub: Hub) -> None:
     channel = ChannelRecord(type="widget", line_id=line.id, config={})
     config = await kind.connect(config_model, channel.id, hub.channel_deps(), None)
     channel = channel.model_copy(update={"config": config, "widget_key": str(config["key"])})
-    await hub.store.channels.insert_one(channel.to_doc())
+    await hub.store.channels.insert(channel)
     await meta.update_one(
         {"_id": DEMO_ID},
         {"$set": {"state": "done", "line_id": line.id, "channel_id": channel.id}},
@@ -101,8 +101,8 @@ async def widget_key(hub: Hub) -> str | None:
     meta = await hub.store.db["meta"].find_one({"_id": DEMO_ID})
     if not meta or not meta.get("channel_id"):
         return None
-    doc = await hub.store.channels.find_one({"_id": meta["channel_id"], "deleted": {"$ne": True}})
-    return str(doc["widget_key"]) if doc and doc.get("widget_key") else None
+    channel = await hub.store.channels.get(meta["channel_id"])
+    return channel.widget_key if channel else None
 
 
 PAGE = """<!doctype html>

@@ -187,12 +187,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             creds = ConnectAuth.model_validate(auth or {})
         except ValueError:
             raise refuse("invalid_auth", "connect with auth {key, token?}") from None
-        doc = await hub.store.channels.find_one(
-            {"widget_key": creds.key, "type": "widget", "deleted": {"$ne": True}}
-        )
-        if doc is None or not doc.get("active", True):
+        channel = await hub.store.channels.by_widget_key(creds.key)
+        if channel is None or not channel.active:
             raise refuse("unknown_widget", "no widget with this key")
-        channel = ChannelRecord.from_doc(doc)
         allowed = channel.config.get("allowed_origins") or []
         origin = (environ.get("HTTP_ORIGIN") or "").rstrip("/")
         if allowed and origin not in allowed:

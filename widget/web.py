@@ -115,10 +115,10 @@ async def _visitor(hub: Hub, token: str) -> tuple[ChannelRecord, str]:
             "the visitor token is invalid or expired; reconnect for a new one",
             code="invalid_visitor_token",
         )
-    doc = await hub.store.channels.find_one({"_id": channel_id, "deleted": {"$ne": True}})
-    if doc is None or not doc.get("active", True):
+    channel = await hub.store.channels.get(channel_id)
+    if channel is None or not channel.active:
         raise Unauthorized("the visitor token is invalid", code="invalid_visitor_token")
-    return ChannelRecord.from_doc(doc), visitor_id
+    return channel, visitor_id
 
 
 def _origin_allowed(channel: ChannelRecord, origin: str | None) -> bool:

@@ -54,10 +54,10 @@ async def connect(
 
 
 async def load_channel(hub: Hub, channel_id: str) -> ChannelRecord:
-    doc = await hub.store.channels.find_one({"_id": channel_id, "deleted": {"$ne": True}})
-    if doc is None:
+    channel = await hub.store.channels.get(channel_id)
+    if channel is None:
         raise NotFound("no such channel")
-    return ChannelRecord.from_doc(doc)
+    return channel
 
 
 @routes.post("/api/v1/lines/{line_id}/channels")
@@ -77,7 +77,7 @@ async def create_channel(request: web.Request) -> web.Response:
             "widget_key": config.get("key") if body.type == "widget" else None,
         }
     )
-    await hub.store.channels.insert_one(channel.to_doc())
+    await hub.store.channels.insert(channel)
     hub.runners.poke()
     view = hub.registry.public_view(channel, public_base(request))
     # Generated secrets are shown once, at creation, so the admin can paste them elsewhere.
@@ -91,19 +91,9 @@ async def list_channels(request: web.Request) -> web.Response:
     hub = hub_of(request)
     line = await load_line(hub, request.match_info["line_id"])
     ensure_member(user, line)
-    docs = (
-        await hub.store.channels.find({"line_id": line.id, "deleted": {"$ne": True}})
-        .sort("_id", 1)
-        .to_list()
-    )
-    return json_response(
-        {
-            "channels": [
-                hub.registry.public_view(ChannelRecord.from_doc(d), public_base(request))
-                for d in docs
-            ]
-        }
-    )
+    channels = await hub.store.channels.of_line(line.id)
+    base = public_base(request)
+    return json_response({"channels": [hub.registry.public_view(c, base) for c in channels]})
 
 
 @routes.get("/api/v1/channels/{channel_id}")
@@ -130,7 +120,9 @@ async def patch_channel(request: web.Request) -> web.Response:
     if body.active is not None:
         changes["active"] = body.active
     if changes:
-        await hub.store.channels.update_one({"_id": channel.id}, {"$set": changes})
+        await hub.store.channels.update(
+            channel, config=changes.get("config"), active=changes.get("active")
+        )
         hub.stream.forget_channel(channel.id)
         hub.runners.poke()
     updated = channel.model_copy(update=changes)
@@ -143,10 +135,7 @@ async def delete_channel(request: web.Request) -> web.Response:
     hub = hub_of(request)
     channel = await load_channel(hub, request.match_info["channel_id"])
     await hub.registry.get(channel.type).disconnect(channel, hub.channel_deps())
-    # Kept as a tombstone: its conversations and messages still point at it.
-    await hub.store.channels.update_one(
-        {"_id": channel.id}, {"$set": {"deleted": True, "active": False}}
-    )
+    await hub.store.channels.delete(channel.id)
     hub.stream.forget_channel(channel.id)
     return web.Response(status=204)
 

@@ -138,7 +138,7 @@ async def delete_line(request: web.Request) -> web.Response:
             code="line_in_use",
             details={"open_conversations": open_count},
         )
-    await hub.store.channels.update_many({"line_id": line.id}, {"$set": {"active": False}})
+    await hub.store.channels.deactivate_line(line.id)
     hub.stream.forget_line(line.id)
     await hub.store.lines.delete_one({"_id": line.id})
     return web.Response(status=204)

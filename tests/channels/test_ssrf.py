@@ -101,8 +101,12 @@ async def test_a_webhook_url_inside_is_refused_at_each_send(
     [conversation] = (await admin.get("/api/v1/conversations"))["conversations"]
     cid = conversation["id"]
     await admin.post(f"/api/v1/conversations/{cid}/accept", expect=200)
-    await hub_app[HUB].store.channels.update_one(
-        {"_id": channel["id"]}, {"$set": {"config.webhook_url": receiver.url}}
+    # Stored before the check existed (or straight into the database).
+    store = hub_app[HUB].store
+    record = await store.channels.get(channel["id"])
+    assert record is not None
+    await store.channels.update(
+        record, config={**record.config, "webhook_url": receiver.url}, active=None
     )
     await admin.post(f"/api/v1/conversations/{cid}/messages", {"text": "reply"}, expect=201)
     out = await eventually(

@@ -39,12 +39,12 @@ async def mail_from(hub_app: web.Application, line_id: str, address: str, text: 
     """A mail from ``address`` as the e-mail channel hands it to the hub: the From address
     proven (``Sender.email_verified``). The channel is stored inactive: no mailbox is polled."""
     hub = hub_app[HUB]
-    channel = await hub.store.channels.find_one({"line_id": line_id, "type": "email"})
-    if channel is None:
-        record = ChannelRecord(type="email", line_id=line_id, config={}, active=False)
-        await hub.store.channels.insert_one(record.to_doc())
+    mail = [c for c in await hub.store.channels.of_line(line_id) if c.type == "email"]
+    if mail:
+        record = mail[0]
     else:
-        record = ChannelRecord.from_doc(channel)
+        record = ChannelRecord(type="email", line_id=line_id, config={}, active=False)
+        await hub.store.channels.insert(record)
     return await HubSink(hub, record).ingest(
         Inbound(
             channel_id=record.id,

@@ -75,9 +75,10 @@ async def test_channel_disabled_by_another_process_refuses_within_the_ttl(
 
     # Another hub process disables it: this one is not told, it only reads the channel again.
     changed_at = time.monotonic()
-    await hub_app[HUB].store.channels.update_one(
-        {"_id": world.widget["id"]}, {"$set": {"active": False}}
-    )
+    store = hub_app[HUB].store
+    widget = await store.channels.get(world.widget["id"])
+    assert widget is not None
+    await store.channels.update(widget, config=None, active=False)
     await eventually(
         lambda: say(visitor, "anyone?"),
         lambda ack: not ack["ok"] and ack["error"]["code"] == "channel_gone",
@@ -104,9 +105,7 @@ async def test_deleted_webhook_channel_refuses_at_once_here_and_within_the_ttl_e
 
     # Deleted through another process.
     changed_at = time.monotonic()
-    await hub_app[HUB].store.channels.update_one(
-        {"_id": there["id"]}, {"$set": {"deleted": True, "active": False}}
-    )
+    await hub_app[HUB].store.channels.delete(there["id"])
     serial = iter(range(2, 1000))
 
     async def post_there() -> int:

@@ -47,7 +47,7 @@ async def test_one_receiver_per_channel_and_takeover(mongo_url: str, db_name: st
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, tz_aware=True)
     store = Store(client, db_name)
     channel = ChannelRecord(type="polling-test", line_id="l1", config={})
-    await store.channels.insert_one(channel.to_doc())
+    await store.channels.insert(channel)
     kind = PollingKind()
     registry = ChannelRegistry()
     registry.add(kind)  # type: ignore[arg-type]  # a partial kind: only what runners use
@@ -77,7 +77,7 @@ async def test_one_receiver_per_channel_and_takeover(mongo_url: str, db_name: st
     assert kind.runs == ["first", "second"]
 
     # Deactivated: it stops receiving.
-    await store.channels.update_one({"_id": channel.id}, {"$set": {"active": False}})
+    await store.channels.update(channel, config=None, active=False)
     second.poke()
     await eventually(lambda: _ready(second), lambda ids: ids == [], timeout_s=5)
     await second.stop()
