@@ -420,6 +420,8 @@ class Stream:
     async def _store_message(self, message: Message, doc: Doc) -> Appended:
         """Store ``message`` with the seq ``doc`` (the conversation after ``_take_seq``) gave."""
         conversation_id: str = doc["_id"]
+        # Ours is the seq this ``$inc`` returned; a re-read below may see later ones already.
+        seq: int = doc["last_seq"]
         now = utcnow()
         if (
             message.author.type == AuthorType.OPERATOR
@@ -434,9 +436,7 @@ class Stream:
                 )
                 or doc
             )
-        message = message.model_copy(
-            update={"seq": doc["last_seq"], "conversation_id": conversation_id}
-        )
+        message = message.model_copy(update={"seq": seq, "conversation_id": conversation_id})
         needs_delivery = message.status == MessageStatus.PENDING
         if needs_delivery:
             await self._store.outbox.insert_one(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 from tests.support.api_channel import post_api_message
@@ -199,3 +201,27 @@ async def test_operator_sends_a_file_the_visitor_can_download(base_url: str, adm
         assert await response.read() == PNG
     await visitor.close()
     await operator.close()
+
+
+async def test_concurrent_first_replies_each_get_their_own_seq(base_url: str, admin: Api) -> None:
+    """The first answer stamps ``first_response_at``; a post racing it kept its own seq (it was
+    taken from the re-read conversation and collided: a 500)."""
+    world = await make_line(admin)
+    operator = world.operators[0]
+    visitor, message = await visitor_says(base_url, world.key, "hello")
+    conversation_id = message["conversation_id"]
+    await operator.post(f"/api/v1/conversations/{conversation_id}/accept", expect=200)
+    replies = await asyncio.gather(
+        *(
+            operator.call(
+                "POST",
+                f"/api/v1/conversations/{conversation_id}/messages",
+                {"text": f"reply {n}", "client_msg_id": new_msg_id()},
+            )
+            for n in range(10)
+        )
+    )
+    assert [status for status, _ in replies] == [201] * 10, replies
+    seqs = [body["seq"] for _, body in replies]
+    assert len(set(seqs)) == 10
+    await visitor.close()
