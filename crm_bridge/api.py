@@ -44,6 +44,7 @@ from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.http import json_response, read_json
 from hub.models import Doc, Role, User, new_id
 from hub.netguard import ensure_public_url
+from hub.realtime import conversation_view, message_view
 from hub.validation import error_details
 
 routes = web.RouteTableDef()
@@ -474,8 +475,9 @@ async def write_to_contact(request: web.Request) -> web.Response:
     appended = await crm.write_to_contact(contact, body.text, body.channel_id, user)
     return json_response(
         {
-            "conversation": appended.conversation.model_dump(mode="json"),
-            "message": appended.message.model_dump(mode="json"),
+            # As every other route shows them: no internal fields (chat ids, dedupe keys).
+            "conversation": conversation_view(appended.conversation),
+            "message": message_view(appended.message),
         },
         status=201,
     )

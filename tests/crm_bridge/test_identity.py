@@ -76,6 +76,9 @@ async def test_a_typed_address_never_takes_over_a_contact(
         f"/api/v1/crm/contacts/{contact['id']}/messages", {"text": INVOICE}, expect=201
     )
     assert sent["conversation"]["id"] == pat_chat["id"]
+    # Shown as everywhere else: no platform chat ids or dedupe keys.
+    assert "chat_id" not in sent["conversation"] and "load_key" not in sent["conversation"]
+    assert "external_id" not in sent["message"] and "channel_id" not in sent["message"]
     [delivered] = await eventually(
         lambda: _sent(fake, INVOICE), lambda calls: len(calls) == 1, timeout_s=20
     )
