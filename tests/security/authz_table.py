@@ -1405,14 +1405,8 @@ ROWS: list[Row] = [
 ]
 
 # Cells where today's code disagrees with the table; each runs as xfail(strict=True), so the
-# fix makes it pass, fails the suite, and asks for its entry here to be removed.
-KNOWN_FAILING: dict[tuple[str, Role, Subject], str] = {
-    # Writing to the contact of a conversation waiting in the operator's queue posts to the
-    # client without accepting it (POST .../messages refuses that: 403 not_a_participant).
-    ("POST /api/v1/crm/contacts/{record_id}/messages", Role.OPERATOR, Subject.CONTACT_QUEUE): (
-        "write to contact skips accepting a queued conversation"
-    ),
-}
+# fix makes it pass, fails the suite, and asks for its entry here to be removed. None today.
+KNOWN_FAILING: dict[tuple[str, Role, Subject], str] = {}
 
 # Routes of the app that are no API: served files and pages, and Socket.IO's own transport
 # (its events are rows of their own).
