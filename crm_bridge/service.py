@@ -589,7 +589,9 @@ class Crm:
         Only the contact's clients (joined by their channel identity, a proven address, or
         the conversion of the lead they made): an address typed into a form never makes its
         typist a recipient. Nothing ``actor`` may write into: ``409 no_channel``, as if the
-        contact had no conversation there."""
+        contact had no conversation there. An operator writes only where they are in the
+        conversation, as in the conversation itself: one waiting in the queue is theirs to
+        accept first (``403 not_a_participant``)."""
         query: dict[str, Any] = {"client.id": {"$in": contact.client_ids}}
         if channel_id:
             query["channel.id"] = channel_id
@@ -602,7 +604,7 @@ class Crm:
         conversation: Conversation | None = None
         for last in await self.visible(actor, docs):
             if last.status != ConversationStatus.CLOSED:
-                conversation = last
+                conversation = _ensure_may_write(actor, last)
                 break
             conversation = await self._reopen(last, contact, actor)
             if conversation is not None:
@@ -645,6 +647,7 @@ class Crm:
                 line = await self.hub.conversations.line(conversation.line_id)
             if not may_see(actor, conversation, line):
                 return None
+            _ensure_may_write(actor, conversation)
         if not conversation.crm.contact_id:
             conversation = (
                 await self.link(conversation.id, contact_id=contact.id, actor_id=actor.id)
@@ -693,6 +696,17 @@ class Crm:
             ],
             "conversations": [_conversation_summary(c) for c in conversations],
         }
+
+
+def _ensure_may_write(actor: User, conversation: Conversation) -> Conversation:
+    """Managers and admins write to the client of any conversation they may see; operators
+    only into one they are visibly in (``POST /conversations/<id>/messages`` asks the same),
+    never past the queue's accept."""
+    if actor.role not in EDITORS and not conversation.visible_participant(actor.id):
+        raise Forbidden(
+            "accept or join the conversation to write to the client", code="not_a_participant"
+        )
+    return conversation
 
 
 def _as(model: type[R], record: Doc) -> R:

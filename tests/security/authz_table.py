@@ -127,12 +127,16 @@ class Subject(Enum):
     WEBHOOK = "webhook"
     CSAT_LINK = "rating link"
     CSAT_FORGED = "forged link"
-    SECRET_RIGHT = "right secret"
-    SECRET_WRONG = "wrong secret"
+    SECRET_RIGHT = "signed"
+    SECRET_WRONG = "wrong key"
+    SECRET_PLAIN = "plain secret"
+    SECRET_REPLAYED = "replayed"
     PASSWORD_RIGHT = "right password"
     PASSWORD_WRONG = "wrong password"
     # the widget
     WIDGET_OWN = "own visitor"
+    WIDGET_TOKEN = "own token"
+    WIDGET_SIGNED_OUT = "signed out"
     WIDGET_NEW = "new visitor"
     WIDGET_FOREIGN_TOKEN = "foreign token"
     WIDGET_UNKNOWN = "unknown key"
@@ -149,7 +153,7 @@ SUBJECTS: dict[Subject, SubjectInfo] = {
     Subject.MINE: SubjectInfo(
         Kind.CONVERSATION,
         "mine",
-        "line A, active, assigned to the operator; the widget visitor's; linked to contact A",
+        "line A, active, assigned to the operator; the widget visitor's, linked to contact A",
         _rel(R.OWN, R.MY_LINE, R.LINKED),
     ),
     Subject.QUEUE: SubjectInfo(
@@ -318,12 +322,42 @@ SUBJECTS: dict[Subject, SubjectInfo] = {
         Kind.CSAT, "rating link", "the signed rating link of a closed conversation"
     ),
     Subject.CSAT_FORGED: SubjectInfo(Kind.CSAT, "forged link", "that link with a bad signature"),
-    Subject.SECRET_RIGHT: SubjectInfo(Kind.HOOK, "right secret", "the channel's own secret"),
-    Subject.SECRET_WRONG: SubjectInfo(Kind.HOOK, "wrong secret", "another secret"),
-    Subject.PASSWORD_RIGHT: SubjectInfo(Kind.LOGIN, "right password", "a user's password"),
-    Subject.PASSWORD_WRONG: SubjectInfo(Kind.LOGIN, "wrong password", "not the password"),
+    Subject.SECRET_RIGHT: SubjectInfo(
+        Kind.HOOK, "signed", "a request signed with the channel's secret (timestamp and body)"
+    ),
+    Subject.SECRET_WRONG: SubjectInfo(Kind.HOOK, "wrong key", "a request signed with another key"),
+    Subject.SECRET_PLAIN: SubjectInfo(
+        Kind.HOOK,
+        "plain secret",
+        "the channel's secret itself in `X-OpenLines-Secret`, unsigned (no longer enough)",
+    ),
+    Subject.SECRET_REPLAYED: SubjectInfo(
+        Kind.HOOK, "replayed", "a signed request sent again after it was taken"
+    ),
+    Subject.PASSWORD_RIGHT: SubjectInfo(
+        Kind.LOGIN,
+        "right password",
+        "the password of an account only these cells sign in with",
+    ),
+    Subject.PASSWORD_WRONG: SubjectInfo(
+        Kind.LOGIN,
+        "wrong password",
+        "not that password (wrong ones lock the account out for a while: no other cell's)",
+    ),
     Subject.WIDGET_OWN: SubjectInfo(
-        Kind.WIDGET, "own visitor", "the visitor of *mine*, with their own visitor token"
+        Kind.WIDGET,
+        "own visitor",
+        "the visitor of *mine*, signed in on the site (their signed identity, their token)",
+    ),
+    Subject.WIDGET_TOKEN: SubjectInfo(
+        Kind.WIDGET,
+        "own token",
+        "an anonymous visitor of line A's widget with the visitor token it was given",
+    ),
+    Subject.WIDGET_SIGNED_OUT: SubjectInfo(
+        Kind.WIDGET,
+        "signed out",
+        "the token of *mine*'s visitor without their identity (they signed out of the site)",
     ),
     Subject.WIDGET_NEW: SubjectInfo(Kind.WIDGET, "new visitor", "a visitor with no conversation"),
     Subject.WIDGET_FOREIGN_TOKEN: SubjectInfo(
@@ -379,7 +413,8 @@ class Check(StrEnum):
     WRITES_VISIBLE = "writes visible"  # writes only into a conversation the caller sees
     TOKEN_REVOKED = "token revoked"  # the signed-out token no longer works
     FILE_BYTES = "file bytes"  # the download is the uploaded file
-    WIDGET_SESSION = "widget session"  # own token resumes the visitor, a foreign one doesn't
+    # The own identity or token resumes the visitor; a foreign or signed-out one is a stranger.
+    WIDGET_SESSION = "widget session"
     WIDGET_OWN = "widget own"  # the visitor's event acts on (or reads) their own chat only
 
 
@@ -389,7 +424,9 @@ class Rest:
     route: str  # as ``app.router`` names it (the canonical path)
     body: Mapping[str, Any] | None = None  # "{field}" strings are filled in from the subject
     query: str = ""
-    headers: Mapping[str, str] | None = None
+    # The body goes as raw JSON signed with the subject's "secret", as the api channel's
+    # platform signs it (X-OpenLines-Timestamp + X-OpenLines-Signature).
+    signed: bool = False
     variant: str = ""  # tells two rows of one route apart
 
     @property
@@ -808,9 +845,10 @@ admin       ok
 visitor     401
 anonymous   401
 """)
+# Connecting always works with a widget's key; who the visitor turns out to be is the check.
 WIDGET_CONNECT = grid("""
-            WIDGET_OWN WIDGET_FOREIGN_TOKEN WIDGET_UNKNOWN
-visitor     ok         ok                   401
+            WIDGET_OWN WIDGET_TOKEN WIDGET_SIGNED_OUT WIDGET_FOREIGN_TOKEN WIDGET_UNKNOWN
+visitor     ok         ok           ok                ok                   401
 """)
 WIDGET_EVENT = grid("""
             WIDGET_OWN WIDGET_NEW
@@ -828,8 +866,8 @@ LOGIN = grid("""
 anonymous   ok             401
 """)
 WEBHOOK_IN = grid("""
-            SECRET_RIGHT SECRET_WRONG
-anonymous   ok           401
+            SECRET_RIGHT SECRET_WRONG SECRET_PLAIN SECRET_REPLAYED
+anonymous   ok           401          401          401
 """)
 CSAT = grid("""
             CSAT_LINK CSAT_FORGED
@@ -976,12 +1014,13 @@ ROWS: list[Row] = [
                 "sender": {"id": "{unique}", "name": "Matrix hook"},
                 "text": "from the platform",
             },
-            headers={"X-OpenLines-Secret": "{secret}"},
+            signed=True,
         ),
         WEBHOOK_IN,
         Effect.BENIGN,
-        note="platform webhooks answer to the channel's secret, not to roles (API channel here; "
-        "Telegram and VK in their suites)",
+        note="platform webhooks answer to the channel's secret, not to roles: the API channel's "
+        "to a signature of timestamp and body, each taken once (Telegram and VK in their "
+        "suites)",
     ),
     # --- conversations ------------------------------------------------------------------
     Row(
@@ -1131,7 +1170,8 @@ ROWS: list[Row] = [
         Effect.FRESH,
         Check.WRITES_VISIBLE,
         probe=CRM_RECORD + "/timeline",
-        note="writes only into a conversation the caller may see",
+        note="writes only into a conversation the caller may see; an operator only into one "
+        "they are in (a queued one is accepted first)",
     ),
     Row(
         "CRM",
@@ -1334,7 +1374,8 @@ ROWS: list[Row] = [
         Emit(WIDGET, "connect"),
         WIDGET_CONNECT,
         check=Check.WIDGET_SESSION,
-        note="a visitor token resumes its visitor only on the widget that issued it",
+        note="a visitor is resumed by their token on the widget that issued it, a signed-in "
+        "one only with their signed identity; anyone else is a new visitor",
     ),
     Row(
         "/widget",
@@ -1364,37 +1405,8 @@ ROWS: list[Row] = [
 ]
 
 # Cells where today's code disagrees with the table; each runs as xfail(strict=True), so the
-# fix makes it pass, fails the suite, and asks for its entry here to be removed.
-KNOWN_FAILING: dict[tuple[str, Role, Subject], str] = {
-    # The timeline of a contact who also wrote to line B lists line B's conversation, with its
-    # last message, to line A's operator (and its conversation_opened activity names it).
-    ("GET /api/v1/crm/{entity}/{record_id}/timeline", Role.OPERATOR, Subject.CONTACT_SHARED): (
-        "timeline shows another line's conversation to an operator"
-    ),
-    # Supervisors read every CRM record, but the timeline of line B's contact then lists line
-    # B's conversation and last message to line A's supervisor.
-    ("GET /api/v1/crm/{entity}/{record_id}/timeline", Role.SUPERVISOR, Subject.CONTACT_B): (
-        "timeline shows another line's conversation to a supervisor"
-    ),
-    # The same for the contact shared by both lines: its line B conversation is listed.
-    ("GET /api/v1/crm/{entity}/{record_id}/timeline", Role.SUPERVISOR, Subject.CONTACT_SHARED): (
-        "timeline shows another line's conversation to a supervisor"
-    ),
-    # Writing to the shared contact continues its newest conversation, line B's, so line A's
-    # operator writes into a conversation they may not see.
-    ("POST /api/v1/crm/contacts/{record_id}/messages", Role.OPERATOR, Subject.CONTACT_SHARED): (
-        "write to contact lands in another line's conversation"
-    ),
-    # Writing to the contact of a conversation waiting in the operator's queue posts to the
-    # client without accepting it (POST .../messages refuses that: 403 not_a_participant).
-    ("POST /api/v1/crm/contacts/{record_id}/messages", Role.OPERATOR, Subject.CONTACT_QUEUE): (
-        "write to contact skips accepting a queued conversation"
-    ),
-    # Operators read the records of their line's queue, but the CRM list leaves them out.
-    ("GET /api/v1/crm/{entity}", Role.OPERATOR, Subject.CONTACT_QUEUE): (
-        "CRM list hides records the operator may read"
-    ),
-}
+# fix makes it pass, fails the suite, and asks for its entry here to be removed. None today.
+KNOWN_FAILING: dict[tuple[str, Role, Subject], str] = {}
 
 # Routes of the app that are no API: served files and pages, and Socket.IO's own transport
 # (its events are rows of their own).
@@ -1462,7 +1474,10 @@ def markdown() -> str:
         "(a socket ack's error code stands for it; a refused connect counts as 401). 404 where",
         "the contract hides that a record exists. A refused call changes nothing.",
         "",
-        "The records the cells act on (*relation* of operator / supervisor / manager):",
+        "The records the cells act on (*relation* of operator / supervisor / manager). A contact",
+        "is linked to a conversation as the CRM links people: its client is a widget visitor",
+        "whom the site signed in with the contact's e-mail (identity verification); the other",
+        "conversations come from clients of an API channel.",
         "",
     ]
     for subject, info in SUBJECTS.items():
@@ -1480,7 +1495,10 @@ def markdown() -> str:
         name = row.op.id.replace("|", "\\|")
         values = " | ".join(_cell_text(row, r) for r in _ROLE_COLUMNS)
         out.append(f"| `{name}`{' — ' + row.note if row.note else ''} | {values} |")
-    out += ["", "Known to disagree today (expected failures until fixed):", ""]
+    if KNOWN_FAILING:
+        out += ["", "Known to disagree today (expected failures until fixed):", ""]
+    else:
+        out += ["", "No cell is known to disagree with the application today."]
     for (op_id, role, subject), reason in KNOWN_FAILING.items():
         out.append(f"- `{op_id}`, {role.value}, {subject.info.label}: {reason}")
     return "\n".join(out) + "\n"

@@ -6,6 +6,8 @@ it. Besides: every route and event of the app has a row, and docs/api.md shows t
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import uuid
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 import pytest_asyncio
 import socketio
@@ -46,6 +49,7 @@ from tests.security.authz_table import (
     cells,
     markdown,
 )
+from tests.support.api_channel import post_api_message, signed_headers
 from tests.support.clients import Api, SocketClient, new_msg_id, operator_socket, visitor_socket
 from tests.support.waiting import eventually
 
@@ -54,7 +58,8 @@ in_world = pytest.mark.asyncio(loop_scope="module")
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 PASSWORD = "correct horse battery"  # what Api.create_user gives every user
-SECRET_HEADER = "X-OpenLines-Secret"
+# What authenticated the api channel's hook before requests were signed; no longer enough.
+PLAIN_SECRET_HEADER = "X-OpenLines-Secret"
 FILE_TEXT = "matrix file {}\n"
 WHISPER_TEXT = "matrix whisper, staff only"
 LINE_SETTINGS: dict[str, Any] = {
@@ -111,6 +116,13 @@ def unique() -> str:
     return uuid.uuid4().hex[:10]
 
 
+def identity_auth(identity_secret: str, identity: str) -> dict[str, str]:
+    """What a site's backend hands its widget for a signed-in person (identity verification):
+    the identity and its hex HMAC-SHA256 by the widget channel's ``identity_secret``."""
+    digest = hmac.new(identity_secret.encode(), identity.encode(), hashlib.sha256).hexdigest()
+    return {"identity": identity, "identity_hash": digest}
+
+
 class LineName(StrEnum):
     A = "a"
     B = "b"
@@ -161,7 +173,8 @@ CONTACT_CONVERSATIONS: dict[Subject, list[Subject]] = {
 
 @dataclass
 class Side:
-    """One line of the world with its API channel (through which its clients write)."""
+    """One line of the world with its API channel (through which its unlinked clients write)
+    and its widget (through which the signed-in people of linked conversations write)."""
 
     line: dict[str, Any]
     channel: dict[str, Any]
@@ -181,9 +194,10 @@ class World:
     operator_b: Api
     a: Side
     b: Side
-    visitor: SocketClient
-    visitor_token: str
-    visitor_id: str
+    # The visitor of *mine* (connected in build_world, signed in as contact A's e-mail).
+    visitor: SocketClient = field(default_factory=lambda: SocketClient("/widget"))
+    visitor_token: str = ""
+    visitor_id: str = ""
     subjects: dict[Subject, Fields] = field(default_factory=dict)
     per_role: dict[tuple[Subject, Role], Fields] = field(default_factory=dict)
     # conversation id -> the subject whose SEE cells say who may see it
@@ -251,40 +265,32 @@ class World:
             "conversations": [],
         }
 
+    def signed_in(self, side: Side, identity: str) -> dict[str, str]:
+        """The connect auth of a person the site vouches for on ``side``'s widget."""
+        return {
+            "key": side.widget["key"],
+            **identity_auth(side.widget["identity_secret"], identity),
+        }
+
     async def conversation(
-        self, subject: Subject, *, linked: bool | None = None, email: str | None = None
+        self, subject: Subject, *, linked: bool | None = None, contact: Fields | None = None
     ) -> Fields:
-        """A client writes on the subject's line through its API channel, and the conversation
-        is brought into the subject's state (``linked``: to a new contact, unless ``email`` is
-        a contact's)."""
+        """A client writes on the subject's line and the conversation is brought into the
+        subject's state. A linked one (``linked``: to a new contact; or to ``contact``) is
+        written by a widget visitor the site verified as the contact's e-mail, which the CRM
+        links by that proven address; the others by a client of the line's API channel."""
         spec = SPECS[subject]
         side = self.side(spec.line)
         other = self.b if side is self.a else self.a
-        contact = None
-        if email is None and (spec.linked if linked is None else linked):
-            contact = await self.contact(f"{subject.name.lower()}-contact")
-            email = contact["email"]
+        own_contact = None
+        if contact is None and (spec.linked if linked is None else linked):
+            contact = own_contact = await self.contact(f"{subject.name.lower()}-contact")
         name = f"matrix-{subject.name.lower()}-{unique()}"
-        sender: dict[str, Any] = {"id": unique(), "name": name}
-        if email:
-            sender["email"] = email
-        status, body = await self.anon.call(
-            "POST",
-            f"/hooks/api/{side.channel['id']}",
-            {"message_id": unique(), "chat_id": unique(), "sender": sender, "text": "hello"},
-            headers={SECRET_HEADER: side.channel["secret"]},
-        )
-        assert status == 200, body
-        listing = await eventually(
-            lambda: self.admin.get(f"/api/v1/conversations?q={name}"),
-            lambda found: len(found["conversations"]) == 1,
-        )
-        conversation_id = listing["conversations"][0]["id"]
-        if email:
-            await eventually(
-                lambda: self.admin.get(f"/api/v1/conversations/{conversation_id}"),
-                lambda c: c["crm"]["contact_id"] is not None,
-            )
+        if contact is None:
+            conversation = await self.from_platform(side, name)
+        else:
+            conversation = await self.from_signed_in_visitor(side, name, contact)
+        conversation_id = conversation["id"]
         if spec.assignee:
             assignee = self.assignee(spec.assignee)
             await assignee.post(f"/api/v1/conversations/{conversation_id}/accept", expect=200)
@@ -292,12 +298,55 @@ class World:
                 await assignee.post(f"/api/v1/conversations/{conversation_id}/close", expect=200)
         self.seen_as[conversation_id] = subject
         fields = self._conversation_fields(
-            conversation_id, listing["conversations"][0]["client"]["id"], name, side, other
+            conversation_id, conversation["client"]["id"], name, side, other
         )
-        if contact is not None:
-            contact["conversations"] = [conversation_id]
-            fields["contact"] = contact
+        if own_contact is not None:
+            own_contact["conversations"] = [conversation_id]
+            fields["contact"] = own_contact
         return fields
+
+    async def from_platform(self, side: Side, name: str) -> Fields:
+        """A new client of ``side``'s API channel writes (a signed request): the conversation."""
+        message = {
+            "message_id": unique(),
+            "chat_id": unique(),
+            "sender": {"id": unique(), "name": name},
+            "text": "hello",
+        }
+        status, body = await post_api_message(self.anon, side.channel, message)
+        assert status == 200, body
+        listing = await eventually(
+            lambda: self.admin.get(f"/api/v1/conversations?q={name}"),
+            lambda found: len(found["conversations"]) == 1,
+        )
+        conversation: Fields = listing["conversations"][0]
+        return conversation
+
+    async def from_signed_in_visitor(self, side: Side, name: str, contact: Fields) -> Fields:
+        """The person of ``contact`` writes on ``side``'s widget, signed in on the site with
+        the contact's e-mail: the conversation, once the CRM has linked it to the contact."""
+        visitor = await SocketClient("/widget").connect(
+            self.base_url, self.signed_in(side, contact["email"])
+        )
+        try:
+            await visitor.events.wait("session")
+            ack = await visitor.call("prechat", {"name": name})
+            assert ack["ok"], ack
+            ack = await visitor.call(
+                "message:send", {"text": "hello", "client_msg_id": new_msg_id()}
+            )
+            assert ack["ok"], ack
+        finally:
+            await visitor.close()
+        return await self.linked(ack["message"]["conversation_id"], contact)
+
+    async def linked(self, conversation_id: str, contact: Fields) -> Fields:
+        """The conversation once the CRM has linked it to ``contact`` (it does so on an event)."""
+        conversation: Fields = await eventually(
+            lambda: self.admin.get(f"/api/v1/conversations/{conversation_id}"),
+            lambda c: c["crm"]["contact_id"] == contact["id"],
+        )
+        return conversation
 
     def _conversation_fields(
         self, conversation_id: str, client_id: str, name: str, side: Side, other: Side
@@ -335,7 +384,7 @@ class World:
         linked = CONTACT_CONVERSATIONS[subject]
         contact = await self.contact(subject.name.lower(), email=bool(linked))
         for conversation_subject in linked:
-            conversation = await self.conversation(conversation_subject, email=contact["email"])
+            conversation = await self.conversation(conversation_subject, contact=contact)
             contact["conversations"].append(conversation["id"])
         return contact
 
@@ -462,7 +511,6 @@ async def build_world(app: web.Application, base_url: str, http: aiohttp.ClientS
         sides.append(Side(line, channel, widget))
     a, b = sides
 
-    # The widget visitor: their conversation is *mine*, linked to contact A by their email.
     world = World(
         app=app,
         base_url=base_url,
@@ -477,16 +525,20 @@ async def build_world(app: web.Application, base_url: str, http: aiohttp.ClientS
         operator_b=operator_b,
         a=a,
         b=b,
-        visitor=await visitor_socket(base_url, a.widget["key"]),
-        visitor_token="",
-        visitor_id="",
     )
-    world.secrets += [a.channel["secret"], b.channel["secret"]]
+    world.secrets += [
+        *(side.channel["secret"] for side in sides),
+        *(side.widget["identity_secret"] for side in sides),
+    ]
+    # The widget visitor: signed in on the site as contact A's e-mail, so their conversation,
+    # *mine*, is linked to contact A.
+    contact_a = await world.contact("contact_a")
+    mine_auth = world.signed_in(a, contact_a["email"])
+    await world.visitor.connect(base_url, mine_auth)
     session = await world.visitor.events.wait("session")
     world.visitor_token, world.visitor_id = session["token"], session["visitor_id"]
-    contact_a = await world.contact("contact_a")
     mine_name = f"matrix-mine-{unique()}"
-    ack = await world.visitor.call("prechat", {"name": mine_name, "email": contact_a["email"]})
+    ack = await world.visitor.call("prechat", {"name": mine_name})
     assert ack["ok"], ack
     visitor_file = await world.upload(anon, {"X-Visitor-Token": world.visitor_token})
     ack = await world.visitor.call(
@@ -499,10 +551,7 @@ async def build_world(app: web.Application, base_url: str, http: aiohttp.ClientS
     )
     assert ack["ok"], ack
     mine_id = ack["message"]["conversation_id"]
-    mine = await eventually(
-        lambda: admin.get(f"/api/v1/conversations/{mine_id}"),
-        lambda c: c["crm"]["contact_id"] == contact_a["id"],
-    )
+    mine = await world.linked(mine_id, contact_a)
     await operator.post(f"/api/v1/conversations/{mine_id}/accept", expect=200)
     whisper_file = await world.upload(supervisor)
     await world.post(
@@ -572,15 +621,11 @@ async def build_world(app: web.Application, base_url: str, http: aiohttp.ClientS
     }
     for subject, side in ((Subject.CHANNEL_A, a), (Subject.CHANNEL_B, b)):
         world.subjects[subject] = {"id": side.channel["id"], "channel_id": side.channel["id"]}
-    world.subjects[Subject.SECRET_RIGHT] = {
-        "type": "api",
-        "channel_id": a.channel["id"],
-        "secret": a.channel["secret"],
-    }
-    world.subjects[Subject.SECRET_WRONG] = {
-        **world.subjects[Subject.SECRET_RIGHT],
-        "secret": "not the secret of this channel",
-    }
+    hook = {"type": "api", "channel_id": a.channel["id"], "secret": a.channel["secret"]}
+    world.subjects[Subject.SECRET_RIGHT] = hook
+    world.subjects[Subject.SECRET_WRONG] = {**hook, "secret": "not the secret of this channel"}
+    world.subjects[Subject.SECRET_PLAIN] = {**hook, "plain": True}
+    world.subjects[Subject.SECRET_REPLAYED] = {**hook, "replay": True}
     assert signs_in.user is not None
     world.subjects[Subject.PASSWORD_RIGHT] = {
         "email": signs_in.user["email"],
@@ -612,23 +657,30 @@ async def build_world(app: web.Application, base_url: str, http: aiohttp.ClientS
     }
     world.subjects[Subject.NOTHING] = {"entity": "contacts"}
 
-    foreign = await visitor_socket(base_url, b.widget["key"])
-    foreign_session = await foreign.events.wait("session")
-    await foreign.close()
-    widget_own = {
-        "key": a.widget["key"],
+    # Anonymous visitors of line A's and of line B's widget, with the tokens they were given
+    # (both tried on line A's widget).
+    for subject, side in ((Subject.WIDGET_TOKEN, a), (Subject.WIDGET_FOREIGN_TOKEN, b)):
+        stranger = await visitor_socket(base_url, side.widget["key"])
+        stranger_session = await stranger.events.wait("session")
+        await stranger.close()
+        world.subjects[subject] = {
+            "key": a.widget["key"],
+            "token": stranger_session["token"],
+            "visitor_id": stranger_session["visitor_id"],
+        }
+    world.subjects[Subject.WIDGET_OWN] = {
+        **mine_auth,
         "token": world.visitor_token,
         "visitor_id": world.visitor_id,
         "conversation_id": mine_id,
         "client_name": mine_name,
     }
-    world.subjects[Subject.WIDGET_OWN] = widget_own
-    world.subjects[Subject.WIDGET_NEW] = {"key": a.widget["key"], "client_name": "matrix-new"}
-    world.subjects[Subject.WIDGET_FOREIGN_TOKEN] = {
+    world.subjects[Subject.WIDGET_SIGNED_OUT] = {
         "key": a.widget["key"],
-        "token": foreign_session["token"],
-        "visitor_id": foreign_session["visitor_id"],
+        "token": world.visitor_token,
+        "visitor_id": world.visitor_id,
     }
+    world.subjects[Subject.WIDGET_NEW] = {"key": a.widget["key"], "client_name": "matrix-new"}
     world.subjects[Subject.WIDGET_UNKNOWN] = {"key": "no-such-widget-key"}
     return world
 
@@ -684,10 +736,10 @@ def fill(value: Any, fields: Fields) -> Any:
 
 async def call_rest(world: World, op: Rest, role: Role, fields: Fields) -> tuple[int, Any]:
     api: Api = fields.get("as") or world.api(role)
-    headers = {k: fill(v, fields) for k, v in (op.headers or {}).items()}
-    if role is Role.VISITOR:
-        headers["X-Visitor-Token"] = world.visitor_token
+    headers = {"X-Visitor-Token": world.visitor_token} if role is Role.VISITOR else {}
     path = op.route.format(**fields) + (f"?{op.query.format(**fields)}" if op.query else "")
+    if op.signed:
+        return await call_signed(api, path, fill(op.body, fields), fields)
     if op.route == "/api/v1/widget/uploads":
         form = aiohttp.FormData()
         form.add_field("file", b"matrix upload\n", filename="up.txt", content_type="text/plain")
@@ -696,6 +748,20 @@ async def call_rest(world: World, op: Rest, role: Role, fields: Fields) -> tuple
     if body is None and op.method in ("POST", "PATCH"):
         body = {}
     return await api.call(op.method, path, body, headers=headers)
+
+
+async def call_signed(api: Api, path: str, body: Any, fields: Fields) -> tuple[int, Any]:
+    """POST ``body`` signed with the subject's secret (``plain``: the secret itself in the old
+    header instead; ``replay``: the same signed request a second time, the answer counting)."""
+    raw = orjson.dumps(body)
+    if fields.get("plain"):
+        headers = {"Content-Type": "application/json", PLAIN_SECRET_HEADER: fields["secret"]}
+    else:
+        headers = signed_headers(fields["secret"], raw)
+    if fields.get("replay"):
+        status, answer = await api.call("POST", path, data=raw, headers=headers)
+        assert status == 200, f"the first time it is taken: {status} {answer}"
+    return await api.call("POST", path, data=raw, headers=headers)
 
 
 async def call_socket(
@@ -737,7 +803,7 @@ async def connect(
         elif role is Role.VISITOR:
             auth["token"] = world.visitor_token
     else:
-        auth = {"key": fields["key"], **({"token": fields["token"]} if "token" in fields else {})}
+        auth = {k: fields[k] for k in ("key", "token", "identity", "identity_hash") if k in fields}
     try:
         await client.connect(world.base_url, auth)
     except socketio.exceptions.ConnectionError as exc:
@@ -835,12 +901,12 @@ async def check(
     elif row.check is Check.FILE_BYTES:
         assert body == world.files[fields["file_id"]]
     elif row.check is Check.WIDGET_SESSION:
-        if subject is Subject.WIDGET_OWN:
+        if subject in (Subject.WIDGET_OWN, Subject.WIDGET_TOKEN):
             assert body["visitor_id"] == fields["visitor_id"]
-            assert body["conversation_id"] == fields["conversation_id"]
+            assert body["conversation_id"] == fields.get("conversation_id")
         else:
-            assert body["visitor_id"] != fields["visitor_id"], "resumed on another widget"
-            assert body["conversation_id"] is None
+            assert body["visitor_id"] != fields["visitor_id"], "resumed someone else"
+            assert body["conversation_id"] is None and not body["identified"]
     elif row.check is Check.WIDGET_OWN:
         await check_widget_own(world, row, subject, fields, body)
 
