@@ -32,10 +32,13 @@ lint: install
 	$(BIN)/mypy
 	npx --no-install tsc -p tsconfig.json
 
+# Most tests run on two workers (a module stays on one: some build one world per module);
+# the ``serial`` ones (processes, timing) run alone afterwards. See tests/conftest.py.
 test: install
 	scripts/test-services.sh
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not serial" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -m serial
 
 bench: install
 	scripts/test-services.sh

@@ -150,3 +150,12 @@ def _patient_browser_assertions() -> None:
     from playwright.async_api import expect
 
     expect.set_options(timeout=15_000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start ``openlines serve`` processes (or measure time) run ``serial``: alone,
+    after the rest has run on two workers (``make test``); on two busy cores they would starve
+    each other and miss their bounds."""
+    for item in items:
+        if "spawn" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.serial)

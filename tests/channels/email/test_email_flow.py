@@ -14,6 +14,7 @@ from email.utils import format_datetime, getaddresses
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from aiohttp import web
 
 from hub.appkeys import HUB
@@ -245,6 +246,7 @@ def _closed_port() -> int:
     return free_port()
 
 
+@pytest.mark.serial  # its receiver's reconnect back-off races a bounded wait
 async def test_imap_server_going_away_and_back_loses_nothing(
     base_url: str, admin: Api, dovecot: Dovecot, smtp: Smtp
 ) -> None:
