@@ -65,15 +65,16 @@ KNOWN_SERVER_ERRORS: tuple[KnownError, ...] = (
     KnownError(
         "POST /api/v1/widget/uploads",
         r"InvalidHeader",
-        "widget/web.py: a part whose headers are not ASCII (a non-ASCII field name) is a 500, "
-        "not a 400 (aiohttp raises http_exceptions.InvalidHeader, which is no HTTPException)",
+        "widget/web.py: a part header with a control character (a field name with \\x08) is "
+        "a 500, not a 400 (aiohttp raises http_exceptions.InvalidHeader, no HTTPException)",
     ),
     KnownError(
         r"(GET|PATCH|POST) /api/v1/crm/.*",
         r"ValidationError: \d+ validation errors? for (Lead|Contact|Company|Deal)",
-        'crm_bridge/api.py patch_record: explicit nulls ({"title": null}, {"phones": null}) '
-        "are stored as they are, and from then on the record no longer loads: its own PATCH, "
-        "its GET, timeline and notes and the whole list answer 500",
+        'crm_bridge/api.py patch_record: explicit nulls ({"title": null} on a lead, company '
+        'or deal, {"name": null} or {"phones": null} on a contact) are stored as they are and '
+        "the record no longer loads: that PATCH, then its GET, timeline, notes and the whole "
+        "list answer 500",
     ),
 )
 
