@@ -140,12 +140,12 @@ async def create_app(settings: Settings) -> web.Application:
     operators_ui.web.setup(app)  # the console at / and its /api/v1/console endpoints
     # Built from the finished router, so every package's routes are described.
     app[OPENAPI] = build_spec(
-        [
-            (route.method, route.resource.canonical, route.handler)
-            for route in app.router.routes()
-            if route.resource is not None and not route.resource.canonical.startswith("/socket.io")
-        ],
-        {**api.body_models(), **crm_bridge.body_models()},
+        app.router.routes(),
+        {
+            **api.body_models(),
+            **crm_bridge.body_models(),
+            ("POST", "/api/v1/console/quick-answers"): operators_ui.web.QuickAnswerIn,
+        },
     )
     return app
 
