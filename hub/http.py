@@ -115,7 +115,10 @@ async def error_middleware(
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
         message = "no such resource" if exc.status == 404 else (exc.reason or code)
-        return json_response({"error": {"code": code, "message": message}}, status=exc.status)
+        response = json_response({"error": {"code": code, "message": message}}, status=exc.status)
+        if "Allow" in exc.headers:  # a 405 says which methods the resource has
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error method=%s path=%s", request.method, request.path)
         return json_response(

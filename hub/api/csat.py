@@ -10,7 +10,7 @@ import html
 from aiohttp import web
 
 from hub.api.common import hub_of, int_param
-from hub.errors import Conflict, Forbidden
+from hub.errors import Conflict, Forbidden, ValidationFailed
 
 routes = web.RouteTableDef()
 
@@ -27,6 +27,8 @@ async def rate(request: web.Request) -> web.Response:
     conversation_id = hub.visitor_tokens.verify(request.match_info["token"], "csat")
     if conversation_id is None:
         raise Forbidden("this rating link is not valid or has expired", code="invalid_token")
+    if not request.query.get("rating"):
+        raise ValidationFailed("the link names no rating", code="invalid_query")
     rating = int_param(request, "rating", 0, low=1, high=5)
     try:
         await hub.conversations.submit_csat(conversation_id, rating, None)

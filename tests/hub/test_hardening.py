@@ -12,8 +12,10 @@ from typing import Any
 import aiohttp
 import pytest
 import socketio
+from aiohttp import web
 from pymongo import AsyncMongoClient
 
+from hub.appkeys import HUB
 from hub.http import TOKEN_COOKIE
 from hub.lognoise import QuietClientErrors
 from hub.settings import Settings
@@ -342,3 +344,31 @@ async def test_message_ids_survive(admin: Api, base_url: str) -> None:
     await visitor.events.wait("message:new", lambda m: m["message"]["text"] == "Hello!")
     await visitor.close()
     await operator.close()
+
+
+async def test_a_rating_link_without_a_rating_records_nothing(
+    base_url: str, admin: Api, hub_app: web.Application, http: aiohttp.ClientSession
+) -> None:
+    world = await make_line(admin, csat={"enabled": True})
+    visitor, message = await visitor_says(base_url, world.key, "hello")
+    conversation_id = message["conversation_id"]
+    operator = world.operators[0]
+    await operator.post(f"/api/v1/conversations/{conversation_id}/accept", expect=200)
+    await operator.post(f"/api/v1/conversations/{conversation_id}/close", expect=200)
+    link = hub_app[HUB].visitor_tokens.csat_link(base_url, conversation_id, 5)
+    async with http.get(link.split("?")[0]) as response:
+        assert response.status == 422
+    conversation = await admin.get(f"/api/v1/conversations/{conversation_id}")
+    assert conversation["csat"]["status"] == "requested"
+    async with http.get(link) as response:
+        assert response.status == 200
+    conversation = await admin.get(f"/api/v1/conversations/{conversation_id}")
+    assert conversation["csat"]["rating"] == 5
+    await visitor.close()
+
+
+async def test_a_wrong_method_says_which_are_allowed(anon: Api) -> None:
+    async with anon._session.delete(f"{anon.base_url}/api/v1/auth/login") as response:
+        assert response.status == 405
+        assert "POST" in response.headers["Allow"]
+        assert (await response.json())["error"]["code"] == "method_not_allowed"
