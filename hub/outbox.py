@@ -30,11 +30,10 @@ from hub.models import (
     utcnow,
 )
 from hub.settings import Settings
-from hub.store import Store
+from hub.store import Store, retry_transient
 
 log = logging.getLogger("openlines.outbox")
 
-LEASE_S = 60.0
 # A row whose message is not stored this long after the row was: its process died in between.
 ORPHAN_AFTER = timedelta(seconds=30)
 CLAIM_BATCH = 50
@@ -104,7 +103,7 @@ class Outbox:
         for row in sorted(rows, key=lambda r: (r["due_at"], r["_id"])):
             claimed = await self._store.outbox.find_one_and_update(
                 {"_id": row["_id"], "status": "pending", "due_at": row["due_at"]},
-                {"$set": {"due_at": now + timedelta(seconds=LEASE_S)}},
+                {"$set": {"due_at": now + timedelta(seconds=self._settings.outbox_lease_s)}},
                 return_document=ReturnDocument.AFTER,
             )
             if claimed is not None:
@@ -255,15 +254,21 @@ class Outbox:
         *,
         platform_message_id: str | None = None,
     ) -> None:
-        await self._store.outbox.update_one(
-            {"_id": row["_id"]},
-            {"$set": {"status": status.value, "last_error": reason, "finished_at": utcnow()}},
+        # The platform has the message already: a lost write here would send it again once the
+        # lease runs out, so a dropped connection is retried (both writes are idempotent).
+        finished = {"status": status.value, "last_error": reason, "finished_at": utcnow()}
+        await retry_transient(
+            lambda: self._store.outbox.update_one({"_id": row["_id"]}, {"$set": finished}),
+            what="outbox row finish",
         )
         update: dict[str, Any] = {"status": status.value, "status_reason": reason}
         if platform_message_id:
             update["platform_message_id"] = platform_message_id
-        doc = await self._store.messages.find_one_and_update(
-            {"_id": message.id}, {"$set": update}, return_document=ReturnDocument.AFTER
+        doc = await retry_transient(
+            lambda: self._store.messages.find_one_and_update(
+                {"_id": message.id}, {"$set": update}, return_document=ReturnDocument.AFTER
+            ),
+            what="message status",
         )
         channel_type = channel.type if channel else "unknown"
         self._metrics.messages_out.labels(channel_type, status.value).inc()
