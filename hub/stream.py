@@ -421,6 +421,9 @@ class Stream:
     async def _store_message(self, message: Message, doc: Doc) -> Appended:
         """Store ``message`` with the seq ``doc`` (the conversation after ``_take_seq``) gave."""
         conversation_id: str = doc["_id"]
+        # Ours from the $inc; the first-response update below returns the conversation as it is
+        # then, after messages that took the seqs following ours.
+        seq: int = doc["last_seq"]
         now = utcnow()
         if (
             message.author.type == AuthorType.OPERATOR
@@ -435,9 +438,7 @@ class Stream:
                 )
                 or doc
             )
-        message = message.model_copy(
-            update={"seq": doc["last_seq"], "conversation_id": conversation_id}
-        )
+        message = message.model_copy(update={"seq": seq, "conversation_id": conversation_id})
         needs_delivery = message.status == MessageStatus.PENDING
         if needs_delivery:
             await self._store.outbox.insert_one(

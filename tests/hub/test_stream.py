@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 from tests.support.clients import Api, new_msg_id, operator_socket, public_texts, visitor_socket
@@ -201,3 +203,26 @@ async def test_operator_sends_a_file_the_visitor_can_download(base_url: str, adm
         assert await response.read() == PNG
     await visitor.close()
     await operator.close()
+
+
+async def test_a_first_answer_racing_other_messages_keeps_its_own_seq(
+    base_url: str, admin: Api
+) -> None:
+    # The first answer also stamps first_response_at; its seq must be the one its own $inc
+    # gave, not the count after messages that came in meanwhile (that was a 500).
+    world = await make_line(admin, max_active_per_operator=100)
+    for attempt in range(25):
+        visitor, first = await visitor_says(base_url, world.key, f"Question {attempt}")
+        await visitor.close()
+        path = f"/api/v1/conversations/{first['conversation_id']}"
+        await admin.post(f"{path}/accept", expect=200)
+        answer, *notes = await asyncio.gather(
+            admin.call("POST", f"{path}/messages", {"text": "First answer"}),
+            *(
+                admin.call("POST", f"{path}/messages", {"text": f"note {n}", "hidden": True})
+                for n in range(5)
+            ),
+        )
+        assert [status for status, _ in [answer, *notes]] == [201] * 6, (answer, notes)
+        seqs = [m["seq"] for m in (await admin.get(f"{path}/messages"))["messages"]]
+        assert len(seqs) == len(set(seqs)) == 8  # question, accept note, answer, five notes
