@@ -165,9 +165,6 @@ async def prepared_load(hub: ServeProcess, http: aiohttp.ClientSession, fake: Fa
     chats = [c["id"] for c in await all_conversations(admin)]
     for conversation_id in chats:
         await admin.post(f"/api/v1/conversations/{conversation_id}/accept", expect=200)
-        # The first answer before the load: a first answer racing an inbound message can take
-        # that message's seq (hub/stream.py, first_response_at) and fail with a 500.
-        await admin.post(f"/api/v1/conversations/{conversation_id}/messages", {"text": "r0"})
     load = Load(hub, http, admin, world, telegram, chats)
     for _ in range(VISITORS):
         socket = await visitor_socket(hub.url, world.key)
