@@ -148,6 +148,12 @@ class Outbox:
             await self._store.outbox.delete_one({"_id": row["_id"]})
             return
         message = Message.from_doc(message_doc)
+        if message.status != MessageStatus.PENDING:
+            # Delivered (or given up) by a process that died before it finished the row.
+            failed = message.status == MessageStatus.FAILED
+            row_status = MessageStatus.FAILED if failed else MessageStatus.SENT
+            await self._finish_row(row, row_status, message.status_reason)
+            return
         channel_doc = await self._store.channels.find_one({"_id": row["channel_id"]})
         conversation_doc = await self._store.conversations.find_one(
             {"_id": message.conversation_id}
@@ -216,6 +222,15 @@ class Outbox:
             platform_message_id=receipt.platform_message_id,
         )
 
+    async def _finish_row(
+        self, row: dict[str, Any], status: MessageStatus, reason: str | None
+    ) -> None:
+        finished = {"status": status.value, "last_error": reason, "finished_at": utcnow()}
+        await retry_transient(
+            lambda: self._store.outbox.update_one({"_id": row["_id"]}, {"$set": finished}),
+            what="outbox row finish",
+        )
+
     def _adapter(self, channel: ChannelRecord) -> Channel:
         cached = self._adapters.get(channel.id)
         version = (channel.config, channel.active)
@@ -255,12 +270,10 @@ class Outbox:
         platform_message_id: str | None = None,
     ) -> None:
         # The platform has the message already: a lost write here would send it again once the
-        # lease runs out, so a dropped connection is retried (both writes are idempotent).
-        finished = {"status": status.value, "last_error": reason, "finished_at": utcnow()}
-        await retry_transient(
-            lambda: self._store.outbox.update_one({"_id": row["_id"]}, {"$set": finished}),
-            what="outbox row finish",
-        )
+        # lease runs out, so a dropped connection is retried (both writes are idempotent). The
+        # message first: if the process dies before the row is finished too, the row's next
+        # claim finds the message done and only finishes the row (see ``_deliver``); the other
+        # way round the message stayed pending for ever.
         update: dict[str, Any] = {"status": status.value, "status_reason": reason}
         if platform_message_id:
             update["platform_message_id"] = platform_message_id
@@ -270,6 +283,7 @@ class Outbox:
             ),
             what="message status",
         )
+        await self._finish_row(row, status, reason)
         channel_type = channel.type if channel else "unknown"
         self._metrics.messages_out.labels(channel_type, status.value).inc()
         if status == MessageStatus.FAILED:

@@ -4,6 +4,7 @@ journaled writes keep their speed, and a write the driver no longer retries is r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -229,33 +230,44 @@ def flaky_server(tmp_path: Path) -> Any:
     server.stop()
 
 
-class DroppingBotApi(FakeBotApi):
-    """Delivers a reply, then the hub's next update loses its connection (once)."""
+REPLY = "Delivered"
 
-    def __init__(self, mongo_url: str) -> None:
+
+class FailingBotApi(FakeBotApi):
+    """Delivers the first ``REPLY``, then arms a failpoint on the hub's connection: the next
+    ``command`` the hub sends fails as ``failure`` says (once)."""
+
+    def __init__(self, mongo_url: str, command: str, failure: dict[str, Any]) -> None:
         super().__init__()
         self._mongo_url = mongo_url
+        self._failpoint = {"failCommands": [command], "appName": "hub", **failure}
+        self._armed = False
 
     async def _do_sendMessage(self, bot: Bot, params: dict[str, Any], files: Any) -> Any:
+        if params["text"] != REPLY or self._armed:
+            return await super()._do_sendMessage(bot, params, files)
+        self._armed = True
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self._mongo_url)
         await client.admin.command(
-            {
-                "configureFailPoint": "failCommand",
-                "mode": {"times": 1},
-                "data": {"failCommands": ["update"], "closeConnection": True, "appName": "hub"},
-            }
+            {"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": self._failpoint}
         )
         await client.close()
         return await super()._do_sendMessage(bot, params, files)
 
 
-async def test_a_delivered_reply_is_marked_sent_when_the_connection_drops_under_it(
-    flaky_server: str, db_name: str, tmp_path: Path
-) -> None:
-    fake = await DroppingBotApi(flaky_server).start()
+@contextlib.asynccontextmanager
+async def hub_answering_telegram(
+    fake: FakeBotApi, mongo_url: str, db_name: str, tmp_path: Path
+) -> AsyncIterator[tuple[Api, str]]:
+    """An in-process hub (its connection named ``hub``) with one accepted Telegram chat."""
+    await fake.start()
     fake.add_bot(TOKEN)
     settings = make_settings(
-        flaky_server + "&appName=hub", db_name, tmp_path / "data", public_url=PUBLIC_URL
+        mongo_url + "&appName=hub",
+        db_name,
+        tmp_path / "data",
+        public_url=PUBLIC_URL,
+        outbox_lease_s=1,
     )
     server = TestServer(await create_app(settings), host="127.0.0.1")
     await server.start_server(shutdown_timeout=5)
@@ -267,18 +279,43 @@ async def test_a_delivered_reply_is_marked_sent_when_the_connection_drops_under_
             channel = await connect_bot(admin, fake, line["id"])
             assert await post_update(admin, channel, text_update("hi", 1)) == 200
             [conversation] = (await admin.get("/api/v1/conversations"))["conversations"]
-            cid = conversation["id"]
-            await admin.post(f"/api/v1/conversations/{cid}/accept", expect=200)
-            await admin.post(f"/api/v1/conversations/{cid}/messages", {"text": "Delivered"})
-            # Without a retry of our own the row stays pending until its lease runs out and
-            # the client gets the reply a second time.
-            await eventually(
-                lambda: replies(admin, cid),
-                lambda r: r["Delivered"]["status"] == "sent",
-                timeout_s=10,
-            )
-            sent = [c for c in fake.calls_of("sendMessage") if c.params["text"] == "Delivered"]
-            assert len(sent) == 1
+            await admin.post(f"/api/v1/conversations/{conversation['id']}/accept", expect=200)
+            yield admin, conversation["id"]
     finally:
         await server.close()
         await fake.close()
+
+
+def sends_of(fake: FakeBotApi, text: str) -> int:
+    return len([c for c in fake.calls_of("sendMessage") if c.params["text"] == text])
+
+
+async def test_a_delivered_reply_is_marked_sent_when_the_connection_drops_under_it(
+    flaky_server: str, db_name: str, tmp_path: Path
+) -> None:
+    fake = FailingBotApi(flaky_server, "update", {"closeConnection": True})
+    async with hub_answering_telegram(fake, flaky_server, db_name, tmp_path) as (admin, cid):
+        await admin.post(f"/api/v1/conversations/{cid}/messages", {"text": REPLY})
+        # Without a retry of our own the row stays pending until its lease runs out and
+        # the client gets the reply a second time.
+        await eventually(
+            lambda: replies(admin, cid), lambda r: r[REPLY]["status"] == "sent", timeout_s=10
+        )
+        assert sends_of(fake, REPLY) == 1
+
+
+@pytest.mark.parametrize("command", ["update", "findAndModify"])
+async def test_a_reply_ends_sent_whichever_write_of_its_finish_is_lost(
+    command: str, flaky_server: str, db_name: str, tmp_path: Path
+) -> None:
+    # As if the process died between the two writes that finish a delivery (the outbox row's
+    # and the message's status): the one not done must not leave the reply pending for ever.
+    fake = FailingBotApi(flaky_server, command, {"errorCode": 2})  # BadValue: no retry
+    async with hub_answering_telegram(fake, flaky_server, db_name, tmp_path) as (admin, cid):
+        await admin.post(f"/api/v1/conversations/{cid}/messages", {"text": REPLY})
+        await eventually(
+            lambda: replies(admin, cid), lambda r: r[REPLY]["status"] == "sent", timeout_s=10
+        )
+        if command == "update":
+            # The message was marked first: its row is finished without sending it again.
+            assert sends_of(fake, REPLY) == 1
