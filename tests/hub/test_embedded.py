@@ -1,5 +1,6 @@
 """The embedded MongoDB: it dies with its owner, a start clears what a crash left behind, its
-journaled writes keep their speed, and a write the driver no longer retries is retried by us."""
+journaled writes keep their speed; and the outbox's finish of a delivery, which the driver no
+longer retries against it, survives a dropped connection and the loss of either write."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,20 +52,34 @@ time.sleep(600)
 """
 
 
-async def start_owner(data_dir: Path) -> tuple[subprocess.Popen[str], int, str]:
-    """A live owner process; its server's pid and URL."""
-    owner = subprocess.Popen(  # noqa: ASYNC220 -- returns at once; its line is read below
-        [sys.executable, "-c", OWNER, str(data_dir)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    assert owner.stdout is not None
-    line = await asyncio.wait_for(asyncio.to_thread(owner.stdout.readline), 60)
-    assert line, f"the owner exited with {owner.wait()}"
-    pid, url = line.split()
-    return owner, int(pid), url
+StartOwner = Callable[[Path], Awaitable[tuple[subprocess.Popen[str], int, str]]]
+
+
+@pytest.fixture
+async def start_owner() -> AsyncIterator[StartOwner]:
+    """Start live owner processes (each: its server's pid and URL); killed at teardown."""
+    owners: list[subprocess.Popen[str]] = []
+
+    async def start(data_dir: Path) -> tuple[subprocess.Popen[str], int, str]:
+        owner = subprocess.Popen(  # noqa: ASYNC220 -- returns at once; its line is read below
+            [sys.executable, "-c", OWNER, str(data_dir)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        owners.append(owner)
+        assert owner.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(owner.stdout.readline), 60)
+        assert line, f"the owner exited with {owner.wait()}"
+        pid, url = line.split()
+        return owner, int(pid), url
+
+    yield start
+    for owner in owners:
+        kill_hard(owner)
+        assert owner.stdout is not None
+        owner.stdout.close()
 
 
 def kill_hard(process: subprocess.Popen[str]) -> None:
@@ -93,7 +108,7 @@ async def embedded(tmp_path: Path) -> AsyncIterator[EmbeddedMongo]:
 
 
 async def test_the_server_goes_when_its_owner_is_killed_and_the_next_start_works(
-    tmp_path: Path, embedded: EmbeddedMongo
+    tmp_path: Path, embedded: EmbeddedMongo, start_owner: StartOwner
 ) -> None:
     owner, server_pid, url = await start_owner(tmp_path / "data")
     await asyncio.to_thread(journaled_insert, url, {"before": "the crash"})
@@ -106,7 +121,7 @@ async def test_the_server_goes_when_its_owner_is_killed_and_the_next_start_works
 
 
 async def test_a_start_stops_a_server_left_behind_by_an_owner_that_is_gone(
-    tmp_path: Path, embedded: EmbeddedMongo
+    tmp_path: Path, embedded: EmbeddedMongo, start_owner: StartOwner
 ) -> None:
     owner, server_pid, url = await start_owner(tmp_path / "data")
     await asyncio.to_thread(journaled_insert, url, {"before": "the crash"})
@@ -126,22 +141,19 @@ async def test_a_start_stops_a_server_left_behind_by_an_owner_that_is_gone(
 
 
 async def test_a_start_refuses_a_data_directory_a_live_process_uses(
-    tmp_path: Path, embedded: EmbeddedMongo
+    tmp_path: Path, embedded: EmbeddedMongo, start_owner: StartOwner
 ) -> None:
     owner, server_pid, url = await start_owner(tmp_path / "data")
-    try:
-        started = time.monotonic()
-        with pytest.raises(EmbeddedMongoError) as refused:
-            await asyncio.to_thread(embedded.start)
-        message = str(refused.value)
-        assert "\n" not in message
-        assert f"process {owner.pid}" in message and str(server_pid) in message
-        assert "OPENLINES_DATA_DIR" in message
-        # At once, not after waiting for a lock that will not go, and the other one still works.
-        assert time.monotonic() - started < 10
-        await asyncio.to_thread(journaled_insert, url, {"still": "working"})
-    finally:
-        kill_hard(owner)
+    started = time.monotonic()
+    with pytest.raises(EmbeddedMongoError) as refused:
+        await asyncio.to_thread(embedded.start)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"process {owner.pid}" in message and str(server_pid) in message
+    assert "OPENLINES_DATA_DIR" in message
+    # At once, not after waiting for a lock that will not go, and the other one still works.
+    assert time.monotonic() - started < 10
+    await asyncio.to_thread(journaled_insert, url, {"still": "working"})
 
 
 async def test_a_start_waits_for_a_stopping_server_to_release_the_data(
