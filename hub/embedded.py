@@ -124,6 +124,7 @@ def end_process(pid: int, timeout_s: float) -> None:
     """SIGTERM, then SIGKILL if it is still there after ``timeout_s``; back once it is gone."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGCONT)  # a stopped (frozen) process handles SIGTERM only then
     if _wait_until(lambda: parent_pid(pid) is None, timeout_s):
         return
     log.warning("embedded MongoDB pid=%s ignored SIGTERM for %.0f s; killing it", pid, timeout_s)
