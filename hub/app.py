@@ -167,8 +167,10 @@ async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:
     embedded: EmbeddedMongo | None = None
     url = settings.mongo_url
     if url is None:
-        embedded = EmbeddedMongo(settings.data_dir.resolve())
+        embedded = EmbeddedMongo(settings.data_dir)
         try:
+            # Blocking (it waits for the server to answer); the server watches this process,
+            # not the worker thread, so it lives exactly as long as the hub.
             await asyncio.to_thread(embedded.start)
         except EmbeddedMongoError as exc:
             raise StartupError(str(exc)) from None
@@ -181,12 +183,12 @@ async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:
     except PyMongoError as exc:
         await client.close()
         if embedded:
-            embedded.stop()
+            await asyncio.to_thread(embedded.stop)
         raise StartupError(
             f"cannot reach MongoDB at {redact(url)}: {type(exc).__name__}"
         ) from None
     app[MONGO] = client
-    watcher = asyncio.create_task(_watch_embedded(app, embedded)) if embedded else None
+    watcher = asyncio.create_task(_watch_embedded(app, embedded, client)) if embedded else None
     try:
         yield
     finally:
@@ -197,13 +199,29 @@ async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.close()
         if embedded:
             await asyncio.to_thread(embedded.stop)
+            if watcher and not watcher.cancelled():
+                # The log's last line says why, after the parts' complaints of a closed client.
+                log.critical("stopped: the embedded MongoDB died; see %s", embedded.log_path)
 
 
-async def _watch_embedded(app: web.Application, embedded: EmbeddedMongo) -> None:
+async def _watch_embedded(
+    app: web.Application, embedded: EmbeddedMongo, client: AsyncMongoClient[dict[str, object]]
+) -> None:
     await embedded.watch()
-    # Fail loudly: without its database the hub must not pretend to work.
+    # Fail loudly: without its database the hub must not pretend to work. Stop at once, not
+    # after minutes: the client is closed, so requests and each part's last writes at shutdown
+    # fail now instead of each waiting out the server selection timeout for a server that will
+    # not come back; the sockets are closed (their clients reconnect to another hub, or to
+    # this one restarted), else the graceful stop waits for them up to its shutdown timeout.
     app[EXIT].code = 1
+    await client.close()
+    await _disconnect_sockets(app[SIO])
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def _disconnect_sockets(sio: socketio.AsyncServer) -> None:
+    if sio.eio.sockets:  # engine.io's "disconnect all" fails on none
+        await sio.eio.disconnect()
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:

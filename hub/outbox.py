@@ -34,11 +34,10 @@ from hub.models import (
     utcnow,
 )
 from hub.settings import Settings
-from hub.store import Store
+from hub.store import Store, retry_transient
 
 log = logging.getLogger("openlines.outbox")
 
-LEASE_S = 60.0
 # A row whose message is not stored this long after the row was: its process died in between.
 ORPHAN_AFTER = timedelta(seconds=30)
 CLAIM_BATCH = 50
@@ -110,7 +109,7 @@ class Outbox:
         for row in sorted(rows, key=lambda r: (r["due_at"], r["_id"])):
             claimed = await self._store.outbox.find_one_and_update(
                 {"_id": row["_id"], "status": "pending", "due_at": row["due_at"]},
-                {"$set": {"due_at": now + timedelta(seconds=LEASE_S)}},
+                {"$set": {"due_at": now + timedelta(seconds=self._settings.outbox_lease_s)}},
                 return_document=ReturnDocument.AFTER,
             )
             if claimed is not None:
@@ -155,6 +154,12 @@ class Outbox:
             await self._store.outbox.delete_one({"_id": row["_id"]})
             return
         message = Message.from_doc(message_doc)
+        if message.status != MessageStatus.PENDING:
+            # Delivered (or given up) by a process that died before it finished the row.
+            failed = message.status == MessageStatus.FAILED
+            row_status = MessageStatus.FAILED if failed else MessageStatus.SENT
+            await self._finish_row(row, row_status, message.status_reason)
+            return
         channel = await self._store.channels.get(row["channel_id"])
         conversation_doc = await self._store.conversations.find_one(
             {"_id": message.conversation_id}
@@ -251,6 +256,15 @@ class Outbox:
             reason = reason[: MAX_REASON_CHARS - 1] + "…"
         return reason
 
+    async def _finish_row(
+        self, row: dict[str, Any], status: MessageStatus, reason: str | None
+    ) -> None:
+        finished = {"status": status.value, "last_error": reason, "finished_at": utcnow()}
+        await retry_transient(
+            lambda: self._store.outbox.update_one({"_id": row["_id"]}, {"$set": finished}),
+            what="outbox row finish",
+        )
+
     def _adapter(self, channel: ChannelRecord) -> Channel:
         cached = self._adapters.get(channel.id)
         version = (channel.config, channel.active)
@@ -289,16 +303,21 @@ class Outbox:
         *,
         platform_message_id: str | None = None,
     ) -> None:
-        await self._store.outbox.update_one(
-            {"_id": row["_id"]},
-            {"$set": {"status": status.value, "last_error": reason, "finished_at": utcnow()}},
-        )
+        # The platform has the message already: a lost write here would send it again once the
+        # lease runs out, so a dropped connection is retried (both writes are idempotent). The
+        # message first: if the process dies before the row is finished too, the row's next
+        # claim finds the message done and only finishes the row (see ``_deliver``); the other
+        # way round the message stayed pending for ever.
         update: dict[str, Any] = {"status": status.value, "status_reason": reason}
         if platform_message_id:
             update["platform_message_id"] = platform_message_id
-        doc = await self._store.messages.find_one_and_update(
-            {"_id": message.id}, {"$set": update}, return_document=ReturnDocument.AFTER
+        doc = await retry_transient(
+            lambda: self._store.messages.find_one_and_update(
+                {"_id": message.id}, {"$set": update}, return_document=ReturnDocument.AFTER
+            ),
+            what="message status",
         )
+        await self._finish_row(row, status, reason)
         channel_type = channel.type if channel else "unknown"
         self._metrics.messages_out.labels(channel_type, status.value).inc()
         if status == MessageStatus.FAILED:

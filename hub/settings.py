@@ -184,6 +184,14 @@ class Settings(BaseSettings):
         le=3600,
         description="How far the timestamp of a signed `api` channel request may be from now.",
     )
+    # --- crash recovery (sec/embedded) -----------------------------------------------------
+    outbox_lease_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="How long a process keeps an outgoing message it took to send; one that "
+        "crashed mid-send gets it delivered by another (or its restart) after this long.",
+    )
     demo: bool = Field(
         default=False,
         description="Seed the demo (admin, operator, line, widget, /demo) into an empty "

@@ -7,19 +7,24 @@ indexes, no TTL indexes, paging by bounded ``seq`` ranges).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import AutoReconnect, DuplicateKeyError
 
 from hub.secretbox import SecretBox
 from hub.storage.channels import ChannelStore
 
+log = logging.getLogger("openlines.store")
+
 Doc = dict[str, Any]
+T = TypeVar("T")
 
 # Messages, outbox rows and conversation state are promises to people: fsync the journal.
 _JOURNALED = WriteConcern(j=True)
@@ -141,3 +146,23 @@ class Store:
 
     async def ping(self) -> None:
         await self.db.command("ping")
+
+
+async def retry_transient(
+    write: Callable[[], Awaitable[T]], *, what: str, attempts: int = 3, pause_s: float = 0.2
+) -> T:
+    """Do an idempotent write again when the connection to the server failed under it.
+
+    The driver's retryable writes are off against the embedded server (hub/embedded.py), so a
+    dropped connection reaches us. Most writes need nothing more: the client or platform that
+    is told of the failure sends again. This is for the few whose loss nobody else repairs
+    (a reply already delivered but not yet marked so would be delivered twice). ``attempts``
+    tries in all, the pause doubling in between; then the error goes on.
+    """
+    for attempt in range(1, attempts):
+        try:
+            return await write()
+        except AutoReconnect as exc:  # dropped, timed out, no primary: not the write's fault
+            log.warning("%s failed attempt=%s, trying again: %s", what, attempt, exc)
+            await asyncio.sleep(pause_s * 2 ** (attempt - 1))
+    return await write()

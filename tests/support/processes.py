@@ -1,4 +1,5 @@
-"""Real ``openlines serve`` processes for tests where processes matter (restart, two nodes)."""
+"""Real ``openlines serve`` processes for tests where processes matter (restart, two nodes,
+crashes), and what such tests ask of Linux processes: whose children, gone yet, kill -9."""
 
 from __future__ import annotations
 
@@ -15,6 +16,39 @@ import aiohttp
 from hub.embedded import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def is_gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie nobody reaped yet has exited too)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in {"Z", "X"}
+
+
+def children_of(pid: int, module: str) -> list[int]:
+    """The running children of ``pid`` started as ``python -m <module>``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # exited while we looked
+        if ppid == pid and module.encode() in args and not is_gone(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+async def wait_gone(pid: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not is_gone(pid):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {pid} still runs after {timeout_s} s")
+        await asyncio.sleep(0.1)
 
 
 class ServeProcess:
@@ -77,10 +111,28 @@ class ServeProcess:
             return await asyncio.to_thread(process.wait)
 
     async def stop_when_exited(self, timeout_s: float) -> int:
-        """Wait for the process to exit on its own; its exit code."""
+        """Wait for the process to exit on its own; its exit code. Killed if it does not."""
         process, self._process = self._process, None
         assert process is not None
-        return await asyncio.to_thread(process.wait, timeout_s)
+        try:
+            return await asyncio.to_thread(process.wait, timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+            message = f"serve did not exit within {timeout_s} s: {self.log()}"
+            raise AssertionError(message) from None
+
+    async def kill(self) -> int:
+        """``kill -9``: no shutdown at all, as a crash or the OOM killer would do it."""
+        process, self._process = self._process, None
+        assert process is not None
+        process.kill()
+        return await asyncio.to_thread(process.wait)
+
+    def embedded_mongo_pid(self) -> int:
+        """The embedded MongoDB this process started (``hub/embedded_child.py``)."""
+        [pid] = children_of(self.pid, "hub.embedded_child")
+        return pid
 
     @property
     def pid(self) -> int:
