@@ -184,7 +184,7 @@ class Settings(BaseSettings):
         le=3600,
         description="How far the timestamp of a signed `api` channel request may be from now.",
     )
-    # --- crash recovery (sec/embedded) -----------------------------------------------------
+    # --- crash recovery --------------------------------------------------------------------
     outbox_lease_s: float = Field(
         default=60.0,
         ge=1,
