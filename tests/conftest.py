@@ -97,15 +97,22 @@ async def spawn(tmp_path: Path) -> AsyncIterator[Spawn]:
         await process.stop()
 
 
+def marked_settings(
+    request: pytest.FixtureRequest, mongo_url: str, db_name: str, tmp_path: Path, **defaults: Any
+) -> Settings:
+    """``make_settings`` with a suite's ``defaults``, overridden by the test's (or module's)
+    ``@pytest.mark.settings(name=value, ...)``."""
+    marker = request.node.get_closest_marker("settings")
+    values = {**defaults, **(marker.kwargs if marker else {})}
+    return make_settings(mongo_url, db_name, tmp_path / "data", **values)
+
+
 @pytest.fixture
 def settings(
     mongo_url: str, db_name: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Settings:
     """The test's settings; ``@pytest.mark.settings(name=value, ...)`` overrides some."""
-    marker = request.node.get_closest_marker("settings")
-    return make_settings(
-        mongo_url, db_name, tmp_path / "data", **(marker.kwargs if marker else {})
-    )
+    return marked_settings(request, mongo_url, db_name, tmp_path)
 
 
 @pytest.fixture

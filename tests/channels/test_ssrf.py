@@ -5,15 +5,12 @@ other suites run with ``allow_private_urls`` (their fakes are local); these run 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from hub.appkeys import HUB
-from hub.settings import Settings
-from tests.conftest import make_settings
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.support.api_channel import post_api_message
 from tests.support.clients import Api
@@ -24,15 +21,7 @@ from tests.support.waiting import eventually
 INSIDE = ["127.0.0.1", "10.1.2.3", "169.254.169.254", "localhost"]
 
 
-@pytest.fixture
-def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
-    return make_settings(
-        mongo_url,
-        db_name,
-        tmp_path / "data",
-        public_url="https://hub.example.com",
-        allow_private_urls=False,
-    )
+pytestmark = pytest.mark.settings(public_url="https://hub.example.com", allow_private_urls=False)
 
 
 def _configs(host: str) -> list[tuple[str, dict[str, Any]]]:

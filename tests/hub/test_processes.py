@@ -42,7 +42,8 @@ async def test_embedded_defaults_and_restart_keep_everything(tmp_path: Path, spa
         operator_api = world.operators[0]
         operator = await operator_socket(first.url, operator_api.token or "")
         visitor, first_message = await visitor_says(first.url, world.key, "Before the restart")
-        token = (await visitor.events.wait("session"))["token"]
+        before = await visitor.events.wait("session")
+        token = before["token"]
         conversation_id = first_message["conversation_id"]
         await operator.events.wait("conversation:offered")
         assert (await operator.call("conversation:accept", {"id": conversation_id}))["ok"]
@@ -75,7 +76,9 @@ async def test_embedded_defaults_and_restart_keep_everything(tmp_path: Path, spa
         resumed = await visitor_socket(second.url, world.key, token)
         session = await resumed.events.wait("session")
         assert session["conversation_id"] == conversation_id
-        assert session["token"] == token
+        # The same visitor (the secret key is kept in the data dir), with a fresh token.
+        assert session["visitor_id"] == before["visitor_id"]
+        assert session["token"] != token
         widget_history = await resumed.call("history", {})
         assert [m["text"] for m in widget_history["messages"]] == [
             "Before the restart",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hub.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import marked_settings
 from tests.fakes.telegram import FakeBotApi
 from tests.support.clients import Api
 
@@ -21,8 +21,10 @@ CLIENT_CHAT = 111222333
 
 
 @pytest.fixture
-def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
-    return make_settings(mongo_url, db_name, tmp_path / "data", public_url=PUBLIC_URL)
+def settings(
+    request: pytest.FixtureRequest, mongo_url: str, db_name: str, tmp_path: Path
+) -> Settings:
+    return marked_settings(request, mongo_url, db_name, tmp_path, public_url=PUBLIC_URL)
 
 
 @pytest.fixture

@@ -4,41 +4,26 @@ that are not Telegram updates. Nothing jams, nothing is a 500, nothing malformed
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hub.settings import Settings
 from tests.channels.telegram.conftest import (
-    PUBLIC_URL,
     TOKEN,
     connect_bot,
     post_update,
     text_update,
 )
-from tests.conftest import make_settings
 from tests.fakes.telegram import FakeBotApi
 from tests.support.clients import Api
+from tests.support.logs import tracebacks
 from tests.support.platform import all_conversations, replies
 from tests.support.waiting import eventually
 
 MAX_ATTEMPTS = 3
 
 
-@pytest.fixture
-def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
-    return make_settings(
-        mongo_url,
-        db_name,
-        tmp_path / "data",
-        public_url=PUBLIC_URL,
-        outbox_max_attempts=MAX_ATTEMPTS,
-    )
-
-
-def _tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.exc_info]
+pytestmark = pytest.mark.settings(outbox_max_attempts=MAX_ATTEMPTS)
 
 
 async def test_a_reply_to_a_bot_api_answering_garbage_fails_with_the_reason(
@@ -63,7 +48,7 @@ async def test_a_reply_to_a_bot_api_answering_garbage_fails_with_the_reason(
     assert TOKEN not in reason
     tries = [c for c in fake.calls_of("sendMessage") if c.params["text"] == "lost"]
     assert len(tries) == MAX_ATTEMPTS
-    assert _tracebacks(caplog) == []
+    assert tracebacks(caplog) == []
     warnings = [
         r.getMessage()
         for r in caplog.records
@@ -99,7 +84,7 @@ async def test_connecting_to_a_bot_api_answering_garbage_is_a_422_with_its_words
     assert status == 422 and "not the Bot API's answer" in body["error"]["message"], body
     unchanged = await admin.get(f"/api/v1/channels/{channel['id']}")
     assert unchanged["config"]["mode"] == "webhook"
-    assert _tracebacks(caplog) == []
+    assert tracebacks(caplog) == []
 
 
 def _update(**message: Any) -> dict[str, Any]:
@@ -156,7 +141,7 @@ async def test_an_update_with_wrong_types_is_ignored_and_stores_nothing(
         assert await post_update(admin, channel, update) == 200, update
     assert await all_conversations(admin) == []
     assert not fake.calls_of("getFile")
-    assert _tracebacks(caplog) == []
+    assert tracebacks(caplog) == []
     ignored = [r for r in caplog.records if "malformed update" in r.getMessage()]
     assert len(ignored) == len(malformed)
     assert all(r.levelno == logging.WARNING for r in ignored)

@@ -5,24 +5,21 @@ is stored."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from hub.settings import Settings
 from tests.channels.vk.conftest import (
     GROUP_ID,
-    PUBLIC_URL,
     TOKEN,
     connect_community,
     post_event,
     text_event,
 )
-from tests.conftest import make_settings
 from tests.fakes.vk import FakeVkApi
 from tests.support.clients import Api
+from tests.support.logs import tracebacks
 from tests.support.platform import PNG, all_conversations, replies
 from tests.support.waiting import eventually
 
@@ -31,19 +28,7 @@ MAX_ATTEMPTS = 3
 GARBAGE: list[Any] = [b"<html>502 Bad Gateway</html>", {"oops": 1}, {"response": "oops"}]
 
 
-@pytest.fixture
-def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
-    return make_settings(
-        mongo_url,
-        db_name,
-        tmp_path / "data",
-        public_url=PUBLIC_URL,
-        outbox_max_attempts=MAX_ATTEMPTS,
-    )
-
-
-def _tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.exc_info]
+pytestmark = pytest.mark.settings(outbox_max_attempts=MAX_ATTEMPTS)
 
 
 async def test_connecting_to_a_vk_api_answering_garbage_is_a_422_with_its_words(
@@ -74,7 +59,7 @@ async def test_connecting_to_a_vk_api_answering_garbage_is_a_422_with_its_words(
     )
     assert status == 422 and "502 Bad Gateway" in answer["error"]["message"], answer
     assert (await admin.get(f"/api/v1/channels/{channel['id']}"))["config"]["mode"] == "callback"
-    assert _tracebacks(caplog) == []
+    assert tracebacks(caplog) == []
 
 
 async def test_replies_to_a_vk_api_answering_garbage_fail_with_the_reason(
@@ -113,7 +98,7 @@ async def test_replies_to_a_vk_api_answering_garbage_fail_with_the_reason(
     assert "messages.send" in out["lost"]["status_reason"]
     sends = [c for c in fake.calls_of("messages.send") if c.params.get("message") == "lost"]
     assert len(sends) == MAX_ATTEMPTS
-    assert _tracebacks(caplog) == []
+    assert tracebacks(caplog) == []
 
 
 def _message(**changes: Any) -> dict[str, Any]:
@@ -148,7 +133,7 @@ async def test_malformed_events_are_acknowledged_and_store_nothing(
     for update in malformed:
         assert await post_event(admin, channel, update) == (200, "ok"), update
     assert await all_conversations(admin) == []
-    assert _tracebacks(caplog) == []
+    assert tracebacks(caplog) == []
     ignored = [r for r in caplog.records if "malformed" in r.getMessage()]
     assert len(ignored) >= 10 and all(r.levelno == logging.WARNING for r in ignored)
     assert "yesterday" not in repr([r.getMessage() for r in ignored])  # no input echoed
