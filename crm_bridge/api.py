@@ -614,7 +614,7 @@ async def create_webhook(request: web.Request) -> web.Response:
             "created_by": user.id,
         },
     )
-    await _crm(request).store.webhooks.insert_one(hook.to_doc())
+    await _crm(request).store.insert_webhook(hook)
     # The secret is shown once, at creation, so the receiver can verify signatures.
     return json_response(_webhook_view(hook, secret=True), status=201)
 

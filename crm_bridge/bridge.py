@@ -20,7 +20,7 @@ log = logging.getLogger("openlines.crm.store")
 
 class CrmBridge:
     def __init__(self, hub: Hub, http: aiohttp.ClientSession) -> None:
-        store = CrmStore(hub.store.db)
+        store = CrmStore(hub.store.db, hub.store.secrets)
         settings = hub.settings
         reader = Reader(log)
         self.webhooks = Webhooks(
@@ -40,6 +40,7 @@ class CrmBridge:
         """Indexes and the default pipeline (idempotent); then subscribe before the bus runs."""
         await self._store.ensure_indexes()
         await self._store.ensure_default_pipeline()
+        await self._store.seal_webhook_secrets()
         self.rules.subscribe(self.crm.hub.bus)
 
     async def start(self) -> None:

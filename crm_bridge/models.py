@@ -187,7 +187,8 @@ class WebhookEvent(StrEnum):
 class Webhook(Doc):
     url: str = Field(max_length=MAX_URL)
     events: list[WebhookEvent] = Field(min_length=1)
-    secret: str = Field(min_length=16, max_length=200, exclude=True, repr=False)
+    # Sealed at rest (crm_bridge/store.py): longer stored than the 200 characters one may give.
+    secret: str = Field(min_length=16, max_length=500, exclude=True, repr=False)
     created_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -6,7 +6,8 @@ from pymongo import ASCENDING, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from crm_bridge.models import Pipeline, Stage, StageSemantic
+from crm_bridge.models import Pipeline, Stage, StageSemantic, Webhook
+from hub.secretbox import SecretBox
 
 Doc = dict[str, object]
 
@@ -22,7 +23,11 @@ DEFAULT_STAGES = (
 
 
 class CrmStore:
-    def __init__(self, db: AsyncDatabase[dict[str, object]]) -> None:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, object]], secrets: SecretBox | None = None
+    ) -> None:
+        # Webhook signing secrets are sealed at rest like channel secrets (hub/secretbox.py).
+        self._secrets = secrets
         # CRM records and pending webhook deliveries are promises too: journaled.
         journaled = db.with_options(write_concern=WriteConcern(j=True))
         self.leads: AsyncCollection[Doc] = journaled["crm_leads"]
@@ -48,6 +53,30 @@ class CrmStore:
         await self.deals.create_index([("conversation_ids", ASCENDING)])
         await self.activities.create_index([("refs", ASCENDING)])
         await self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+
+    async def insert_webhook(self, hook: Webhook) -> None:
+        doc = hook.to_doc()
+        if self._secrets is not None:
+            doc["secret"] = self._secrets.seal(hook.secret)
+        await self.webhooks.insert_one(doc)
+
+    def opened(self, hook: Webhook) -> Webhook:
+        """``hook`` with its signing secret in clear (as stored: sealed)."""
+        if self._secrets is None:
+            return hook
+        return hook.model_copy(update={"secret": self._secrets.open(hook.secret)})
+
+    async def seal_webhook_secrets(self) -> None:
+        """Seal signing secrets stored in clear by versions before they were sealed."""
+        if self._secrets is None:
+            return
+        async for doc in self.webhooks.find({"secret": {"$not": {"$regex": "^enc:"}}}):
+            secret = doc.get("secret")
+            if isinstance(secret, str) and secret:
+                await self.webhooks.update_one(
+                    {"_id": doc["_id"], "secret": secret},
+                    {"$set": {"secret": self._secrets.seal(secret)}},
+                )
 
     async def ensure_default_pipeline(self) -> None:
         """The "Sales" pipeline; an upsert, so concurrent start-ups create it once and a

@@ -28,6 +28,7 @@ from hub.errors import ValidationFailed
 from hub.loops import Worker
 from hub.models import new_id, utcnow
 from hub.netguard import ensure_public_url
+from hub.secretbox import SecretBoxError
 
 log = logging.getLogger("openlines.crm.webhooks")
 
@@ -121,6 +122,11 @@ class Webhooks:
             await self._finish(row, "failed", "the webhook's stored record is unreadable")
             return True
         body = bytes(row["body"])  # type: ignore[call-overload]  # BSON binary -> bytes
+        try:
+            hook = self._store.opened(hook)
+        except SecretBoxError:  # the secret key changed: nothing can sign for this hook
+            await self._finish(row, "failed", "the webhook's secret does not decrypt")
+            return True
         error = await self._post(hook, body)
         attempts = int(row["attempts"]) + 1  # type: ignore[call-overload]
         if error is None:

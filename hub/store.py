@@ -71,6 +71,8 @@ class Store:
         """``secrets`` seals each channel type's ``secret_fields`` at rest (the app always gives
         one; a tool that holds no secret key may leave it out and store configs as given)."""
         self.client = client
+        # Seals other secrets the hub keeps (a package's own, e.g. CRM webhook signing keys).
+        self.secrets = secrets
         self.db: AsyncDatabase[Doc] = client[db_name]
         journaled = self.db.with_options(write_concern=_JOURNALED)
         self.users: AsyncCollection[Doc] = self.db["users"]

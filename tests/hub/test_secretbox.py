@@ -80,3 +80,16 @@ async def _raw_channel(settings: Settings, channel_id: str) -> dict[str, Any]:
     await client.close()
     assert doc is not None
     return doc
+
+
+async def test_crm_webhook_secrets_are_sealed_in_the_database(
+    admin: Api, settings: Settings
+) -> None:
+    created = await admin.post(
+        "/api/v1/webhooks", {"url": "https://hooks.example.com/crm", "secret": "w" * 32}
+    )
+    assert created["secret"] == "w" * 32  # shown once, in clear
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url)
+    raw = await client[settings.mongo_db]["crm_webhooks"].find_one({"_id": created["id"]})
+    await client.close()
+    assert raw is not None and SecretBox.sealed(raw["secret"]) and "w" * 32 not in str(raw)
