@@ -55,4 +55,4 @@ async def open_tab(page: Page, tab: str) -> None:
     await page.get_by_test_id(f"tab-{tab}").click()
 
 
-I18N_PATH = Path(__file__).resolve().parents[2] / "operators_ui" / "src" / "i18n.json"
+I18N_PATH = Path(__file__).resolve().parents[2] / "operators_ui" / "src" / "i18n" / "strings.json"

@@ -9,7 +9,7 @@ from tests.support.clients import Api, operator_socket
 from tests.support.world import make_line, visitor_says
 from tests.widget.support import accept_next, reply
 
-I18N = Path(__file__).resolve().parents[2] / "operators_ui" / "src" / "i18n.json"
+I18N = Path(__file__).resolve().parents[2] / "operators_ui" / "src" / "i18n" / "strings.json"
 
 
 def test_every_label_has_both_languages() -> None:

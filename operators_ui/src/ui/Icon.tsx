@@ -1,5 +1,5 @@
-// Small pieces shared by the console's screens.
-import { t } from "./core";
+// Icons shared by the console's screens.
+import { t } from "../i18n";
 
 // Line icons drawn with SVG (shapes after Feather, MIT): emoji fonts are not on every desktop.
 const SHAPES: Record<string, preact.JSX.Element> = {

@@ -1,0 +1,103 @@
+// Admin: editing one line — members, distribution, timeouts, working hours, the line's
+// automatic messages, CSAT and what the CRM does with its conversations.
+import { useState } from "preact/hooks";
+import * as api from "../api/client";
+import type { LineDraft, User, WorkingHours } from "../api/types";
+import { t } from "../i18n";
+import { loadLines } from "../state/session";
+import { fail, toast } from "../state/ui";
+
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const DISTRIBUTIONS = ["round_robin", "strict_order", "all_at_once"];
+const MESSAGE_KEYS = ["welcome", "after_hours", "closing", "auto_close", "no_answer", "queued", "csat"];
+
+function zones(): string[] {
+  try { return (Intl as any).supportedValuesOf("timeZone"); } catch { return ["UTC", "Europe/Moscow"]; }
+}
+
+const nineToSix = (): WorkingHours => ({
+  timezone: "UTC",
+  week: { mon: [["09:00", "18:00"]], tue: [["09:00", "18:00"]], wed: [["09:00", "18:00"]], thu: [["09:00", "18:00"]], fri: [["09:00", "18:00"]], sat: [], sun: [] },
+  holidays: [],
+});
+
+export function LineEditor({ line, users, done }: { line: LineDraft; users: User[]; done: () => void }) {
+  const [v, setV] = useState(line);
+  const set = (patch: Partial<LineDraft>) => setV({ ...v, ...patch });
+  const num = (key: string) => (
+    <input type="number" min={0} value={v[key] ?? ""} data-testid={`line-${key}`} onInput={(e) => {
+      const raw = (e.target as HTMLInputElement).value; set({ [key]: raw === "" ? null : Number(raw) });
+    }} />
+  );
+  const toggleMember = (key: "operators" | "supervisors", id: string) =>
+    set({ [key]: v[key].includes(id) ? v[key].filter((x: string) => x !== id) : [...v[key], id] });
+  const wh = v.working_hours as WorkingHours | null;
+  const setWh = (patch: Partial<WorkingHours>) => set({ working_hours: { ...wh!, ...patch } });
+  const [holiday, setHoliday] = useState("");
+  const save = async () => {
+    const { id: _id, created_at: _created, ...body } = v;
+    try {
+      if (line.id) await api.patchLine(line.id, body);
+      else await api.createLine(body);
+      await loadLines();
+      toast(t("lines.saved"));
+      done();
+    } catch (err) { fail(err); }
+  };
+  return (
+    <div class="card form line-editor" data-testid="line-editor">
+      <label>{t("lines.name")}<input data-testid="line-name" value={v.name} onInput={(e) => set({ name: (e.target as HTMLInputElement).value })} /></label>
+      <fieldset><legend>{t("lines.operators")}</legend>
+        {users.map((u) => <label key={u.id} class="inline"><input type="checkbox" data-testid="line-operator" data-user-id={u.id} checked={v.operators.includes(u.id)} onChange={() => toggleMember("operators", u.id)} />{u.name}</label>)}
+      </fieldset>
+      <fieldset><legend>{t("lines.supervisors")}</legend>
+        {users.map((u) => <label key={u.id} class="inline"><input type="checkbox" data-testid="line-supervisor" data-user-id={u.id} checked={v.supervisors.includes(u.id)} onChange={() => toggleMember("supervisors", u.id)} />{u.name}</label>)}
+      </fieldset>
+      <label>{t("lines.distribution")}<select data-testid="line-distribution" value={v.distribution} onChange={(e) => set({ distribution: (e.target as HTMLSelectElement).value })}>
+        {DISTRIBUTIONS.map((d) => <option key={d} value={d}>{t(`dist.${d}`)}</option>)}</select></label>
+      <label>{t("lines.acceptTimeout")}{num("accept_timeout_s")}</label>
+      <label>{t("lines.maxActive")}{num("max_active_per_operator")}</label>
+      <label>{t("lines.noAnswer")}{num("no_answer_after_s")}</label>
+      <label>{t("lines.autoClose")}{num("auto_close_after_s")}</label>
+      <fieldset data-testid="working-hours"><legend>{t("wh.title")}</legend>
+        <label class="inline"><input type="checkbox" data-testid="wh-enabled" checked={!!wh} onChange={() => set({ working_hours: wh ? null : nineToSix() })} />{t("wh.enabled")}</label>
+        {wh && <>
+          <label>{t("wh.timezone")}<input list="ol-zones" data-testid="wh-timezone" value={wh.timezone} onInput={(e) => setWh({ timezone: (e.target as HTMLInputElement).value })} /></label>
+          <datalist id="ol-zones">{zones().map((z) => <option key={z} value={z} />)}</datalist>
+          <table><tbody>{DAYS.map((day) => (
+            <tr key={day} data-testid={`wh-day-${day}`}><th>{t(`day.${day}`)}</th><td>
+              {(wh.week[day] || []).length === 0 && <span class="muted">{t("wh.noIntervals")} </span>}
+              {(wh.week[day] || []).map(([start, end], i) => {
+                const change = (which: 0 | 1, value: string) => {
+                  const list = (wh.week[day] || []).map((x) => [...x] as [string, string]);
+                  list[i][which] = value;
+                  setWh({ week: { ...wh.week, [day]: list } });
+                };
+                return <span key={i} class="interval">
+                  <input type="time" data-testid="wh-start" value={start} onInput={(e) => change(0, (e.target as HTMLInputElement).value)} />–
+                  <input type="time" data-testid="wh-end" value={end} onInput={(e) => change(1, (e.target as HTMLInputElement).value)} />
+                  <button aria-label={t("act.delete")} onClick={() => setWh({ week: { ...wh.week, [day]: (wh.week[day] || []).filter((_, j) => j !== i) } })}>×</button>
+                </span>;
+              })}
+              <button data-testid={`wh-add-${day}`} onClick={() => setWh({ week: { ...wh.week, [day]: [...(wh.week[day] || []), ["09:00", "18:00"]] } })}>{t("wh.addInterval")}</button>
+            </td></tr>
+          ))}</tbody></table>
+          <div><b>{t("wh.holidays")}</b> {wh.holidays.map((h) => <span key={h} class="chip" data-testid="holiday">{h} <button onClick={() => setWh({ holidays: wh.holidays.filter((x) => x !== h) })}>×</button></span>)}
+            <input type="date" data-testid="holiday-input" value={holiday} onInput={(e) => setHoliday((e.target as HTMLInputElement).value)} />
+            <button data-testid="holiday-add" onClick={() => { if (holiday && !wh.holidays.includes(holiday)) setWh({ holidays: [...wh.holidays, holiday] }); setHoliday(""); }}>{t("act.add")}</button></div>
+        </>}
+      </fieldset>
+      <fieldset><legend>{t("lines.messages")}</legend>
+        {MESSAGE_KEYS.map((k) => <label key={k}>{t(`lines.msg.${k}`)}<textarea rows={2} data-testid={`line-msg-${k}`} value={v.messages?.[k] ?? ""} onInput={(e) => set({ messages: { ...v.messages, [k]: (e.target as HTMLTextAreaElement).value || null } })} /></label>)}
+      </fieldset>
+      <label class="inline"><input type="checkbox" checked={!!v.csat?.enabled} onChange={() => set({ csat: { enabled: !v.csat?.enabled } })} />{t("lines.csat")}</label>
+      <fieldset><legend>{t("lines.crm")}</legend>
+        <label class="inline"><input type="checkbox" checked={!!v.crm?.create_lead} onChange={() => set({ crm: { ...v.crm, create_lead: !v.crm?.create_lead } })} />{t("lines.crmLead")}</label>
+        <label>{t("lines.crmSource")}<input value={v.crm?.source ?? ""} onInput={(e) => set({ crm: { ...v.crm, source: (e.target as HTMLInputElement).value || null } })} /></label>
+        <label class="inline"><input type="checkbox" checked={!!v.crm?.deal_for_existing_contact} onChange={() => set({ crm: { ...v.crm, deal_for_existing_contact: !v.crm?.deal_for_existing_contact } })} />{t("lines.crmDeal")}</label>
+        <label>{t("lines.crmPipeline")}<input value={v.crm?.pipeline_id ?? ""} onInput={(e) => set({ crm: { ...v.crm, pipeline_id: (e.target as HTMLInputElement).value || null } })} /></label>
+      </fieldset>
+      <div class="row"><button class="primary" data-testid="line-save" onClick={save}>{t("act.save")}</button><button onClick={done}>{t("act.cancel")}</button></div>
+    </div>
+  );
+}

@@ -1,0 +1,79 @@
+// A conversation's messages: day separators, bubbles with attachments and delivery state, and
+// older pages loaded when scrolled to the top (keeping the view where it was).
+import { Fragment } from "preact";
+import { useLayoutEffect, useRef } from "preact/hooks";
+import type { Attachment, Msg } from "../api/types";
+import { t } from "../i18n";
+import { loadOlder, thread } from "../state/threads";
+import { fail } from "../state/ui";
+import { dayLabel, timeOfDay } from "../ui/format";
+import { Icon } from "../ui/Icon";
+
+function Bubble({ m }: { m: Msg }) {
+  const kind = m.direction === "system" ? "system" : m.direction;
+  return (
+    <div data-testid="message" data-seq={m.seq} data-hidden={m.hidden ? "true" : "false"} class={`msg ${kind}${m.hidden ? " hidden" : ""}`}>
+      <div class="who">
+        {m.direction === "system" ? t("msg.system") : m.author.name || (m.direction === "in" ? t("list.unknownClient") : "")}
+        {m.hidden && <span class="tag" data-testid="hidden-tag">{t("msg.hidden")}</span>}
+      </div>
+      {m.text && <div class="text">{m.text}</div>}
+      {m.attachments.map((a) => <AttachmentView key={a.id} a={a} />)}
+      {m.original && (
+        <a class="file" data-testid="original" href={m.original.url || `/api/v1/files/${m.original.id}`} download={m.original.name}>
+          <Icon name="clip" size={14} /> {t("msg.original")}
+        </a>
+      )}
+      <div class="when">{timeOfDay(m.created_at)}
+        {m.direction === "out" && !m.hidden && <span class="delivery" data-testid="delivery" data-status={m.status}> · {t(`msg.${m.status}`)}</span>}
+      </div>
+    </div>
+  );
+}
+
+function AttachmentView({ a }: { a: Attachment }) {
+  const url = a.url || `/api/v1/files/${a.id}`;
+  if (a.mime.startsWith("image/")) {
+    return <a href={url} target="_blank" rel="noopener"><img class="preview-img" src={url} alt={a.name} /></a>;
+  }
+  return <a class="file" href={url} target="_blank" rel="noopener" download={a.name}><Icon name="clip" size={14} /> {a.name} ({Math.ceil(a.size / 1024)} KB)</a>;
+}
+
+/** A stable key per message: stored ones are unique by seq (merge() keeps one per seq). */
+const messageKey = (m: Msg): string => (m.local ? `local-${m.id}` : `seq-${m.seq}`);
+
+export function Thread({ id }: { id: string }) {
+  const th = thread(id);
+  const box = useRef<HTMLDivElement>(null);
+  const prev = useRef({ height: 0, first: 0, last: 0 });
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const first = th.msgs[0]?.seq || 0;
+    const last = th.msgs.length;
+    if (prev.current.first && first < prev.current.first) {
+      el.scrollTop += el.scrollHeight - prev.current.height; // older page above: keep the view
+    } else if (last !== prev.current.last) {
+      el.scrollTop = el.scrollHeight;
+    }
+    prev.current = { height: el.scrollHeight, first, last };
+  });
+  const onScroll = () => {
+    const el = box.current;
+    if (el && el.scrollTop < 40 && !th.complete) { prev.current.height = el.scrollHeight; loadOlder(id).catch(fail); }
+  };
+  let lastDay = "";
+  return (
+    <div class="thread" ref={box} onScroll={onScroll} data-testid="thread">
+      {th.loading && <p class="empty">{t("conv.loading")}</p>}
+      {th.older && <p class="empty">{t("conv.older")}</p>}
+      {th.complete && th.msgs.length > 0 && <p class="start">{t("conv.start")}</p>}
+      {th.msgs.map((m) => {
+        const day = new Date(m.created_at).toDateString();
+        const sep = day !== lastDay ? <div class="day" data-testid="day-separator">{dayLabel(m.created_at)}</div> : null;
+        lastDay = day;
+        return <Fragment key={messageKey(m)}>{sep}<Bubble m={m} /></Fragment>;
+      })}
+    </div>
+  );
+}

@@ -1,0 +1,20 @@
+// The console's strings in Russian and English (strings.json) and the current language's lookup.
+import dict from "./strings.json";
+import type { Localized } from "../api/types";
+import { S } from "../state/store";
+
+const table = dict as Record<string, Record<string, string>>;
+
+export function t(key: string, vars: Record<string, string | number> = {}): string {
+  let text = table[S.lang][key] ?? table.en[key] ?? key;
+  for (const [k, v] of Object.entries(vars)) text = text.replace(`{${k}}`, String(v));
+  return text;
+}
+
+/** A text the hub sent in both languages, in the console's one (English if it lacks it). */
+export function localized(text: Localized | undefined, fallback = ""): string {
+  if (!text) return fallback;
+  return text[S.lang] || text.en || fallback;
+}
+
+export const locale = (): string => (S.lang === "ru" ? "ru-RU" : "en-GB");

@@ -1,0 +1,76 @@
+// The inbox: tabs of conversations (offered, mine, pinned, queue, all, closed) beside the open one.
+import type { Conv } from "../api/types";
+import { Conversation } from "../conversation/Conversation";
+import { t } from "../i18n";
+import { useNow } from "../state/clock";
+import { accept, inTab, listed, loadClosed, select, tabs } from "../state/conversations";
+import { S, type InboxTab } from "../state/store";
+import { fail, setClosedQuery, setInboxTab } from "../state/ui";
+import { duration } from "../ui/format";
+import { ChannelIcon } from "../ui/Icon";
+
+function openTab(tab: InboxTab): void {
+  setInboxTab(tab);
+  if (tab === "closed") loadClosed().catch(fail);
+}
+
+export function Inbox() {
+  const items = listed();
+  return (
+    <div class="inbox">
+      <section class="list">
+        <div class="tabs" role="tablist">
+          {tabs().map((tab) => {
+            const n = tab === "closed" ? 0 : [...S.convs.values()].filter((c) => inTab(c, tab)).length;
+            return (
+              <button key={tab} role="tab" class={S.tab === tab ? "tab on" : "tab"} data-testid={`tab-${tab}`} aria-selected={S.tab === tab}
+                onClick={() => openTab(tab)}>
+                {t(`tab.${tab}`)}{n ? <span class="count">{n}</span> : null}
+              </button>
+            );
+          })}
+        </div>
+        {S.tab === "closed" && (
+          <input class="search" data-testid="closed-search" placeholder={t("list.search")} value={S.closedQ}
+            onInput={(e) => { setClosedQuery((e.target as HTMLInputElement).value); loadClosed().catch(fail); }} />
+        )}
+        <ul data-testid="conversation-list">
+          {items.map((c) => <Row key={c.id} c={c} />)}
+        </ul>
+        {!items.length && <p class="empty">{t("list.empty")}</p>}
+        <p class="hint">{t("keys.help")}</p>
+      </section>
+      <section class="conv">{S.selected ? <Conversation id={S.selected} /> : <p class="empty">{t("conv.none")}</p>}</section>
+    </div>
+  );
+}
+
+/** How long it has waited and how long the offer has left: the only part of a row that ticks. */
+function Waiting({ c, offeredToMe }: { c: Conv; offeredToMe: boolean }) {
+  const now = useNow();
+  const waitingSince = c.queued_at || c.created_at;
+  return (
+    <div class="meta">
+      {(c.status === "queued" || c.status === "offered") && <span data-testid="wait-time">{t("list.waiting", { t: duration(now - Date.parse(waitingSince)) })}</span>}
+      {offeredToMe && c.offer_expires_at && <span class="countdown" data-testid="countdown">{t("list.expires", { t: duration(Date.parse(c.offer_expires_at) - now) })}</span>}
+    </div>
+  );
+}
+
+function Row({ c }: { c: Conv }) {
+  const unread = Math.max(0, (c.unread || 0) - (S.seen.get(c.id) ?? 0));
+  const offeredToMe = c.status === "offered" && c.offered_to.includes(S.me!.id);
+  return (
+    <li data-testid="conversation-item" data-id={c.id} class={S.selected === c.id ? "item on" : "item"} onClick={() => select(c.id)}>
+      <ChannelIcon type={c.channel.type} />
+      <div class="grow">
+        <div class="row"><b class="name">{c.client.name || t("list.unknownClient")}</b>
+          {unread > 0 && <span class="unread" data-testid="unread">{unread}</span>}
+        </div>
+        <div class="preview">{c.last_message?.text || t("list.noMessages")}</div>
+        <Waiting c={c} offeredToMe={offeredToMe} />
+      </div>
+      {offeredToMe && <button class="primary" data-testid="accept" onClick={(e) => { e.stopPropagation(); accept(c.id); }}>{t("act.accept")}</button>}
+    </li>
+  );
+}

@@ -1,0 +1,26 @@
+// How the console writes durations, days and times in the current language.
+import { locale, t } from "../i18n";
+
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return t("time.s", { n: s });
+  if (s < 3600) return t("time.m", { n: Math.floor(s / 60) });
+  return t("time.h", { n: Math.floor(s / 3600) });
+}
+
+export function dayLabel(iso: string): string {
+  const d = new Date(iso);
+  const today = new Date();
+  const yesterday = new Date(Date.now() - 86400000);
+  if (d.toDateString() === today.toDateString()) return t("msg.today");
+  if (d.toDateString() === yesterday.toDateString()) return t("msg.yesterday");
+  return d.toLocaleDateString(locale(), { day: "numeric", month: "long", year: "numeric" });
+}
+
+export function timeOfDay(iso: string): string {
+  return new Date(iso).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+}
+
+export function dateTime(iso: string): string {
+  return new Date(iso).toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" });
+}
