@@ -107,6 +107,8 @@ class ChannelKind(Protocol):
     """Everything the hub needs to know about one type of channel."""
 
     name: ClassVar[str]
+    # What the console calls this kind, in Russian and English (``words(ru, en)``).
+    title: ClassVar[Mapping[str, str]]
     config_model: ClassVar[type[BaseModel]]
     secret_fields: ClassVar[frozenset[str]]
     # Generated config values shown once, in the response that creates the channel.
@@ -180,6 +182,63 @@ class ChannelKindDefaults:
         self, channel: ChannelRecord, chat_id: str, on: bool, author_name: str, deps: ChannelDeps
     ) -> None:
         return None
+
+
+# --- the config form ------------------------------------------------------------------------
+# ``GET /api/v1/channel-types`` gives each kind's config model as JSON Schema, and the console
+# draws its channel forms from it: a new channel needs no console change. These helpers put what
+# a form needs beyond types and limits (titles in both languages, which fields are long text,
+# secret, generated) into the schema, as ``x-`` keywords next to the field they describe.
+
+
+def words(ru: str, en: str) -> dict[str, str]:
+    """One text in the console's two languages."""
+    return {"ru": ru, "en": en}
+
+
+def field_form(
+    ru: str,
+    en: str,
+    *,
+    help_ru: str | None = None,
+    help_en: str | None = None,
+    multiline: bool = False,
+    enum_titles: Mapping[str, tuple[str, str]] | None = None,
+    generated: bool = False,
+    once: bool = False,
+    secret: bool = False,
+) -> dict[str, Any]:
+    """The ``json_schema_extra`` of one config field: how the generated form shows it.
+
+    ``enum_titles`` names each allowed value (``{"webhook": ("Вебхук", "Webhook")}``);
+    ``generated``: the server fills it when left empty; ``once``: shown once, in the answer
+    that creates the channel; ``secret``: never shown back (``writeOnly``)."""
+    extra: dict[str, Any] = {"x-title": words(ru, en)}
+    if help_ru is not None or help_en is not None:
+        extra["x-description"] = words(help_ru or "", help_en or "")
+    if multiline:
+        extra["x-multiline"] = True
+    if enum_titles is not None:
+        extra["x-enum-titles"] = {value: words(*pair) for value, pair in enum_titles.items()}
+    if generated:
+        extra["x-generated"] = True
+    if once:
+        extra["x-once"] = True
+    if secret:
+        extra["writeOnly"] = True
+    return extra
+
+
+def config_schema(kind: ChannelKind) -> dict[str, Any]:
+    """The JSON Schema of ``kind``'s config model, as the console's form reads it: its secret
+    fields ``writeOnly`` and those shown once at creation ``x-once``, whatever the fields say."""
+    schema = kind.config_model.model_json_schema(mode="validation")
+    for name, prop in schema.get("properties", {}).items():
+        if name in kind.secret_fields:
+            prop["writeOnly"] = True
+        if name in kind.reveal_on_create:
+            prop["x-once"] = True
+    return schema
 
 
 # --- what adapters share --------------------------------------------------------------------
@@ -274,6 +333,17 @@ class ChannelRegistry:
 
     def types(self) -> list[str]:
         return sorted(self._kinds)
+
+    def kinds(self) -> list[ChannelKind]:
+        """Every registered kind, in the order the composition root added them."""
+        return list(self._kinds.values())
+
+    def describe(self) -> list[dict[str, Any]]:
+        """What ``GET /api/v1/channel-types`` lists: each kind's name, title and config schema."""
+        return [
+            {"type": kind.name, "title": dict(kind.title), "schema": config_schema(kind)}
+            for kind in self._kinds.values()
+        ]
 
     def secret_fields(self, type_: str) -> frozenset[str]:
         """The config fields of ``type_`` that hold secrets (none for an unknown type)."""

@@ -6,28 +6,86 @@ import hashlib
 import hmac
 import html
 import secrets
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
-from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink, Emitter
+from hub.channels import (
+    ChannelDeps,
+    ChannelKindDefaults,
+    ChannelSink,
+    Emitter,
+    field_form,
+    words,
+)
 from hub.errors import NotFound
 from hub.models import ChannelRecord, Outbound, Receipt
 from hub.realtime import WIDGET_NS, visitor_room
 
 PRECHAT_FIELDS = ("name", "email", "phone")
+PrechatField = Literal["name", "email", "phone"]
 
 
 class WidgetConfig(BaseModel):
-    title: str = Field(default="Chat with us", min_length=1, max_length=100)
-    color: str = Field(default="#2f6fed", pattern=r"^#[0-9a-fA-F]{6}$")
-    allowed_origins: list[str] = Field(default_factory=list, max_length=50)
-    prechat_fields: list[str] = Field(default_factory=list, max_length=len(PRECHAT_FIELDS))
-    agreement_text: str | None = Field(default=None, max_length=2000)
-    greeting: str | None = Field(default=None, max_length=500)
+    title: str = Field(
+        default="Chat with us",
+        min_length=1,
+        max_length=100,
+        json_schema_extra=field_form("Заголовок окна", "Window title"),
+    )
+    color: str = Field(
+        default="#2f6fed",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        json_schema_extra=field_form("Цвет", "Colour", help_ru="#RRGGBB", help_en="#RRGGBB"),
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        json_schema_extra=field_form(
+            "Разрешённые сайты",
+            "Allowed origins",
+            help_ru="Например https://example.com; пусто — любой сайт",
+            help_en="Like https://example.com; empty: any site",
+        ),
+    )
+    prechat_fields: list[PrechatField] = Field(
+        default_factory=list,
+        max_length=len(PRECHAT_FIELDS),
+        json_schema_extra=field_form(
+            "Поля анкеты",
+            "Pre-chat fields",
+            enum_titles={
+                "name": ("Имя", "Name"),
+                "email": ("Эл. почта", "E-mail"),
+                "phone": ("Телефон", "Phone"),
+            },
+        ),
+    )
+    agreement_text: str | None = Field(
+        default=None,
+        max_length=2000,
+        json_schema_extra=field_form("Текст соглашения", "Agreement text", multiline=True),
+    )
+    greeting: str | None = Field(
+        default=None,
+        max_length=500,
+        json_schema_extra=field_form("Приветствие", "Greeting", multiline=True),
+    )
     # "auto" follows the visitor's browser; the widget ships Russian and English.
-    language: Literal["auto", "en", "ru"] = "auto"
+    language: Literal["auto", "en", "ru"] = Field(
+        default="auto",
+        json_schema_extra=field_form(
+            "Язык",
+            "Language",
+            enum_titles={
+                "auto": ("Как в браузере", "As the browser"),
+                "en": ("Английский", "English"),
+                "ru": ("Русский", "Russian"),
+            },
+        ),
+    )
     # Identity verification: the site's backend signs the visitor's user id with this (see
     # ``identity_hash``). Generated at creation and shown once; PATCH a new value to renew it.
     identity_secret: str | None = Field(
@@ -35,15 +93,30 @@ class WidgetConfig(BaseModel):
         min_length=32,
         max_length=200,
         pattern=r"^[\x21-\x7e]+$",  # printable ASCII: the same bytes in every backend language
-        json_schema_extra={"writeOnly": True},
+        json_schema_extra=field_form(
+            "Секрет проверки личности",
+            "Identity secret",
+            help_ru="Пусто: сервер создаст секрет и покажет единожды",
+            help_en="Empty: the hub generates one and shows it once",
+            generated=True,
+            once=True,
+            secret=True,
+        ),
     )
+
+    @field_validator("prechat_fields", mode="before")
+    @classmethod
+    def _known_fields(cls, value: Any) -> Any:
+        # Before the type check, so that an unknown field is named the way it always was.
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            unknown = sorted(set(value) - set(PRECHAT_FIELDS))
+            if unknown:
+                raise ValueError(f"unknown pre-chat fields {unknown}; use {list(PRECHAT_FIELDS)}")
+        return value
 
     @field_validator("prechat_fields")
     @classmethod
-    def _known_fields(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(PRECHAT_FIELDS))
-        if unknown:
-            raise ValueError(f"unknown pre-chat fields {unknown}; use {list(PRECHAT_FIELDS)}")
+    def _unique_fields(cls, value: list[PrechatField]) -> list[PrechatField]:
         return list(dict.fromkeys(value))
 
     @field_validator("allowed_origins")
@@ -99,6 +172,7 @@ class WidgetChannel:
 
 class WidgetKind(ChannelKindDefaults):
     name: ClassVar[str] = "widget"
+    title: ClassVar[Mapping[str, str]] = words("Виджет на сайте", "Website widget")
     config_model: ClassVar[type[BaseModel]] = WidgetConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"identity_secret"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset({"identity_secret"})

@@ -10,6 +10,7 @@ public address (``hub.netguard``), checked when it is set and before every call.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ from channels.api.signing import (
     verify,
 )
 from hub.appkeys import HUB
-from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink
+from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink, field_form, words
 from hub.errors import (
     ChannelError,
     ChannelRateLimited,
@@ -44,10 +45,35 @@ __all__ = ["KIND", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "ApiConfig", "ApiKind
 
 
 class ApiConfig(BaseModel):
-    webhook_url: HttpUrl | None = None
-    secret: str | None = Field(default=None, min_length=16, max_length=200)
+    webhook_url: HttpUrl | None = Field(
+        default=None,
+        json_schema_extra=field_form(
+            "Адрес для ответов",
+            "Webhook URL",
+            help_ru="Сюда уходят ответы операторов (POST, подписанный секретом)",
+            help_en="Where the hub posts the operators' replies (signed with the secret)",
+        ),
+    )
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        json_schema_extra=field_form(
+            "Секрет подписи",
+            "Signing secret",
+            help_ru="Пусто: сервер создаст секрет и покажет единожды",
+            help_en="Empty: the hub generates one and shows it once",
+            generated=True,
+            secret=True,
+        ),
+    )
     # How long one delivery may take; the outbox retries after that.
-    timeout_s: float = Field(default=10.0, ge=1, le=60)
+    timeout_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=60,
+        json_schema_extra=field_form("Тайм-аут доставки, секунд", "Delivery timeout, s"),
+    )
 
 
 class ApiSender(BaseModel):
@@ -156,6 +182,7 @@ def _receipt_id(payload: bytes) -> str | None:
 
 class ApiKind(ChannelKindDefaults):
     name: ClassVar[str] = "api"
+    title: ClassVar[Mapping[str, str]] = words("API", "API")
     config_model: ClassVar[type[BaseModel]] = ApiConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"secret"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset({"secret"})

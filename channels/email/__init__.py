@@ -6,6 +6,7 @@ Threading, what is ignored and the config are described in docs/api.md ("E-mail"
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ from channels.email.failures import IMAP_FAILURES, SMTP_FAILURES, imap_error, sm
 from channels.email.imap import Receiver, close, open_mailbox
 from channels.email.smtp import OutgoingFile, Reply
 from channels.email.threads import Threads
-from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink
+from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink, words
 from hub.errors import ChannelError, ChannelRejected, NotFound, ValidationFailed
 from hub.models import AuthorType, ChannelRecord, Outbound, Receipt, utcnow
 from hub.netguard import ensure_public_host
@@ -90,6 +91,7 @@ class EmailChannel:
 
 class EmailKind(ChannelKindDefaults):
     name: ClassVar[str] = "email"
+    title: ClassVar[Mapping[str, str]] = words("Электронная почта", "E-mail")
     config_model: ClassVar[type[BaseModel]] = EmailConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"password"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset()

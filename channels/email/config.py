@@ -4,26 +4,89 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
+from hub.channels import field_form
+
 
 class EmailConfig(BaseModel):
-    imap_host: str = Field(min_length=1, max_length=255)
-    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_host: str = Field(
+        min_length=1, max_length=255, json_schema_extra=field_form("Сервер IMAP", "IMAP server")
+    )
+    imap_port: int = Field(
+        default=993, ge=1, le=65535, json_schema_extra=field_form("Порт IMAP", "IMAP port")
+    )
     # True: implicit TLS (993). False: plain IMAP (a local or test server).
-    imap_tls: bool = True
-    smtp_host: str = Field(min_length=1, max_length=255)
-    smtp_port: int = Field(default=465, ge=1, le=65535)
+    imap_tls: bool = Field(
+        default=True,
+        json_schema_extra=field_form(
+            "IMAP через TLS",
+            "IMAP over TLS",
+            help_ru="Выключите только для локального или тестового сервера",
+            help_en="Off only for a local or test server",
+        ),
+    )
+    smtp_host: str = Field(
+        min_length=1, max_length=255, json_schema_extra=field_form("Сервер SMTP", "SMTP server")
+    )
+    smtp_port: int = Field(
+        default=465, ge=1, le=65535, json_schema_extra=field_form("Порт SMTP", "SMTP port")
+    )
     # True: implicit TLS (465). False: STARTTLS when the server offers it, else plain.
-    smtp_tls: bool = True
-    username: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1000)
+    smtp_tls: bool = Field(
+        default=True,
+        json_schema_extra=field_form(
+            "SMTP через TLS",
+            "SMTP over TLS",
+            help_ru="Выключено: STARTTLS, если сервер предлагает",
+            help_en="Off: STARTTLS when the server offers it",
+        ),
+    )
+    username: str = Field(
+        min_length=1, max_length=320, json_schema_extra=field_form("Логин", "Username")
+    )
+    password: str = Field(
+        min_length=1,
+        max_length=1000,
+        json_schema_extra=field_form("Пароль", "Password", secret=True),
+    )
     # The support address clients write to; replies go out from it.
-    address: str = Field(pattern=r"^[^@\s+]+@[^@\s]+$", max_length=320)
+    address: str = Field(
+        pattern=r"^[^@\s+]+@[^@\s]+$",
+        max_length=320,
+        json_schema_extra=field_form(
+            "Адрес поддержки",
+            "Support address",
+            help_ru="Адрес, куда пишут клиенты и откуда уходят ответы",
+            help_en="Clients write to it; replies go out from it",
+        ),
+    )
     # Senders whose mail is dropped: "spam@example.com" or a whole "@example.com".
-    blocklist: list[str] = Field(default_factory=list, max_length=1000)
+    blocklist: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        json_schema_extra=field_form(
+            "Чёрный список",
+            "Blocklist",
+            help_ru="Адреса или домены (@example.com), чьи письма отбрасываются",
+            help_en="Addresses or domains (@example.com) whose mail is dropped",
+        ),
+    )
     # On first connect, also import the mail of the last N days (default: new mail only).
-    fetch_since_days: int | None = Field(default=None, ge=1, le=365)
+    fetch_since_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        json_schema_extra=field_form(
+            "Загрузить почту за дней",
+            "Import mail of the last days",
+            help_ru="При первом подключении; пусто — только новые письма",
+            help_en="On first connect; empty: new mail only",
+        ),
+    )
     # Mark ingested mail \Seen in the mailbox.
-    mark_seen: bool = True
+    mark_seen: bool = Field(
+        default=True,
+        json_schema_extra=field_form("Отмечать прочитанным", "Mark as read"),
+    )
 
     @field_validator("address")
     @classmethod

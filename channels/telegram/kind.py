@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import aiohttp
@@ -59,9 +59,11 @@ from hub.channels import (
     ChannelSink,
     Edit,
     FileReader,
+    field_form,
     keep_file,
     split_text,
     with_files,
+    words,
 )
 from hub.errors import (
     BadRequest,
@@ -101,10 +103,46 @@ _TOKEN = re.compile(r"\d{1,20}:[\w-]{20,100}")
 
 
 class TelegramConfig(BaseModel):
-    bot_token: str = Field(pattern=r"^\d{1,20}:[\w-]{20,100}$", max_length=130)
-    mode: Literal["webhook", "polling"] = "webhook"
+    bot_token: str = Field(
+        pattern=r"^\d{1,20}:[\w-]{20,100}$",
+        max_length=130,
+        json_schema_extra=field_form(
+            "Токен бота",
+            "Bot token",
+            help_ru="Выдаёт @BotFather: 123456:ABC…",
+            help_en="From @BotFather: 123456:ABC…",
+            secret=True,
+        ),
+    )
+    mode: Literal["webhook", "polling"] = Field(
+        default="webhook",
+        json_schema_extra=field_form(
+            "Получение сообщений",
+            "How messages arrive",
+            enum_titles={
+                "webhook": (
+                    "Вебхук (Telegram вызывает сервер)",
+                    "Webhook (Telegram calls the hub)",
+                ),
+                "polling": (
+                    "Опрос (сервер спрашивает Telegram)",
+                    "Polling (the hub asks Telegram)",
+                ),
+            },
+        ),
+    )
     # Any Bot API server (a self-hosted one, or a local fake in tests); unset: api.telegram.org.
-    api_base: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=300)
+    api_base: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        max_length=300,
+        json_schema_extra=field_form(
+            "Адрес Bot API",
+            "Bot API address",
+            help_ru="Пусто: api.telegram.org",
+            help_en="Empty: api.telegram.org",
+        ),
+    )
 
 
 def _scrub(text: str) -> str:
@@ -267,6 +305,7 @@ class TelegramSender:
 
 class TelegramKind:
     name: ClassVar[str] = "telegram"
+    title: ClassVar[Mapping[str, str]] = words("Telegram", "Telegram")
     config_model: ClassVar[type[BaseModel]] = TelegramConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"bot_token", "webhook_secret"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset({"webhook_secret"})

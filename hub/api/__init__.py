@@ -5,9 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
-from hub.api import auth, channels, conversations, csat, lines, openapi, ops, users
+from hub.api import (
+    auth,
+    channel_types,
+    channels,
+    conversations,
+    csat,
+    lines,
+    openapi,
+    ops,
+    users,
+)
 
-_MODULES = (auth, users, lines, channels, conversations, csat, ops, openapi)
+_MODULES = (auth, users, lines, channel_types, channels, conversations, csat, ops, openapi)
 
 
 def routes() -> list[web.RouteDef]:

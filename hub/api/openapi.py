@@ -156,6 +156,13 @@ RESULT_SCHEMAS: dict[str, Any] = {
             "secrets_set": STRINGS,
         }
     ),
+    "ChannelType": _object(
+        {
+            "type": STRING,
+            "title": _object({"ru": STRING, "en": STRING}),
+            "schema": {"type": "object"},
+        }
+    ),
     "Conversation": _object(
         {
             "id": STRING,
@@ -296,6 +303,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ok=(201,), result=_ref("Channel"), errors=(403, 502)
     ),
     ("GET", "/api/v1/lines/{line_id}/channels"): Operation(result=_list_of("channels", "Channel")),
+    ("GET", "/api/v1/channel-types"): Operation(result=_list_of("channel_types", "ChannelType")),
     ("GET", "/api/v1/channels/{channel_id}"): Operation(result=_ref("Channel")),
     ("PATCH", "/api/v1/channels/{channel_id}"): Operation(
         result=_ref("Channel"), errors=(403, 502)

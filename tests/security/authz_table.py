@@ -976,6 +976,7 @@ ROWS: list[Row] = [
         Effect.BENIGN,
         probe="/api/v1/lines/{line_id}/channels",
     ),
+    Row("Lines and channels", Rest("GET", "/api/v1/channel-types"), ANYONE_SIGNED_IN),
     Row(
         "Lines and channels",
         Rest("GET", "/api/v1/lines/{line_id}/channels"),
