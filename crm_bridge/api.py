@@ -37,7 +37,7 @@ from crm_bridge.models import (
     ref,
 )
 from crm_bridge.normalize import normalize_emails, normalize_phones
-from crm_bridge.service import EDITORS, Crm, search_filter
+from crm_bridge.service import EDITORS, Crm
 from hub.access import ensure_may_see
 from hub.api.common import caller, hub_of
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -316,9 +316,9 @@ async def _check_users(request: web.Request, *user_ids: str | None) -> None:
 
 
 async def _check_refs(crm: Crm, contact_id: str | None, company_id: str | None) -> None:
-    if contact_id and not await crm.store.contacts.count_documents({"_id": contact_id}):
+    if contact_id and not await crm.store.exists(Entity.CONTACTS, contact_id):
         raise ValidationFailed("no such contact", code="unknown_contact")
-    if company_id and not await crm.store.companies.count_documents({"_id": company_id}):
+    if company_id and not await crm.store.exists(Entity.COMPANIES, company_id):
         raise ValidationFailed("no such company", code="unknown_company")
 
 
@@ -344,32 +344,23 @@ async def list_records(request: web.Request) -> web.Response:
     entity = _entity(request)
     crm = _crm(request)
     params = _list_query(request, entity)
-    query: dict[str, Any] = {
+    where: dict[str, object] = {
         name: value
         for name in _LIST_FILTERS[entity]
         if (value := getattr(params, name)) is not None
     }
-    if params.status is not None:
-        query["status"] = params.status.value
     if params.responsible_id == "me":
-        query["responsible_id"] = user.id
-    clauses = [query, search_filter(params.q), await crm.visibility_filter(user)]
-    if params.cursor:
-        clauses.append({"_id": {"$lt": params.cursor}})
-    docs = (
-        await crm.collection(entity)
-        .find({"$and": [c for c in clauses if c]} if any(clauses) else {})
-        .sort("_id", -1)
-        .limit(params.limit)
-        .to_list()
+        where["responsible_id"] = user.id
+    records, next_cursor = await crm.store.page(
+        entity,
+        where,
+        q=params.q,
+        conversation_ids=await crm.visible_conversation_ids(user),
+        before_id=params.cursor,
+        limit=params.limit,
     )
-    # A stored document that does not load is skipped (and logged), never a failed list.
-    items = [r.model_dump(mode="json") for r in crm.reader.parse_all(crm.model(entity), docs)]
     return json_response(
-        {
-            entity.value: items,
-            "next_cursor": str(docs[-1]["_id"]) if len(docs) == params.limit else None,
-        }
+        {entity.value: [r.model_dump(mode="json") for r in records], "next_cursor": next_cursor}
     )
 
 
@@ -522,10 +513,8 @@ def _stages(body: list[StageIn], existing: Pipeline | None) -> list[Stage]:
 async def list_pipelines(request: web.Request) -> web.Response:
     await caller(request)
     crm = _crm(request)
-    docs = await crm.store.pipelines.find({}).sort("created_at", 1).to_list()
-    return json_response(
-        {"pipelines": [p.model_dump(mode="json") for p in crm.reader.parse_all(Pipeline, docs)]}
-    )
+    pipelines = await crm.store.pipelines()
+    return json_response({"pipelines": [p.model_dump(mode="json") for p in pipelines]})
 
 
 @routes.post("/api/v1/crm/pipelines")
@@ -533,29 +522,27 @@ async def create_pipeline(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
     body = await read_json(request, PipelineIn)
     pipeline = validated(Pipeline, {"name": body.name, "stages": _stages(body.stages, None)})
-    await _crm(request).store.pipelines.insert_one(pipeline.to_doc())
+    await _crm(request).store.insert_pipeline(pipeline)
     return json_response(pipeline.model_dump(mode="json"), status=201)
 
 
 @routes.get("/api/v1/crm/pipelines/{pipeline_id}")
 async def get_pipeline(request: web.Request) -> web.Response:
     await caller(request)
-    crm = _crm(request)
-    doc = await crm.store.pipelines.find_one({"_id": request.match_info["pipeline_id"]})
-    if doc is None:
+    found = await _crm(request).store.pipeline(request.match_info["pipeline_id"])
+    if found is None:
         raise NotFound("no such pipeline")
-    pipeline, _ = crm.reader.repair(Pipeline, doc)
-    return json_response(pipeline.model_dump(mode="json"))
+    return json_response(found[0].model_dump(mode="json"))
 
 
 @routes.patch("/api/v1/crm/pipelines/{pipeline_id}")
 async def patch_pipeline(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
     crm = _crm(request)
-    doc = await crm.store.pipelines.find_one({"_id": request.match_info["pipeline_id"]})
-    if doc is None:
+    found = await crm.store.pipeline(request.match_info["pipeline_id"])
+    if found is None:
         raise NotFound("no such pipeline")
-    pipeline, intact = crm.reader.repair(Pipeline, doc)
+    pipeline, intact = found
     body = await read_json(request, PipelinePatch)
     changes: dict[str, Any] = {}
     if "name" in body.model_fields_set:
@@ -563,9 +550,7 @@ async def patch_pipeline(request: web.Request) -> web.Response:
     if "stages" in body.model_fields_set:
         stages = _stages(body.stages, pipeline) if body.stages is not None else None
         dropped = {s.id for s in pipeline.stages} - {s.id for s in stages} if stages else set()
-        if dropped and await crm.store.deals.count_documents(
-            {"pipeline_id": pipeline.id, "stage": {"$in": list(dropped)}}
-        ):
+        if dropped and await crm.store.deals_in_stages(pipeline.id, dropped):
             raise Conflict("deals are still in the stages to remove", code="stage_in_use")
         changes["stages"] = stages
     # The pipeline as it will be, validated whole (422 naming the field, nothing written).
@@ -573,7 +558,7 @@ async def patch_pipeline(request: web.Request) -> web.Response:
     stored.pop("_id")
     if changes or not intact:
         fields = stored if not intact else {name: stored[name] for name in changes}
-        await crm.store.pipelines.update_one({"_id": pipeline.id}, {"$set": fields})
+        await crm.store.set_pipeline(pipeline.id, fields)
     updated = await crm.pipeline(pipeline.id)
     return json_response(updated.model_dump(mode="json"))
 
@@ -591,9 +576,7 @@ def _webhook_view(hook: Webhook, *, secret: bool = False) -> dict[str, Any]:
 @routes.get("/api/v1/webhooks")
 async def list_webhooks(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
-    crm = _crm(request)
-    docs = await crm.store.webhooks.find({}).sort("_id", 1).to_list()
-    hooks = crm.reader.parse_all(Webhook, docs)
+    hooks = await _crm(request).store.webhooks()
     return json_response({"webhooks": [_webhook_view(h) for h in hooks]})
 
 
@@ -622,9 +605,6 @@ async def create_webhook(request: web.Request) -> web.Response:
 @routes.delete("/api/v1/webhooks/{webhook_id}")
 async def delete_webhook(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
-    result = await _crm(request).store.webhooks.delete_one(
-        {"_id": request.match_info["webhook_id"]}
-    )
-    if not result.deleted_count:
+    if not await _crm(request).store.delete_webhook(request.match_info["webhook_id"]):
         raise NotFound("no such webhook")
     return web.Response(status=204)

@@ -11,7 +11,7 @@ from aiohttp import web
 from crm_bridge.documents import Reader
 from crm_bridge.rules import Rules
 from crm_bridge.service import Crm
-from crm_bridge.store import CrmStore
+from crm_bridge.storage import CrmStorage
 from crm_bridge.webhooks import Webhooks
 from hub.services import Hub
 
@@ -20,13 +20,12 @@ log = logging.getLogger("openlines.crm.store")
 
 class CrmBridge:
     def __init__(self, hub: Hub, http: aiohttp.ClientSession) -> None:
-        store = CrmStore(hub.store.db, hub.store.secrets)
-        settings = hub.settings
         reader = Reader(log)
+        store = CrmStorage(hub.store.db, reader, hub.store.secrets)
+        settings = hub.settings
         self.webhooks = Webhooks(
             store,
             http,
-            reader,
             retry_base_s=settings.outbox_retry_base_s,
             max_attempts=settings.outbox_max_attempts,
             poll_s=settings.outbox_poll_s,
@@ -38,9 +37,7 @@ class CrmBridge:
 
     async def prepare(self) -> None:
         """Indexes and the default pipeline (idempotent); then subscribe before the bus runs."""
-        await self._store.ensure_indexes()
-        await self._store.ensure_default_pipeline()
-        await self._store.seal_webhook_secrets()
+        await self._store.prepare()
         self.rules.subscribe(self.crm.hub.bus)
 
     async def start(self) -> None:

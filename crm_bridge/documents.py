@@ -17,7 +17,7 @@ from typing import Any, TypeVar, get_origin
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from crm_bridge.store import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
+from crm_bridge.models import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from hub.errors import ValidationFailed
 from hub.models import Doc
 from hub.validation import error_details

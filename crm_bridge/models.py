@@ -50,10 +50,25 @@ class LeadStatus(StrEnum):
     JUNK = "junk"
 
 
+# Leads that still represent an unknown person (a new conversation may join them).
+OPEN_LEAD = (LeadStatus.NEW, LeadStatus.IN_PROGRESS)
+
+
 class StageSemantic(StrEnum):
     OPEN = "open"
     WON = "won"
     LOST = "lost"
+
+
+DEFAULT_PIPELINE_ID = "sales"
+DEFAULT_STAGES = (
+    ("new", "New", StageSemantic.OPEN),
+    ("preparing_documents", "Preparing documents", StageSemantic.OPEN),
+    ("invoice", "Invoice", StageSemantic.OPEN),
+    ("in_progress", "In progress", StageSemantic.OPEN),
+    ("won", "Won", StageSemantic.WON),
+    ("lost", "Lost", StageSemantic.LOST),
+)
 
 
 class Entity(StrEnum):
@@ -187,7 +202,7 @@ class WebhookEvent(StrEnum):
 class Webhook(Doc):
     url: str = Field(max_length=MAX_URL)
     events: list[WebhookEvent] = Field(min_length=1)
-    # Sealed at rest (crm_bridge/store.py): longer stored than the 200 characters one may give.
+    # Sealed at rest (crm_bridge/storage.py): longer stored than the 200 characters one may give.
     secret: str = Field(min_length=16, max_length=500, exclude=True, repr=False)
     created_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -201,6 +216,27 @@ class Webhook(Doc):
         data = super().to_doc()
         data["secret"] = self.secret
         return data
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Delivery(Doc):
+    """One event on its way to one webhook: the signed body as it will be POSTed, and where its
+    retries stand (crm_bridge/webhooks.py)."""
+
+    webhook_id: str
+    event: WebhookEvent
+    body: bytes
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    attempts: int = 0
+    due_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    finished_at: datetime | None = None
 
 
 def ref(entity: Entity, record_id: str) -> str:

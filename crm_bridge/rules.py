@@ -20,13 +20,14 @@ from crm_bridge.models import (
     MAX_ORIGIN,
     MAX_SUGGESTIONS,
     MAX_TITLE,
+    OPEN_LEAD,
     Entity,
     Lead,
     LeadStatus,
     ref,
 )
 from crm_bridge.normalize import blocked
-from crm_bridge.service import OPEN_LEAD, Crm
+from crm_bridge.service import Crm
 from hub.events import ClientUpdated, ConversationChanged, ConversationOpened, EventBus
 from hub.models import Client, Conversation, ConversationStatus
 
@@ -57,11 +58,11 @@ class Rules:
         line = await crm.hub.conversations.line(conversation.line_id)
         client = await crm.client(conversation.client.id)
         identity = Identity.of(conversation.client.id, client, conversation.client)
-        contact = await crm.find_contact(identity)
+        contact = await crm.store.find_contact(identity)
         if contact is not None:
             await crm.link_to_contact(conversation, contact, line)
             return
-        lead = await crm.find_open_lead(identity)
+        lead = await crm.store.find_open_lead(identity)
         if lead is None:
             if line is None or not line.crm.create_lead:
                 return
@@ -78,7 +79,7 @@ class Rules:
                 phones=identity.phones,
                 unverified_emails=list(identity.claimed_emails),
                 unverified_phones=list(identity.claimed_phones),
-                possible_contact_ids=await crm.possible_contacts(identity),
+                possible_contact_ids=await crm.store.possible_contacts(identity),
                 source=line.crm.source,
                 channel=conversation.channel.model_dump(),
                 # The /start payload or page URL, where the channel records one.
@@ -118,7 +119,7 @@ class Rules:
             conversation = Conversation.from_doc(doc)
             if conversation.crm.contact_id:
                 continue
-            contact = await crm.find_contact(identity)
+            contact = await crm.store.find_contact(identity)
             if contact is not None:
                 line = await crm.hub.conversations.line(conversation.line_id)
                 await crm.link_to_contact(conversation, contact, line)
@@ -127,7 +128,7 @@ class Rules:
                     await crm.update_if(
                         Entity.LEADS,
                         conversation.crm.lead_id,
-                        {"status": {"$in": OPEN_LEAD}},
+                        {"status": OPEN_LEAD},
                         {"status": LeadStatus.CONVERTED, "contact_id": contact.id},
                     )
                     await crm.activity(
@@ -155,9 +156,9 @@ class Rules:
         emails = [e for e in identity.emails if e not in lead.emails][: max(room, 0)]
         room = MAX_ADDRESSES - len(lead.phones)
         phones = [p for p in identity.phones if p not in lead.phones][: max(room, 0)]
-        suggested = [
-            c for c in await crm.possible_contacts(identity) if c not in lead.possible_contact_ids
-        ][: max(MAX_SUGGESTIONS - len(lead.possible_contact_ids), 0)]
+        possible = await crm.store.possible_contacts(identity)
+        room = MAX_SUGGESTIONS - len(lead.possible_contact_ids)
+        suggested = [c for c in possible if c not in lead.possible_contact_ids][: max(room, 0)]
         changes: dict[str, object] = {}
         if client.name:
             changes["name"] = client.name[:MAX_NAME]
@@ -183,7 +184,7 @@ class Rules:
         taken = await self._crm.update_if(
             Entity.LEADS,
             conversation.crm.lead_id,
-            {"responsible_id": None, "status": {"$in": OPEN_LEAD}},
+            {"responsible_id": None, "status": OPEN_LEAD},
             {"responsible_id": conversation.assignee_id, "status": LeadStatus.IN_PROGRESS},
         )
         if taken is not None:

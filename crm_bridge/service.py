@@ -8,18 +8,14 @@ conversations they may see, and writes only into those."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from pymongo import ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
-
-from crm_bridge.documents import Reader, checked, merged
-from crm_bridge.matching import Identity, maybe_same_person, same_person
+from crm_bridge.documents import Reader
 from crm_bridge.models import (
-    MAX_SUGGESTIONS,
+    DEFAULT_PIPELINE_ID,
     MAX_TITLE,
+    OPEN_LEAD,
     Activity,
     Company,
     Contact,
@@ -32,8 +28,7 @@ from crm_bridge.models import (
     WebhookEvent,
     ref,
 )
-from crm_bridge.normalize import blocked, normalize_phone
-from crm_bridge.store import DEFAULT_PIPELINE_ID, CrmStore
+from crm_bridge.storage import MODELS, CrmStorage
 from crm_bridge.webhooks import Webhooks
 from hub.access import may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -47,7 +42,6 @@ from hub.models import (
     Line,
     Role,
     User,
-    utcnow,
 )
 from hub.services import Hub
 from hub.stream import Appended
@@ -55,14 +49,6 @@ from hub.stream import Appended
 log = logging.getLogger("openlines.crm")
 
 R = TypeVar("R", bound=Doc)
-_MODELS: dict[Entity, type[Doc]] = {
-    Entity.LEADS: Lead,
-    Entity.CONTACTS: Contact,
-    Entity.COMPANIES: Company,
-    Entity.DEALS: Deal,
-}
-# Leads that still represent an unknown person (a new conversation may join them).
-OPEN_LEAD = [LeadStatus.NEW.value, LeadStatus.IN_PROGRESS.value]
 READERS = (Role.ADMIN, Role.MANAGER, Role.SUPERVISOR)
 EDITORS = (Role.ADMIN, Role.MANAGER)
 MAX_VISIBLE_CONVERSATIONS = 5000
@@ -75,32 +61,20 @@ _HEAVY_FIELDS = {"last_message": 0, "csat": 0, "client_unreachable": 0}
 
 
 class Crm:
-    def __init__(self, hub: Hub, store: CrmStore, webhooks: Webhooks, reader: Reader) -> None:
+    def __init__(self, hub: Hub, store: CrmStorage, webhooks: Webhooks, reader: Reader) -> None:
         self.hub = hub
         self.store = store
         self.webhooks = webhooks
         self.reader = reader
 
-    def collection(self, entity: Entity) -> AsyncCollection[dict[str, object]]:
-        return {
-            Entity.LEADS: self.store.leads,
-            Entity.CONTACTS: self.store.contacts,
-            Entity.COMPANIES: self.store.companies,
-            Entity.DEALS: self.store.deals,
-        }[entity]
-
     def model(self, entity: Entity) -> type[Doc]:
-        return _MODELS[entity]
+        return MODELS[entity]
 
     # --- loading and access ----------------------------------------------------------------
 
     async def load(self, entity: Entity, record_id: str) -> Doc:
         """The record, repaired in memory if its stored document does not load."""
-        doc = await self.collection(entity).find_one({"_id": record_id})
-        if doc is None:
-            raise NotFound(f"no such {entity.value[:-1]}")
-        record, _ = self.reader.repair(_MODELS[entity], doc)
-        return record
+        return await self.store.load(entity, record_id)
 
     async def lead(self, lead_id: str) -> Lead:
         return _as(Lead, await self.load(Entity.LEADS, lead_id))
@@ -112,11 +86,10 @@ class Crm:
         return _as(Deal, await self.load(Entity.DEALS, deal_id))
 
     async def pipeline(self, pipeline_id: str | None) -> Pipeline:
-        doc = await self.store.pipelines.find_one({"_id": pipeline_id or DEFAULT_PIPELINE_ID})
-        if doc is None:
+        found = await self.store.pipeline(pipeline_id or DEFAULT_PIPELINE_ID)
+        if found is None:
             raise ValidationFailed("no such pipeline", code="unknown_pipeline")
-        pipeline, _ = self.reader.repair(Pipeline, doc)
-        return pipeline
+        return found[0]
 
     async def ensure_may_read(self, user: User, record: Doc) -> None:
         if user.role in READERS:
@@ -158,10 +131,10 @@ class Crm:
                     break
         return seen
 
-    async def visibility_filter(self, user: User) -> dict[str, Any]:
-        """A query narrowing a list to what ``user`` may read (empty: everything)."""
+    async def visible_conversation_ids(self, user: User) -> list[str] | None:
+        """The conversations whose records ``user`` may read (None: every record)."""
         if user.role in READERS:
-            return {}
+            return None
         lines = await self.hub.store.lines.find(
             {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
         ).to_list()
@@ -192,14 +165,12 @@ class Crm:
             .limit(MAX_VISIBLE_CONVERSATIONS)
             .to_list()
         )
-        seen = await self.visible(user, docs)
-        return {"conversation_ids": {"$in": [c.id for c in seen]}}
+        return [c.id for c in await self.visible(user, docs)]
 
     # --- writing records -------------------------------------------------------------------
 
     async def insert(self, entity: Entity, record: Doc, *, actor_id: str | None = None) -> None:
-        record = checked(record)
-        await self.collection(entity).insert_one(record.to_doc())
+        record = await self.store.insert(entity, record)
         event = {
             Entity.LEADS: WebhookEvent.LEAD_CREATED,
             Entity.CONTACTS: WebhookEvent.CONTACT_CREATED,
@@ -234,40 +205,9 @@ class Crm:
         *,
         add: Mapping[str, Iterable[Any]] | None = None,
     ) -> Doc | None:
-        """``update`` while the stored record also matches ``where`` (None when it does not).
-
-        The record as it will be is validated whole first (422 naming the field, nothing
-        written); the write itself is atomic (``$set`` of the validated fields, ``$addToSet``),
-        so concurrent rules lose nothing. A stored document that did not load is rewritten
-        whole, repaired."""
-        model = _MODELS[entity]
-        collection = self.collection(entity)
-        doc = await collection.find_one({"_id": record_id})
-        if doc is None:
-            raise NotFound(f"no such {entity.value[:-1]}")
-        current, intact = self.reader.repair(model, doc)
-        changes = {**changes, "updated_at": utcnow()}
-        stored = merged(current, changes, add).to_doc()
-        update: dict[str, Any]
-        if intact:
-            update = {"$set": {name: stored[name] for name in changes}}
-            additions = {
-                name: {"$each": [v for v in values if v in stored[name]]}
-                for name, values in (add or {}).items()
-                if values and name not in changes  # one operator per field: $set wins
-            }
-            if additions:
-                update["$addToSet"] = additions
-        else:
-            stored.pop("_id")
-            update = {"$set": stored}
-        after = await collection.find_one_and_update(
-            {**where, "_id": record_id}, update, return_document=ReturnDocument.AFTER
-        )
-        if after is None:
-            return None
-        record, _ = self.reader.repair(model, after)
-        return record
+        """``update`` while the stored record also matches ``where`` (None when it does not;
+        ``field -> expected``, a tuple meaning one of)."""
+        return await self.store.update_if(entity, record_id, where, changes, add=add)
 
     async def activity(
         self,
@@ -287,34 +227,10 @@ class Crm:
             conversation_id=conversation_id,
             actor_id=actor_id,
         )
-        await self.store.activities.insert_one(entry.to_doc())
+        await self.store.insert_activity(entry)
         return entry
 
     # --- people ----------------------------------------------------------------------------
-
-    async def find_contact(self, identity: Identity) -> Contact | None:
-        """The contact ``identity`` is known to be (never one a claimed address names)."""
-        doc = await self.store.contacts.find_one(same_person(identity), sort=[("_id", 1)])
-        return self.reader.repair(Contact, doc)[0] if doc else None
-
-    async def find_open_lead(self, identity: Identity) -> Lead | None:
-        doc = await self.store.leads.find_one(
-            {**same_person(identity), "status": {"$in": OPEN_LEAD}}, sort=[("_id", 1)]
-        )
-        return self.reader.repair(Lead, doc)[0] if doc else None
-
-    async def possible_contacts(self, identity: Identity) -> list[str]:
-        """Ids of the contacts any address of ``identity`` names: suggestions for staff."""
-        query = maybe_same_person(identity)
-        if query is None:
-            return []
-        docs = (
-            await self.store.contacts.find(query, {"_id": 1})
-            .sort("_id", 1)
-            .limit(MAX_SUGGESTIONS)
-            .to_list()
-        )
-        return [str(d["_id"]) for d in docs]
 
     async def client(self, client_id: str) -> Client | None:
         doc = await self.hub.store.clients.find_one({"_id": client_id})
@@ -362,12 +278,8 @@ class Crm:
             {},
             add={"client_ids": [conversation.client.id], "conversation_ids": [conversation.id]},
         )
-        deal_doc = await self.store.deals.find_one(
-            {"contact_id": contact.id, "closed": False}, sort=[("_id", -1)]
-        )
-        deal_id: str | None = None
-        if deal_doc is not None:
-            deal_id = str(deal_doc["_id"])
+        deal_id = await self.store.open_deal_of(contact.id)
+        if deal_id is not None:
             await self.update(
                 Entity.DEALS, deal_id, {}, add={"conversation_ids": [conversation.id]}
             )
@@ -415,7 +327,7 @@ class Crm:
         claimed = await self.update_if(
             Entity.LEADS,
             lead.id,
-            {"status": {"$in": OPEN_LEAD}},
+            {"status": OPEN_LEAD},
             {"status": LeadStatus.CONVERTED},
         )
         if claimed is None:
@@ -502,19 +414,16 @@ class Crm:
         currency: str | None,
         actor: User,
     ) -> Deal:
-        if conversation.crm.deal_id:
-            existing = await self.store.deals.find_one({"_id": conversation.crm.deal_id})
-            if existing is not None and not existing.get("closed"):
-                raise Conflict(
-                    "the conversation already has an open deal",
-                    code="deal_exists",
-                    details={"deal_id": conversation.crm.deal_id},
-                )
+        if conversation.crm.deal_id and await self.store.deal_is_open(conversation.crm.deal_id):
+            raise Conflict(
+                "the conversation already has an open deal",
+                code="deal_exists",
+                details={"deal_id": conversation.crm.deal_id},
+            )
         pipeline = await self.pipeline(pipeline_id)
         company_id = None
         if conversation.crm.contact_id:
-            contact_doc = await self.store.contacts.find_one({"_id": conversation.crm.contact_id})
-            company_id = contact_doc.get("company_id") if contact_doc else None
+            company_id = await self.store.company_of(conversation.crm.contact_id)
         deal = Deal(
             title=title,
             pipeline_id=pipeline.id,
@@ -522,7 +431,7 @@ class Crm:
             amount=amount,
             currency=currency,
             contact_id=conversation.crm.contact_id,
-            company_id=company_id if isinstance(company_id, str) else None,
+            company_id=company_id,
             lead_id=conversation.crm.lead_id,
             responsible_id=actor.id,
             conversation_ids=[conversation.id],
@@ -663,12 +572,7 @@ class Crm:
     async def timeline(self, entity: Entity, record: Doc, user: User) -> dict[str, Any]:
         """The record's activities and conversations, as far as ``user`` may see them: no
         conversation of another line, nor an activity of one."""
-        activity_docs = (
-            await self.store.activities.find({"refs": ref(entity, record.id)})
-            .sort("_id", 1)
-            .limit(MAX_TIMELINE_ACTIVITIES)
-            .to_list()
-        )
+        activities = await self.store.activities(ref(entity, record.id), MAX_TIMELINE_ACTIVITIES)
         conversation_query: dict[str, Any] = {"_id": {"$in": _conversation_ids(record)}}
         client_ids = getattr(record, "client_ids", None)
         if client_ids:
@@ -680,7 +584,6 @@ class Crm:
             .to_list()
         )
         conversations = await self.visible(user, docs)
-        activities = self.reader.parse_all(Activity, activity_docs)
         shown = {c.id for c in conversations}
         others = {a.conversation_id for a in activities if a.conversation_id} - shown
         if others:
@@ -737,20 +640,4 @@ def _conversation_summary(conversation: Conversation) -> dict[str, Any]:
     )
 
 
-def search_filter(q: str | None) -> dict[str, Any]:
-    """A case-insensitive match on names, titles, emails and phones."""
-    if not q or not q.strip():
-        return {}
-    pattern = {"$regex": re.escape(q.strip()), "$options": "i"}
-    phone = normalize_phone(q)
-    clauses: list[dict[str, Any]] = [
-        {"name": pattern},
-        {"title": pattern},
-        {"emails": pattern},
-    ]
-    if phone:
-        clauses.append({"phones": phone})
-    return {"$or": clauses}
-
-
-__all__ = ["Crm", "blocked", "search_filter"]
+__all__ = ["Crm"]

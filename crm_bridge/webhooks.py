@@ -19,11 +19,9 @@ from typing import Any
 
 import aiohttp
 import orjson
-from pymongo import ReturnDocument
 
-from crm_bridge.documents import Reader
-from crm_bridge.models import Webhook, WebhookEvent
-from crm_bridge.store import CrmStore
+from crm_bridge.models import Delivery, DeliveryStatus, Webhook, WebhookEvent
+from crm_bridge.storage import CrmStorage, WebhookGone
 from hub.errors import ValidationFailed
 from hub.loops import Worker
 from hub.models import new_id, utcnow
@@ -44,9 +42,8 @@ def sign(secret: str, body: bytes) -> str:
 class Webhooks:
     def __init__(
         self,
-        store: CrmStore,
+        store: CrmStorage,
         http: aiohttp.ClientSession,
-        reader: Reader,
         *,
         retry_base_s: float,
         max_attempts: int,
@@ -55,7 +52,6 @@ class Webhooks:
     ) -> None:
         self._store = store
         self._http = http
-        self._reader = reader
         self._allow_private_urls = allow_private_urls
         self._retry_base_s = retry_base_s
         self._max_attempts = max_attempts
@@ -63,12 +59,12 @@ class Webhooks:
 
     async def emit(self, event: WebhookEvent, data: dict[str, Any]) -> None:
         """Store one delivery per webhook that wants ``event``; the sender picks them up."""
-        hooks = await self._store.webhooks.find({"events": event.value}).to_list()
-        if not hooks:
+        hook_ids = await self._store.webhook_ids(event)
+        if not hook_ids:
             return
         now = utcnow()
         rows = []
-        for hook in hooks:
+        for hook_id in hook_ids:
             delivery_id = new_id()
             body = orjson.dumps(
                 {
@@ -79,18 +75,16 @@ class Webhooks:
                 }
             )
             rows.append(
-                {
-                    "_id": delivery_id,
-                    "webhook_id": hook["_id"],
-                    "event": event.value,
-                    "body": body,
-                    "status": "pending",
-                    "attempts": 0,
-                    "due_at": now,
-                    "created_at": now,
-                }
+                Delivery(
+                    id=delivery_id,
+                    webhook_id=hook_id,
+                    event=event,
+                    body=body,
+                    due_at=now,
+                    created_at=now,
+                )
             )
-        await self._store.deliveries.insert_many(rows)
+        await self._store.insert_deliveries(rows)
         self._worker.wake()
 
     @property
@@ -105,48 +99,34 @@ class Webhooks:
 
     async def _deliver_one(self) -> bool:
         now = utcnow()
-        row = await self._store.deliveries.find_one_and_update(
-            {"status": "pending", "due_at": {"$lte": now}},
-            {"$set": {"due_at": now + timedelta(seconds=LEASE_S)}},
-            sort=[("due_at", 1)],
-            return_document=ReturnDocument.AFTER,
-        )
+        row = await self._store.claim_delivery(now, now + timedelta(seconds=LEASE_S))
         if row is None:
             return False
-        hook_doc = await self._store.webhooks.find_one({"_id": row["webhook_id"]})
-        if hook_doc is None:  # unregistered meanwhile
-            await self._finish(row, "failed", "the webhook was deleted")
+        hook = await self._store.webhook(row.webhook_id)
+        if isinstance(hook, WebhookGone):  # unregistered meanwhile, or unreadable (reported)
+            await self._store.finish_delivery(row.id, DeliveryStatus.FAILED, hook.value)
             return True
-        hook = self._reader.parse(Webhook, hook_doc)
-        if hook is None:  # reported by the reader; without its URL and secret nothing to do
-            await self._finish(row, "failed", "the webhook's stored record is unreadable")
-            return True
-        body = bytes(row["body"])  # type: ignore[call-overload]  # BSON binary -> bytes
         try:
             hook = self._store.opened(hook)
         except SecretBoxError:  # the secret key changed: nothing can sign for this hook
-            await self._finish(row, "failed", "the webhook's secret does not decrypt")
-            return True
-        error = await self._post(hook, body)
-        attempts = int(row["attempts"]) + 1  # type: ignore[call-overload]
-        if error is None:
-            await self._finish(row, "sent", None, attempts)
-        elif attempts >= self._max_attempts:
-            log.warning(
-                "webhook gave up delivery=%s webhook=%s error=%s", row["_id"], hook.id, error
+            await self._store.finish_delivery(
+                row.id, DeliveryStatus.FAILED, "the webhook's secret does not decrypt"
             )
-            await self._finish(row, "failed", error, attempts)
+            return True
+        error = await self._post(hook, row.body)
+        attempts = row.attempts + 1
+        if error is None:
+            await self._store.finish_delivery(row.id, DeliveryStatus.SENT, None, attempts)
+        elif attempts >= self._max_attempts:
+            log.warning("webhook gave up delivery=%s webhook=%s error=%s", row.id, hook.id, error)
+            await self._store.finish_delivery(row.id, DeliveryStatus.FAILED, error, attempts)
         else:
             delay = self._retry_base_s * 2 ** (attempts - 1)
-            await self._store.deliveries.update_one(
-                {"_id": row["_id"]},
-                {
-                    "$set": {
-                        "attempts": attempts,
-                        "last_error": error,
-                        "due_at": utcnow() + timedelta(seconds=delay),
-                    }
-                },
+            await self._store.retry_delivery(
+                row.id,
+                attempts=attempts,
+                error=error,
+                due_at=utcnow() + timedelta(seconds=delay),
             )
             asyncio.get_running_loop().call_later(delay, self._worker.wake)
         return True
@@ -173,11 +153,3 @@ class Webhooks:
         except (aiohttp.ClientError, TimeoutError) as exc:
             return f"unreachable: {type(exc).__name__}"
         return None
-
-    async def _finish(
-        self, row: dict[str, Any], status: str, error: str | None, attempts: int | None = None
-    ) -> None:
-        update: dict[str, Any] = {"status": status, "last_error": error, "finished_at": utcnow()}
-        if attempts is not None:
-            update["attempts"] = attempts
-        await self._store.deliveries.update_one({"_id": row["_id"]}, {"$set": update})
