@@ -310,7 +310,7 @@ async def _check_users(request: web.Request, *user_ids: str | None) -> None:
     wanted = [u for u in user_ids if u]
     if not wanted:
         return
-    found = await hub_of(request).store.users.count_documents({"_id": {"$in": wanted}})
+    found = await hub_of(request).store.users.count_of(set(wanted))
     if found != len(set(wanted)):
         raise ValidationFailed("unknown responsible user", code="unknown_user")
 

@@ -370,7 +370,7 @@ async def _bootstrap_admin(hub: Hub) -> None:
     settings = hub.settings
     if not (settings.admin_email and settings.admin_password):
         return
-    if await hub.store.users.count_documents({}, limit=1):
+    if await hub.store.users.any():
         return
     body = UserIn(
         email=settings.admin_email,

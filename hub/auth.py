@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from hub.errors import Unauthorized
 from hub.models import User, utcnow
+from hub.storage.users import Session
 from hub.store import Store
 
 _hasher = PasswordHasher()
@@ -50,22 +51,21 @@ class Sessions:
         self._ttl = timedelta(seconds=ttl_s)
 
     async def login(self, email: str, password: str) -> tuple[str, User]:
-        doc = await self._store.users.find_one({"email": email.strip().lower()})
-        if doc is None:
+        user = await self._store.users.by_email(email)
+        if user is None:
             await verify_password(_DUMMY_HASH, password)
             raise Unauthorized("wrong email or password", code="invalid_credentials")
-        user = User.from_doc(doc)
         if not user.active or not await verify_password(user.password_hash, password):
             raise Unauthorized("wrong email or password", code="invalid_credentials")
         token = secrets.token_urlsafe(32)
         now = utcnow()
-        await self._store.sessions.insert_one(
-            {
-                "_id": _token_id(token),
-                "user_id": user.id,
-                "created_at": now,
-                "expires_at": now + self._ttl,
-            }
+        await self._store.sessions.insert(
+            Session(
+                token_hash=_token_id(token),
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + self._ttl,
+            )
         )
         return token, user
 
@@ -76,19 +76,19 @@ class Sessions:
             raise Unauthorized("sign in first", code="unauthenticated")
         if not isinstance(token, str) or len(token) > 200:
             raise Unauthorized("the token is invalid or expired", code="invalid_token")
-        session = await self._store.sessions.find_one({"_id": _token_id(token)})
-        if session is None or session["expires_at"] <= utcnow():
+        session = await self._store.sessions.get(_token_id(token))
+        if session is None or session.expires_at <= utcnow():
             raise Unauthorized("the token is invalid or expired", code="invalid_token")
-        doc = await self._store.users.find_one({"_id": session["user_id"]})
-        if doc is None or not doc.get("active", True):
+        user = await self._store.users.get(session.user_id)
+        if user is None or not user.active:
             raise Unauthorized("the account is disabled", code="invalid_token")
-        return User.from_doc(doc)
+        return user
 
     async def revoke(self, token: str) -> None:
-        await self._store.sessions.delete_one({"_id": _token_id(token)})
+        await self._store.sessions.delete(_token_id(token))
 
     async def revoke_user(self, user_id: str) -> None:
-        await self._store.sessions.delete_many({"user_id": user_id})
+        await self._store.sessions.delete_of_user(user_id)
 
 
 # Visitor ids of identified visitors start with this; anonymous ones are ObjectIds.

@@ -452,10 +452,10 @@ class Conversations:
         return conversation, line
 
     async def _user(self, user_id: str) -> User:
-        doc = await self._store.users.find_one({"_id": user_id})
-        if doc is None or not doc.get("active", True):
+        user = await self._store.users.get(user_id)
+        if user is None or not user.active:
             raise ValidationFailed("no such active user", code="unknown_user")
-        return User.from_doc(doc)
+        return user
 
     async def transfer_to_user(
         self, user: User, conversation_id: str, to_user_id: str

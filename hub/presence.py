@@ -95,9 +95,7 @@ class Presence:
         await self._store.presence.update_one(
             {"_id": user_id}, {"$set": {"status": status.value}}, upsert=True
         )
-        await self._store.users.update_one(
-            {"_id": user_id}, {"$set": {"status_preference": status.value}}
-        )
+        await self._store.users.remember_status(user_id, status)
         await self._bus.publish(PresenceChanged(user_id=user_id, status=status))
 
     async def statuses(self, user_ids: Iterable[str]) -> dict[str, PresenceStatus]:

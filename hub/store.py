@@ -20,6 +20,7 @@ from pymongo.errors import AutoReconnect, DuplicateKeyError
 
 from hub.secretbox import SecretBox
 from hub.storage.channels import ChannelStore
+from hub.storage.users import SessionStore, UserStore
 
 log = logging.getLogger("openlines.store")
 
@@ -75,8 +76,8 @@ class Store:
         self.secrets = secrets
         self.db: AsyncDatabase[Doc] = client[db_name]
         journaled = self.db.with_options(write_concern=_JOURNALED)
-        self.users: AsyncCollection[Doc] = self.db["users"]
-        self.sessions: AsyncCollection[Doc] = self.db["sessions"]
+        self.users = UserStore(self.db["users"])
+        self.sessions = SessionStore(self.db["sessions"])
         self.presence: AsyncCollection[Doc] = self.db["presence"]
         # _id = hub process -> when it last beat; sockets of a silent process are dead.
         self.processes: AsyncCollection[Doc] = self.db["hub_processes"]
@@ -111,8 +112,8 @@ class Store:
         )
 
     async def ensure_indexes(self) -> None:
-        await self.users.create_index([("email", ASCENDING)], unique=True)
-        await self.sessions.create_index([("user_id", ASCENDING)])
+        await self.users.ensure_indexes()
+        await self.sessions.ensure_indexes()
         await self.channels.ensure_indexes()
         await self.messages.create_index(
             [("conversation_id", ASCENDING), ("seq", ASCENDING)], unique=True

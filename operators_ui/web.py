@@ -133,10 +133,7 @@ async def _active_load(hub: Hub, line_id: str | None, user_ids: list[str]) -> di
 
 async def _members(hub: Hub, line: Line) -> list[dict[str, Any]]:
     ids = list(dict.fromkeys([*line.operators, *line.supervisors]))
-    users = {
-        d["_id"]: User.from_doc(d)
-        for d in await hub.store.users.find({"_id": {"$in": ids}}).to_list()
-    }
+    users = await hub.store.users.many(ids)
     status = await hub.presence.statuses(ids)
     load = await _active_load(hub, line.id, ids)
     return [
@@ -346,8 +343,7 @@ async def staff(request: web.Request) -> web.Response:
     """Everyone's id, name and role: the names the CRM screens show and filter by (a lead's
     responsible), for those who read all CRM data (managers cannot list users)."""
     await caller(request, Role.ADMIN, Role.MANAGER, Role.SUPERVISOR)
-    docs = await hub_of(request).store.users.find({}).sort("_id", 1).to_list()
-    users = [User.from_doc(d) for d in docs]
+    users = await hub_of(request).store.users.all()
     return json_response(
         {
             "staff": [

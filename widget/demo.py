@@ -41,7 +41,7 @@ async def seed(hub: Hub) -> None:
         return  # another process seeds it
     lines = ["", "OpenLines demo seeded (shown once):"]
     admin_password = None
-    if not await hub.store.users.count_documents({"role": Role.ADMIN.value}, limit=1):
+    if not await hub.store.users.any(role=Role.ADMIN):
         admin_password = secrets.token_urlsafe(12)
         with contextlib.suppress(Conflict):
             await create_user(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import Conflict
 from hub.events import ConversationChanged, QueuePositionChanged
-from hub.models import Conversation, ConversationStatus, User
+from hub.models import Conversation, ConversationStatus
 from hub.realtime import WIDGET_NS, visitor_room
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
@@ -41,8 +41,8 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                 {"conversation_id": conversation.id, "position": event.position},
             )
         elif isinstance(event, ConversationChanged) and event.change == "assigned":
-            doc = await hub.store.users.find_one({"_id": conversation.assignee_id})
-            name = User.from_doc(doc).name if doc else None
+            user = await hub.store.users.get(conversation.assignee_id or "")
+            name = user.name if user else None
             await emit(
                 conversation,
                 "conversation:assigned",

@@ -50,8 +50,8 @@ async def _check_users(hub: Hub, body: LineIn) -> None:
     wanted = set(body.operators) | set(body.supervisors)
     if not wanted:
         return
-    found = await hub.store.users.find({"_id": {"$in": list(wanted)}}).to_list()
-    missing = sorted(wanted - {d["_id"] for d in found})
+    found = await hub.store.users.many(wanted)
+    missing = sorted(wanted - set(found))
     if missing:
         raise ValidationFailed(
             "unknown users in the line", code="unknown_user", details={"user_ids": missing}

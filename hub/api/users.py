@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from hub.api.common import caller, hub_of
 from hub.auth import hash_password
-from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.errors import NotFound, ValidationFailed
 from hub.http import json_response, read_json
 from hub.models import Role, User
+from hub.storage.users import UserChanges
 from hub.store import Store
 
 routes = web.RouteTableDef()
@@ -44,18 +43,15 @@ async def create_user(store: Store, body: UserIn) -> User:
         role=body.role,
         password_hash=await hash_password(body.password),
     )
-    try:
-        await store.users.insert_one(user.to_doc())
-    except DuplicateKeyError:
-        raise Conflict("a user with this email exists", code="email_taken") from None
+    await store.users.insert(user)  # Conflict(email_taken) when the email is taken
     return user
 
 
 @routes.get("/api/v1/users")
 async def list_users(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN, Role.SUPERVISOR)
-    docs = await hub_of(request).store.users.find({}).sort("_id", 1).to_list()
-    return json_response({"users": [User.from_doc(d).model_dump(mode="json") for d in docs]})
+    users = await hub_of(request).store.users.all()
+    return json_response({"users": [u.model_dump(mode="json") for u in users]})
 
 
 @routes.post("/api/v1/users")
@@ -69,10 +65,10 @@ async def post_user(request: web.Request) -> web.Response:
 @routes.get("/api/v1/users/{user_id}")
 async def get_user(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN, Role.SUPERVISOR)
-    doc = await hub_of(request).store.users.find_one({"_id": request.match_info["user_id"]})
-    if doc is None:
+    user = await hub_of(request).store.users.get(request.match_info["user_id"])
+    if user is None:
         raise NotFound("no such user")
-    return json_response(User.from_doc(doc).model_dump(mode="json"))
+    return json_response(user.model_dump(mode="json"))
 
 
 @routes.patch("/api/v1/users/{user_id}")
@@ -80,22 +76,19 @@ async def patch_user(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
     body = await read_json(request, UserPatch)
     hub = hub_of(request)
-    changes = body.model_dump(exclude_none=True, exclude={"password"})
-    if "email" in changes:
-        changes["email"] = str(changes["email"]).lower()
-    if body.password is not None:
-        changes["password_hash"] = await hash_password(body.password)
+    changes = UserChanges(
+        email=str(body.email).lower() if body.email is not None else None,
+        name=body.name,
+        role=body.role,
+        active=body.active,
+        password_hash=await hash_password(body.password) if body.password is not None else None,
+    )
     user_id = request.match_info["user_id"]
-    if not changes:
+    if changes.empty():
         raise ValidationFailed("nothing to change", code="empty_patch")
-    try:
-        doc = await hub.store.users.find_one_and_update(
-            {"_id": user_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
-        )
-    except DuplicateKeyError:
-        raise Conflict("a user with this email exists", code="email_taken") from None
-    if doc is None:
+    user = await hub.store.users.update(user_id, changes)  # Conflict(email_taken) too
+    if user is None:
         raise NotFound("no such user")
     if body.active is False or body.password is not None:
         await hub.sessions.revoke_user(user_id)
-    return json_response(User.from_doc(doc).model_dump(mode="json"))
+    return json_response(user.model_dump(mode="json"))
