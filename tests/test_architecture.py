@@ -95,28 +95,25 @@ STORE_NAMES = frozenset({"store", "_store"})
 COLLECTION_ALLOWLIST: dict[str, int] = {
     "channels/email/__init__.py": 1,
     "channels/email/threads.py": 15,
-    "crm_bridge/api.py": 12,
+    "crm_bridge/api.py": 2,
     "crm_bridge/bridge.py": 1,
     "crm_bridge/rules.py": 1,
-    "crm_bridge/service.py": 24,
-    "crm_bridge/webhooks.py": 6,
-    "hub/api/lines.py": 7,
-    "hub/api/users.py": 4,
-    "hub/app.py": 2,
-    "hub/auth.py": 6,
-    "hub/conversations.py": 22,
+    "crm_bridge/service.py": 8,
+    "hub/api/lines.py": 6,
+    "hub/app.py": 1,
+    "hub/conversations.py": 21,
     "hub/files.py": 16,
     "hub/outbox.py": 10,
-    "hub/presence.py": 16,
+    "hub/presence.py": 15,
     "hub/realtime.py": 2,
     "hub/runners.py": 3,
     "hub/sink.py": 2,
     "hub/stream.py": 17,
     "hub/timers.py": 5,
-    "operators_ui/web.py": 14,
+    "operators_ui/web.py": 12,
     "routing/router.py": 7,
-    "widget/demo.py": 9,
-    "widget/lifecycle.py": 2,
+    "widget/demo.py": 8,
+    "widget/lifecycle.py": 1,
     "widget/namespace.py": 2,
 }
 
@@ -261,11 +258,15 @@ def _aliases(tree: ast.Module) -> set[str]:
     return found
 
 
-def _collection_touch(node: ast.AST, aliases: set[str]) -> str | None:
-    """What raw collection access ``node`` is, if it is one:
+def _collection_touch(
+    node: ast.AST, aliases: set[str], parent: ast.AST | None = None
+) -> str | None:
+    """What raw collection access ``node`` (inside ``parent``) is, if it is one:
 
-    - ``<store>.<collection>`` or ``<store>.db`` (``store``/``_store`` a name or attribute,
-      ``<collection>`` one of ``COLLECTIONS``): a collection handle taken off a store;
+    - ``<store>.db``, or ``<store>.<collection>`` (``store``/``_store`` a name or attribute,
+      ``<collection>`` one of ``COLLECTIONS``) used as a handle: a collection taken off a store.
+      A repository under a collection's name is fine to call (``store.users.by_email(...)``),
+      so only a bare handle (passed on, assigned) or a collection method on it counts;
     - ``db[...]`` or ``<x>.db[...]``: a collection taken by name off a database;
     - ``<handle>.<method>(...)`` with ``<method>`` one of ``COLLECTION_METHODS`` and
       ``<handle>`` a collection (see ``_is_collection``): a collection called directly.
@@ -273,7 +274,7 @@ def _collection_touch(node: ast.AST, aliases: set[str]) -> str | None:
     if (
         isinstance(node, ast.Attribute)
         and _is_store(node.value)
-        and (node.attr in COLLECTIONS or node.attr == "db")
+        and (node.attr == "db" or (node.attr in COLLECTIONS and not _calls_repository(parent)))
     ):
         return f"store.{node.attr}"
     if isinstance(node, ast.Subscript) and _is_db(node.value):
@@ -288,6 +289,11 @@ def _collection_touch(node: ast.AST, aliases: set[str]) -> str | None:
     return None
 
 
+def _calls_repository(parent: ast.AST | None) -> bool:
+    """``parent`` takes a method off its value that no PyMongo collection has."""
+    return isinstance(parent, ast.Attribute) and parent.attr not in COLLECTION_METHODS
+
+
 def collection_touches(root: Path) -> dict[str, list[str]]:
     """Every raw collection access outside storage, by file. A chain such as
     ``hub.store.db["x"].find_one()`` is one access (all its parts start at one place)."""
@@ -297,8 +303,9 @@ def collection_touches(root: Path) -> dict[str, list[str]]:
             continue
         seen: dict[tuple[int, int], str] = {}
         aliases = _aliases(tree)
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(tree):
-            what = _collection_touch(node, aliases)
+            what = _collection_touch(node, aliases, parents.get(node))
             if what is not None and isinstance(node, ast.expr):
                 seen.setdefault((node.lineno, node.col_offset), what)
         if seen:
@@ -391,6 +398,8 @@ CLEAN = {
         "async def f(store):\n    return await store.leads.count_documents({})\n"
     ),
     "widget/web.py": "def f(text):\n    return text.find('x')\n",
+    # A repository under its collection's name is called, not reached through.
+    "widget/lifecycle.py": "async def f(hub):\n    return await hub.store.users.by_email('x')\n",
 }
 
 
@@ -429,6 +438,7 @@ CLEAN = {
             "async def f(crm):\n    return await crm.store.contacts.count_documents({})\n",
         ),
         (check_collections, "operators_ui/web.py", "def f(self):\n    return self._store.pins\n"),
+        (check_collections, "hub/api/users.py", "def f(store):\n    return page(store.users)\n"),
         (
             check_collections,
             "hub/outbox.py",
@@ -463,3 +473,9 @@ def test_collection_allowlist_allows_no_more_than_its_count(tmp_path: Path) -> N
         "    routing/router.py:3: collection.find_one()",
     ]
     assert Counter(len(v) for v in collection_touches(root).values()) == Counter({2: 1})
+
+
+if __name__ == "__main__":
+    # ``python -m tests.test_architecture`` prints today's allowlist, to paste when it shrinks.
+    for rel, touches in sorted(collection_touches(ROOT).items()):
+        print(f'    "{rel}": {len(touches)},')  # noqa: T201 - a developer's tool
