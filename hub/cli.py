@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
 import sys
 
 from aiohttp import web
@@ -52,31 +54,44 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:
-    from hub.app import EXIT, StartupError, create_app
+    from hub.app import StartupError
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    apps: list[web.Application] = []
-
-    async def build() -> web.Application:
-        app = await create_app(settings)
-        apps.append(app)
-        return app
-
     try:
-        web.run_app(
-            build(),
-            host=host,
-            port=port,
-            access_log=None,
-            print=lambda _: print(f"OpenLines {__version__} on http://{host}:{port}", flush=True),
-        )
+        return asyncio.run(_run(settings, host, port))
     except StartupError as exc:
         print(f"openlines: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"openlines: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 1
-    return apps[0][EXIT].code if apps else 0
+
+
+async def _run(settings: Settings, host: str, port: int) -> int:
+    """Serve until SIGINT or SIGTERM; the exit code the app asks for (1: a part died).
+
+    Not ``web.run_app``: it starts the app outside its ``try``, so a part that fails to start
+    would leave the parts started before it running (they would only be cancelled, never
+    stopped). Here the runner is cleaned up whatever happens, which stops every part started.
+    """
+    from hub.app import EXIT, create_app
+
+    app = await create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await runner.setup()  # starts the parts in order
+        await web.TCPSite(runner, host, port).start()
+        print(f"OpenLines {__version__} on http://{host}:{port}", flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # stops the parts started, in reverse order
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    return app[EXIT].code
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from redis.asyncio import Redis
 
@@ -25,8 +26,41 @@ from hub.throttle import LoginThrottle
 from hub.timers import Timers
 
 
+class SinkServices(Protocol):
+    """What a channel's sink (``hub.sink.HubSink``) writes through. ``Hub`` offers it, and so
+    does ``Core``: the outbox and the channel runners make sinks, and they are built before the
+    ``Hub`` that holds them, so they get the ``Core`` that exists by then."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def stream(self) -> Stream: ...
+    @property
+    def conversations(self) -> Conversations: ...
+    @property
+    def files(self) -> Files: ...
+    @property
+    def visitor_tokens(self) -> VisitorTokens: ...
+
+
+@dataclass(frozen=True)
+class Core:
+    """The services a sink needs, before the workers that make sinks exist."""
+
+    settings: Settings
+    store: Store
+    stream: Stream
+    conversations: Conversations
+    files: Files
+    visitor_tokens: VisitorTokens
+
+
 @dataclass
 class Hub:
+    """Every hub service of one app; the composition root builds it, the packages use it."""
+
     settings: Settings
     store: Store
     bus: EventBus

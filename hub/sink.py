@@ -7,13 +7,13 @@ import logging
 
 from hub.errors import Conflict
 from hub.models import Attachment, ChannelRecord, ConversationStatus, Inbound, Message, utcnow
-from hub.services import Hub
+from hub.services import SinkServices
 
 log = logging.getLogger("openlines.channels")
 
 
 class HubSink:
-    def __init__(self, hub: Hub, channel: ChannelRecord) -> None:
+    def __init__(self, hub: SinkServices, channel: ChannelRecord) -> None:
         self._hub = hub
         self._channel = channel
 
