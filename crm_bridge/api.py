@@ -310,8 +310,7 @@ async def _check_users(request: web.Request, *user_ids: str | None) -> None:
     wanted = [u for u in user_ids if u]
     if not wanted:
         return
-    found = await hub_of(request).store.users.count_of(set(wanted))
-    if found != len(set(wanted)):
+    if not await _crm(request).hub.users_exist(wanted):
         raise ValidationFailed("unknown responsible user", code="unknown_user")
 
 
@@ -477,14 +476,14 @@ async def write_to_contact(request: web.Request) -> web.Response:
 @routes.post("/api/v1/conversations/{conversation_id}/deal")
 async def deal_from_conversation(request: web.Request) -> web.Response:
     user = await caller(request)
-    hub = hub_of(request)
-    conversation = await hub.conversations.load(request.match_info["conversation_id"])
-    line = await hub.conversations.line(conversation.line_id)
+    crm = _crm(request)
+    conversation = await crm.hub.conversation(request.match_info["conversation_id"])
+    line = await crm.hub.line(conversation.line_id)
     ensure_may_see(user, conversation, line)
     if user.role == Role.SUPERVISOR:
         raise Forbidden("supervisors read CRM data; managers and operators start deals")
     body = await read_json(request, ConversationDealIn)
-    deal = await _crm(request).deal_from_conversation(
+    deal = await crm.deal_from_conversation(
         conversation,
         title=body.title,
         pipeline_id=body.pipeline_id,

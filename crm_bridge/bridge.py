@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from crm_bridge.documents import Reader
+from crm_bridge.hub_view import HubView
 from crm_bridge.rules import Rules
 from crm_bridge.service import Crm
 from crm_bridge.storage import CrmStorage
@@ -31,14 +32,15 @@ class CrmBridge:
             poll_s=settings.outbox_poll_s,
             allow_private_urls=settings.allow_private_urls,
         )
-        self.crm = Crm(hub, store, self.webhooks, reader)
+        self.crm = Crm(HubView(hub), store, self.webhooks, reader)
         self.rules = Rules(self.crm)
         self._store = store
+        self._bus = hub.bus
 
     async def prepare(self) -> None:
         """Indexes and the default pipeline (idempotent); then subscribe before the bus runs."""
         await self._store.prepare()
-        self.rules.subscribe(self.crm.hub.bus)
+        self.rules.subscribe(self._bus)
 
     async def start(self) -> None:
         await self.webhooks.start()

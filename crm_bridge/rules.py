@@ -29,7 +29,7 @@ from crm_bridge.models import (
 from crm_bridge.normalize import blocked
 from crm_bridge.service import Crm
 from hub.events import ClientUpdated, ConversationChanged, ConversationOpened, EventBus
-from hub.models import Client, Conversation, ConversationStatus
+from hub.models import Client, Conversation
 
 log = logging.getLogger("openlines.crm.rules")
 
@@ -55,7 +55,7 @@ class Rules:
 
     async def opened(self, conversation: Conversation) -> None:
         crm = self._crm
-        line = await crm.hub.conversations.line(conversation.line_id)
+        line = await crm.hub.line(conversation.line_id)
         client = await crm.client(conversation.client.id)
         identity = Identity.of(conversation.client.id, client, conversation.client)
         contact = await crm.store.find_contact(identity)
@@ -111,17 +111,13 @@ class Rules:
         """New name, email or phone: update the lead, or join the contact it now proves the
         client to be (a claimed address only suggests one)."""
         crm = self._crm
-        docs = await crm.hub.store.conversations.find(
-            {"client.id": client.id, "status": {"$ne": ConversationStatus.CLOSED.value}}
-        ).to_list()
         identity = Identity.of(client.id, client)
-        for doc in docs:
-            conversation = Conversation.from_doc(doc)
+        for conversation in await crm.hub.open_of_client(client.id):
             if conversation.crm.contact_id:
                 continue
             contact = await crm.store.find_contact(identity)
             if contact is not None:
-                line = await crm.hub.conversations.line(conversation.line_id)
+                line = await crm.hub.line(conversation.line_id)
                 await crm.link_to_contact(conversation, contact, line)
                 if conversation.crm.lead_id:
                     # The "unknown" person was known after all: the lead is done with.

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from crm_bridge.documents import Reader
+from crm_bridge.hub_view import HubView
 from crm_bridge.models import (
     DEFAULT_PIPELINE_ID,
     MAX_TITLE,
@@ -43,7 +44,6 @@ from hub.models import (
     Role,
     User,
 )
-from hub.services import Hub
 from hub.stream import Appended
 
 log = logging.getLogger("openlines.crm")
@@ -56,12 +56,12 @@ MAX_VISIBLE_CONVERSATIONS = 5000
 MAX_CHECKED_CONVERSATIONS = 1000
 MAX_TIMELINE_ACTIVITIES = 1000
 MAX_TIMELINE_CONVERSATIONS = 500
-# Fields a visibility check does not need (kept out of the bulk loads).
-_HEAVY_FIELDS = {"last_message": 0, "csat": 0, "client_unreachable": 0}
 
 
 class Crm:
-    def __init__(self, hub: Hub, store: CrmStorage, webhooks: Webhooks, reader: Reader) -> None:
+    def __init__(
+        self, hub: HubView, store: CrmStorage, webhooks: Webhooks, reader: Reader
+    ) -> None:
         self.hub = hub
         self.store = store
         self.webhooks = webhooks
@@ -108,23 +108,18 @@ class Crm:
     async def _sees_any(self, user: User, conversation_ids: list[str]) -> bool:
         if not conversation_ids:
             return False
-        docs = await self.hub.store.conversations.find(
-            {"_id": {"$in": conversation_ids[:MAX_CHECKED_CONVERSATIONS]}}, _HEAVY_FIELDS
-        ).to_list()
-        return bool(await self.visible(user, docs, first_only=True))
+        conversations = await self.hub.conversations(conversation_ids[:MAX_CHECKED_CONVERSATIONS])
+        return bool(await self.visible(user, conversations, first_only=True))
 
     async def visible(
-        self, user: User, docs: Iterable[Mapping[str, Any]], *, first_only: bool = False
+        self, user: User, conversations: Iterable[Conversation], *, first_only: bool = False
     ) -> list[Conversation]:
-        """The conversations of ``docs`` that ``user`` may see (the one rule, per line)."""
+        """The ``conversations`` that ``user`` may see (the one rule, per line)."""
         lines: dict[str, Line | None] = {}
         seen: list[Conversation] = []
-        for doc in docs:
-            conversation = Conversation.from_doc(dict(doc))
+        for conversation in conversations:
             if conversation.line_id not in lines:
-                lines[conversation.line_id] = await self.hub.conversations.line(
-                    conversation.line_id
-                )
+                lines[conversation.line_id] = await self.hub.line(conversation.line_id)
             if may_see(user, conversation, lines[conversation.line_id]):
                 seen.append(conversation)
                 if first_only:
@@ -135,37 +130,10 @@ class Crm:
         """The conversations whose records ``user`` may read (None: every record)."""
         if user.role in READERS:
             return None
-        lines = await self.hub.store.lines.find(
-            {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
-        ).to_list()
-        supervised = [d["_id"] for d in lines if user.id in d.get("supervisors", [])]
-        operated = [d["_id"] for d in lines if user.id in d.get("operators", [])]
-        # Every conversation ``may_see`` could admit (a superset); the rule itself decides.
-        docs = (
-            await self.hub.store.conversations.find(
-                {
-                    "$or": [
-                        {"assignee_id": user.id},
-                        {"participants.user_id": user.id},
-                        {"offered_to": user.id},
-                        {"line_id": {"$in": supervised}},
-                        {
-                            "line_id": {"$in": operated},
-                            "status": {
-                                "$in": [
-                                    ConversationStatus.QUEUED.value,
-                                    ConversationStatus.OFFERED.value,
-                                ]
-                            },
-                        },
-                    ]
-                },
-                _HEAVY_FIELDS,
-            )
-            .limit(MAX_VISIBLE_CONVERSATIONS)
-            .to_list()
+        candidates = await self.hub.may_concern(
+            user, await self.hub.lines_of(user), MAX_VISIBLE_CONVERSATIONS
         )
-        return [c.id for c in await self.visible(user, docs)]
+        return [c.id for c in await self.visible(user, candidates)]
 
     # --- writing records -------------------------------------------------------------------
 
@@ -233,12 +201,11 @@ class Crm:
     # --- people ----------------------------------------------------------------------------
 
     async def client(self, client_id: str) -> Client | None:
-        doc = await self.hub.store.clients.find_one({"_id": client_id})
-        return Client.from_doc(doc) if doc else None
+        return await self.hub.client(client_id)
 
     async def blocklist(self, line_id: str) -> list[str]:
         """Addresses and ``@domains`` on the blocklists of the line's (email) channels."""
-        return await self.hub.store.channels.blocklist(line_id)
+        return await self.hub.blocklist(line_id)
 
     # --- linking conversations -------------------------------------------------------------
 
@@ -252,19 +219,12 @@ class Crm:
         actor_id: str | None = None,
     ) -> Conversation | None:
         """Point the conversation at CRM records; the console hears it (ConversationChanged)."""
-        changes = {
-            f"crm.{name}": value
-            for name, value in (
-                ("lead_id", lead_id),
-                ("contact_id", contact_id),
-                ("deal_id", deal_id),
-            )
-            if value is not None
-        }
-        if not changes:
-            return None
-        return await self.hub.conversations.transition(
-            conversation_id, {}, {"$set": changes}, change="crm_linked", actor_id=actor_id
+        return await self.hub.link_crm(
+            conversation_id,
+            lead_id=lead_id,
+            contact_id=contact_id,
+            deal_id=deal_id,
+            actor_id=actor_id,
         )
 
     async def link_to_contact(
@@ -501,17 +461,11 @@ class Crm:
         contact had no conversation there. An operator writes only where they are in the
         conversation, as in the conversation itself: one waiting in the queue is theirs to
         accept first (``403 not_a_participant``)."""
-        query: dict[str, Any] = {"client.id": {"$in": contact.client_ids}}
-        if channel_id:
-            query["channel.id"] = channel_id
-        docs = (
-            await self.hub.store.conversations.find(query)
-            .sort("_id", -1)
-            .limit(MAX_CHECKED_CONVERSATIONS)
-            .to_list()
+        candidates = await self.hub.of_clients(
+            contact.client_ids, channel_id=channel_id, limit=MAX_CHECKED_CONVERSATIONS
         )
         conversation: Conversation | None = None
-        for last in await self.visible(actor, docs):
+        for last in await self.visible(actor, candidates):
             if last.status != ConversationStatus.CLOSED:
                 conversation = _ensure_may_write(actor, last)
                 break
@@ -524,7 +478,7 @@ class Crm:
                 code="no_channel",
             )
         author = Author(type=AuthorType.OPERATOR, id=actor.id, name=actor.name)
-        appended = await self.hub.stream.post(conversation, author, text)
+        appended = await self.hub.post(conversation, author, text)
         await self.activity(
             "message_sent",
             [ref(Entity.CONTACTS, contact.id)],
@@ -540,20 +494,20 @@ class Crm:
         """The open conversation of ``last``'s chat, opened now when there is none; None when
         ``actor`` may not write there (an operator on a line they do not work in, a chat whose
         open conversation is not theirs to see)."""
-        channel = await self.hub.store.channels.get(last.channel.id)
+        channel = await self.hub.channel(last.channel.id)
         client = await self.client(last.client.id)
         if channel is None or client is None:
             raise Conflict("the client's channel is gone", code="channel_gone")
-        line = await self.hub.conversations.line(channel.line_id)
+        line = await self.hub.line(channel.line_id)
         if actor.role not in EDITORS and (
             line is None or not (actor.id in line.operators or oversees(actor, line))
         ):
             return None
-        conversation, opened = await self.hub.stream.open_outbound(channel, last.chat_id, client)
+        conversation, opened = await self.hub.open_outbound(channel, last.chat_id, client)
         if not opened:
             # The chat went on meanwhile, maybe in a conversation moved to another line.
             if conversation.line_id != channel.line_id:
-                line = await self.hub.conversations.line(conversation.line_id)
+                line = await self.hub.line(conversation.line_id)
             if not may_see(actor, conversation, line):
                 return None
             _ensure_may_write(actor, conversation)
@@ -573,24 +527,18 @@ class Crm:
         """The record's activities and conversations, as far as ``user`` may see them: no
         conversation of another line, nor an activity of one."""
         activities = await self.store.activities(ref(entity, record.id), MAX_TIMELINE_ACTIVITIES)
-        conversation_query: dict[str, Any] = {"_id": {"$in": _conversation_ids(record)}}
-        client_ids = getattr(record, "client_ids", None)
-        if client_ids:
-            conversation_query = {"$or": [conversation_query, {"client.id": {"$in": client_ids}}]}
-        docs = (
-            await self.hub.store.conversations.find(conversation_query)
-            .sort("_id", 1)
-            .limit(MAX_TIMELINE_CONVERSATIONS)
-            .to_list()
+        client_ids: list[str] = list(getattr(record, "client_ids", None) or [])
+        conversations = await self.visible(
+            user,
+            await self.hub.of_record(
+                _conversation_ids(record), client_ids, MAX_TIMELINE_CONVERSATIONS
+            ),
         )
-        conversations = await self.visible(user, docs)
         shown = {c.id for c in conversations}
         others = {a.conversation_id for a in activities if a.conversation_id} - shown
         if others:
-            other_docs = await self.hub.store.conversations.find(
-                {"_id": {"$in": sorted(others)}}, _HEAVY_FIELDS
-            ).to_list()
-            shown |= {c.id for c in await self.visible(user, other_docs)}
+            other = await self.hub.conversations(sorted(others))
+            shown |= {c.id for c in await self.visible(user, other)}
         return {
             "activities": [
                 a.model_dump(mode="json")

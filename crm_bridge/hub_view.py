@@ -1,0 +1,183 @@
+"""Everything the CRM reads from or writes to the hub, behind typed methods: the one module of
+``crm_bridge`` that knows the hub's services and collections.
+
+It uses the hub's own public functions and models where they exist (``hub.conversations``,
+``hub.stream``, ``hub.store.channels``). Where the hub has no typed read yet, the raw call is
+kept here only, marked "until hub/storage exposes ...", so pointing this module at the hub's
+repositories changes nothing else in the CRM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.models import (
+    Author,
+    ChannelRecord,
+    Client,
+    Conversation,
+    ConversationStatus,
+    Line,
+    User,
+)
+from hub.services import Hub
+from hub.stream import Appended
+
+# Fields a visibility check does not need (kept out of the bulk loads).
+_HEAVY_FIELDS = {"last_message": 0, "csat": 0, "client_unreachable": 0}
+
+
+class HubView:
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    # --- lines, clients, channels, users --------------------------------------------------
+
+    async def line(self, line_id: str) -> Line | None:
+        return await self._hub.conversations.line(line_id)
+
+    async def lines_of(self, user: User) -> list[Line]:
+        """The lines ``user`` operates or supervises."""
+        # Until hub/storage exposes lines by member.
+        docs = await self._hub.store.lines.find(
+            {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
+        ).to_list()
+        return [Line.from_doc(d) for d in docs]
+
+    async def client(self, client_id: str) -> Client | None:
+        # Until hub/storage exposes clients by id.
+        doc = await self._hub.store.clients.find_one({"_id": client_id})
+        return Client.from_doc(doc) if doc else None
+
+    async def channel(self, channel_id: str) -> ChannelRecord | None:
+        return await self._hub.store.channels.get(channel_id)
+
+    async def blocklist(self, line_id: str) -> list[str]:
+        """Addresses and ``@domains`` on the blocklists of the line's (email) channels."""
+        return await self._hub.store.channels.blocklist(line_id)
+
+    async def users_exist(self, user_ids: list[str]) -> bool:
+        """Whether every one of ``user_ids`` is a user."""
+        wanted = set(user_ids)
+        return await self._hub.store.users.count_of(wanted) == len(wanted)
+
+    # --- conversations --------------------------------------------------------------------
+
+    async def conversation(self, conversation_id: str) -> Conversation:
+        """The conversation (``NotFound`` when there is none)."""
+        return await self._hub.conversations.load(conversation_id)
+
+    async def conversations(self, conversation_ids: list[str]) -> list[Conversation]:
+        """The conversations of ``conversation_ids`` that exist, without their heavy fields
+        (enough for an access check)."""
+        # Until hub/storage exposes conversations by ids.
+        return await self._find({"_id": {"$in": conversation_ids}}, light=True)
+
+    async def may_concern(self, user: User, lines: list[Line], limit: int) -> list[Conversation]:
+        """Every conversation ``hub.access.may_see`` could admit for ``user`` (a superset; the
+        rule itself decides), without heavy fields: at most ``limit``."""
+        supervised = [line.id for line in lines if user.id in line.supervisors]
+        operated = [line.id for line in lines if user.id in line.operators]
+        # Until hub/storage exposes conversations by staff member.
+        return await self._find(
+            {
+                "$or": [
+                    {"assignee_id": user.id},
+                    {"participants.user_id": user.id},
+                    {"offered_to": user.id},
+                    {"line_id": {"$in": supervised}},
+                    {
+                        "line_id": {"$in": operated},
+                        "status": {
+                            "$in": [
+                                ConversationStatus.QUEUED.value,
+                                ConversationStatus.OFFERED.value,
+                            ]
+                        },
+                    },
+                ]
+            },
+            light=True,
+            limit=limit,
+        )
+
+    async def of_clients(
+        self, client_ids: list[str], *, channel_id: str | None, limit: int
+    ) -> list[Conversation]:
+        """The conversations of ``client_ids`` (on ``channel_id`` when given), newest first."""
+        query: dict[str, Any] = {"client.id": {"$in": client_ids}}
+        if channel_id:
+            query["channel.id"] = channel_id
+        # Until hub/storage exposes conversations by client.
+        return await self._find(query, newest_first=True, limit=limit)
+
+    async def of_record(
+        self, conversation_ids: list[str], client_ids: list[str], limit: int
+    ) -> list[Conversation]:
+        """The conversations of ``conversation_ids`` or of ``client_ids``, oldest first."""
+        query: dict[str, Any] = {"_id": {"$in": conversation_ids}}
+        if client_ids:
+            query = {"$or": [query, {"client.id": {"$in": client_ids}}]}
+        # Until hub/storage exposes conversations by ids or client.
+        return await self._find(query, oldest_first=True, limit=limit)
+
+    async def open_of_client(self, client_id: str) -> list[Conversation]:
+        """The client's conversations that are not closed."""
+        # Until hub/storage exposes conversations by client.
+        return await self._find(
+            {"client.id": client_id, "status": {"$ne": ConversationStatus.CLOSED.value}}
+        )
+
+    async def _find(
+        self,
+        query: dict[str, Any],
+        *,
+        light: bool = False,
+        newest_first: bool = False,
+        oldest_first: bool = False,
+        limit: int = 0,
+    ) -> list[Conversation]:
+        cursor = self._hub.store.conversations.find(query, _HEAVY_FIELDS if light else None)
+        if newest_first or oldest_first:
+            cursor = cursor.sort("_id", -1 if newest_first else 1)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [Conversation.from_doc(d) for d in await cursor.to_list()]
+
+    async def link_crm(
+        self,
+        conversation_id: str,
+        *,
+        lead_id: str | None = None,
+        contact_id: str | None = None,
+        deal_id: str | None = None,
+        actor_id: str | None = None,
+    ) -> Conversation | None:
+        """Point the conversation at CRM records (the ones given) through the hub's change
+        path: ``rev`` is raised and ``ConversationChanged("crm_linked")`` published, so the
+        console hears it. None when nothing is given."""
+        changes = {
+            f"crm.{name}": value
+            for name, value in (
+                ("lead_id", lead_id),
+                ("contact_id", contact_id),
+                ("deal_id", deal_id),
+            )
+            if value is not None
+        }
+        if not changes:
+            return None
+        return await self._hub.conversations.transition(
+            conversation_id, {}, {"$set": changes}, change="crm_linked", actor_id=actor_id
+        )
+
+    # --- writing to clients ---------------------------------------------------------------
+
+    async def post(self, conversation: Conversation, author: Author, text: str) -> Appended:
+        """A staff message into the conversation, delivered through the outbox."""
+        return await self._hub.stream.post(conversation, author, text)
+
+    async def open_outbound(
+        self, channel: ChannelRecord, chat_id: str, client: Client
+    ) -> tuple[Conversation, bool]:
+        """The open conversation of the chat, opened now when there is none (``True``)."""
+        return await self._hub.stream.open_outbound(channel, chat_id, client)
