@@ -162,11 +162,9 @@ class Crm:
         """A query narrowing a list to what ``user`` may read (empty: everything)."""
         if user.role in READERS:
             return {}
-        lines = await self.hub.store.lines.find(
-            {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
-        ).to_list()
-        supervised = [d["_id"] for d in lines if user.id in d.get("supervisors", [])]
-        operated = [d["_id"] for d in lines if user.id in d.get("operators", [])]
+        lines = await self.hub.store.lines.of_member(user.id)
+        supervised = [line.id for line in lines if user.id in line.supervisors]
+        operated = [line.id for line in lines if user.id in line.operators]
         # Every conversation ``may_see`` could admit (a superset); the rule itself decides.
         docs = (
             await self.hub.store.conversations.find(
