@@ -37,11 +37,7 @@ class HubView:
 
     async def lines_of(self, user: User) -> list[Line]:
         """The lines ``user`` operates or supervises."""
-        # Until hub/storage exposes lines by member.
-        docs = await self._hub.store.lines.find(
-            {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
-        ).to_list()
-        return [Line.from_doc(d) for d in docs]
+        return await self._hub.store.lines.of_member(user.id)
 
     async def client(self, client_id: str) -> Client | None:
         # Until hub/storage exposes clients by id.

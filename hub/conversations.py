@@ -61,8 +61,7 @@ class Conversations:
         return Conversation.from_doc(doc)
 
     async def line(self, line_id: str) -> Line | None:
-        doc = await self._store.lines.find_one({"_id": line_id})
-        return Line.from_doc(doc) if doc else None
+        return await self._store.lines.get(line_id)
 
     async def get(self, user: User, conversation_id: str) -> tuple[Conversation, Line | None]:
         conversation = await self.load(conversation_id)
@@ -98,10 +97,7 @@ class Conversations:
                 {"last_message.text": pattern},
             ]
         if user.role != Role.ADMIN:
-            lines = await self._store.lines.find(
-                {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
-            ).to_list()
-            visible_lines = [d["_id"] for d in lines]
+            visible_lines = await self._store.lines.ids_of_member(user.id)
             staff = [
                 {"assignee_id": user.id},
                 {"participants.user_id": user.id},

@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from hub.access import may_see
 from hub.errors import HubError, PayloadTooLarge, ValidationFailed
-from hub.models import Attachment, Conversation, Line, Role, User, utcnow
+from hub.models import Attachment, Conversation, Role, User, utcnow
 from hub.store import Store
 
 BUCKET = "attachments"
@@ -369,8 +369,7 @@ class Files:
             if doc is None:
                 continue
             conversation = Conversation.from_doc(doc)
-            line_doc = await self._store.lines.find_one({"_id": conversation.line_id})
-            line = Line.from_doc(line_doc) if line_doc else None
+            line = await self._store.lines.get(conversation.line_id)
             if may_see(user, conversation, line):
                 return True
         return False

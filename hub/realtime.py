@@ -21,7 +21,7 @@ from hub.events import (
     PresenceChanged,
 )
 from hub.metrics import Metrics
-from hub.models import Conversation, ConversationStatus, Line, Message
+from hub.models import Conversation, ConversationStatus, Message
 from hub.store import Store
 
 log = logging.getLogger("openlines.realtime")
@@ -115,11 +115,9 @@ class Gateway:
             )
         elif isinstance(event, PresenceChanged):
             # Colleagues and supervisors of the operator's lines see the status change.
-            lines = await self._store.lines.find(
-                {"$or": [{"operators": event.user_id}, {"supervisors": event.user_id}]}, {"_id": 1}
-            ).to_list()
+            line_ids = await self._store.lines.ids_of_member(event.user_id)
             rooms = [ADMINS_ROOM, user_room(event.user_id)]
-            rooms += [line_room(doc["_id"]) for doc in lines]
+            rooms += [line_room(line_id) for line_id in line_ids]
             await self.emit(
                 "operator:status",
                 {"user_id": event.user_id, "status": event.status.value},
@@ -153,11 +151,7 @@ class Gateway:
         rooms = [user_room(user_id)]
         if role == "admin":
             rooms.append(ADMINS_ROOM)
-        lines = await self._store.lines.find(
-            {"$or": [{"operators": user_id}, {"supervisors": user_id}]}
-        ).to_list()
-        for doc in lines:
-            line = Line.from_doc(doc)
+        for line in await self._store.lines.of_member(user_id):
             rooms.append(line_room(line.id))
             if user_id in line.supervisors:
                 rooms.append(supervise_room(line.id))

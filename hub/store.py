@@ -20,6 +20,7 @@ from pymongo.errors import AutoReconnect, DuplicateKeyError
 
 from hub.secretbox import SecretBox
 from hub.storage.channels import ChannelStore
+from hub.storage.lines import LineStore
 from hub.storage.users import SessionStore, UserStore
 
 log = logging.getLogger("openlines.store")
@@ -81,7 +82,7 @@ class Store:
         self.presence: AsyncCollection[Doc] = self.db["presence"]
         # _id = hub process -> when it last beat; sockets of a silent process are dead.
         self.processes: AsyncCollection[Doc] = self.db["hub_processes"]
-        self.lines: AsyncCollection[Doc] = journaled["lines"]
+        self.lines = LineStore(journaled["lines"])
         self.channels = ChannelStore(
             journaled["channels"], secrets, secret_fields if secrets else lambda _: frozenset()
         )
@@ -114,6 +115,7 @@ class Store:
     async def ensure_indexes(self) -> None:
         await self.users.ensure_indexes()
         await self.sessions.ensure_indexes()
+        await self.lines.ensure_indexes()
         await self.channels.ensure_indexes()
         await self.messages.create_index(
             [("conversation_id", ASCENDING), ("seq", ASCENDING)], unique=True

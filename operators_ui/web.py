@@ -266,10 +266,9 @@ def _answer_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _visible_line_ids(hub: Hub, user: User) -> list[str]:
-    query: dict[str, Any] = {}
-    if user.role not in (Role.ADMIN, Role.MANAGER):
-        query = {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
-    return [d["_id"] for d in await hub.store.lines.find(query, {"_id": 1}).to_list()]
+    if user.role in (Role.ADMIN, Role.MANAGER):
+        return await hub.store.lines.ids()
+    return await hub.store.lines.ids_of_member(user.id)
 
 
 @routes.get("/api/v1/console/quick-answers")

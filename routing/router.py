@@ -96,11 +96,8 @@ class Router:
         elif isinstance(event, ConversationChanged):
             await self._changed(event)
         elif isinstance(event, PresenceChanged) and event.status == PresenceStatus.ONLINE:
-            lines = await self._hub.store.lines.find(
-                {"operators": event.user_id}, {"_id": 1}
-            ).to_list()
-            for doc in lines:
-                await self.dispatch(doc["_id"])
+            for line_id in await self._hub.store.lines.ids_operated_by(event.user_id):
+                await self.dispatch(line_id)
 
     async def _opened(self, conversation: Conversation) -> None:
         line = await self._hub.conversations.line(conversation.line_id)
@@ -167,12 +164,9 @@ class Router:
             await self.dispatch(conversation.line_id)
             # Whoever gave a conversation away may have room in their other lines now.
             for user_id in event.former_user_ids:
-                lines = await self._hub.store.lines.find(
-                    {"operators": user_id}, {"_id": 1}
-                ).to_list()
-                for doc in lines:
-                    if doc["_id"] != conversation.line_id:
-                        await self.dispatch(doc["_id"])
+                for line_id in await self._hub.store.lines.ids_operated_by(user_id):
+                    if line_id != conversation.line_id:
+                        await self.dispatch(line_id)
 
     async def _closed(self, conversation: Conversation) -> None:
         for timer in (OFFER, NO_ANSWER, AUTO_CLOSE):

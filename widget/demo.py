@@ -33,7 +33,7 @@ async def seed(hub: Hub) -> None:
     meta = hub.store.db["meta"]
     if await meta.find_one({"_id": DEMO_ID}) is not None:
         return
-    if await hub.store.lines.count_documents({}, limit=1):
+    if await hub.store.lines.any():
         return  # not an empty database: leave the owner's data alone
     try:
         await meta.insert_one({"_id": DEMO_ID, "state": "seeding"})
@@ -71,7 +71,7 @@ async def seed(hub: Hub) -> None:
         csat=LineCsat(enabled=True),
         messages=LineMessages(closing="Thank you for contacting us!"),
     )
-    await hub.store.lines.insert_one(line.to_doc())
+    await hub.store.lines.insert(line)
     kind = hub.registry.get("widget")
     config_model = hub.registry.validate_config(
         "widget",

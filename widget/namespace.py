@@ -23,7 +23,6 @@ from hub.models import (
     Conversation,
     ConversationStatus,
     Inbound,
-    Line,
     Sender,
     new_id,
     utcnow,
@@ -157,10 +156,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         return Conversation.from_doc(docs[0]) if docs else None
 
     async def line_state(line_id: str) -> dict[str, Any]:
-        doc = await hub.store.lines.find_one({"_id": line_id})
-        if doc is None:
+        line = await hub.store.lines.get(line_id)
+        if line is None:
             return {"title": None, "online": False, "open_now": False}
-        line = Line.from_doc(doc)
         online = bool(await hub.presence.available(line.operators))
         return {
             "title": line.name,

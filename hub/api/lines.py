@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,10 +57,10 @@ async def _check_users(hub: Hub, body: LineIn) -> None:
 
 
 async def load_line(hub: Hub, line_id: str) -> Line:
-    doc = await hub.store.lines.find_one({"_id": line_id})
-    if doc is None:
+    line = await hub.store.lines.get(line_id)
+    if line is None:
         raise NotFound("no such line")
-    return Line.from_doc(doc)
+    return line
 
 
 def ensure_member(user: User, line: Line) -> None:
@@ -78,18 +76,19 @@ async def create_line(request: web.Request) -> web.Response:
     hub = hub_of(request)
     await _check_users(hub, body)
     line = Line(**body.model_dump())
-    await hub.store.lines.insert_one(line.to_doc())
+    await hub.store.lines.insert(line)
     return json_response(line.model_dump(mode="json"), status=201)
 
 
 @routes.get("/api/v1/lines")
 async def list_lines(request: web.Request) -> web.Response:
     user = await caller(request)
-    query: dict[str, Any] = {}
-    if user.role not in (Role.ADMIN, Role.MANAGER):
-        query = {"$or": [{"operators": user.id}, {"supervisors": user.id}]}
-    docs = await hub_of(request).store.lines.find(query).sort("_id", 1).to_list()
-    return json_response({"lines": [Line.from_doc(d).model_dump(mode="json") for d in docs]})
+    store = hub_of(request).store
+    if user.role in (Role.ADMIN, Role.MANAGER):
+        lines = await store.lines.all()
+    else:
+        lines = await store.lines.of_member(user.id)
+    return json_response({"lines": [line.model_dump(mode="json") for line in lines]})
 
 
 @routes.get("/api/v1/lines/{line_id}")
@@ -114,7 +113,7 @@ async def patch_line(request: web.Request) -> web.Response:
     body = parse_model(LineIn, {**current, **patch.model_dump(exclude_unset=True)})
     await _check_users(hub, body)
     updated = Line(id=line.id, created_at=line.created_at, **body.model_dump())
-    await hub.store.lines.replace_one({"_id": line.id}, updated.to_doc())
+    await hub.store.lines.replace(updated)
     return json_response(updated.model_dump(mode="json"))
 
 
@@ -140,5 +139,5 @@ async def delete_line(request: web.Request) -> web.Response:
         )
     await hub.store.channels.deactivate_line(line.id)
     hub.stream.forget_line(line.id)
-    await hub.store.lines.delete_one({"_id": line.id})
+    await hub.store.lines.delete(line.id)
     return web.Response(status=204)
