@@ -1,5 +1,6 @@
-"""The CRM bridge as one unit the composition root wires in: its store, rules, webhook sender
-and REST routes."""
+"""The CRM bridge as one unit the composition root wires in: its storage, the role modules
+(access, records, linking, conversion, deals, contacting, timeline), the rules, the webhook
+sender and the REST routes."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import logging
 import aiohttp
 from aiohttp import web
 
+from crm_bridge.access import Access
+from crm_bridge.contacting import Contacting
+from crm_bridge.conversion import Conversion
+from crm_bridge.deals import Deals
 from crm_bridge.documents import Reader
 from crm_bridge.hub_view import HubView
+from crm_bridge.linking import Linking
+from crm_bridge.records import Records
 from crm_bridge.rules import Rules
-from crm_bridge.service import Crm
 from crm_bridge.storage import CrmStorage
+from crm_bridge.timeline import Timeline
 from crm_bridge.webhooks import Webhooks
 from hub.services import Hub
 
@@ -21,25 +28,32 @@ log = logging.getLogger("openlines.crm.store")
 
 class CrmBridge:
     def __init__(self, hub: Hub, http: aiohttp.ClientSession) -> None:
-        reader = Reader(log)
-        store = CrmStorage(hub.store.db, reader, hub.store.secrets)
+        self.storage = CrmStorage(hub.store.db, Reader(log), hub.store.secrets)
         settings = hub.settings
         self.webhooks = Webhooks(
-            store,
+            self.storage,
             http,
             retry_base_s=settings.outbox_retry_base_s,
             max_attempts=settings.outbox_max_attempts,
             poll_s=settings.outbox_poll_s,
             allow_private_urls=settings.allow_private_urls,
         )
-        self.crm = Crm(HubView(hub), store, self.webhooks, reader)
-        self.rules = Rules(self.crm)
-        self._store = store
+        self.hub = HubView(hub)
+        self.access = Access(self.hub)
+        self.timeline = Timeline(self.storage, self.hub, self.access)
+        self.records = Records(self.storage, self.webhooks, self.timeline)
+        self.linking = Linking(self.hub, self.storage, self.records, self.timeline)
+        self.conversion = Conversion(self.records, self.linking, self.timeline)
+        self.deals = Deals(self.storage, self.records, self.linking, self.timeline, self.webhooks)
+        self.contacting = Contacting(
+            self.hub, self.access, self.records, self.linking, self.timeline
+        )
+        self.rules = Rules(self.hub, self.storage, self.records, self.linking, self.timeline)
         self._bus = hub.bus
 
     async def prepare(self) -> None:
         """Indexes and the default pipeline (idempotent); then subscribe before the bus runs."""
-        await self._store.prepare()
+        await self.storage.prepare()
         self.rules.subscribe(self._bus)
 
     async def start(self) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 
+from crm_bridge.hub_view import HubView
+from crm_bridge.linking import Linking
 from crm_bridge.matching import Identity
 from crm_bridge.models import (
     MAX_ADDRESSES,
@@ -27,7 +29,9 @@ from crm_bridge.models import (
     ref,
 )
 from crm_bridge.normalize import blocked
-from crm_bridge.service import Crm
+from crm_bridge.records import Records
+from crm_bridge.storage import CrmStorage
+from crm_bridge.timeline import Timeline
 from hub.events import ClientUpdated, ConversationChanged, ConversationOpened, EventBus
 from hub.models import Client, Conversation
 
@@ -35,8 +39,19 @@ log = logging.getLogger("openlines.crm.rules")
 
 
 class Rules:
-    def __init__(self, crm: Crm) -> None:
-        self._crm = crm
+    def __init__(
+        self,
+        hub: HubView,
+        storage: CrmStorage,
+        records: Records,
+        linking: Linking,
+        timeline: Timeline,
+    ) -> None:
+        self._hub = hub
+        self._storage = storage
+        self._records = records
+        self._linking = linking
+        self._timeline = timeline
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe("crm", self.handle, ConversationOpened, ConversationChanged, ClientUpdated)
@@ -54,20 +69,19 @@ class Rules:
             await self.closed(event.conversation)
 
     async def opened(self, conversation: Conversation) -> None:
-        crm = self._crm
-        line = await crm.hub.line(conversation.line_id)
-        client = await crm.client(conversation.client.id)
+        line = await self._hub.line(conversation.line_id)
+        client = await self._hub.client(conversation.client.id)
         identity = Identity.of(conversation.client.id, client, conversation.client)
-        contact = await crm.store.find_contact(identity)
+        contact = await self._storage.find_contact(identity)
         if contact is not None:
-            await crm.link_to_contact(conversation, contact, line)
+            await self._linking.link_to_contact(conversation, contact, line)
             return
-        lead = await crm.store.find_open_lead(identity)
+        lead = await self._storage.find_open_lead(identity)
         if lead is None:
             if line is None or not line.crm.create_lead:
                 return
             email = next(iter(identity.emails), None)
-            if email and blocked(email, await crm.blocklist(line.id)):
+            if email and blocked(email, await self._hub.blocklist(line.id)):
                 log.info("no lead for a blocklisted sender conversation=%s", conversation.id)
                 return
             name = conversation.client.name
@@ -79,7 +93,7 @@ class Rules:
                 phones=identity.phones,
                 unverified_emails=list(identity.claimed_emails),
                 unverified_phones=list(identity.claimed_phones),
-                possible_contact_ids=await crm.store.possible_contacts(identity),
+                possible_contact_ids=await self._storage.possible_contacts(identity),
                 source=line.crm.source,
                 channel=conversation.channel.model_dump(),
                 # The /start payload or page URL, where the channel records one.
@@ -87,9 +101,9 @@ class Rules:
                 client_ids=[conversation.client.id],
                 conversation_ids=[conversation.id],
             )
-            await crm.insert(Entity.LEADS, lead)
+            await self._records.insert(Entity.LEADS, lead)
         else:
-            await crm.update(
+            await self._records.update(
                 Entity.LEADS,
                 lead.id,
                 {},
@@ -98,8 +112,8 @@ class Rules:
                     "conversation_ids": [conversation.id],
                 },
             )
-        await crm.link(conversation.id, lead_id=lead.id)
-        await crm.activity(
+        await self._linking.link(conversation.id, lead_id=lead.id)
+        await self._timeline.add(
             "conversation_opened",
             [ref(Entity.LEADS, lead.id)],
             text=f"Conversation on {conversation.channel.type}",
@@ -110,24 +124,23 @@ class Rules:
     async def client_updated(self, client: Client) -> None:
         """New name, email or phone: update the lead, or join the contact it now proves the
         client to be (a claimed address only suggests one)."""
-        crm = self._crm
         identity = Identity.of(client.id, client)
-        for conversation in await crm.hub.open_of_client(client.id):
+        for conversation in await self._hub.open_of_client(client.id):
             if conversation.crm.contact_id:
                 continue
-            contact = await crm.store.find_contact(identity)
+            contact = await self._storage.find_contact(identity)
             if contact is not None:
-                line = await crm.hub.line(conversation.line_id)
-                await crm.link_to_contact(conversation, contact, line)
+                line = await self._hub.line(conversation.line_id)
+                await self._linking.link_to_contact(conversation, contact, line)
                 if conversation.crm.lead_id:
                     # The "unknown" person was known after all: the lead is done with.
-                    await crm.update_if(
+                    await self._records.update_if(
                         Entity.LEADS,
                         conversation.crm.lead_id,
                         {"status": OPEN_LEAD},
                         {"status": LeadStatus.CONVERTED, "contact_id": contact.id},
                     )
-                    await crm.activity(
+                    await self._timeline.add(
                         "lead_matched_contact",
                         [
                             ref(Entity.LEADS, conversation.crm.lead_id),
@@ -146,13 +159,12 @@ class Rules:
     async def _tell_lead(self, lead_id: str, client: Client, identity: Identity) -> None:
         """What the client now says goes on their lead: the name, addresses (room allowing;
         claimed ones marked so, proven ones no longer), and the contacts they suggest."""
-        crm = self._crm
-        lead = await crm.lead(lead_id)
+        lead = await self._records.lead(lead_id)
         room = MAX_ADDRESSES - len(lead.emails)
         emails = [e for e in identity.emails if e not in lead.emails][: max(room, 0)]
         room = MAX_ADDRESSES - len(lead.phones)
         phones = [p for p in identity.phones if p not in lead.phones][: max(room, 0)]
-        possible = await crm.store.possible_contacts(identity)
+        possible = await self._storage.possible_contacts(identity)
         room = MAX_SUGGESTIONS - len(lead.possible_contact_ids)
         suggested = [c for c in possible if c not in lead.possible_contact_ids][: max(room, 0)]
         changes: dict[str, object] = {}
@@ -167,7 +179,7 @@ class Rules:
             changes["unverified_emails"] = unverified_emails
         if unverified_phones != lead.unverified_phones:
             changes["unverified_phones"] = unverified_phones
-        await crm.update(
+        await self._records.update(
             Entity.LEADS,
             lead_id,
             changes,
@@ -177,14 +189,14 @@ class Rules:
     async def assigned(self, conversation: Conversation) -> None:
         if not (conversation.crm.lead_id and conversation.assignee_id):
             return
-        taken = await self._crm.update_if(
+        taken = await self._records.update_if(
             Entity.LEADS,
             conversation.crm.lead_id,
             {"responsible_id": None, "status": OPEN_LEAD},
             {"responsible_id": conversation.assignee_id, "status": LeadStatus.IN_PROGRESS},
         )
         if taken is not None:
-            await self._crm.activity(
+            await self._timeline.add(
                 "responsible_set",
                 [ref(Entity.LEADS, conversation.crm.lead_id)],
                 data={"responsible_id": conversation.assignee_id},
@@ -203,7 +215,7 @@ class Rules:
             if record_id
         ]
         if refs:
-            await self._crm.activity(
+            await self._timeline.add(
                 "conversation_closed",
                 refs,
                 text=f"Conversation closed ({conversation.close_reason or 'closed'})",

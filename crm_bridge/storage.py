@@ -158,7 +158,7 @@ class CrmStorage:
             stored.pop("_id")
             update = {"$set": stored}
         after = await self._records[entity].find_one_and_update(
-            {**_filter(where), "_id": record_id}, update, return_document=ReturnDocument.AFTER
+            {**as_filter(where), "_id": record_id}, update, return_document=ReturnDocument.AFTER
         )
         if after is None:
             return None
@@ -179,7 +179,7 @@ class CrmStorage:
         ``conversation_ids`` (None: of any), older than ``before_id``; and the next cursor.
 
         A stored document that does not load is skipped (and logged), never a failed list."""
-        clauses = [_filter(where), search_filter(q)]
+        clauses = [as_filter(where), search_filter(q)]
         if conversation_ids is not None:
             clauses.append({"conversation_ids": {"$in": conversation_ids}})
         if before_id:
@@ -204,7 +204,7 @@ class CrmStorage:
 
     async def find_open_lead(self, identity: Identity) -> Lead | None:
         doc = await self._leads.find_one(
-            {**same_person(identity), **_filter({"status": OPEN_LEAD})}, sort=[("_id", 1)]
+            {**same_person(identity), **as_filter({"status": OPEN_LEAD})}, sort=[("_id", 1)]
         )
         return self.reader.repair(Lead, doc)[0] if doc else None
 
@@ -390,7 +390,7 @@ def _delivery_doc(delivery: Delivery) -> dict[str, Any]:
     return doc
 
 
-def _filter(where: Mapping[str, object]) -> dict[str, Any]:
+def as_filter(where: Mapping[str, object]) -> dict[str, Any]:
     """``field -> expected`` as a MongoDB filter: a tuple, list or set means one of them."""
     query: dict[str, Any] = {}
     for name, expected in where.items():
