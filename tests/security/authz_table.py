@@ -709,7 +709,7 @@ admin       ok
 anonymous   401
 """)
 
-# CRM (crm_bridge/service.py): managers and admins edit all, supervisors read all, operators
+# CRM (crm_bridge/access.py): managers and admins edit all, supervisors read all, operators
 # read and edit the records of conversations they may see (their own and their line's queue);
 # 403 otherwise. A list shows what its reader may read.
 CRM_READ = grid("""
