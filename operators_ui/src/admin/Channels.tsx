@@ -1,21 +1,14 @@
-// Admin: a line's channels — listed, switched on and off, and connected.
-import { useEffect, useState } from "preact/hooks";
+// Admin: a line's channels — listed, switched on and off, edited, and connected through a form
+// generated from the kind's config schema (GET /api/v1/channel-types): no kind is known here.
+import { useEffect, useMemo, useState } from "preact/hooks";
 import * as api from "../api/client";
-import type { Channel, CreatedChannel } from "../api/types";
-import { t } from "../i18n";
+import type { Channel, ChannelType, CreatedChannel } from "../api/types";
+import { localized, t } from "../i18n";
 import { S } from "../state/store";
-import { fail } from "../state/ui";
+import { fail, toast } from "../state/ui";
 import { ChannelIcon } from "../ui/Icon";
-
-const CHANNEL_FIELDS: Record<string, string[]> = {
-  widget: ["title", "color", "allowed_origins", "prechat_fields", "agreement_text"],
-  telegram: ["bot_token", "mode", "api_base"],
-  vk: ["group_id", "access_token", "confirmation_code", "secret", "mode", "api_base"],
-  email: ["imap_host", "imap_port", "smtp_host", "smtp_port", "username", "password", "address", "blocklist"],
-  api: [],
-};
-const LIST_FIELDS = new Set(["allowed_origins", "blocklist"]);
-const NUMBER_FIELDS = new Set(["imap_port", "smtp_port", "group_id"]);
+import { parseSchema, type ParsedSchema } from "./schema";
+import { SchemaFields, collectFromForm } from "./SchemaFields";
 
 function Embed({ embed }: { embed: string }) {
   const [copied, setCopied] = useState(false);
@@ -28,26 +21,69 @@ function Embed({ embed }: { embed: string }) {
   );
 }
 
+/** What creating a channel answered that is shown only now: the embed, the webhook, generated secrets. */
+function Created({ created, form }: { created: CreatedChannel; form: ParsedSchema | undefined }) {
+  const once = (form?.once || [])
+    .map((o) => ({ ...o, value: created[o.key] ?? created.config?.[o.key] }))
+    .filter((o) => o.value !== undefined && o.value !== null && o.value !== "");
+  return (
+    <div data-testid="channel-created" class="card">
+      {created.embed && <Embed embed={created.embed} />}
+      {created.webhook_url && <p>{t("ch.webhook")}: <span data-testid="created-webhook-url">{created.webhook_url}</span></p>}
+      {once.map((o) => (
+        <p key={o.key}>{localized(o.title)}: <code data-testid={`created-${o.key}`}>{String(o.value)}</code></p>
+      ))}
+    </div>
+  );
+}
+
+function ChannelEditor({ channel, form, done }: { channel: Channel; form: ParsedSchema; done: (saved: boolean) => void }) {
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await api.patchChannel(channel.id, { config: collectFromForm(form.fields, e.target as HTMLFormElement, true) });
+      toast(t("ch.saved"));
+      done(true);
+    } catch (err) { fail(err); }
+  };
+  return (
+    <form class="card form" onSubmit={submit} data-testid="channel-edit-form">
+      <SchemaFields fields={form.fields} values={channel.config} editing idPrefix={`ch-edit-${channel.id}`} />
+      <div class="row"><button class="primary" type="submit" data-testid="channel-edit-save">{t("act.save")}</button>
+        <button type="button" onClick={() => done(false)}>{t("act.cancel")}</button></div>
+    </form>
+  );
+}
+
 export function AdminChannels() {
   const [lineId, setLineId] = useState(S.lines[0]?.id || "");
   const [channels, setChannels] = useState<Channel[]>([]);
-  const [type, setType] = useState("widget");
+  const [types, setTypes] = useState<ChannelType[]>([]);
+  const [type, setType] = useState("");
   const [created, setCreated] = useState<CreatedChannel | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  const forms = useMemo(() => new Map(types.map((k) => [k.type, parseSchema(k.schema)])), [types]);
   const reload = () => { if (lineId) api.lineChannels(lineId).then(setChannels).catch(fail); };
-  useEffect(() => { reload(); setCreated(null); }, [lineId]);
+  useEffect(() => {
+    api.listChannelTypes().then((list) => {
+      setTypes(list);
+      // The widget first, as before: most lines start with the website chat.
+      setType((list.find((k) => k.type === "widget") || list[0])?.type || "");
+    }).catch(fail);
+  }, []);
+  useEffect(() => { reload(); setCreated(null); setEditing(null); }, [lineId]);
+  const typeTitle = (kind: string) => {
+    const known = types.find((k) => k.type === kind);
+    return known ? localized(known.title, kind) : t(`ch.type.${kind}`);
+  };
+  const form = forms.get(type);
   const submit = async (e: Event) => {
     e.preventDefault();
-    const d = new FormData(e.target as HTMLFormElement);
-    const config: Record<string, unknown> = {};
-    for (const f of CHANNEL_FIELDS[type]) {
-      if (f === "prechat_fields") { config[f] = d.getAll(f); continue; }
-      const raw = String(d.get(f) ?? "").trim();
-      if (!raw) continue;
-      config[f] = LIST_FIELDS.has(f) ? raw.split(/[\n,]+/).map((x) => x.trim()).filter(Boolean) : NUMBER_FIELDS.has(f) ? Number(raw) : raw;
-    }
+    if (!form) return;
+    const el = e.target as HTMLFormElement;
     try {
-      setCreated(await api.createChannel(lineId, type, config));
-      (e.target as HTMLFormElement).reset();
+      setCreated(await api.createChannel(lineId, type, collectFromForm(form.fields, el, false)));
+      el.reset();
       reload();
     } catch (err) { fail(err); }
   };
@@ -58,26 +94,24 @@ export function AdminChannels() {
         {S.lines.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}</select></label>
       {channels.length === 0 && <p class="empty">{t("ch.none")}</p>}
       <table><tbody>{channels.map((ch) => (
-        <tr key={ch.id} data-testid="channel-row"><td><ChannelIcon type={ch.type} /> {t(`ch.type.${ch.type}`)}</td><td>{String(ch.config?.title || ch.config?.address || "")}</td>
+        <tr key={ch.id} data-testid="channel-row" data-type={ch.type}><td><ChannelIcon type={ch.type} /> {typeTitle(ch.type)}</td>
+          <td>{String(ch.config?.title || ch.config?.address || "")}</td>
           <td>{t(ch.active ? "ch.enabled" : "ch.disabled")} <button onClick={() => api.patchChannel(ch.id, { active: !ch.active }).then(reload).catch(fail)}>{t(ch.active ? "users.deactivate" : "users.activate")}</button></td>
           <td>{t("ch.webhook")}: {ch.webhook_url || t("ch.webhookNone")}{ch.secrets_set?.length ? ` · ${t("ch.secretsSet")}: ${ch.secrets_set.join(", ")}` : ""}</td>
-          <td>{ch.embed && <Embed embed={ch.embed} />}</td></tr>
+          <td>{ch.embed && <Embed embed={ch.embed} />}</td>
+          <td>{forms.has(ch.type) && <button data-testid="channel-edit" onClick={() => setEditing(editing === ch.id ? null : ch.id)}>{t("act.edit")}</button>}</td></tr>
       ))}</tbody></table>
-      {created?.embed && <div data-testid="channel-created"><Embed embed={created.embed} /></div>}
-      {created?.webhook_secret && <p data-testid="channel-created">{t("ch.webhook")}: {created.webhook_url} · {created.webhook_secret}</p>}
+      {editing && (() => {
+        const ch = channels.find((x) => x.id === editing);
+        const chForm = ch && forms.get(ch.type);
+        return ch && chForm ? <ChannelEditor key={ch.id} channel={ch} form={chForm} done={(saved) => { setEditing(null); if (saved) reload(); }} /> : null;
+      })()}
+      {created && <Created created={created} form={forms.get(created.type)} />}
       <form class="card form" onSubmit={submit} data-testid="channel-form">
         <h3>{t("ch.new")}</h3>
         <label>{t("ch.type")}<select data-testid="channel-type" value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)}>
-          {Object.keys(CHANNEL_FIELDS).map((k) => <option key={k} value={k}>{t(`ch.type.${k}`)}</option>)}</select></label>
-        {CHANNEL_FIELDS[type].map((f) => f === "prechat_fields" ? (
-          <fieldset key={`${type}.${f}`}><legend>{t("ch.field.prechat_fields")}</legend>{["name", "email", "phone"].map((p) => <label key={p} class="inline"><input type="checkbox" name="prechat_fields" value={p} />{t(`ch.prechat.${p}`)}</label>)}</fieldset>
-        ) : f === "mode" ? (
-          <label key={`${type}.${f}`}>{t("ch.field.mode")}<select name="mode">{(type === "vk" ? ["callback", "longpoll"] : ["webhook", "polling"]).map((m) => <option key={m} value={m}>{m}</option>)}</select></label>
-        ) : LIST_FIELDS.has(f) ? (
-          <label key={`${type}.${f}`}>{t(`ch.field.${f}`)}<textarea name={f} rows={2} data-testid={`channel-${f}`} /></label>
-        ) : (
-          <label key={`${type}.${f}`}>{t(`ch.field.${f}`)}<input name={f} data-testid={`channel-${f}`} type={f.includes("password") || f.includes("token") || f === "secret" ? "password" : f === "color" ? "color" : "text"} /></label>
-        ))}
+          {types.map((k) => <option key={k.type} value={k.type}>{localized(k.title, k.type)}</option>)}</select></label>
+        {form && <SchemaFields key={type} fields={form.fields} editing={false} idPrefix={`ch-new-${type}`} />}
         <button class="primary" type="submit" data-testid="channel-save">{t("act.create")}</button>
       </form>
     </div>

@@ -78,6 +78,8 @@ export type SchemaProperty = {
   default?: unknown;
   minimum?: number;
   maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
   format?: string;
 };
 export type ConfigSchema = {

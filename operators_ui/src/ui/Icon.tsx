@@ -23,8 +23,11 @@ const CHANNEL_SHAPES: Record<string, string> = { telegram: "plane", email: "mail
 
 export function ChannelIcon({ type }: { type: string }) {
   const shape = CHANNEL_SHAPES[type];
+  // A kind the console has no string for (a new channel) is titled by its name.
+  const key = `ch.type.${type}`;
+  const title = t(key) === key ? type : t(key);
   return (
-    <span class={`ch-icon ch-${type}`} title={t(`ch.type.${type}`)} data-channel={type}>
+    <span class={`ch-icon ch-${type}`} title={title} data-channel={type}>
       {shape ? <Icon name={shape} size={14} /> : type === "vk" ? "VK" : "•"}
     </span>
   );

@@ -10,6 +10,9 @@ button.danger{color:#b3261e;border-color:#e3b4b0}
 button.link{border:0;background:none;padding:0;color:#2f6fed;text-decoration:underline}
 input,select,textarea{border:1px solid #c8cfdb;border-radius:6px;padding:5px 8px;background:#fff}
 label{display:flex;flex-direction:column;gap:4px;margin:6px 0}
+.field{display:flex;flex-direction:column;gap:4px;margin:6px 0}
+.field>label{margin:0}
+.field-help{color:#5b6475}
 label.inline{display:inline-flex;flex-direction:row;align-items:center;gap:6px;margin:0 8px 0 0}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .grow{flex:1}
