@@ -22,7 +22,8 @@ from datetime import timedelta
 from hub.events import EventBus, PresenceChanged
 from hub.loops import Worker
 from hub.models import PresenceStatus, new_id, utcnow
-from hub.store import Doc, Store
+from hub.storage.presence import PresenceRecord
+from hub.store import Store
 
 log = logging.getLogger("openlines.presence")
 
@@ -46,9 +47,7 @@ class Presence:
         return f"{self.process}|{sid}"
 
     async def start(self) -> None:
-        await self._store.processes.update_one(
-            {"_id": self.process}, {"$set": {"seen_at": utcnow()}}, upsert=True
-        )
+        await self._store.presence.beat(self.process, utcnow())
         await self._worker.start()
 
     async def connected(self, user_id: str, sid: str) -> None:
@@ -56,19 +55,13 @@ class Presence:
         timer = self._pending_offline.pop(user_id, None)
         if timer is not None:
             timer.cancel()
-        await self._store.presence.update_one(
-            {"_id": user_id},
-            {"$addToSet": {"sockets": self._entry(sid)}, "$setOnInsert": {"status": "offline"}},
-            upsert=True,
-        )
+        await self._store.presence.add_socket(user_id, self._entry(sid))
 
     async def disconnected(self, user_id: str, sid: str) -> None:
         self._local_sockets.pop(self._entry(sid), None)
-        await self._store.presence.update_one(
-            {"_id": user_id}, {"$pull": {"sockets": self._entry(sid)}}
-        )
-        doc = await self._store.presence.find_one({"_id": user_id})
-        if doc and not doc.get("sockets") and doc.get("status") != "offline":
+        await self._store.presence.remove_sockets(user_id, [self._entry(sid)])
+        record = await self._store.presence.get(user_id)
+        if record and not record.sockets and record.status != PresenceStatus.OFFLINE:
             old = self._pending_offline.pop(user_id, None)
             if old is not None:
                 old.cancel()
@@ -80,11 +73,7 @@ class Presence:
         await self._offline_if_no_sockets(user_id)
 
     async def _offline_if_no_sockets(self, user_id: str) -> None:
-        result = await self._store.presence.update_one(
-            {"_id": user_id, "sockets": [], "status": {"$ne": "offline"}},
-            {"$set": {"status": "offline"}},
-        )
-        if result.modified_count:
+        if await self._store.presence.offline_if_no_sockets(user_id):
             log.info("offline user=%s", user_id)
             await self._bus.publish(
                 PresenceChanged(user_id=user_id, status=PresenceStatus.OFFLINE)
@@ -92,22 +81,18 @@ class Presence:
 
     async def set_status(self, user_id: str, status: PresenceStatus) -> None:
         """The operator's own choice; it is also remembered for their next sign-in."""
-        await self._store.presence.update_one(
-            {"_id": user_id}, {"$set": {"status": status.value}}, upsert=True
-        )
+        await self._store.presence.set_status(user_id, status)
         await self._store.users.remember_status(user_id, status)
         await self._bus.publish(PresenceChanged(user_id=user_id, status=status))
 
     async def statuses(self, user_ids: Iterable[str]) -> dict[str, PresenceStatus]:
         """What everyone else sees: the chosen status while a live socket is open, else
         offline. Users never seen are absent."""
-        docs = await self._store.presence.find({"_id": {"$in": list(user_ids)}}).to_list()
+        records = await self._store.presence.of_users(user_ids)
         live = await self._live_processes()
         return {
-            d["_id"]: PresenceStatus(d.get("status", "offline"))
-            if _has_live_socket(d, live)
-            else PresenceStatus.OFFLINE
-            for d in docs
+            r.user_id: r.status if _has_live_socket(r, live) else PresenceStatus.OFFLINE
+            for r in records
         }
 
     async def available(self, user_ids: list[str]) -> list[str]:
@@ -117,51 +102,41 @@ class Presence:
 
     async def _live_processes(self) -> set[str]:
         since = utcnow() - timedelta(seconds=self._lease_s)
-        docs = await self._store.processes.find({"seen_at": {"$gt": since}}, {"_id": 1}).to_list()
-        return {d["_id"] for d in docs} | {self.process}
+        return await self._store.presence.processes_seen_after(since) | {self.process}
 
     async def _beat(self) -> bool:
-        result = await self._store.processes.update_one(
-            {"_id": self.process}, {"$set": {"seen_at": utcnow()}}, upsert=True
-        )
-        if result.upserted_id is not None and self._local_sockets:
+        swept = await self._store.presence.beat(self.process, utcnow())
+        if swept and self._local_sockets:
             # We were taken for dead (a stall longer than the lease) and swept: our sockets
             # are still open, so put them back; the operators' statuses are theirs to set.
             log.warning("this process was swept as dead; re-registering its sockets")
             for entry, user_id in self._local_sockets.items():
-                await self._store.presence.update_one(
-                    {"_id": user_id}, {"$addToSet": {"sockets": entry}}
-                )
+                await self._store.presence.add_socket(user_id, entry, first_seen=False)
         await self._sweep()
         return False
 
     async def _sweep(self) -> None:
         """Drop the sockets of processes that stopped beating; their operators go offline."""
         live = await self._live_processes()
-        docs = await self._store.presence.find(
-            {"sockets": {"$exists": True, "$ne": []}}, {"sockets": 1}
-        ).to_list()
-        for doc in docs:
-            dead = [entry for entry in doc["sockets"] if _process_of(entry) not in live]
+        for record in await self._store.presence.with_sockets():
+            dead = [entry for entry in record.sockets if _process_of(entry) not in live]
             if not dead:
                 continue
-            await self._store.presence.update_one(
-                {"_id": doc["_id"]}, {"$pull": {"sockets": {"$in": dead}}}
+            await self._store.presence.remove_sockets(record.user_id, dead)
+            log.warning(
+                "dropped %d socket(s) of dead processes user=%s", len(dead), record.user_id
             )
-            log.warning("dropped %d socket(s) of dead processes user=%s", len(dead), doc["_id"])
-            await self._offline_if_no_sockets(doc["_id"])
+            await self._offline_if_no_sockets(record.user_id)
         since = utcnow() - timedelta(seconds=self._lease_s)
-        await self._store.processes.delete_many({"seen_at": {"$lte": since}})
+        await self._store.presence.forget_processes_silent_since(since)
 
     async def stop(self) -> None:
         """On shutdown this process's sockets are gone: don't leave their operators online."""
         await self._worker.stop()
         if self._local_sockets:
-            await self._store.presence.update_many(
-                {}, {"$pull": {"sockets": {"$in": sorted(self._local_sockets)}}}
-            )
+            await self._store.presence.remove_sockets_of_everyone(sorted(self._local_sockets))
             self._local_sockets.clear()
-        await self._store.processes.delete_one({"_id": self.process})
+        await self._store.presence.forget_process(self.process)
         for task in self._pending_offline.values():
             task.cancel()
         for task in self._pending_offline.values():
@@ -176,5 +151,5 @@ def _process_of(entry: str) -> str:
     return process if sep else ""
 
 
-def _has_live_socket(doc: Doc, live: set[str]) -> bool:
-    return any(_process_of(entry) in live for entry in doc.get("sockets") or [])
+def _has_live_socket(record: PresenceRecord, live: set[str]) -> bool:
+    return any(_process_of(entry) in live for entry in record.sockets)

@@ -21,6 +21,7 @@ from pymongo.errors import AutoReconnect, DuplicateKeyError
 from hub.secretbox import SecretBox
 from hub.storage.channels import ChannelStore
 from hub.storage.lines import LineStore
+from hub.storage.presence import PresenceStore
 from hub.storage.users import SessionStore, UserStore
 
 log = logging.getLogger("openlines.store")
@@ -79,9 +80,8 @@ class Store:
         journaled = self.db.with_options(write_concern=_JOURNALED)
         self.users = UserStore(self.db["users"])
         self.sessions = SessionStore(self.db["sessions"])
-        self.presence: AsyncCollection[Doc] = self.db["presence"]
-        # _id = hub process -> when it last beat; sockets of a silent process are dead.
-        self.processes: AsyncCollection[Doc] = self.db["hub_processes"]
+        # Operators' statuses and sockets, and hub processes' last beats.
+        self.presence = PresenceStore(self.db["presence"], self.db["hub_processes"])
         self.lines = LineStore(journaled["lines"])
         self.channels = ChannelStore(
             journaled["channels"], secrets, secret_fields if secrets else lambda _: frozenset()
@@ -116,6 +116,7 @@ class Store:
         await self.users.ensure_indexes()
         await self.sessions.ensure_indexes()
         await self.lines.ensure_indexes()
+        await self.presence.ensure_indexes()
         await self.channels.ensure_indexes()
         await self.messages.create_index(
             [("conversation_id", ASCENDING), ("seq", ASCENDING)], unique=True
