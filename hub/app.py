@@ -94,11 +94,11 @@ def redact(url: str) -> str:
 
 def registry() -> ChannelRegistry:
     kinds = ChannelRegistry()
-    kinds.add(widget.channel.KIND)
-    kinds.add(channels.api.KIND)
-    kinds.add(channels.telegram.KIND)
-    kinds.add(channels.vk.KIND)
-    kinds.add(channels.email.KIND)
+    kinds.add(widget.channel.WidgetKind())
+    kinds.add(channels.api.ApiKind())
+    kinds.add(channels.telegram.TelegramKind())
+    kinds.add(channels.vk.VkKind())
+    kinds.add(channels.email.EmailKind())
     return kinds
 
 
@@ -282,6 +282,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
             emitter=gateway,
             files=files,
             db=store.db,
+            redis=redis,
             csat_link=lambda conversation_id, rating: hub.visitor_tokens.csat_link(
                 settings.public_url, conversation_id, rating
             ),
@@ -354,6 +355,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
             ("timers", hub.timers.stop),
             ("router", router.stop),
             ("outbox", outbox.stop),
+            ("channel kinds", kinds.close),  # after all that sends and receives
             ("presence", hub.presence.stop),
             ("event bus", bus.stop),
         ):

@@ -51,11 +51,11 @@ from channels.telegram.parse import (
     Rating,
     parse,
 )
-from hub.appkeys import HUB
 from hub.channels import (
     RATING_NOT_AWAITED,
     RATING_THANKS,
     ChannelDeps,
+    ChannelKindDefaults,
     ChannelSink,
     Edit,
     FileReader,
@@ -303,10 +303,10 @@ class TelegramSender:
         return sent.message_id
 
 
-class TelegramKind:
+class TelegramKind(ChannelKindDefaults[TelegramConfig]):
     name: ClassVar[str] = "telegram"
     title: ClassVar[Mapping[str, str]] = words("Telegram", "Telegram")
-    config_model: ClassVar[type[BaseModel]] = TelegramConfig
+    config_model: ClassVar[type[TelegramConfig]] = TelegramConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"bot_token", "webhook_secret"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset({"webhook_secret"})
     live_queue_position: ClassVar[bool] = False
@@ -320,12 +320,11 @@ class TelegramKind:
 
     async def connect(
         self,
-        config: BaseModel,
+        config: TelegramConfig,
         channel_id: str,
         deps: ChannelDeps,
         previous: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        assert isinstance(config, TelegramConfig)
         if config.api_base:
             await ensure_public_url(
                 config.api_base, allow_private=deps.settings.allow_private_urls
@@ -398,7 +397,7 @@ class TelegramKind:
     # --- receiving -------------------------------------------------------------------------
 
     async def webhook(
-        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink, deps: ChannelDeps
     ) -> web.StreamResponse:
         given = request.headers.get(SECRET_HEADER, "")
         expected = str(channel.config.get("webhook_secret") or "")
@@ -423,7 +422,7 @@ class TelegramKind:
         parsed = self._parse(channel, update)
         if parsed is not None:
             # The hub's HTTP session: shared connections, public addresses only.
-            bot = make_bot(channel.config, request.app[HUB].channel_deps().http)
+            bot = make_bot(channel.config, deps.http)
             await self.handle(channel, parsed, sink, bot)
         return web.json_response({})
 
@@ -527,6 +526,3 @@ async def _fetch(bot: Bot, ref: MediaRef, sink: ChannelSink) -> Attachment | str
 def webhook_url(settings: Settings, channel_id: str) -> str:
     base = (settings.public_url or "").rstrip("/")
     return f"{base}/hooks/telegram/{channel_id}"
-
-
-KIND = TelegramKind()

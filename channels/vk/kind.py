@@ -53,7 +53,6 @@ from channels.vk.parse import (
     Rating,
     parse,
 )
-from hub.appkeys import HUB
 from hub.channels import (
     RATING_NOT_AWAITED,
     RATING_THANKS,
@@ -512,10 +511,10 @@ class VkSender:
         return await self._client.upload_doc(data, attachment.name, peer_id)
 
 
-class VkKind(ChannelKindDefaults):
+class VkKind(ChannelKindDefaults[VkConfig]):
     name: ClassVar[str] = "vk"
     title: ClassVar[Mapping[str, str]] = words("ВКонтакте", "VK")
-    config_model: ClassVar[type[BaseModel]] = VkConfig
+    config_model: ClassVar[type[VkConfig]] = VkConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"access_token", "secret"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset()
     live_queue_position: ClassVar[bool] = False
@@ -547,16 +546,22 @@ class VkKind(ChannelKindDefaults):
             )
         return VkClient(token, api_base, http, limiter, self._executor)
 
+    async def close(self) -> None:
+        """Stop the worker threads. The app is stopping: its senders and receivers are done,
+        so no call waits in them (one still running is cancelled by its transport)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
     # --- connecting ------------------------------------------------------------------------
 
     async def connect(
         self,
-        config: BaseModel,
+        config: VkConfig,
         channel_id: str,
         deps: ChannelDeps,
         previous: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        assert isinstance(config, VkConfig)
         if config.api_base:
             # vk-api's requests go over the hub's guarded session, but a literal address in
             # the URL meets no resolver: checked here.
@@ -624,7 +629,7 @@ class VkKind(ChannelKindDefaults):
     # --- receiving -------------------------------------------------------------------------
 
     async def webhook(
-        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink, deps: ChannelDeps
     ) -> web.StreamResponse:
         try:
             event = orjson.loads(await request.read())
@@ -652,8 +657,7 @@ class VkKind(ChannelKindDefaults):
         elif self._needs_api(channel, parsed):
             # The hub's HTTP session for the few events that call VK (a new client's name,
             # files, a button press): shared connections, public addresses only.
-            http = request.app[HUB].channel_deps().http
-            await self.handle(channel, parsed, sink, self.client(channel.config, http))
+            await self.handle(channel, parsed, sink, self.client(channel.config, deps.http))
         else:
             await self.handle(channel, parsed, sink, None)
         if seen_key[1]:
@@ -846,6 +850,3 @@ async def _fetch(client: VkClient, ref: MediaRef, sink: ChannelSink) -> Attachme
     if data is None:
         return f"[{ref.kind} {ref.file_name} not kept: larger than {MAX_DOWNLOAD_BYTES} bytes]"
     return await keep_file(sink, ref.kind, ref.file_name, data)
-
-
-KIND = VkKind()
