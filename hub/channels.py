@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import aiohttp
 from aiohttp import web
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
+from redis.asyncio import Redis
 
 from hub.errors import HubError, NotFound, ValidationFailed
 from hub.models import Attachment, ChannelRecord, Inbound, Message, Outbound, Receipt
@@ -51,6 +52,9 @@ class ChannelDeps:
     files: FileReader | None = None
     # Signed rating links for channels that ask for CSAT with links (e-mail).
     csat_link: Callable[[str, int], str] | None = None
+    # The cluster's Redis, where there is one: what every process must agree on (a signed
+    # request seen once by any of them); None in a single process.
+    redis: Redis | None = None
 
 
 class ChannelSink(Protocol):
@@ -103,13 +107,26 @@ class ChannelSink(Protocol):
         ...
 
 
-class ChannelKind(Protocol):
-    """Everything the hub needs to know about one type of channel."""
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class ChannelKind(Protocol[ConfigT]):
+    """Everything the hub needs to know about one type of channel, typed by its config model:
+    ``connect`` gets the model ``config_model`` validated, never a bare ``BaseModel``.
+
+    Kinds are instances the composition root makes per app (``hub.app.registry``): what a kind
+    keeps (a thread pool, caches, replay guards) lives as long as that app, and ``close``
+    releases it when the app stops."""
 
     name: ClassVar[str]
     # What the console calls this kind, in Russian and English (``words(ru, en)``).
     title: ClassVar[Mapping[str, str]]
-    config_model: ClassVar[type[BaseModel]]
+
+    @property
+    def config_model(self) -> type[ConfigT]:
+        """The pydantic model of this kind's config (``POST /lines/<id>/channels`` body)."""
+        ...
+
     secret_fields: ClassVar[frozenset[str]]
     # Generated config values shown once, in the response that creates the channel.
     reveal_on_create: ClassVar[frozenset[str]]
@@ -121,7 +138,7 @@ class ChannelKind(Protocol):
 
     async def connect(
         self,
-        config: BaseModel,
+        config: ConfigT,
         channel_id: str,
         deps: ChannelDeps,
         previous: dict[str, Any] | None,
@@ -141,10 +158,11 @@ class ChannelKind(Protocol):
         ...
 
     async def webhook(
-        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink, deps: ChannelDeps
     ) -> web.StreamResponse:
         """Verify one platform call to ``/hooks/<type>/<channel_id>``, hand what it carries to
-        ``sink`` and answer the platform."""
+        ``sink`` and answer the platform (on ``deps.http`` when it must call the platform back:
+        the app's one guarded session, not one per request)."""
         ...
 
     def runs_in_background(self, channel: ChannelRecord) -> bool:
@@ -162,12 +180,23 @@ class ChannelKind(Protocol):
         """Show the client that an operator is typing (``on``) or stopped, where it can."""
         ...
 
-    def build(self, channel: ChannelRecord, deps: ChannelDeps) -> Channel: ...
+    def build(self, channel: ChannelRecord, deps: ChannelDeps) -> Channel:
+        """The sender of one channel, on the app's shared resources in ``deps``."""
+        ...
+
+    async def close(self) -> None:
+        """Release what this kind holds for the app (worker threads); the app is stopping and
+        nothing sends or receives any more."""
+        ...
 
 
-class ChannelKindDefaults:
+class ChannelKindDefaults(Generic[ConfigT]):
     """What most channel kinds share: nothing to undo on the platform, no background receiver,
-    no typing display. A kind inherits these and overrides what its platform offers."""
+    no typing display, nothing to release. A kind inherits these and overrides what its
+    platform offers."""
+
+    async def close(self) -> None:
+        return None
 
     async def disconnect(self, channel: ChannelRecord, deps: ChannelDeps) -> None:
         return None
@@ -229,10 +258,11 @@ def field_form(
     return extra
 
 
-def config_schema(kind: ChannelKind) -> dict[str, Any]:
+def config_schema(kind: ChannelKind[Any]) -> dict[str, Any]:
     """The JSON Schema of ``kind``'s config model, as the console's form reads it: its secret
     fields ``writeOnly`` and those shown once at creation ``x-once``, whatever the fields say."""
-    schema = kind.config_model.model_json_schema(mode="validation")
+    model: type[BaseModel] = kind.config_model
+    schema = model.model_json_schema(mode="validation")
     for name, prop in schema.get("properties", {}).items():
         if name in kind.secret_fields:
             prop["writeOnly"] = True
@@ -248,12 +278,62 @@ RATING_THANKS = "Thank you for your rating!"
 RATING_NOT_AWAITED = "This chat cannot be rated now."
 
 
+# --- what parsing yields ----------------------------------------------------------------------
+# One vocabulary for every adapter's pure ``parse`` of what its platform sent. An adapter whose
+# platform hands it something more to act on (a button press to answer) subclasses the word and
+# adds the field; its handler gives each word to the sink the same way.
+
+MediaT = TypeVar("MediaT")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewMessage(Generic[MediaT]):
+    """A client's new message; ``media``: the platform's files to fetch and store first."""
+
+    inbound: Inbound
+    media: list[MediaT] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Edit:
-    """The client edited a message they sent: what ``parse`` returns for it."""
+    """The client edited a message they sent: ``ChannelSink.edit``."""
 
     external_id: str
     text: str
+
+
+@dataclass(frozen=True)
+class Rating:
+    """The client rated their conversation (a button, a payload): ``ChannelSink.csat``."""
+
+    chat_id: str
+    rating: int
+
+
+@dataclass(frozen=True)
+class Deny:
+    """The client may no longer be written to (blocked us): ``ChannelSink.unreachable``."""
+
+    chat_id: str
+
+
+@dataclass(frozen=True)
+class Allow:
+    """The client may be written to again: ``ChannelSink.reachable``."""
+
+    chat_id: str
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """Nothing for the hub; ``reason`` for the log. ``chat_id``: a chat we do not serve (a
+    group, a channel), so that the adapter can log each such chat once."""
+
+    reason: str
+    chat_id: str | None = None
+
+
+Parsed = NewMessage[Any] | Edit | Rating | Deny | Allow | Ignore
 
 
 def split_text(text: str, size: int) -> list[str]:
@@ -317,13 +397,20 @@ class TokenBucket:
 
 
 class ChannelRegistry:
-    def __init__(self) -> None:
-        self._kinds: dict[str, ChannelKind] = {}
+    """The channel kinds of one app, by name. The app owns it: ``close`` at stop."""
 
-    def add(self, kind: ChannelKind) -> None:
+    def __init__(self) -> None:
+        self._kinds: dict[str, ChannelKind[Any]] = {}
+
+    def add(self, kind: ChannelKind[Any]) -> None:
         self._kinds[kind.name] = kind
 
-    def get(self, type_: str) -> ChannelKind:
+    async def close(self) -> None:
+        """Close every kind (each releases its own resources), the later-added first."""
+        for kind in reversed(list(self._kinds.values())):
+            await kind.close()
+
+    def get(self, type_: str) -> ChannelKind[Any]:
         try:
             return self._kinds[type_]
         except KeyError:
@@ -334,7 +421,7 @@ class ChannelRegistry:
     def types(self) -> list[str]:
         return sorted(self._kinds)
 
-    def kinds(self) -> list[ChannelKind]:
+    def kinds(self) -> list[ChannelKind[Any]]:
         """Every registered kind, in the order the composition root added them."""
         return list(self._kinds.values())
 
@@ -358,7 +445,8 @@ class ChannelRegistry:
             raise ValidationFailed(
                 f"type must be one of {', '.join(self.types())}", code="unknown_channel_type"
             )
-        return parse_model(kind.config_model, {**(partial_of or {}), **raw})
+        model: type[BaseModel] = kind.config_model
+        return parse_model(model, {**(partial_of or {}), **raw})
 
     def public_view(self, channel: ChannelRecord, base_url: str) -> dict[str, Any]:
         """The channel as the API shows it: config without secrets, plus the kind's extras."""

@@ -170,10 +170,10 @@ class WidgetChannel:
         return Receipt(platform_message_id=outbound.message_id)
 
 
-class WidgetKind(ChannelKindDefaults):
+class WidgetKind(ChannelKindDefaults[WidgetConfig]):
     name: ClassVar[str] = "widget"
     title: ClassVar[Mapping[str, str]] = words("Виджет на сайте", "Website widget")
-    config_model: ClassVar[type[BaseModel]] = WidgetConfig
+    config_model: ClassVar[type[WidgetConfig]] = WidgetConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"identity_secret"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset({"identity_secret"})
     live_queue_position: ClassVar[bool] = True
@@ -182,7 +182,7 @@ class WidgetKind(ChannelKindDefaults):
 
     async def connect(
         self,
-        config: BaseModel,
+        config: WidgetConfig,
         channel_id: str,
         deps: ChannelDeps,
         previous: dict[str, Any] | None,
@@ -220,12 +220,9 @@ class WidgetKind(ChannelKindDefaults):
         return {"key": key, "embed": embed}
 
     async def webhook(
-        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink, deps: ChannelDeps
     ) -> web.StreamResponse:
         raise NotFound("the widget talks over Socket.IO, not webhooks")
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> WidgetChannel:
         return WidgetChannel(deps.emitter)
-
-
-KIND = WidgetKind()

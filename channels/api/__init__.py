@@ -26,7 +26,6 @@ from channels.api.signing import (
     signed_headers,
     verify,
 )
-from hub.appkeys import HUB
 from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink, field_form, words
 from hub.errors import (
     ChannelError,
@@ -41,7 +40,7 @@ from hub.models import ChannelRecord, Inbound, Outbound, Receipt, Sender
 from hub.netguard import ensure_public_url
 from hub.settings import Settings
 
-__all__ = ["KIND", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "ApiConfig", "ApiKind"]
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "ApiConfig", "ApiKind"]
 
 
 class ApiConfig(BaseModel):
@@ -180,10 +179,10 @@ def _receipt_id(payload: bytes) -> str | None:
     return None
 
 
-class ApiKind(ChannelKindDefaults):
+class ApiKind(ChannelKindDefaults[ApiConfig]):
     name: ClassVar[str] = "api"
     title: ClassVar[Mapping[str, str]] = words("API", "API")
-    config_model: ClassVar[type[BaseModel]] = ApiConfig
+    config_model: ClassVar[type[ApiConfig]] = ApiConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"secret"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset({"secret"})
     live_queue_position: ClassVar[bool] = False
@@ -195,12 +194,11 @@ class ApiKind(ChannelKindDefaults):
 
     async def connect(
         self,
-        config: BaseModel,
+        config: ApiConfig,
         channel_id: str,
         deps: ChannelDeps,
         previous: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        assert isinstance(config, ApiConfig)
         if config.webhook_url is not None:
             await ensure_public_url(
                 str(config.webhook_url), allow_private=deps.settings.allow_private_urls
@@ -213,10 +211,9 @@ class ApiKind(ChannelKindDefaults):
         return {"inbound_url": f"{base_url}/hooks/api/{channel.id}"}
 
     async def webhook(
-        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink, deps: ChannelDeps
     ) -> web.StreamResponse:
-        hub = request.app[HUB]
-        window_s = hub.settings.api_signature_window_s
+        window_s = deps.settings.api_signature_window_s
         if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
             raise PayloadTooLarge("the body is too large")
         raw = await request.read()  # kept by aiohttp: read_json reads the same bytes
@@ -231,8 +228,8 @@ class ApiKind(ChannelKindDefaults):
         first = await self._seen.first_use(
             f"{channel.id}:{timestamp}:{signature.removeprefix('sha256=')}",
             timestamp + window_s + 1,
-            redis=hub.redis,
-            prefix=f"openlines:{hub.settings.mongo_db}:api:seen",
+            redis=deps.redis,
+            prefix=f"openlines:{deps.settings.mongo_db}:api:seen",
         )
         if not first:
             raise Unauthorized(
@@ -245,6 +242,3 @@ class ApiKind(ChannelKindDefaults):
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> ApiChannel:
         return ApiChannel(channel, deps)
-
-
-KIND = ApiKind()

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from aiohttp import web
-from pydantic import BaseModel
 
 from channels.email import smtp
 from channels.email.config import EmailConfig
@@ -24,7 +23,7 @@ from hub.errors import ChannelError, ChannelRejected, NotFound, ValidationFailed
 from hub.models import AuthorType, ChannelRecord, Outbound, Receipt, utcnow
 from hub.netguard import ensure_public_host
 
-__all__ = ["KIND", "EmailConfig", "EmailKind"]
+__all__ = ["EmailConfig", "EmailKind"]
 
 CSAT_RATINGS = (1, 2, 3, 4, 5)
 
@@ -89,10 +88,10 @@ class EmailChannel:
         return OutgoingFile(name=name, mime=mime, data=await self._deps.files.read(file_id))
 
 
-class EmailKind(ChannelKindDefaults):
+class EmailKind(ChannelKindDefaults[EmailConfig]):
     name: ClassVar[str] = "email"
     title: ClassVar[Mapping[str, str]] = words("Электронная почта", "E-mail")
-    config_model: ClassVar[type[BaseModel]] = EmailConfig
+    config_model: ClassVar[type[EmailConfig]] = EmailConfig
     secret_fields: ClassVar[frozenset[str]] = frozenset({"password"})
     reveal_on_create: ClassVar[frozenset[str]] = frozenset()
     live_queue_position: ClassVar[bool] = False
@@ -100,12 +99,11 @@ class EmailKind(ChannelKindDefaults):
 
     async def connect(
         self,
-        config: BaseModel,
+        config: EmailConfig,
         channel_id: str,
         deps: ChannelDeps,
         previous: dict[str, Any] | None,
     ) -> dict[str, Any]:
-        assert isinstance(config, EmailConfig)
         allow_private = deps.settings.allow_private_urls
         await ensure_public_host(config.imap_host, config.imap_port, allow_private=allow_private)
         await ensure_public_host(config.smtp_host, config.smtp_port, allow_private=allow_private)
@@ -145,7 +143,7 @@ class EmailKind(ChannelKindDefaults):
         return {}
 
     async def webhook(
-        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink
+        self, channel: ChannelRecord, request: web.Request, sink: ChannelSink, deps: ChannelDeps
     ) -> web.StreamResponse:
         raise NotFound("e-mail channels receive over IMAP, not webhooks", code="no_webhook")
 
@@ -160,6 +158,3 @@ class EmailKind(ChannelKindDefaults):
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> EmailChannel:
         return EmailChannel(channel, deps)
-
-
-KIND = EmailKind()

@@ -6,11 +6,12 @@ stores before ingesting; everything else is decided from the update alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.channels import Edit, map_link
+from hub.channels import Edit, Ignore, NewMessage, map_link
+from hub.channels import Rating as PortRating
 from hub.models import Inbound, Sender
 
 CSAT_PREFIX = "csat:"
@@ -52,26 +53,15 @@ class MediaRef:
 
 
 @dataclass(frozen=True)
-class NewMessage:
-    inbound: Inbound
-    media: list[MediaRef] = field(default_factory=list)
+class Rating(PortRating):
+    """A press of a rating button, answered (``answerCallbackQuery``) with its query's id."""
 
-
-@dataclass(frozen=True)
-class Rating:
-    chat_id: str
-    rating: int
     callback_query_id: str
 
 
-@dataclass(frozen=True)
-class Ignore:
-    reason: str
-    # Set for chats we do not serve (groups, channels), so the caller can log each once.
-    chat_id: str | None = None
-
-
-Parsed = NewMessage | Edit | Rating | Ignore
+# The port's vocabulary (``hub.channels``), as far as Telegram speaks it.
+Parsed = NewMessage[MediaRef] | Edit | Rating | Ignore
+__all__ = ["Edit", "Ignore", "MediaRef", "NewMessage", "Parsed", "Rating", "parse"]
 
 
 def external_id(chat_id: Any, message_id: Any) -> str:

@@ -9,11 +9,13 @@ the caller logs and drops it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.channels import Edit, map_link
+from hub.channels import Allow, Deny, Edit, Ignore, map_link
+from hub.channels import NewMessage as PortNewMessage
+from hub.channels import Rating as PortRating
 from hub.models import Inbound, Sender
 
 CSAT_KEY = "csat"
@@ -30,38 +32,34 @@ class MediaRef:
     file_name: str
 
 
-@dataclass(frozen=True)
-class NewMessage:
-    inbound: Inbound
+@dataclass(frozen=True, kw_only=True)
+class NewMessage(PortNewMessage[MediaRef]):
+    """A new message; ``user_id``: its author, whose name ``users.get`` tells."""
+
     user_id: int
-    media: list[MediaRef] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class Rating:
-    chat_id: str
-    rating: int
-    # Set for a callback button (``message_event``): the press is answered with this id.
+class Rating(PortRating):
+    """A rating; from a callback button (``message_event``) it carries what answers the press."""
+
     event_id: str | None = None
     user_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Deny:
-    chat_id: str
-
-
-@dataclass(frozen=True)
-class Allow:
-    chat_id: str
-
-
-@dataclass(frozen=True)
-class Ignore:
-    reason: str
-
-
+# The port's vocabulary (``hub.channels``), as VK speaks it.
 Parsed = NewMessage | Edit | Rating | Deny | Allow | Ignore
+__all__ = [
+    "Allow",
+    "Deny",
+    "Edit",
+    "Ignore",
+    "MediaRef",
+    "NewMessage",
+    "Parsed",
+    "Rating",
+    "parse",
+]
 
 
 def external_id(peer_id: Any, message: dict[str, Any]) -> str:

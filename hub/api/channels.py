@@ -39,7 +39,7 @@ def public_base(request: web.Request) -> str:
 
 
 async def connect(
-    kind: ChannelKind,
+    kind: ChannelKind[Any],
     config: BaseModel,
     channel_id: str,
     hub: Hub,
@@ -155,4 +155,4 @@ async def webhook(request: web.Request) -> web.StreamResponse:
     ):
         raise NotFound("no such channel")
     kind = hub.registry.get(channel.type)
-    return await kind.webhook(channel, request, HubSink(hub, channel))
+    return await kind.webhook(channel, request, HubSink(hub, channel), hub.channel_deps())

@@ -123,18 +123,22 @@ class Part:
 
 def registry() -> ChannelRegistry:
     kinds = ChannelRegistry()
-    kinds.add(widget.channel.KIND)
-    kinds.add(channels.api.KIND)
-    kinds.add(channels.telegram.KIND)
-    kinds.add(channels.vk.KIND)
-    kinds.add(channels.email.KIND)
+    kinds.add(widget.channel.WidgetKind())
+    kinds.add(channels.api.ApiKind())
+    kinds.add(channels.telegram.TelegramKind())
+    kinds.add(channels.vk.VkKind())
+    kinds.add(channels.email.EmailKind())
     return kinds
 
 
 async def channel_kinds(app: web.Application) -> AsyncIterator[None]:
-    """The channel kinds this app serves (adding a channel is one line in ``registry``)."""
+    """The channel kinds this app serves (adding a channel is one line in ``registry``). They
+    are made per app and closed last, after every part that sends and receives has stopped."""
     app[KINDS] = registry()
-    yield
+    try:
+        yield
+    finally:
+        await app[KINDS].close()
 
 
 async def mongo(app: web.Application) -> AsyncIterator[None]:
@@ -275,6 +279,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         emitter=gateway,
         files=files,
         db=hub_store.db,
+        redis=redis_client,
         csat_link=partial(visitor_tokens.csat_link, settings.public_url),
     )
     outbox = Outbox(
