@@ -27,7 +27,13 @@ from crm_bridge.models import (
 )
 from crm_bridge.normalize import blocked
 from crm_bridge.service import OPEN_LEAD, Crm
-from hub.events import ClientUpdated, ConversationChanged, ConversationOpened, EventBus
+from hub.events import (
+    ClientUpdated,
+    ConversationChange,
+    ConversationChanged,
+    ConversationOpened,
+    EventBus,
+)
 from hub.models import Client, Conversation, ConversationStatus
 
 log = logging.getLogger("openlines.crm.rules")
@@ -47,9 +53,9 @@ class Rules:
             await self.opened(event.conversation)
         elif isinstance(event, ClientUpdated):
             await self.client_updated(event.client)
-        elif event.change == "assigned":
+        elif event.change == ConversationChange.ASSIGNED:
             await self.assigned(event.conversation)
-        elif event.change == "closed":
+        elif event.change == ConversationChange.CLOSED:
             await self.closed(event.conversation)
 
     async def opened(self, conversation: Conversation) -> None:

@@ -37,6 +37,7 @@ from crm_bridge.store import DEFAULT_PIPELINE_ID, CrmStore
 from crm_bridge.webhooks import Webhooks
 from hub.access import may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.events import ConversationChange
 from hub.models import (
     Author,
     AuthorType,
@@ -348,7 +349,11 @@ class Crm:
         if not changes:
             return None
         return await self.hub.conversations.transition(
-            conversation_id, {}, {"$set": changes}, change="crm_linked", actor_id=actor_id
+            conversation_id,
+            {},
+            {"$set": changes},
+            change=ConversationChange.CRM_LINKED,
+            actor_id=actor_id,
         )
 
     async def link_to_contact(
