@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.events import ConversationChange
 from hub.models import (
     Author,
     ChannelRecord,
@@ -163,7 +164,11 @@ class HubView:
         if not changes:
             return None
         return await self._hub.conversations.transition(
-            conversation_id, {}, {"$set": changes}, change="crm_linked", actor_id=actor_id
+            conversation_id,
+            {},
+            {"$set": changes},
+            change=ConversationChange.CRM_LINKED,
+            actor_id=actor_id,
         )
 
     # --- writing to clients ---------------------------------------------------------------

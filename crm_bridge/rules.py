@@ -32,7 +32,13 @@ from crm_bridge.normalize import blocked
 from crm_bridge.records import Records
 from crm_bridge.storage import CrmStorage
 from crm_bridge.timeline import Timeline
-from hub.events import ClientUpdated, ConversationChanged, ConversationOpened, EventBus
+from hub.events import (
+    ClientUpdated,
+    ConversationChange,
+    ConversationChanged,
+    ConversationOpened,
+    EventBus,
+)
 from hub.models import Client, Conversation
 
 log = logging.getLogger("openlines.crm.rules")
@@ -63,9 +69,9 @@ class Rules:
             await self.opened(event.conversation)
         elif isinstance(event, ClientUpdated):
             await self.client_updated(event.client)
-        elif event.change == "assigned":
+        elif event.change == ConversationChange.ASSIGNED:
             await self.assigned(event.conversation)
-        elif event.change == "closed":
+        elif event.change == ConversationChange.CLOSED:
             await self.closed(event.conversation)
 
     async def opened(self, conversation: Conversation) -> None:

@@ -14,10 +14,12 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -47,17 +49,141 @@ class ConversationOpened(_Event):
     conversation: Conversation
 
 
+class ConversationChange(StrEnum):
+    """What happened to a conversation. The values are what the console hears as
+    ``conversation:updated {change}``, so they never change."""
+
+    OFFERED = "offered"
+    OFFER_EXPIRED = "offer_expired"
+    ASSIGNED = "assigned"
+    TRANSFERRED = "transferred"
+    LINE_CHANGED = "line_changed"
+    RETURNED = "returned"
+    INVITED = "invited"
+    JOINED = "joined"
+    LEFT = "left"
+    PINNED = "pinned"
+    UNPINNED = "unpinned"
+    CLOSED = "closed"
+    CSAT = "csat"
+    CSAT_EXPIRED = "csat_expired"
+    CRM_LINKED = "crm_linked"
+    CLIENT = "client"
+    CLIENT_UNREACHABLE = "client_unreachable"
+    CLIENT_REACHABLE = "client_reachable"
+    # The after-hours text was claimed for this closed period (``after_hours_until``).
+    AFTER_HOURS = "after_hours"
+    # The one queue-position text of a platform without a live view was claimed.
+    QUEUE_NOTICE = "queue_notice"
+
+
+# --- what a change carries (the conversation after it is always on the event) ---------------
+
+
+class _Detail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Offered(_Detail):
+    change: Literal[ConversationChange.OFFERED] = ConversationChange.OFFERED
+    user_ids: list[str]
+    expires_at: datetime | None = None
+
+
+class OfferExpired(_Detail):
+    change: Literal[ConversationChange.OFFER_EXPIRED] = ConversationChange.OFFER_EXPIRED
+    user_ids: list[str]
+
+
+class Assigned(_Detail):
+    change: Literal[ConversationChange.ASSIGNED] = ConversationChange.ASSIGNED
+    user_id: str
+
+
+class Transferred(_Detail):
+    change: Literal[ConversationChange.TRANSFERRED] = ConversationChange.TRANSFERRED
+    from_user_id: str
+    to_user_id: str
+
+
+class LineChanged(_Detail):
+    change: Literal[ConversationChange.LINE_CHANGED] = ConversationChange.LINE_CHANGED
+    from_line_id: str
+    to_line_id: str
+
+
+class Returned(_Detail):
+    change: Literal[ConversationChange.RETURNED] = ConversationChange.RETURNED
+    user_id: str
+
+
+class Invited(_Detail):
+    change: Literal[ConversationChange.INVITED] = ConversationChange.INVITED
+    user_id: str
+
+
+class Joined(_Detail):
+    change: Literal[ConversationChange.JOINED] = ConversationChange.JOINED
+    user_id: str
+    hidden: bool
+
+
+class Left(_Detail):
+    change: Literal[ConversationChange.LEFT] = ConversationChange.LEFT
+    user_id: str
+
+
+class Closed(_Detail):
+    change: Literal[ConversationChange.CLOSED] = ConversationChange.CLOSED
+    reason: str
+
+
+class CsatSubmitted(_Detail):
+    change: Literal[ConversationChange.CSAT] = ConversationChange.CSAT
+    rating: int
+
+
+class ClientUnreachableSet(_Detail):
+    change: Literal[ConversationChange.CLIENT_UNREACHABLE] = ConversationChange.CLIENT_UNREACHABLE
+    reason: str
+
+
+ChangeDetail = Annotated[
+    Offered
+    | OfferExpired
+    | Assigned
+    | Transferred
+    | LineChanged
+    | Returned
+    | Invited
+    | Joined
+    | Left
+    | Closed
+    | CsatSubmitted
+    | ClientUnreachableSet,
+    Field(discriminator="change"),
+]
+
+
 class ConversationChanged(_Event):
-    """Status, assignee, participants or flags changed; ``change`` names what happened."""
+    """Status, assignee, participants or flags changed; ``change`` names what happened and
+    ``detail``, for the changes that carry data, says with whom or why."""
 
     kind: Literal["conversation_changed"] = "conversation_changed"
     conversation: Conversation
-    change: str
+    change: ConversationChange
+    detail: ChangeDetail | None = None
     actor_id: str | None = None
     # People no longer in the conversation who must still hear of the change (a transfer's
     # previous assignee, someone who left).
     former_user_ids: list[str] = Field(default_factory=list)
     former_line_id: str | None = None
+
+    @model_validator(mode="after")
+    def _detail_matches(self) -> ConversationChanged:
+        if self.detail is not None and self.detail.change != self.change:
+            raise ValueError(f"a {self.detail.change} detail on a {self.change} change")
+        return self
 
 
 class ClientUpdated(_Event):

@@ -14,8 +14,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     field_serializer,
     field_validator,
+    model_serializer,
 )
 
 
@@ -66,12 +68,34 @@ class AuthorType(StrEnum):
     SYSTEM = "system"
 
 
+class MessagePurpose(StrEnum):
+    """What a message is for: a channel renders a ``CSAT_REQUEST`` as its own rating prompt
+    (buttons, links) instead of plain text."""
+
+    TEXT = "text"
+    CSAT_REQUEST = "csat_request"
+
+
+class CsatStatus(StrEnum):
+    REQUESTED = "requested"
+    SUBMITTED = "submitted"
+    EXPIRED = "expired"
+
+
 class MessageStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"
+
+
+def _iso_utc(value: datetime) -> str:
+    """A time as the contract shows it: UTC, ISO 8601, ``Z`` (BSON dates come back naive
+    unless the client is tz_aware)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Doc(BaseModel):
@@ -95,10 +119,29 @@ class Doc(BaseModel):
     @field_serializer("*", when_used="json")
     def _times_as_iso(self, value: Any) -> Any:
         if isinstance(value, datetime):
-            if value.tzinfo is None:  # BSON dates come back naive unless tz_aware
-                value = value.replace(tzinfo=UTC)
-            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            return _iso_utc(value)
         return value
+
+
+class _Part(BaseModel):
+    """A part of a stored document that is written with only some of its fields: it stores
+    and serialises exactly the fields it was given (or loaded with), so documents and the
+    JSON on the wire look as they did when these parts were plain dicts."""
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler: SerializerFunctionWrapHandler, info: Any) -> Any:
+        data = handler(self)
+        given = self.model_fields_set
+        fields = type(self).model_fields
+        kept = {}
+        for name, field in fields.items():
+            key = field.serialization_alias or field.alias or name
+            if name in given and key in data:
+                value = data[key]
+                if info.mode == "json" and isinstance(getattr(self, name), datetime):
+                    value = _iso_utc(getattr(self, name))
+                kept[key] = value
+        return kept
 
 
 class User(Doc):
@@ -297,6 +340,42 @@ class Attachment(BaseModel):
     url: str | None = None
 
 
+class Csat(_Part):
+    """The client's rating of a closed conversation: asked for, given, or no longer awaited."""
+
+    status: CsatStatus
+    requested_at: datetime | None = None
+    rating: int | None = None
+    comment: str | None = None
+    submitted_at: datetime | None = None
+
+
+class Transfer(_Part):
+    """A transfer to one operator waiting for their accept (``from``/``to`` on the wire)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_user_id: str = Field(alias="from")
+    to_user_id: str = Field(alias="to")
+
+
+class LastMessage(_Part):
+    """The preview people scan in conversation lists."""
+
+    id: str
+    direction: Direction
+    author: Author
+    text: str = ""
+    created_at: datetime | None = None
+
+
+class ClientUnreachable(_Part):
+    """The platform refused delivery for good (bot blocked, address bouncing)."""
+
+    reason: str
+    at: datetime | None = None
+
+
 class Message(Doc):
     conversation_id: str
     seq: int
@@ -311,8 +390,7 @@ class Message(Doc):
     status: MessageStatus = MessageStatus.SENT
     status_reason: str | None = None
     client_msg_id: str | None = None
-    # "text", or "csat_request": the channel renders a rating prompt its own way.
-    purpose: str = "text"
+    purpose: MessagePurpose = MessagePurpose.TEXT
     edited: bool = False
     # The message this one replies to (the client quoted it on their platform).
     reply_to: str | None = None
@@ -336,12 +414,12 @@ class Conversation(Doc):
     # Operators who let an offer of this conversation time out (skipped on the next round).
     offer_history: list[str] = Field(default_factory=list)
     # Set while a transfer to one operator waits for their accept: {"from": id, "to": id}.
-    transfer: dict[str, str] | None = None
+    transfer: Transfer | None = None
     # The capacity slot (``operator_load`` id) the assignee holds for this conversation.
     load_key: str | None = None
     pinned: bool = False
     crm: CrmLinks = Field(default_factory=CrmLinks)
-    last_message: dict[str, Any] | None = None
+    last_message: LastMessage | None = None
     last_seq: int = 0
     unread: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -353,9 +431,9 @@ class Conversation(Doc):
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
     close_reason: str | None = None
-    csat: dict[str, Any] | None = None
+    csat: Csat | None = None
     # Set when the platform refused delivery for good (bot blocked, address bouncing).
-    client_unreachable: dict[str, Any] | None = None
+    client_unreachable: ClientUnreachable | None = None
     after_hours_until: datetime | None = None
     # Where the client came from (a Telegram ``/start`` payload, a campaign tag).
     source: str | None = None
@@ -419,7 +497,7 @@ class Outbound(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
     author: Author
     direction: Direction = Direction.OUT
-    purpose: str = "text"
+    purpose: MessagePurpose = MessagePurpose.TEXT
     created_at: datetime
 
 

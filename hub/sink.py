@@ -6,7 +6,17 @@ from __future__ import annotations
 import logging
 
 from hub.errors import Conflict
-from hub.models import Attachment, ChannelRecord, ConversationStatus, Inbound, Message, utcnow
+from hub.events import ClientUnreachableSet, ConversationChange
+from hub.models import (
+    Attachment,
+    ChannelRecord,
+    ClientUnreachable,
+    ConversationStatus,
+    CsatStatus,
+    Inbound,
+    Message,
+    utcnow,
+)
 from hub.services import SinkServices
 
 log = logging.getLogger("openlines.channels")
@@ -34,7 +44,7 @@ class HubSink:
                     "channel.id": self._channel.id,
                     "chat_id": chat_id,
                     "status": ConversationStatus.CLOSED.value,
-                    "csat.status": "requested",
+                    "csat.status": CsatStatus.REQUESTED.value,
                 }
             )
             .sort("_id", -1)
@@ -58,8 +68,15 @@ class HubSink:
             await self._hub.conversations.transition(
                 conversation_id,
                 {},
-                {"$set": {"client_unreachable": {"reason": reason, "at": utcnow()}}},
-                change="client_unreachable",
+                {
+                    "$set": {
+                        "client_unreachable": ClientUnreachable(
+                            reason=reason, at=utcnow()
+                        ).model_dump()
+                    }
+                },
+                change=ConversationChange.CLIENT_UNREACHABLE,
+                detail=ClientUnreachableSet(reason=reason),
             )
 
     async def reachable(self, chat_id: str) -> None:
@@ -72,7 +89,7 @@ class HubSink:
             conversation_id,
             {"client_unreachable": {"$ne": None}},
             {"$set": {"client_unreachable": None}},
-            change="client_reachable",
+            change=ConversationChange.CLIENT_REACHABLE,
         )
         if cleared is not None:
             log.info("client reachable again conversation=%s", conversation_id)

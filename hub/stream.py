@@ -17,9 +17,10 @@ from typing import Any, Generic, TypeVar
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from hub.conversations.transitions import Transitions
 from hub.events import (
     ClientUpdated,
-    ConversationChanged,
+    ConversationChange,
     ConversationOpened,
     EventBus,
     MessageStored,
@@ -38,7 +39,9 @@ from hub.models import (
     ConversationStatus,
     Direction,
     Inbound,
+    LastMessage,
     Message,
+    MessagePurpose,
     MessageStatus,
     Sender,
     new_id,
@@ -104,6 +107,7 @@ class Stream:
         self._store = store
         self._bus = bus
         self._metrics = metrics
+        self._transitions = Transitions(store, bus)
         self._outbox_listeners: list[Callable[[], None]] = []
         # channel id -> (record, monotonic expiry); see CHANNEL_TTL_S.
         self._channels: _Recent[str, tuple[ChannelRecord, float]] = _Recent(RECENT_CHATS)
@@ -265,15 +269,9 @@ class Stream:
             {"_id": 1},
         ).to_list()
         for ref in open_ids:
-            doc = await self._store.conversations.find_one_and_update(
-                {"_id": ref["_id"]},
-                {"$set": {"client": info}, "$inc": {"rev": 1}},
-                return_document=ReturnDocument.AFTER,
+            await self._transitions.apply(
+                ref["_id"], {}, {"$set": {"client": info}}, ConversationChange.CLIENT
             )
-            if doc is not None:
-                await self._bus.publish(
-                    ConversationChanged(conversation=Conversation.from_doc(doc), change="client")
-                )
 
     async def open_outbound(
         self, channel: ChannelRecord, chat_id: str, client: Client
@@ -356,7 +354,7 @@ class Stream:
         client_msg_id: str | None = None,
         direction: Direction = Direction.OUT,
         attachments: list[Attachment] | None = None,
-        purpose: str = "text",
+        purpose: MessagePurpose = MessagePurpose.TEXT,
     ) -> Appended:
         """Store a staff or system message; public ones are queued for delivery."""
         message_id = new_id()
@@ -554,6 +552,11 @@ def _tells_nothing_new(sender: Sender, client: Client) -> bool:
 
 
 def _summary(message: Message) -> dict[str, Any]:
-    summary = message.model_dump(mode="json", include={"id", "direction", "author", "created_at"})
-    summary["text"] = message.text[:200]
-    return summary
+    """The conversation's ``last_message``, stored as its JSON (``created_at`` a string)."""
+    return LastMessage(
+        id=message.id,
+        direction=message.direction,
+        author=message.author,
+        text=message.text[:200],
+        created_at=message.created_at,
+    ).model_dump(mode="json")

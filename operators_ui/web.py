@@ -186,7 +186,7 @@ def _today_figures(handled: list[Conversation]) -> dict[str, Any]:
         for c in handled
         if c.first_response_at is not None
     ]
-    ratings = [int(c.csat["rating"]) for c in handled if c.csat and c.csat.get("rating")]
+    ratings = [int(c.csat.rating) for c in handled if c.csat and c.csat.rating]
     return {
         "today": len(handled),
         "today_closed": sum(1 for c in handled if c.closed_at is not None),

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.events import (
+    ConversationChange,
     ConversationChanged,
     ConversationOpened,
     MessageStored,
@@ -27,9 +28,11 @@ from hub.models import (
     AuthorType,
     Conversation,
     ConversationStatus,
+    CsatStatus,
     Direction,
     Distribution,
     Line,
+    MessagePurpose,
     PresenceStatus,
     utcnow,
 )
@@ -43,7 +46,14 @@ WAITING = [ConversationStatus.QUEUED.value, ConversationStatus.OFFERED.value]
 CSAT_WINDOW = timedelta(hours=24)
 OFFER, NO_ANSWER, AUTO_CLOSE, CSAT = "offer", "no_answer", "auto_close", "csat"
 # Changes after which the line's queue may move (someone freed up or something was queued).
-_REDISPATCH = {"assigned", "closed", "returned", "line_changed", "offer_expired", "transferred"}
+_REDISPATCH = {
+    ConversationChange.ASSIGNED,
+    ConversationChange.CLOSED,
+    ConversationChange.RETURNED,
+    ConversationChange.LINE_CHANGED,
+    ConversationChange.OFFER_EXPIRED,
+    ConversationChange.TRANSFERRED,
+}
 
 
 class Router:
@@ -135,14 +145,8 @@ class Router:
         if line is None or is_open(line.working_hours, now):
             return
         reopens = next_open(line.working_hours, now) or now + timedelta(days=365)
-        claimed = await self._hub.store.conversations.update_one(
-            {
-                "_id": conversation.id,
-                "$or": [{"after_hours_until": None}, {"after_hours_until": {"$lte": now}}],
-            },
-            {"$set": {"after_hours_until": reopens}},
-        )
-        if claimed.modified_count and line.messages.after_hours:
+        claimed = await self._hub.conversations.claim_after_hours(conversation.id, reopens)
+        if claimed is not None and line.messages.after_hours:
             await self._hub.conversations.say(conversation, line.messages.after_hours)
 
     async def _changed(self, event: ConversationChanged) -> None:
@@ -156,9 +160,9 @@ class Router:
             )
         if conversation.status in (ConversationStatus.ACTIVE, ConversationStatus.CLOSED):
             self._told_positions.pop(conversation.id, None)
-        if event.change == "assigned":
+        if event.change == ConversationChange.ASSIGNED:
             await self._timers.cancel(OFFER, conversation.id)
-        if event.change == "closed":
+        if event.change == ConversationChange.CLOSED:
             await self._closed(conversation)
         if event.change in _REDISPATCH:
             await self.dispatch(conversation.line_id)
@@ -174,13 +178,13 @@ class Router:
         line = await self._hub.conversations.line(conversation.line_id)
         if line is not None and conversation.close_reason == "operator" and line.messages.closing:
             await self._hub.conversations.say(conversation, line.messages.closing)
-        if conversation.csat and conversation.csat.get("status") == "requested":
+        if conversation.csat and conversation.csat.status == CsatStatus.REQUESTED:
             await self._timers.set(CSAT, conversation.id, utcnow() + CSAT_WINDOW)
             kind = self._hub.registry.get(conversation.channel.type)
             if not kind.live_csat and line is not None and line.messages.csat:
                 # The channel renders this message as its rating prompt (buttons, links).
                 await self._hub.conversations.say(
-                    conversation, line.messages.csat, purpose="csat_request"
+                    conversation, line.messages.csat, purpose=MessagePurpose.CSAT_REQUEST
                 )
 
     # --- timers ----------------------------------------------------------------------------
@@ -219,10 +223,7 @@ class Router:
         log.info("auto-closed conversation=%s after client silence", conversation_id)
 
     async def _csat_expired(self, conversation_id: str, payload: dict[str, Any]) -> None:
-        await self._hub.store.conversations.update_one(
-            {"_id": conversation_id, "csat.status": "requested"},
-            {"$set": {"csat.status": "expired"}},
-        )
+        await self._hub.conversations.expire_csat(conversation_id)
 
     # --- dispatch --------------------------------------------------------------------------
 
@@ -341,11 +342,8 @@ class Router:
                         QueuePositionChanged(conversation=conversation, position=position)
                     )
             elif conversation.status == ConversationStatus.QUEUED and line.messages.queued:
-                claimed = await self._hub.store.conversations.update_one(
-                    {"_id": conversation.id, "queue_notice_sent": {"$ne": True}},
-                    {"$set": {"queue_notice_sent": True}},
-                )
-                if claimed.modified_count:
+                claimed = await self._hub.conversations.claim_queue_notice(conversation.id)
+                if claimed is not None:
                     text = line.messages.queued.replace("{position}", str(position))
                     await self._hub.conversations.say(conversation, text)
 

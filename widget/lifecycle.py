@@ -10,8 +10,8 @@ import socketio
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import Conflict
-from hub.events import ConversationChanged, QueuePositionChanged
-from hub.models import Conversation, ConversationStatus
+from hub.events import ConversationChange, ConversationChanged, QueuePositionChanged
+from hub.models import Conversation, ConversationStatus, CsatStatus
 from hub.realtime import WIDGET_NS, visitor_room
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
@@ -40,7 +40,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                 "queue:position",
                 {"conversation_id": conversation.id, "position": event.position},
             )
-        elif isinstance(event, ConversationChanged) and event.change == "assigned":
+        elif (
+            isinstance(event, ConversationChanged) and event.change == ConversationChange.ASSIGNED
+        ):
             user = await hub.store.users.get(conversation.assignee_id or "")
             name = user.name if user else None
             await emit(
@@ -48,9 +50,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                 "conversation:assigned",
                 {"conversation_id": conversation.id, "operator": {"name": name}},
             )
-        elif isinstance(event, ConversationChanged) and event.change == "closed":
+        elif isinstance(event, ConversationChanged) and event.change == ConversationChange.CLOSED:
             await emit(conversation, "conversation:closed", {"conversation_id": conversation.id})
-            if conversation.csat and conversation.csat.get("status") == "requested":
+            if conversation.csat and conversation.csat.status == CsatStatus.REQUESTED:
                 await emit(conversation, "csat:request", {"conversation_id": conversation.id})
 
     hub.bus.subscribe("widget", on_event, ConversationChanged, QueuePositionChanged)
@@ -64,7 +66,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                     "channel.id": session["channel_id"],
                     "chat_id": session["visitor_id"],
                     "status": ConversationStatus.CLOSED.value,
-                    "csat.status": "requested",
+                    "csat.status": CsatStatus.REQUESTED.value,
                 }
             )
             .sort("_id", -1)
@@ -76,6 +78,6 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         conversation = await hub.conversations.submit_csat(
             docs[0]["_id"], payload.rating, payload.comment
         )
-        return {"csat": conversation.csat}
+        return {"csat": conversation.csat.model_dump() if conversation.csat else None}
 
     sio.on("csat:submit", csat_submit, namespace=WIDGET_NS)

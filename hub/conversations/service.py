@@ -1,6 +1,7 @@
 """What staff do with conversations, behind one set of access checks shared by REST and
-Socket.IO. Every state change is one conditional ``find_one_and_update`` (expected old state in
-the filter), so two processes can never both win the same transition."""
+Socket.IO. Every state change goes through ``Transitions.apply``: one conditional
+``find_one_and_update`` (expected old state in the filter), so two processes can never both
+win the same transition, ``rev`` raised and a typed event published."""
 
 from __future__ import annotations
 
@@ -8,34 +9,52 @@ import contextlib
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from hub.access import ensure_may_see, may_see, oversees
+from hub.conversations.transitions import GIVE_BACK, Transitions
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hub.events import ConversationChanged, EventBus
+from hub.events import (
+    Assigned,
+    ChangeDetail,
+    Closed,
+    ConversationChange,
+    CsatSubmitted,
+    EventBus,
+    Invited,
+    Joined,
+    Left,
+    LineChanged,
+    Offered,
+    OfferExpired,
+    Returned,
+    Transferred,
+)
 from hub.files import Files
 from hub.models import (
     Author,
     AuthorType,
     Conversation,
     ConversationStatus,
+    Csat,
+    CsatStatus,
     Direction,
     Line,
     Message,
+    MessagePurpose,
     Role,
+    Transfer,
     User,
     utcnow,
 )
 from hub.store import Store
-from hub.stream import Appended, Stream
+
+if TYPE_CHECKING:  # the stream imports the transitions of this package: no cycle at run time
+    from hub.stream import Appended, Stream
 
 log = logging.getLogger("openlines.conversations")
-
-# Gives a capacity slot back; ``v`` counts every change of the counter (see repair_capacity).
-_GIVE_BACK = {"$inc": {"active": -1, "v": 1}}
 
 OPEN = [
     ConversationStatus.QUEUED.value,
@@ -51,6 +70,7 @@ class Conversations:
         self._files = files
         self._stream = stream
         self._bus = bus
+        self.transitions = Transitions(store, bus)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -206,7 +226,13 @@ class Conversations:
             direction=Direction.SYSTEM,
         )
 
-    async def say(self, conversation: Conversation, text: str, *, purpose: str = "text") -> None:
+    async def say(
+        self,
+        conversation: Conversation,
+        text: str,
+        *,
+        purpose: MessagePurpose = MessagePurpose.TEXT,
+    ) -> None:
         """A system message to the client (delivered on the conversation's channel)."""
         await self._stream.post(
             conversation,
@@ -269,11 +295,12 @@ class Conversations:
                 },
                 "$pull": {"participants": {"user_id": user.id}},
             },
-            change="assigned",
+            change=ConversationChange.ASSIGNED,
+            detail=Assigned(user_id=user.id),
             actor_id=actor_id,
         )
         if updated is None:
-            await self._store.operator_load.update_one({"_id": load_key}, _GIVE_BACK)
+            await self._store.operator_load.update_one({"_id": load_key}, GIVE_BACK)
             raise Conflict("someone else has taken this conversation", code="already_taken")
         await self.note(updated, f"{user.name} took the conversation.")
         return updated
@@ -316,13 +343,7 @@ class Conversations:
 
     async def release_slot(self, conversation_id: str) -> None:
         """Give back the capacity slot a conversation holds, exactly once."""
-        before = await self._store.conversations.find_one_and_update(
-            {"_id": conversation_id, "load_key": {"$ne": None}},
-            {"$set": {"load_key": None}},
-            return_document=ReturnDocument.BEFORE,
-        )
-        if before is not None:
-            await self._store.operator_load.update_one({"_id": before["load_key"]}, _GIVE_BACK)
+        await self.transitions.release_slot(conversation_id)
 
     async def repair_capacity(self, settle_s: float) -> list[str]:
         """Put right capacity counters a crash left too high, and return their lines.
@@ -382,7 +403,8 @@ class Conversations:
                     "offer_expires_at": expires_at,
                 }
             },
-            change="offered",
+            change=ConversationChange.OFFERED,
+            detail=Offered(user_ids=user_ids, expires_at=expires_at),
         )
         if updated is not None and len(user_ids) == 1:
             # Rotation order for the single-operator modes (all_at_once does not rotate).
@@ -424,7 +446,8 @@ class Conversations:
                 },
                 "$addToSet": {"offer_history": {"$each": conversation.offered_to}},
             },
-            change="offer_expired",
+            change=ConversationChange.OFFER_EXPIRED,
+            detail=OfferExpired(user_ids=conversation.offered_to),
             former_user_ids=conversation.offered_to,
         )
         if updated is not None and was_transfer:
@@ -473,10 +496,11 @@ class Conversations:
                     "assignee_id": None,
                     "offered_to": [target.id],
                     "offer_expires_at": expires_at,
-                    "transfer": {"from": user.id, "to": target.id},
+                    "transfer": Transfer(from_user_id=user.id, to_user_id=target.id).model_dump(),
                 }
             },
-            change="transferred",
+            change=ConversationChange.TRANSFERRED,
+            detail=Transferred(from_user_id=user.id, to_user_id=target.id),
             release_slot=True,
             actor_id=user.id,
             former_user_ids=[previous] if previous else [],
@@ -511,7 +535,8 @@ class Conversations:
                     "queued_at": utcnow(),
                 }
             },
-            change="line_changed",
+            change=ConversationChange.LINE_CHANGED,
+            detail=LineChanged(from_line_id=line.id, to_line_id=target.id),
             release_slot=True,
             actor_id=user.id,
             former_user_ids=[previous] if previous else [],
@@ -539,7 +564,8 @@ class Conversations:
                 },
                 "$addToSet": {"offer_history": previous},
             },
-            change="returned",
+            change=ConversationChange.RETURNED,
+            detail=Returned(user_id=previous),
             release_slot=True,
             actor_id=user.id,
             former_user_ids=[previous],
@@ -558,7 +584,8 @@ class Conversations:
             conversation,
             invitee.id,
             hidden=False,
-            change="invited",
+            change=ConversationChange.INVITED,
+            detail=Invited(user_id=invitee.id),
             actor=user,
             note=f"{user.name} invited {invitee.name}.",
         )
@@ -574,7 +601,8 @@ class Conversations:
             conversation,
             user.id,
             hidden=hidden,
-            change="joined",
+            change=ConversationChange.JOINED,
+            detail=Joined(user_id=user.id, hidden=hidden),
             actor=user,
             note=f"{user.name} {how} the conversation.",
         )
@@ -585,7 +613,8 @@ class Conversations:
         user_id: str,
         *,
         hidden: bool,
-        change: str,
+        change: ConversationChange,
+        detail: ChangeDetail,
         actor: User,
         note: str,
     ) -> Conversation:
@@ -594,6 +623,7 @@ class Conversations:
             {"status": {"$in": OPEN}, "participants.user_id": {"$ne": user_id}},
             {"$push": {"participants": {"user_id": user_id, "hidden": hidden}}},
             change=change,
+            detail=detail,
             actor_id=actor.id,
         )
         if updated is None:
@@ -609,7 +639,8 @@ class Conversations:
             conversation.id,
             {"participants.user_id": user.id},
             {"$pull": {"participants": {"user_id": user.id}}},
-            change="left",
+            change=ConversationChange.LEFT,
+            detail=Left(user_id=user.id),
             actor_id=user.id,
             former_user_ids=[user.id],
         )
@@ -635,7 +666,7 @@ class Conversations:
             conversation.id,
             {},
             {"$set": {"pinned": pinned}},
-            change="pinned" if pinned else "unpinned",
+            change=ConversationChange.PINNED if pinned else ConversationChange.UNPINNED,
             actor_id=user.id,
         )
         assert updated is not None
@@ -661,7 +692,7 @@ class Conversations:
     ) -> Conversation:
         line = await self.line(conversation.line_id)
         csat = (
-            {"status": "requested", "requested_at": utcnow()}
+            Csat(status=CsatStatus.REQUESTED, requested_at=utcnow()).model_dump()
             if line is not None and line.csat.enabled
             else None
         )
@@ -679,7 +710,8 @@ class Conversations:
                     "csat": csat,
                 }
             },
-            change="closed",
+            change=ConversationChange.CLOSED,
+            detail=Closed(reason=reason),
             release_slot=True,
             actor_id=actor_id,
         )
@@ -695,22 +727,54 @@ class Conversations:
     ) -> Conversation:
         updated = await self.transition(
             conversation_id,
-            {"status": ConversationStatus.CLOSED.value, "csat.status": "requested"},
+            {"status": ConversationStatus.CLOSED.value, "csat.status": CsatStatus.REQUESTED.value},
             {
                 "$set": {
-                    "csat": {
-                        "status": "submitted",
-                        "rating": rating,
-                        "comment": comment,
-                        "submitted_at": utcnow(),
-                    }
+                    "csat": Csat(
+                        status=CsatStatus.SUBMITTED,
+                        rating=rating,
+                        comment=comment,
+                        submitted_at=utcnow(),
+                    ).model_dump()
                 }
             },
-            change="csat",
+            change=ConversationChange.CSAT,
+            detail=CsatSubmitted(rating=rating),
         )
         if updated is None:
             raise Conflict("no rating is awaited for this conversation", code="csat_not_awaited")
         return updated
+
+    async def expire_csat(self, conversation_id: str) -> Conversation | None:
+        """The client's rating window closed unanswered; None if no rating was awaited."""
+        return await self.transitions.apply(
+            conversation_id,
+            {"csat.status": CsatStatus.REQUESTED.value},
+            {"$set": {"csat.status": CsatStatus.EXPIRED.value}},
+            ConversationChange.CSAT_EXPIRED,
+        )
+
+    async def claim_after_hours(
+        self, conversation_id: str, until: datetime
+    ) -> Conversation | None:
+        """Claim the after-hours text for the closed period ending at ``until``: only the first
+        claim of a period wins (None for the others), so the client hears it once."""
+        now = utcnow()
+        return await self.transitions.apply(
+            conversation_id,
+            {"$or": [{"after_hours_until": None}, {"after_hours_until": {"$lte": now}}]},
+            {"$set": {"after_hours_until": until}},
+            ConversationChange.AFTER_HOURS,
+        )
+
+    async def claim_queue_notice(self, conversation_id: str) -> Conversation | None:
+        """Claim the one queue-position text of a platform without a live view (None: sent)."""
+        return await self.transitions.apply(
+            conversation_id,
+            {"queue_notice_sent": {"$ne": True}},
+            {"$set": {"queue_notice_sent": True}},
+            ConversationChange.QUEUE_NOTICE,
+        )
 
     async def transition(
         self,
@@ -718,34 +782,22 @@ class Conversations:
         expected: dict[str, Any],
         update: dict[str, Any],
         *,
-        change: str,
+        change: ConversationChange,
+        detail: ChangeDetail | None = None,
         actor_id: str | None = None,
         former_user_ids: list[str] | None = None,
         former_line_id: str | None = None,
         release_slot: bool = False,
     ) -> Conversation | None:
-        """Apply ``update`` only if the conversation still matches ``expected``; publish it.
-
-        ``release_slot``: the assignee no longer holds it; their capacity slot is given back
-        before anyone hears of the change, so the router sees the room it frees."""
-        update.setdefault("$set", {})["updated_at"] = utcnow()
-        update.setdefault("$inc", {})["rev"] = 1
-        doc = await self._store.conversations.find_one_and_update(
-            {"_id": conversation_id, **expected}, update, return_document=ReturnDocument.AFTER
+        """``Transitions.apply`` (kept here for the packages that reach it through the hub)."""
+        return await self.transitions.apply(
+            conversation_id,
+            expected,
+            update,
+            change,
+            detail=detail,
+            actor_id=actor_id,
+            former_user_ids=former_user_ids,
+            former_line_id=former_line_id,
+            release_slot=release_slot,
         )
-        if doc is None:
-            return None
-        if release_slot:
-            await self.release_slot(conversation_id)
-            doc["load_key"] = None
-        conversation = Conversation.from_doc(doc)
-        await self._bus.publish(
-            ConversationChanged(
-                conversation=conversation,
-                change=change,
-                actor_id=actor_id,
-                former_user_ids=former_user_ids or [],
-                former_line_id=former_line_id,
-            )
-        )
-        return conversation
