@@ -1,0 +1,247 @@
+"""Moving a conversation between people and lines: transfer to a colleague or another line,
+back to the queue, invite, join, leave, and pinning a client to their operator."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from hub.access import oversees
+from hub.conversations.posting import Notices
+from hub.conversations.queries import OPEN, Queries
+from hub.conversations.transitions import Transitions
+from hub.errors import Conflict, Forbidden, ValidationFailed
+from hub.events import (
+    ChangeDetail,
+    ConversationChange,
+    Invited,
+    Joined,
+    Left,
+    LineChanged,
+    Returned,
+    Transferred,
+)
+from hub.models import Conversation, ConversationStatus, Role, Transfer, User, utcnow
+from hub.store import Store
+
+log = logging.getLogger("openlines.conversations")
+
+
+class Moves:
+    """Staff hand a conversation on, bring colleagues in, or pin a client to an operator."""
+
+    def __init__(
+        self, store: Store, transitions: Transitions, queries: Queries, notices: Notices
+    ) -> None:
+        self._store = store
+        self._transitions = transitions
+        self._queries = queries
+        self._notices = notices
+
+    async def transfer_to_user(
+        self, user: User, conversation_id: str, to_user_id: str
+    ) -> Conversation:
+        conversation, line = await self._queries.acting(user, conversation_id)
+        target = await self._queries.active_user(to_user_id)
+        if target.id == conversation.assignee_id:
+            raise Conflict("the conversation is already theirs", code="already_assigned")
+        if target.role != Role.ADMIN and target.id not in line.staff_ids():
+            raise ValidationFailed("they do not work in this line", code="not_in_line")
+        expires_at = utcnow() + timedelta(seconds=line.accept_timeout_s)
+        previous = conversation.assignee_id
+        updated = await self._transitions.apply(
+            conversation.id,
+            {"status": conversation.status.value, "assignee_id": previous},
+            {
+                "$set": {
+                    "status": ConversationStatus.OFFERED.value,
+                    "assignee_id": None,
+                    "offered_to": [target.id],
+                    "offer_expires_at": expires_at,
+                    "transfer": Transfer(from_user_id=user.id, to_user_id=target.id).model_dump(),
+                }
+            },
+            change=ConversationChange.TRANSFERRED,
+            detail=Transferred(from_user_id=user.id, to_user_id=target.id),
+            release_slot=True,
+            actor_id=user.id,
+            former_user_ids=[previous] if previous else [],
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self._notices.note(
+            updated, f"{user.name} transferred the conversation to {target.name}."
+        )
+        return updated
+
+    async def transfer_to_line(
+        self, user: User, conversation_id: str, to_line_id: str
+    ) -> Conversation:
+        conversation, line = await self._queries.acting(user, conversation_id)
+        target = await self._queries.line(to_line_id)
+        if target is None:
+            raise ValidationFailed("no such line", code="unknown_line")
+        if target.id == line.id:
+            raise Conflict("the conversation is already in this line", code="same_line")
+        previous = conversation.assignee_id
+        updated = await self._transitions.apply(
+            conversation.id,
+            {"status": conversation.status.value, "line_id": line.id, "assignee_id": previous},
+            {
+                "$set": {
+                    "line_id": target.id,
+                    "status": ConversationStatus.QUEUED.value,
+                    "assignee_id": None,
+                    "offered_to": [],
+                    "offer_expires_at": None,
+                    "transfer": None,
+                    "offer_history": [],
+                    "queued_at": utcnow(),
+                }
+            },
+            change=ConversationChange.LINE_CHANGED,
+            detail=LineChanged(from_line_id=line.id, to_line_id=target.id),
+            release_slot=True,
+            actor_id=user.id,
+            former_user_ids=[previous] if previous else [],
+            former_line_id=line.id,
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self._notices.note(
+            updated, f"{user.name} moved the conversation to the line {target.name}."
+        )
+        return updated
+
+    async def return_to_queue(self, user: User, conversation_id: str) -> Conversation:
+        conversation, _ = await self._queries.acting(user, conversation_id)
+        if conversation.status != ConversationStatus.ACTIVE or not conversation.assignee_id:
+            raise Conflict("only an accepted conversation can go back", code="not_assigned")
+        previous = conversation.assignee_id
+        updated = await self._transitions.apply(
+            conversation.id,
+            {"status": ConversationStatus.ACTIVE.value, "assignee_id": previous},
+            # It keeps its place: queued as of when it first arrived.
+            {
+                "$set": {
+                    "status": ConversationStatus.QUEUED.value,
+                    "assignee_id": None,
+                    "queued_at": conversation.created_at,
+                },
+                "$addToSet": {"offer_history": previous},
+            },
+            change=ConversationChange.RETURNED,
+            detail=Returned(user_id=previous),
+            release_slot=True,
+            actor_id=user.id,
+            former_user_ids=[previous],
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self._notices.note(updated, f"{user.name} returned the conversation to the queue.")
+        return updated
+
+    async def invite(self, user: User, conversation_id: str, invitee_id: str) -> Conversation:
+        conversation, _ = await self._queries.acting(user, conversation_id)
+        invitee = await self._queries.active_user(invitee_id)
+        if invitee.role == Role.MANAGER or invitee.id in conversation.staff_ids():
+            raise Conflict("they are already here or cannot join", code="cannot_invite")
+        return await self._add_participant(
+            conversation,
+            invitee.id,
+            hidden=False,
+            change=ConversationChange.INVITED,
+            detail=Invited(user_id=invitee.id),
+            actor=user,
+            note=f"{user.name} invited {invitee.name}.",
+        )
+
+    async def join(self, user: User, conversation_id: str, *, hidden: bool) -> Conversation:
+        conversation, line = await self._queries.acting(
+            user, conversation_id, assignee_or_overseer=False
+        )
+        if not oversees(user, line):
+            raise Forbidden("only supervisors of the line and admins may join")
+        if user.id in conversation.staff_ids():
+            raise Conflict("you are already in this conversation", code="already_joined")
+        how = "silently joined" if hidden else "joined"
+        return await self._add_participant(
+            conversation,
+            user.id,
+            hidden=hidden,
+            change=ConversationChange.JOINED,
+            detail=Joined(user_id=user.id, hidden=hidden),
+            actor=user,
+            note=f"{user.name} {how} the conversation.",
+        )
+
+    async def _add_participant(
+        self,
+        conversation: Conversation,
+        user_id: str,
+        *,
+        hidden: bool,
+        change: ConversationChange,
+        detail: ChangeDetail,
+        actor: User,
+        note: str,
+    ) -> Conversation:
+        updated = await self._transitions.apply(
+            conversation.id,
+            {"status": {"$in": OPEN}, "participants.user_id": {"$ne": user_id}},
+            {"$push": {"participants": {"user_id": user_id, "hidden": hidden}}},
+            change=change,
+            detail=detail,
+            actor_id=actor.id,
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self._notices.note(updated, note)
+        return updated
+
+    async def leave(self, user: User, conversation_id: str) -> Conversation:
+        conversation, _ = await self._queries.acting(
+            user, conversation_id, assignee_or_overseer=False
+        )
+        if user.id == conversation.assignee_id:
+            raise Conflict("transfer or return the conversation instead", code="assignee_leaving")
+        updated = await self._transitions.apply(
+            conversation.id,
+            {"participants.user_id": user.id},
+            {"$pull": {"participants": {"user_id": user.id}}},
+            change=ConversationChange.LEFT,
+            detail=Left(user_id=user.id),
+            actor_id=user.id,
+            former_user_ids=[user.id],
+        )
+        if updated is None:
+            raise Conflict("you are not in this conversation", code="not_a_participant")
+        await self._notices.note(updated, f"{user.name} left the conversation.")
+        return updated
+
+    async def pin(self, user: User, conversation_id: str, *, pinned: bool) -> Conversation:
+        """A pinned client's next conversation in this line goes to the same operator."""
+        conversation, line = await self._queries.acting(user, conversation_id)
+        operator_id = conversation.assignee_id
+        if pinned and not operator_id:
+            raise Conflict("accept the conversation before pinning it", code="not_assigned")
+        pin_id = f"{line.id}:{conversation.client.id}"
+        if pinned:
+            await self._store.pins.update_one(
+                {"_id": pin_id}, {"$set": {"user_id": operator_id, "at": utcnow()}}, upsert=True
+            )
+        else:
+            await self._store.pins.delete_one({"_id": pin_id})
+        updated = await self._transitions.apply(
+            conversation.id,
+            {},
+            {"$set": {"pinned": pinned}},
+            change=ConversationChange.PINNED if pinned else ConversationChange.UNPINNED,
+            actor_id=user.id,
+        )
+        assert updated is not None
+        return updated
+
+    async def pinned_operator(self, line_id: str, client_id: str) -> str | None:
+        doc = await self._store.pins.find_one({"_id": f"{line_id}:{client_id}"})
+        return doc["user_id"] if doc else None

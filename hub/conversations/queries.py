@@ -1,0 +1,150 @@
+"""Reading conversations as staff see them: one load, the access check every read shares, the
+inbox search and message pages. Nothing here changes a conversation."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from hub.access import ensure_may_see, may_see, oversees
+from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.models import Conversation, ConversationStatus, Line, Message, Role, User
+from hub.store import Store
+
+if TYPE_CHECKING:  # the stream imports the transitions of this package: no cycle at run time
+    from hub.stream import Stream
+
+log = logging.getLogger("openlines.conversations")
+
+# The statuses of a conversation still being handled (anything but closed).
+OPEN = [
+    ConversationStatus.QUEUED.value,
+    ConversationStatus.OFFERED.value,
+    ConversationStatus.ACTIVE.value,
+]
+
+
+class Queries:
+    """Loads conversations and answers who may see them; shared by every other part."""
+
+    def __init__(self, store: Store, stream: Stream) -> None:
+        self._store = store
+        self._stream = stream
+
+    async def load(self, conversation_id: str) -> Conversation:
+        """The conversation, with no access check (for the system's own callers)."""
+        doc = await self._store.conversations.find_one({"_id": conversation_id})
+        if doc is None:
+            raise NotFound("no such conversation")
+        return Conversation.from_doc(doc)
+
+    async def line(self, line_id: str) -> Line | None:
+        """The line, or None once it is deleted (its conversations outlive it)."""
+        return await self._store.lines.get(line_id)
+
+    async def get(self, user: User, conversation_id: str) -> tuple[Conversation, Line | None]:
+        """The conversation and its line, 404 to a user who may not see it."""
+        conversation = await self.load(conversation_id)
+        line = await self.line(conversation.line_id)
+        ensure_may_see(user, conversation, line)
+        return conversation, line
+
+    async def acting(
+        self, user: User, conversation_id: str, *, assignee_or_overseer: bool = True
+    ) -> tuple[Conversation, Line]:
+        """The open conversation ``user`` acts on, and its line; refuses what they may not do."""
+        conversation, line = await self.get(user, conversation_id)
+        if line is None:
+            raise Conflict("the conversation's line is gone", code="line_gone")
+        if conversation.status == ConversationStatus.CLOSED:
+            raise Conflict("the conversation is closed", code="conversation_closed")
+        if assignee_or_overseer and not (
+            user.id == conversation.assignee_id or oversees(user, line)
+        ):
+            raise Forbidden("only the assignee or a supervisor may do this")
+        return conversation, line
+
+    async def active_user(self, user_id: str) -> User:
+        """A colleague named in a request (transfer, invite): must exist and be active."""
+        user = await self._store.users.get(user_id)
+        if user is None or not user.active:
+            raise ValidationFailed("no such active user", code="unknown_user")
+        return user
+
+    async def search(
+        self,
+        user: User,
+        *,
+        status: ConversationStatus | None,
+        line_id: str | None,
+        assignee: str | None,
+        q: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Conversation], str | None]:
+        """A page of the conversations ``user`` may see, newest first, and the next cursor."""
+        query: dict[str, Any] = {}
+        if status is not None:
+            query["status"] = status.value
+        if line_id:
+            query["line_id"] = line_id
+        if assignee:
+            query["assignee_id"] = user.id if assignee == "me" else assignee
+        if cursor:
+            query["_id"] = {"$lt": cursor}
+        if q:
+            pattern = {"$regex": re.escape(q), "$options": "i"}
+            query["$or"] = [
+                {"client.name": pattern},
+                {"client.email": pattern},
+                {"last_message.text": pattern},
+            ]
+        if user.role != Role.ADMIN:
+            visible_lines = await self._store.lines.ids_of_member(user.id)
+            staff = [
+                {"assignee_id": user.id},
+                {"participants.user_id": user.id},
+                {"offered_to": user.id},
+                {"line_id": {"$in": visible_lines}},
+            ]
+            if user.role == Role.MANAGER:
+                staff += [
+                    {"crm.lead_id": {"$ne": None}},
+                    {"crm.contact_id": {"$ne": None}},
+                    {"crm.deal_id": {"$ne": None}},
+                ]
+            query = {"$and": [query, {"$or": staff}]}
+        docs = (
+            await self._store.conversations.find(query)
+            .sort("_id", -1)
+            .limit(limit * 3 + 10)
+            .to_list()
+        )
+        line_cache: dict[str, Line | None] = {}
+        result: list[Conversation] = []
+        for doc in docs:
+            conversation = Conversation.from_doc(doc)
+            if conversation.line_id not in line_cache:
+                line_cache[conversation.line_id] = await self.line(conversation.line_id)
+            if may_see(user, conversation, line_cache[conversation.line_id]):
+                result.append(conversation)
+            if len(result) == limit:
+                break
+        next_cursor = result[-1].id if len(result) == limit else None
+        return result, next_cursor
+
+    async def messages(
+        self,
+        user: User,
+        conversation_id: str,
+        *,
+        after: int,
+        limit: int,
+        before: int | None = None,
+    ) -> list[Message]:
+        """A page by seq: after ``after`` (reading forward) or before ``before`` (scrolling up)."""
+        conversation, _ = await self.get(user, conversation_id)
+        return await self._stream.page(
+            conversation, after=after, before=before, limit=limit, include_hidden=True
+        )
