@@ -30,7 +30,6 @@ from hub.models import (
     ConversationStatus,
     CsatStatus,
     Direction,
-    Distribution,
     Line,
     MessagePurpose,
     PresenceStatus,
@@ -38,7 +37,9 @@ from hub.models import (
 )
 from hub.services import Hub
 from hub.timers import Timers
-from routing.strategies import Candidate, choose
+from routing.offers import after_offer, offer_deadline, pick, queue_order
+from routing.staffing import Load, pending_offers, staff
+from routing.strategies import Candidate
 
 log = logging.getLogger("openlines.routing")
 
@@ -258,15 +259,15 @@ class Router:
             line = await self._hub.conversations.line(line_id)
             if line is None:
                 return
-            waiting = [
+            loaded = [
                 Conversation.from_doc(d)
                 for d in await self._hub.store.conversations.find(
                     {"line_id": line.id, "status": {"$in": WAITING}}
                 ).to_list()
             ]
-            waiting.sort(key=lambda c: (c.queued_at or c.created_at, c.id))
+            waiting = queue_order(loaded)
             candidates = await self._candidates(line, waiting)
-            expires_at = utcnow() + timedelta(seconds=line.accept_timeout_s)
+            expires_at = offer_deadline(utcnow(), line.accept_timeout_s)
             offered_now: dict[str, Conversation] = {}
             for conversation in waiting:
                 if conversation.status != ConversationStatus.QUEUED:
@@ -284,7 +285,7 @@ class Router:
                     line.id,
                     ",".join(chosen),
                 )
-                candidates = _after_offer(candidates, chosen, line.distribution)
+                candidates = after_offer(candidates, chosen, line.distribution, utcnow())
             still_waiting = [offered_now.get(c.id, c) for c in waiting]
             await self._update_positions(line, still_waiting)
 
@@ -292,39 +293,21 @@ class Router:
         self, line: Line, conversation: Conversation, candidates: list[Candidate]
     ) -> list[str]:
         pinned = await self._hub.conversations.pinned_operator(line.id, conversation.client.id)
-        if pinned and pinned not in conversation.offer_history:
-            fits = [c for c in candidates if c.user_id == pinned]
-            if choose(Distribution.STRICT_ORDER, fits, max_active=line.max_active_per_operator):
-                return [pinned]
-        return choose(
+        return pick(
             line.distribution,
             candidates,
             max_active=line.max_active_per_operator,
-            skip=frozenset(conversation.offer_history),
+            offer_history=conversation.offer_history,
+            pinned=pinned,
         )
 
     async def _candidates(self, line: Line, waiting: list[Conversation]) -> list[Candidate]:
         online = set(await self._hub.presence.available(line.operators))
         loads = {
-            d["user_id"]: d
+            d["user_id"]: Load(active=d.get("active", 0), last_routed_at=d.get("last_routed_at"))
             for d in await self._hub.store.operator_load.find({"line_id": line.id}).to_list()
         }
-        pending: dict[str, int] = {}
-        if line.distribution != Distribution.ALL_AT_ONCE:
-            for conversation in waiting:
-                if conversation.status == ConversationStatus.OFFERED:
-                    for user_id in conversation.offered_to:
-                        pending[user_id] = pending.get(user_id, 0) + 1
-        return [
-            Candidate(
-                user_id=user_id,
-                online=user_id in online,
-                active=loads.get(user_id, {}).get("active", 0),
-                pending_offers=pending.get(user_id, 0),
-                last_routed_at=loads.get(user_id, {}).get("last_routed_at"),
-            )
-            for user_id in line.operators
-        ]
+        return staff(line.operators, online, loads, pending_offers(waiting, line.distribution))
 
     async def _update_positions(self, line: Line, waiting: list[Conversation]) -> None:
         """Tell each waiting client their place (``waiting`` is sorted oldest first).
@@ -346,18 +329,3 @@ class Router:
                 if claimed is not None:
                     text = line.messages.queued.replace("{position}", str(position))
                     await self._hub.conversations.say(conversation, text)
-
-
-def _after_offer(
-    candidates: list[Candidate], chosen: list[str], mode: Distribution
-) -> list[Candidate]:
-    """The candidates as they stand once ``chosen`` hold one more offer."""
-    if mode == Distribution.ALL_AT_ONCE:
-        return candidates
-    now = utcnow()
-    return [
-        Candidate(c.user_id, c.online, c.active, c.pending_offers + 1, now)
-        if c.user_id in chosen
-        else c
-        for c in candidates
-    ]
