@@ -37,6 +37,7 @@ from hub.models import (
 )
 from hub.services import Hub
 from hub.timers import Timers
+from routing.capacity import Repair, verdict
 from routing.offers import after_offer, offer_deadline, pick, queue_order
 from routing.staffing import Load, pending_offers, staff
 from routing.strategies import Candidate
@@ -79,7 +80,27 @@ class Router:
         await self._repairs.start()
 
     async def _repair_capacity(self, settle_s: float) -> bool:
-        for line_id in set(await self._hub.conversations.repair_capacity(settle_s)):
+        """Put right capacity counters a crash left too high (see ``routing.capacity``).
+
+        A process that dies between taking a slot and assigning (or between freeing the
+        conversation and giving the slot back) leaves a counter above the conversations
+        holding its slots, and the operator short of room for good."""
+        capacity = self._hub.conversations.capacity
+        now = utcnow()
+        repaired: set[str] = set()
+        for counter in await capacity.counters_in_use():
+            held = await capacity.slots_held(counter)
+            match verdict(counter, held, now, settle_s):
+                case Repair.CLEAR:
+                    await capacity.clear_suspect(counter)
+                case Repair.MARK:
+                    await capacity.mark_suspect(counter, held, now)
+                case Repair.FIX:
+                    if await capacity.correct(counter, held):
+                        repaired.add(counter.line_id)
+                case Repair.KEEP:
+                    pass
+        for line_id in repaired:
             await self.dispatch(line_id)  # the room found may take someone waiting
         return False
 

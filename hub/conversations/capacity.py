@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -18,6 +19,40 @@ from hub.models import Line, utcnow
 from hub.store import Store
 
 log = logging.getLogger("openlines.conversations")
+
+
+@dataclass(frozen=True)
+class Suspicion:
+    """A counter found above the truth, as it stood then (``v`` and ``held``) and when."""
+
+    v: int | None
+    held: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SlotCounter:
+    """One operator's capacity counter in one line (``operator_load``), as read."""
+
+    key: str
+    line_id: str
+    active: int
+    v: int | None
+    suspect: Suspicion | None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> SlotCounter:
+        """From the stored document (``v`` and ``suspect`` are absent on old counters)."""
+        suspect = doc.get("suspect")
+        return cls(
+            key=doc["_id"],
+            line_id=doc["line_id"],
+            active=doc["active"],
+            v=doc.get("v"),
+            suspect=None
+            if suspect is None
+            else Suspicion(v=suspect.get("v"), held=suspect.get("held"), at=suspect["at"]),
+        )
 
 
 class Capacity:
@@ -83,43 +118,44 @@ class Capacity:
             upsert=True,
         )
 
-    async def repair_capacity(self, settle_s: float) -> list[str]:
-        """Put right capacity counters a crash left too high, and return their lines.
+    async def counters_in_use(self) -> list[SlotCounter]:
+        """Every slot counter above zero (the only ones a crash can have left too high)."""
+        docs = await self._store.operator_load.find({"active": {"$gt": 0}}).to_list()
+        return [SlotCounter.from_doc(doc) for doc in docs]
 
-        A process that dies between taking a slot and assigning (or between freeing the
-        conversation and giving the slot back) leaves ``active`` above the number of
-        conversations holding the slot, and the operator short of room for good. A counter
-        that disagrees is only marked on the first look; it is set to the truth when, ``settle_s``
-        later, neither it nor that number has moved (``v`` counts every take and give-back, so
-        a take still in flight, which lasts milliseconds, can never be mistaken for a leak)."""
-        now = utcnow()
-        repaired: list[str] = []
-        for doc in await self._store.operator_load.find({"active": {"$gt": 0}}).to_list():
-            held = await self._store.conversations.count_documents({"load_key": doc["_id"]})
-            unchanged = {"_id": doc["_id"], "active": doc["active"], "v": doc.get("v")}
-            suspect = doc.get("suspect")
-            if doc["active"] <= held:
-                if suspect is not None:
-                    await self._store.operator_load.update_one(
-                        unchanged, {"$unset": {"suspect": ""}}
-                    )
-                continue
-            seen = {"v": doc.get("v"), "held": held}
-            if suspect is None or {k: suspect.get(k) for k in seen} != seen:
-                await self._store.operator_load.update_one(
-                    unchanged, {"$set": {"suspect": {**seen, "at": now}}}
-                )
-            elif now - suspect["at"] >= timedelta(seconds=settle_s):
-                result = await self._store.operator_load.update_one(
-                    unchanged,
-                    {"$set": {"active": held}, "$inc": {"v": 1}, "$unset": {"suspect": ""}},
-                )
-                if result.modified_count:
-                    log.warning(
-                        "capacity counter repaired slot=%s from=%s to=%s",
-                        doc["_id"],
-                        doc["active"],
-                        held,
-                    )
-                    repaired.append(doc["line_id"])
-        return repaired
+    async def slots_held(self, counter: SlotCounter) -> int:
+        """How many conversations hold one of the counter's slots: the truth it should show."""
+        return await self._store.conversations.count_documents({"load_key": counter.key})
+
+    async def clear_suspect(self, counter: SlotCounter) -> None:
+        """Forget a suspicion, unless the counter moved since it was read."""
+        await self._store.operator_load.update_one(
+            _unchanged(counter), {"$unset": {"suspect": ""}}
+        )
+
+    async def mark_suspect(self, counter: SlotCounter, held: int, now: datetime) -> None:
+        """Note that the counter disagrees with ``held`` as of ``now`` (unless it moved)."""
+        await self._store.operator_load.update_one(
+            _unchanged(counter),
+            {"$set": {"suspect": {"v": counter.v, "held": held, "at": now}}},
+        )
+
+    async def correct(self, counter: SlotCounter, held: int) -> bool:
+        """Set a leaked counter to ``held``; False when it moved since it was read."""
+        result = await self._store.operator_load.update_one(
+            _unchanged(counter),
+            {"$set": {"active": held}, "$inc": {"v": 1}, "$unset": {"suspect": ""}},
+        )
+        if result.modified_count:
+            log.warning(
+                "capacity counter repaired slot=%s from=%s to=%s",
+                counter.key,
+                counter.active,
+                held,
+            )
+        return bool(result.modified_count)
+
+
+def _unchanged(counter: SlotCounter) -> dict[str, Any]:
+    """The filter that matches the counter only as it was read."""
+    return {"_id": counter.key, "active": counter.active, "v": counter.v}

@@ -55,7 +55,6 @@ class Conversations:
         self.claim_queue_notice = self.notices.claim_queue_notice
         # capacity slots
         self.release_slot = self.capacity.release_slot
-        self.repair_capacity = self.capacity.repair_capacity
         # offers and assignment
         self.offer = self.offers.offer
         self.expire_offer = self.offers.expire_offer

@@ -15,7 +15,7 @@ from hub.store import Store
 
 log = logging.getLogger("openlines.conversations")
 
-# Gives a capacity slot back; ``v`` counts every change of the counter (see repair_capacity).
+# Gives a capacity slot back; ``v`` counts every change of the counter (see routing.capacity).
 GIVE_BACK = {"$inc": {"active": -1, "v": 1}}
 
 
