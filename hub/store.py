@@ -7,27 +7,26 @@ indexes, no TTL indexes, paging by bounded ``seq`` ranges).
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import AutoReconnect, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from hub.secretbox import SecretBox
 from hub.storage.channels import ChannelStore
 from hub.storage.lines import LineStore
+from hub.storage.outbox import OutboxStore
 from hub.storage.presence import PresenceStore
+from hub.storage.retry import retry_transient
 from hub.storage.users import SessionStore, UserStore
 
-log = logging.getLogger("openlines.store")
+__all__ = ["Doc", "Store", "Unflushed", "retry_transient"]
 
 Doc = dict[str, Any]
-T = TypeVar("T")
 
 # Messages, outbox rows and conversation state are promises to people: fsync the journal.
 _JOURNALED = WriteConcern(j=True)
@@ -93,7 +92,7 @@ class Store:
         # _id = "<channel_id>:<chat_id>" -> the one open conversation of that chat.
         self.open_threads: AsyncCollection[Doc] = journaled["open_threads"]
         self.messages: AsyncCollection[Doc] = journaled["messages"]
-        self.outbox: AsyncCollection[Doc] = journaled["outbox"]
+        self.outbox = OutboxStore(journaled["outbox"])
         # Durable deadlines (offers, no-answer, auto-close, CSAT): see hub/timers.py.
         self.timers: AsyncCollection[Doc] = journaled["timers"]
         # Per (line, operator): active conversation count (capacity) and last routing time.
@@ -127,7 +126,7 @@ class Store:
         await self.conversations.create_index([("status", ASCENDING), ("line_id", ASCENDING)])
         await self.conversations.create_index([("assignee_id", ASCENDING)])
         await self.conversations.create_index([("client.id", ASCENDING)])
-        await self.outbox.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        await self.outbox.ensure_indexes()
         await self.timers.create_index([("due_at", ASCENDING)])
         await self.quick_answers.create_index(
             [("line_id", ASCENDING), ("owner_id", ASCENDING), ("title", ASCENDING)], unique=True
@@ -152,23 +151,3 @@ class Store:
 
     async def ping(self) -> None:
         await self.db.command("ping")
-
-
-async def retry_transient(
-    write: Callable[[], Awaitable[T]], *, what: str, attempts: int = 3, pause_s: float = 0.2
-) -> T:
-    """Do an idempotent write again when the connection to the server failed under it.
-
-    The driver's retryable writes are off against the embedded server (hub/embedded.py), so a
-    dropped connection reaches us. Most writes need nothing more: the client or platform that
-    is told of the failure sends again. This is for the few whose loss nobody else repairs
-    (a reply already delivered but not yet marked so would be delivered twice). ``attempts``
-    tries in all, the pause doubling in between; then the error goes on.
-    """
-    for attempt in range(1, attempts):
-        try:
-            return await write()
-        except AutoReconnect as exc:  # dropped, timed out, no primary: not the write's fault
-            log.warning("%s failed attempt=%s, trying again: %s", what, attempt, exc)
-            await asyncio.sleep(pause_s * 2 ** (attempt - 1))
-    return await write()
