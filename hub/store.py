@@ -22,6 +22,7 @@ from hub.storage.lines import LineStore
 from hub.storage.outbox import OutboxStore
 from hub.storage.presence import PresenceStore
 from hub.storage.retry import retry_transient
+from hub.storage.timers import LeaseStore, TimerStore
 from hub.storage.users import SessionStore, UserStore
 
 __all__ = ["Doc", "Store", "Unflushed", "retry_transient"]
@@ -94,11 +95,11 @@ class Store:
         self.messages: AsyncCollection[Doc] = journaled["messages"]
         self.outbox = OutboxStore(journaled["outbox"])
         # Durable deadlines (offers, no-answer, auto-close, CSAT): see hub/timers.py.
-        self.timers: AsyncCollection[Doc] = journaled["timers"]
+        self.timers = TimerStore(journaled["timers"])
         # Per (line, operator): active conversation count (capacity) and last routing time.
         self.operator_load: AsyncCollection[Doc] = journaled["operator_load"]
         # _id = channel id -> which process receives for it (see hub/runners.py).
-        self.channel_leases: AsyncCollection[Doc] = self.db["channel_leases"]
+        self.channel_leases = LeaseStore(self.db["channel_leases"])
         # _id = "<line_id>:<client_id>" -> the operator a client is pinned to.
         self.pins: AsyncCollection[Doc] = journaled["pins"]
         # The console's saved replies: personal (line_id None) or shared with a line.
@@ -127,7 +128,8 @@ class Store:
         await self.conversations.create_index([("assignee_id", ASCENDING)])
         await self.conversations.create_index([("client.id", ASCENDING)])
         await self.outbox.ensure_indexes()
-        await self.timers.create_index([("due_at", ASCENDING)])
+        await self.timers.ensure_indexes()
+        await self.channel_leases.ensure_indexes()
         await self.quick_answers.create_index(
             [("line_id", ASCENDING), ("owner_id", ASCENDING), ("title", ASCENDING)], unique=True
         )
