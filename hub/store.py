@@ -21,6 +21,7 @@ from hub.storage.channels import ChannelStore
 from hub.storage.lines import LineStore
 from hub.storage.outbox import OutboxStore
 from hub.storage.presence import PresenceStore
+from hub.storage.quick_answers import QuickAnswerStore
 from hub.storage.retry import retry_transient
 from hub.storage.timers import LeaseStore, TimerStore
 from hub.storage.users import SessionStore, UserStore
@@ -103,7 +104,7 @@ class Store:
         # _id = "<line_id>:<client_id>" -> the operator a client is pinned to.
         self.pins: AsyncCollection[Doc] = journaled["pins"]
         # The console's saved replies: personal (line_id None) or shared with a line.
-        self.quick_answers: AsyncCollection[Doc] = self.db["quick_answers"]
+        self.quick_answers = QuickAnswerStore(self.db["quick_answers"])
         unflushed = self.db.with_options(write_concern=_UNFLUSHED)
         self.unflushed = Unflushed(
             identities=unflushed["client_identities"],
@@ -130,9 +131,7 @@ class Store:
         await self.outbox.ensure_indexes()
         await self.timers.ensure_indexes()
         await self.channel_leases.ensure_indexes()
-        await self.quick_answers.create_index(
-            [("line_id", ASCENDING), ("owner_id", ASCENDING), ("title", ASCENDING)], unique=True
-        )
+        await self.quick_answers.ensure_indexes()
 
     @staticmethod
     async def upsert(collection: AsyncCollection[Doc], query: Doc, update: Doc) -> Doc:
