@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hub.secretbox import SecretBox
 from hub.storage.channels import ChannelStore
+from hub.storage.files import FileStore
 from hub.storage.lines import LineStore
 from hub.storage.outbox import OutboxStore
 from hub.storage.presence import PresenceStore
@@ -105,6 +106,8 @@ class Store:
         self.pins: AsyncCollection[Doc] = journaled["pins"]
         # The console's saved replies: personal (line_id None) or shared with a line.
         self.quick_answers = QuickAnswerStore(self.db["quick_answers"])
+        # Attachments (GridFS bucket ``attachments``): hub/files.py says what may be stored.
+        self.files = FileStore(self.db)
         unflushed = self.db.with_options(write_concern=_UNFLUSHED)
         self.unflushed = Unflushed(
             identities=unflushed["client_identities"],
@@ -132,6 +135,7 @@ class Store:
         await self.timers.ensure_indexes()
         await self.channel_leases.ensure_indexes()
         await self.quick_answers.ensure_indexes()
+        await self.files.ensure_indexes()
 
     @staticmethod
     async def upsert(collection: AsyncCollection[Doc], query: Doc, update: Doc) -> Doc:
