@@ -20,6 +20,7 @@ from hub.secretbox import SecretBox
 from hub.storage.channels import ChannelStore
 from hub.storage.files import FileStore
 from hub.storage.lines import LineStore
+from hub.storage.meta import MetaStore
 from hub.storage.outbox import OutboxStore
 from hub.storage.presence import PresenceStore
 from hub.storage.quick_answers import QuickAnswerStore
@@ -106,6 +107,8 @@ class Store:
         self.pins: AsyncCollection[Doc] = journaled["pins"]
         # The console's saved replies: personal (line_id None) or shared with a line.
         self.quick_answers = QuickAnswerStore(self.db["quick_answers"])
+        # One-time things done to this database (the demo seed).
+        self.meta = MetaStore(self.db["meta"])
         # Attachments (GridFS bucket ``attachments``): hub/files.py says what may be stored.
         self.files = FileStore(self.db)
         unflushed = self.db.with_options(write_concern=_UNFLUSHED)

@@ -42,3 +42,14 @@ async def test_visible_answers(store: Store) -> None:
     assert got is not None and got.text == "Hello!"
     await answers.delete(mine.id)
     assert await answers.get(mine.id) is None
+
+
+async def test_meta_marks_are_claimed_once(store: Store) -> None:
+    assert await store.meta.get("demo") is None
+    assert await store.meta.claim("demo")
+    assert not await store.meta.claim("demo")
+    await store.meta.done("demo", line_id="l", channel_id="c")
+    mark = await store.meta.get("demo")
+    assert mark is not None and (mark.state, mark.channel_id) == ("done", "c")
+    await store.meta.release("demo")
+    assert await store.meta.get("demo") is None
