@@ -28,11 +28,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.api import ApiMessage
 from channels.api import parse as parse_api
+from channels.email.parse import ParsedMail
 from channels.email.parse import parse as parse_mail
-from channels.telegram.parse import NewMessage
 from channels.telegram.parse import parse as parse_telegram
 from channels.vk.client import RATE_LIMIT_PAUSE_S
 from channels.vk.parse import parse as parse_vk
+from hub.channels import Allow, Deny, Edit, Ignore, NewMessage, Rating
+from hub.models import Inbound
 from hub.settings import Settings
 from tests.channels.email.mailserver import Dovecot, Smtp
 from tests.channels.email.test_email_flow import client_mail
@@ -46,6 +48,7 @@ from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.support.api_channel import post_api_message
 from tests.support.clients import Api, SocketClient, visitor_socket
 from tests.support.platform import all_conversations
+from widget.namespace import SendIn
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -60,10 +63,12 @@ class Behaviour(enum.StrEnum):
 
 @dataclass(frozen=True)
 class ParseCase:
-    """One payload of ``tests/fixtures/<kind>/`` and what its pure parse must yield: dotted
-    attribute paths of the parsed value and their expected values."""
+    """One payload of ``tests/fixtures/<kind>/`` and what its pure parse must yield: a value
+    of type ``yields`` (for the platform adapters, a word of ``hub.channels``' shared
+    vocabulary) whose dotted attribute paths hold the ``expected`` values."""
 
     fixture: str
+    yields: type
     expected: Mapping[str, Any]
 
 
@@ -92,6 +97,10 @@ class Provider(Protocol):
 
     @property
     def channel_id(self) -> str: ...
+
+    @property
+    def supervisor(self) -> Api:
+        """A supervisor of the provider's line."""
 
     async def client_says(self, text: str, delivery: str) -> None:
         """One client message, as the platform delivers it; ``delivery`` identifies the
@@ -125,13 +134,17 @@ class BaseProvider:
         self.base_url = base_url
         self.settings = settings
         self.channel: dict[str, Any] = {}
+        self.supervisor: Api = admin
 
     @property
     def channel_id(self) -> str:
         return str(self.channel["id"])
 
     async def _line(self) -> str:
-        line = await self.admin.create_line(operators=[])
+        """A line with no operators (the admin accepts) and a supervisor (who whispers)."""
+        self.supervisor = await self.admin.create_user("supervisor")
+        assert self.supervisor.user is not None
+        line = await self.admin.create_line(operators=[], supervisors=[self.supervisor.user["id"]])
         return str(line["id"])
 
     async def close(self) -> None:
@@ -168,6 +181,7 @@ class ApiProvider(BaseProvider):
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
             "text.json",
+            Inbound,
             {
                 "chat_id": "ticket-42",
                 "external_id": "crm-msg-1001",
@@ -221,6 +235,7 @@ class TelegramProvider(BaseProvider):
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
             "text.json",
+            NewMessage,
             {
                 "inbound.chat_id": "111222333",
                 "inbound.external_id": "111222333:1",
@@ -229,14 +244,20 @@ class TelegramProvider(BaseProvider):
                 "inbound.sender.username": "anna_p",
             },
         ),
-        ParseCase("start_payload.json", {"inbound.source": "promo_spring"}),
+        ParseCase("start_payload.json", NewMessage, {"inbound.source": "promo_spring"}),
+        ParseCase("photo.json", NewMessage, {"inbound.chat_id": "111222333"}),
+        ParseCase(
+            "edited_message.json",
+            Edit,
+            {"external_id": "111222333:1", "text": "Hello, I need help with order #42"},
+        ),
+        ParseCase("callback_csat.json", Rating, {"chat_id": "111222333", "rating": 4}),
+        ParseCase("group_message.json", Ignore, {"chat_id": "-1001234567890"}),
     )
 
     @staticmethod
     def parse(raw: bytes) -> Any:
-        parsed = parse_telegram("ch1", json.loads(raw))
-        assert isinstance(parsed, NewMessage), parsed
-        return parsed
+        return parse_telegram("ch1", json.loads(raw))
 
     async def open(self) -> None:
         self.fake = await FakeBotApi().start()
@@ -285,19 +306,28 @@ class VkProvider(BaseProvider):
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
             "text.json",
+            NewMessage,
             {
                 "inbound.chat_id": str(USER_ID),
                 "inbound.text": "Здравствуйте, где мой заказ?",
                 "inbound.sender.external_id": str(USER_ID),
             },
         ),
+        ParseCase("photo.json", NewMessage, {"inbound.chat_id": str(USER_ID)}),
+        ParseCase(
+            "message_edit.json",
+            Edit,
+            {"external_id": f"{USER_ID}:1", "text": "Здравствуйте, где мой заказ №42?"},
+        ),
+        ParseCase("message_event_csat.json", Rating, {"chat_id": str(USER_ID), "rating": 5}),
+        ParseCase("message_deny.json", Deny, {"chat_id": str(USER_ID)}),
+        ParseCase("message_allow.json", Allow, {"chat_id": str(USER_ID)}),
+        ParseCase("group_chat.json", Ignore, {"chat_id": None}),
     )
 
     @staticmethod
     def parse(raw: bytes) -> Any:
-        parsed = parse_vk("ch1", json.loads(raw))
-        assert isinstance(parsed, NewMessage), parsed
-        return parsed
+        return parse_vk("ch1", json.loads(raw))
 
     async def open(self) -> None:
         self.fake = await FakeVkApi().start()
@@ -339,6 +369,7 @@ class WidgetProvider(BaseProvider):
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
             "text.json",
+            SendIn,
             {"text": "  Hello, I need help with my order  ", "client_msg_id": "b5c0e1f2-tab-1"},
         ),
     )
@@ -349,8 +380,6 @@ class WidgetProvider(BaseProvider):
 
     @staticmethod
     def parse(raw: bytes) -> Any:
-        from widget.namespace import SendIn  # the widget's payload model: its parse
-
         return SendIn.model_validate_json(raw)
 
     async def open(self) -> None:
@@ -420,7 +449,13 @@ class EmailProvider(BaseProvider):
     kind = "email"
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
+            "html_only.eml",
+            ParsedMail,
+            {"subject": "Grüße", "automatic": None},
+        ),
+        ParseCase(
             "gmail_reply.eml",
+            ParsedMail,
             {
                 "text": "Yes, the blue one please.\n\nThanks,\nGus",
                 "sender_address": "gus@gmail.test",

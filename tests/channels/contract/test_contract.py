@@ -44,6 +44,7 @@ def _attribute(value: Any, path: str) -> Any:
 )
 def test_fixtures_parse_to_the_expected_inbound(kind: type[Provider], case: ParseCase) -> None:
     parsed = kind.parse((FIXTURES / kind.kind / case.fixture).read_bytes())
+    assert isinstance(parsed, case.yields), parsed
     got = {path: _attribute(parsed, path) for path in case.expected}
     assert got == dict(case.expected)
 
@@ -56,6 +57,15 @@ def test_every_kind_has_fixtures_and_reasons_for_what_it_lacks(kind: type[Provid
         assert (FIXTURES / kind.kind / case.fixture).is_file(), case
     for behaviour, reason in kind.not_applicable.items():
         assert isinstance(behaviour, Behaviour) and len(reason) > 20, (behaviour, reason)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fixture"),
+    [(kind, path.name) for kind in PROVIDERS for path in sorted((FIXTURES / kind.kind).iterdir())],
+)
+def test_every_payload_of_a_kind_parses(kind: type[Provider], fixture: str) -> None:
+    """Pure, and total over the kind's real payloads: none makes its parse raise."""
+    assert kind.parse((FIXTURES / kind.kind / fixture).read_bytes()) is not None
 
 
 def _not_applicable(provider: Provider, behaviour: Behaviour, record_property: Any) -> bool:
@@ -158,14 +168,22 @@ async def test_the_same_delivery_twice_is_stored_once(provider: Provider, admin:
 
 
 async def test_hidden_messages_never_go_out(provider: Provider, admin: Api) -> None:
+    """A staff note, a supervisor's silent join (its system note) and whisper: the thread
+    holds them hidden, and the platform never gets any of them."""
     conversation_id = await _accepted_conversation(provider, admin)
     note = f"staff only {uuid.uuid4().hex[:8]}"
-    hidden = await _reply(admin, conversation_id, note, hidden=True)
-    assert hidden["hidden"] is True
-    # Everything the hub would send goes out in order: once this one is sent, the note
-    # would have been, too.
+    assert (await _reply(admin, conversation_id, note, hidden=True))["hidden"] is True
+    supervisor = provider.supervisor
+    await supervisor.post(f"/api/v1/conversations/{conversation_id}/join", {"hidden": True})
+    whisper = f"whisper {uuid.uuid4().hex[:8]}"
+    assert (await _reply(supervisor, conversation_id, whisper, hidden=True))["hidden"] is True
+    # Everything the hub would send goes out in order: once this one is sent, the hidden
+    # ones would have been, too.
     public = f"public {uuid.uuid4().hex[:8]}"
     reply = await _reply(admin, conversation_id, public)
     assert (await _settled(admin, conversation_id, reply["id"]))["status"] == "sent"
     assert public in provider.received()
-    assert not [text for text in provider.received() if note in text], provider.received()
+    hidden = [m["text"] for m in await thread_of(admin, conversation_id) if m["hidden"]]
+    assert note in hidden and whisper in hidden and len(hidden) >= 3, hidden  # + the join's
+    leaked = [text for text in provider.received() for h in hidden if h in text]
+    assert leaked == [], leaked
