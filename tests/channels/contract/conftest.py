@@ -10,13 +10,19 @@ from typing import cast
 import pytest
 
 from hub.settings import Settings
-from tests.channels.contract.providers import PROVIDERS, BaseProvider, EmailProvider, Provider
+from tests.channels.contract.providers import (
+    NOT_APPLICABLE,
+    PROVIDERS,
+    BaseProvider,
+    EmailProvider,
+    Provider,
+)
 from tests.channels.email.conftest import dovecot, smtp
 from tests.channels.email.mailserver import Dovecot, Smtp, have_dovecot
 from tests.conftest import marked_settings
 from tests.support.clients import Api
 
-__all__ = ["dovecot", "provider", "settings", "smtp"]
+__all__ = ["dovecot", "provider", "pytest_terminal_summary", "settings", "smtp"]
 
 PUBLIC_URL = "https://hub.example.com"
 
@@ -64,3 +70,19 @@ async def provider(
         yield opened
     finally:
         await opened.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What the contract found not applicable, and why, next to what it passed."""
+    lines = sorted(
+        {
+            str(value)
+            for report in terminalreporter.stats.get("passed", [])
+            for name, value in getattr(report, "user_properties", [])
+            if name == NOT_APPLICABLE
+        }
+    )
+    if lines:
+        terminalreporter.write_sep("-", "channel contract: not applicable")
+        for line in lines:
+            terminalreporter.write_line(line)

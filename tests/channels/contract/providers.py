@@ -51,6 +51,8 @@ from tests.support.platform import all_conversations
 from widget.namespace import SendIn
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+# The name under which a case records a behaviour its kind's platform lacks (with the reason).
+NOT_APPLICABLE = "not_applicable"
 
 
 class Behaviour(enum.StrEnum):
@@ -159,7 +161,7 @@ class _TimedReceiver(WebhookReceiver):
 
     def __init__(self) -> None:
         super().__init__(self._answer)
-        self.limited: dict[str, float] = {}  # text -> Retry-After of its next attempt
+        self.limited: dict[str, int] = {}  # text -> Retry-After of its next attempt
         self.at: dict[str, list[float]] = {}
 
     def _answer(self, text: str, attempt: int) -> int:
@@ -214,7 +216,7 @@ class ApiProvider(BaseProvider):
         return Rejection(status, (body or {}).get("error", {}).get("code"))
 
     def rate_limit_next(self, text: str) -> float:
-        self.receiver.limited[text] = 1.0
+        self.receiver.limited[text] = 1  # Retry-After is whole seconds (RFC 9110)
         return 1.0
 
     def attempts(self, text: str) -> list[float]:

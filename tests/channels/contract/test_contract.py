@@ -17,6 +17,7 @@ import pytest
 
 from tests.channels.contract.providers import (
     FIXTURES,
+    NOT_APPLICABLE,
     PROVIDERS,
     Behaviour,
     ParseCase,
@@ -74,7 +75,7 @@ def _not_applicable(provider: Provider, behaviour: Behaviour, record_property: A
     reason = provider.not_applicable.get(behaviour)
     if reason is None:
         return False
-    record_property("not_applicable", f"{provider.kind}: {behaviour.value}: {reason}")
+    record_property(NOT_APPLICABLE, f"{provider.kind}: {behaviour.value}: {reason}")
     return True
 
 
