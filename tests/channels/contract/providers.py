@@ -280,10 +280,12 @@ class TelegramProvider(BaseProvider):
             return Rejection(response.status, body.get("error", {}).get("code"))
 
     def rate_limit_next(self, text: str) -> float:
+        # Longer than the adapter's own pacing of a chat (one message a second), so that only
+        # honouring ``retry_after`` makes the second attempt wait this long.
         self.fake.fail_next(
-            "sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, text=text
+            "sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2, text=text
         )
-        return 1.0
+        return 2.0
 
     def attempts(self, text: str) -> list[float]:
         return [c.at for c in self.fake.calls_of("sendMessage") if c.params.get("text") == text]
