@@ -60,9 +60,13 @@ def test_every_kind_has_fixtures_and_reasons_for_what_it_lacks(kind: type[Provid
         assert isinstance(behaviour, Behaviour) and len(reason) > 20, (behaviour, reason)
 
 
+_PAYLOADS = [
+    (kind, path.name) for kind in PROVIDERS for path in sorted((FIXTURES / kind.kind).iterdir())
+]
+
+
 @pytest.mark.parametrize(
-    ("kind", "fixture"),
-    [(kind, path.name) for kind in PROVIDERS for path in sorted((FIXTURES / kind.kind).iterdir())],
+    ("kind", "fixture"), _PAYLOADS, ids=[f"{kind.kind}-{name}" for kind, name in _PAYLOADS]
 )
 def test_every_payload_of_a_kind_parses(kind: type[Provider], fixture: str) -> None:
     """Pure, and total over the kind's real payloads: none makes its parse raise."""
