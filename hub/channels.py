@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -55,6 +55,9 @@ class ChannelDeps:
     # The cluster's Redis, where there is one: what every process must agree on (a signed
     # request seen once by any of them); None in a single process.
     redis: Redis | None = None
+    # A line's name by its id (None: no such line), for adapters that sign replies with it
+    # (e-mail's From), so no adapter reads the hub's collections.
+    line_name: Callable[[str], Awaitable[str | None]] | None = None
 
 
 class ChannelSink(Protocol):

@@ -14,23 +14,17 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from bson import Int64, ObjectId
+from bson import ObjectId
 from bson.errors import InvalidId
-from gridfs import AsyncGridFSBucket
 from pymongo import ASCENDING
-from pymongo.asynchronous.database import AsyncDatabase
 
 from hub.access import may_see
 from hub.errors import HubError, PayloadTooLarge, ValidationFailed
 from hub.models import Attachment, Conversation, Role, User, utcnow
 from hub.store import Store
 
-BUCKET = "attachments"
 # How much of a file's start decides its type (magic bytes, text checks).
 HEAD_BYTES = 512
-# GridFS's default chunk size. Checked files are written in the bucket's layout a chunk at a
-# time: PyMongo's own writer (GridIn) holds up to 32 MB before it writes, the whole file here.
-CHUNK_BYTES = 255 * 1024
 
 # extension -> MIME type of every file type we accept.
 ALLOWED_TYPES: dict[str, str] = {
@@ -186,19 +180,13 @@ class Files:
 
     def __init__(self, store: Store, max_bytes: int) -> None:
         self._store = store
-        db: AsyncDatabase[dict[str, Any]] = store.db
-        self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
-        self._files = db[f"{BUCKET}.files"]
-        self._chunks = db[f"{BUCKET}.chunks"]
+        self._files = store.files
         self.max_bytes = max_bytes
 
     async def ensure_indexes(self) -> None:
         # Download checks look up the message that carries a file.
         await self._store.messages.create_index([("attachments.id", ASCENDING)])
-        await self._files.create_index([("metadata.owner.visitor_id", ASCENDING)])
-        # What GridFS makes on its first write (ours do not go through it).
-        await self._chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)
-        await self._files.create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
+        # The bucket's own indexes are the store's (hub/storage/files.py).
 
     def check_size(self, size: int) -> None:
         if size > self.max_bytes:
@@ -244,74 +232,58 @@ class Files:
                 self.check_size(size)
             raise
         file_id = ObjectId()
+        chunk_bytes = self._files.chunk_bytes
         pending, number = head, 0  # bytes not yet in a stored chunk; the next chunk's number
         try:
             async for piece in source:
                 size += len(piece)
                 self.check_size(size)  # stop as soon as it is too large
                 pending += piece
-                while len(pending) >= CHUNK_BYTES:
-                    await self._write_chunk(file_id, number, pending[:CHUNK_BYTES])
-                    del pending[:CHUNK_BYTES]
+                while len(pending) >= chunk_bytes:
+                    await self._write_chunk(file_id, number, pending[:chunk_bytes])
+                    del pending[:chunk_bytes]
                     number += 1
             if pending:
                 await self._write_chunk(file_id, number, pending)
             # The file document comes last, so no reader ever sees a half-stored file.
-            await self._files.insert_one(
-                {
-                    "_id": file_id,
-                    "length": Int64(size),
-                    "chunkSize": CHUNK_BYTES,
-                    "uploadDate": utcnow(),
-                    "filename": name,
-                    "metadata": {"mime": mime, "owner": owner},
-                }
+            await self._files.finish_file(
+                file_id, size=size, name=name, mime=mime, owner=owner, uploaded_at=utcnow()
             )
         except BaseException:
-            await self._chunks.delete_many({"files_id": file_id})  # refused: nothing stays
+            await self._files.drop_chunks(file_id)  # refused: nothing stays
             raise
         return StoredFile(id=str(file_id), name=name, mime=mime, size=size, owner=owner)
 
     async def _write_chunk(self, file_id: ObjectId, number: int, data: bytearray) -> None:
-        await self._chunks.insert_one({"files_id": file_id, "n": number, "data": bytes(data)})
+        await self._files.write_chunk(file_id, number, bytes(data))
 
     async def keep(self, name: str, data: bytes, mime: str, owner: dict[str, Any]) -> StoredFile:
         """Store a file the hub itself vouches for (no size or type checks)."""
         clean = clean_name(name)
-        oid = await self._bucket.upload_from_stream(
-            clean, data, metadata={"mime": mime, "owner": owner}
-        )
-        return StoredFile(id=str(oid), name=clean, mime=mime, size=len(data), owner=owner)
+        file_id = await self._files.upload(clean, data, mime, owner)
+        return StoredFile(id=file_id, name=clean, mime=mime, size=len(data), owner=owner)
 
     async def get(self, file_id: str) -> StoredFile | None:
         oid = _oid(file_id)
         if oid is None:
             return None
-        doc = await self._files.find_one({"_id": oid})
-        if doc is None:
+        meta = await self._files.get(oid)
+        if meta is None:
             return None
-        meta = doc.get("metadata") or {}
         return StoredFile(
-            id=file_id,
-            name=str(doc.get("filename") or "file"),
-            mime=str(meta.get("mime") or "application/octet-stream"),
-            size=int(doc.get("length") or 0),
-            owner=dict(meta.get("owner") or {}),
+            id=file_id, name=meta.name, mime=meta.mime, size=meta.size, owner=meta.owner
         )
 
     async def read(self, file_id: str) -> bytes:
         oid = _oid(file_id)
         assert oid is not None  # callers read only files that ``get`` found
-        stream = await self._bucket.open_download_stream(oid)
-        data: bytes = await stream.read()
-        return data
+        return await self._files.read(oid)
 
     async def stream(self, file_id: str) -> AsyncIterator[bytes]:
         """The file's bytes a GridFS chunk at a time (downloads: bounded memory per reader)."""
         oid = _oid(file_id)
         assert oid is not None  # callers read only files that ``get`` found
-        grid_out = await self._bucket.open_download_stream(oid)
-        while chunk := await grid_out.readchunk():
+        async for chunk in self._files.stream(oid):
             yield chunk
 
     async def visitor_uploads(

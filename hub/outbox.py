@@ -34,6 +34,7 @@ from hub.models import (
     utcnow,
 )
 from hub.settings import Settings
+from hub.storage.outbox import OutboxRow
 from hub.store import Store, retry_transient
 
 log = logging.getLogger("openlines.outbox")
@@ -65,7 +66,7 @@ class Outbox:
         self._on_unreachable = on_unreachable
         self._worker = Worker("outbox", self._scan, interval_s=settings.outbox_poll_s, log=log)
         self._senders: dict[str, asyncio.Task[None]] = {}
-        self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self._queues: dict[str, asyncio.Queue[OutboxRow]] = {}
         self._adapters: dict[str, tuple[Any, Channel]] = {}
         self._paused_until: dict[str, float] = {}
 
@@ -88,34 +89,22 @@ class Outbox:
         for queue in self._queues.values():
             while not queue.empty():
                 row = queue.get_nowait()
-                await self._store.outbox.update_one(
-                    {"_id": row["_id"], "status": "pending"}, {"$set": {"due_at": utcnow()}}
-                )
+                await self._store.outbox.release(row.id, utcnow())
 
     async def _scan(self) -> bool:
         await self._claim_due()
-        self._metrics.outbox_pending.set(
-            await self._store.outbox.count_documents({"status": "pending"})
-        )
+        self._metrics.outbox_pending.set(await self._store.outbox.pending_count())
         return False
 
     async def _claim_due(self) -> None:
         now = utcnow()
-        rows = (
-            await self._store.outbox.find({"status": "pending", "due_at": {"$lte": now}})
-            .limit(CLAIM_BATCH)
-            .to_list()
-        )
-        for row in sorted(rows, key=lambda r: (r["due_at"], r["_id"])):
-            claimed = await self._store.outbox.find_one_and_update(
-                {"_id": row["_id"], "status": "pending", "due_at": row["due_at"]},
-                {"$set": {"due_at": now + timedelta(seconds=self._settings.outbox_lease_s)}},
-                return_document=ReturnDocument.AFTER,
-            )
+        lease_until = now + timedelta(seconds=self._settings.outbox_lease_s)
+        for row in await self._store.outbox.due(now, CLAIM_BATCH):
+            claimed = await self._store.outbox.claim(row, lease_until)
             if claimed is not None:
-                self._queue_for(claimed["channel_id"]).put_nowait(claimed)
+                self._queue_for(claimed.channel_id).put_nowait(claimed)
 
-    def _queue_for(self, channel_id: str) -> asyncio.Queue[dict[str, Any]]:
+    def _queue_for(self, channel_id: str) -> asyncio.Queue[OutboxRow]:
         queue = self._queues.get(channel_id)
         if queue is None:
             queue = self._queues[channel_id] = asyncio.Queue()
@@ -126,7 +115,7 @@ class Outbox:
             )
         return queue
 
-    async def _sender(self, channel_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    async def _sender(self, channel_id: str, queue: asyncio.Queue[OutboxRow]) -> None:
         """Sends one channel's rows in order; a rate limit pauses the whole channel."""
         while True:
             row = await queue.get()
@@ -139,19 +128,17 @@ class Outbox:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception(
-                    "outbox delivery crashed message=%s channel=%s", row["_id"], channel_id
-                )
+                log.exception("outbox delivery crashed message=%s channel=%s", row.id, channel_id)
 
-    async def _deliver(self, row: dict[str, Any]) -> None:
-        message_doc = await self._store.messages.find_one({"_id": row["_id"]})
+    async def _deliver(self, row: OutboxRow) -> None:
+        message_doc = await self._store.messages.find_one({"_id": row.id})
         if message_doc is None:
-            if utcnow() - row["created_at"] < ORPHAN_AFTER:
+            if utcnow() - row.created_at < ORPHAN_AFTER:
                 # The row is written before its message: that write may still be on its way.
-                await self._retry_at(row, row.get("attempts", 0), 0.5, "message not stored yet")
+                await self._retry_at(row, row.attempts, 0.5, "message not stored yet")
                 return
             # The process died between the outbox row and the message write: nothing to send.
-            await self._store.outbox.delete_one({"_id": row["_id"]})
+            await self._store.outbox.delete(row.id)
             return
         message = Message.from_doc(message_doc)
         if message.status != MessageStatus.PENDING:
@@ -160,7 +147,7 @@ class Outbox:
             row_status = MessageStatus.FAILED if failed else MessageStatus.SENT
             await self._finish_row(row, row_status, message.status_reason)
             return
-        channel = await self._store.channels.get(row["channel_id"])
+        channel = await self._store.channels.get(row.channel_id)
         conversation_doc = await self._store.conversations.find_one(
             {"_id": message.conversation_id}
         )
@@ -180,7 +167,7 @@ class Outbox:
             purpose=message.purpose,
             created_at=message.created_at,
         )
-        attempts = row.get("attempts", 0) + 1
+        attempts = row.attempts + 1
         try:
             receipt = await self._adapter(channel).send(outbound)
         except asyncio.CancelledError:
@@ -256,14 +243,8 @@ class Outbox:
             reason = reason[: MAX_REASON_CHARS - 1] + "…"
         return reason
 
-    async def _finish_row(
-        self, row: dict[str, Any], status: MessageStatus, reason: str | None
-    ) -> None:
-        finished = {"status": status.value, "last_error": reason, "finished_at": utcnow()}
-        await retry_transient(
-            lambda: self._store.outbox.update_one({"_id": row["_id"]}, {"$set": finished}),
-            what="outbox row finish",
-        )
+    async def _finish_row(self, row: OutboxRow, status: MessageStatus, reason: str | None) -> None:
+        await self._store.outbox.finish(row.id, status, reason, utcnow())
 
     def _adapter(self, channel: ChannelRecord) -> Channel:
         cached = self._adapters.get(channel.id)
@@ -273,18 +254,12 @@ class Outbox:
             self._adapters[channel.id] = cached = (version, adapter)
         return cached[1]
 
-    async def _retry_at(
-        self, row: dict[str, Any], attempts: int, delay_s: float, reason: str
-    ) -> None:
-        await self._store.outbox.update_one(
-            {"_id": row["_id"]},
-            {
-                "$set": {
-                    "attempts": attempts,
-                    "last_error": reason,
-                    "due_at": utcnow() + timedelta(seconds=delay_s),
-                }
-            },
+    async def _retry_at(self, row: OutboxRow, attempts: int, delay_s: float, reason: str) -> None:
+        await self._store.outbox.retry_at(
+            row.id,
+            attempts=attempts,
+            reason=reason,
+            due_at=utcnow() + timedelta(seconds=delay_s),
         )
         self._wake_later(delay_s)
 
@@ -294,7 +269,7 @@ class Outbox:
 
     async def _finish(
         self,
-        row: dict[str, Any],
+        row: OutboxRow,
         message: Message,
         status: MessageStatus,
         reason: str | None,

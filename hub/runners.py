@@ -13,8 +13,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from hub.channels import ChannelDeps, ChannelRegistry, ChannelSink
 from hub.loops import Worker
 from hub.models import ChannelRecord, new_id, utcnow
@@ -108,29 +106,16 @@ class ChannelRunners:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         if release:
-            await self._store.channel_leases.update_one(
-                {"_id": channel_id, "holder": self._holder}, {"$set": {"until": utcnow()}}
-            )
+            await self._store.channel_leases.release(channel_id, self._holder, utcnow())
 
     async def _acquire(self, channel_id: str) -> bool:
         now = utcnow()
         until = now + timedelta(seconds=self._lease_s)
-        try:
-            await self._store.channel_leases.update_one(
-                {"_id": channel_id, "$or": [{"holder": self._holder}, {"until": {"$lte": now}}]},
-                {"$set": {"holder": self._holder, "until": until}},
-                upsert=True,
-            )
-        except DuplicateKeyError:  # held by a live process
-            return False
-        return True
+        return await self._store.channel_leases.acquire(channel_id, self._holder, now, until)
 
     async def _renew(self, channel_id: str) -> bool:
-        result = await self._store.channel_leases.update_one(
-            {"_id": channel_id, "holder": self._holder},
-            {"$set": {"until": utcnow() + timedelta(seconds=self._lease_s)}},
-        )
-        return result.matched_count == 1
+        until = utcnow() + timedelta(seconds=self._lease_s)
+        return await self._store.channel_leases.renew(channel_id, self._holder, until)
 
 
 def _version(channel: ChannelRecord) -> Any:

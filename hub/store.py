@@ -7,27 +7,30 @@ indexes, no TTL indexes, paging by bounded ``seq`` ranges).
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import AutoReconnect, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from hub.secretbox import SecretBox
 from hub.storage.channels import ChannelStore
+from hub.storage.files import FileStore
 from hub.storage.lines import LineStore
+from hub.storage.meta import MetaStore
+from hub.storage.outbox import OutboxStore
 from hub.storage.presence import PresenceStore
+from hub.storage.quick_answers import QuickAnswerStore
+from hub.storage.retry import retry_transient
+from hub.storage.timers import LeaseStore, TimerStore
 from hub.storage.users import SessionStore, UserStore
 
-log = logging.getLogger("openlines.store")
+__all__ = ["Doc", "Store", "Unflushed", "retry_transient"]
 
 Doc = dict[str, Any]
-T = TypeVar("T")
 
 # Messages, outbox rows and conversation state are promises to people: fsync the journal.
 _JOURNALED = WriteConcern(j=True)
@@ -93,17 +96,21 @@ class Store:
         # _id = "<channel_id>:<chat_id>" -> the one open conversation of that chat.
         self.open_threads: AsyncCollection[Doc] = journaled["open_threads"]
         self.messages: AsyncCollection[Doc] = journaled["messages"]
-        self.outbox: AsyncCollection[Doc] = journaled["outbox"]
+        self.outbox = OutboxStore(journaled["outbox"])
         # Durable deadlines (offers, no-answer, auto-close, CSAT): see hub/timers.py.
-        self.timers: AsyncCollection[Doc] = journaled["timers"]
+        self.timers = TimerStore(journaled["timers"])
         # Per (line, operator): active conversation count (capacity) and last routing time.
         self.operator_load: AsyncCollection[Doc] = journaled["operator_load"]
         # _id = channel id -> which process receives for it (see hub/runners.py).
-        self.channel_leases: AsyncCollection[Doc] = self.db["channel_leases"]
+        self.channel_leases = LeaseStore(self.db["channel_leases"])
         # _id = "<line_id>:<client_id>" -> the operator a client is pinned to.
         self.pins: AsyncCollection[Doc] = journaled["pins"]
         # The console's saved replies: personal (line_id None) or shared with a line.
-        self.quick_answers: AsyncCollection[Doc] = self.db["quick_answers"]
+        self.quick_answers = QuickAnswerStore(self.db["quick_answers"])
+        # One-time things done to this database (the demo seed).
+        self.meta = MetaStore(self.db["meta"])
+        # Attachments (GridFS bucket ``attachments``): hub/files.py says what may be stored.
+        self.files = FileStore(self.db)
         unflushed = self.db.with_options(write_concern=_UNFLUSHED)
         self.unflushed = Unflushed(
             identities=unflushed["client_identities"],
@@ -127,11 +134,11 @@ class Store:
         await self.conversations.create_index([("status", ASCENDING), ("line_id", ASCENDING)])
         await self.conversations.create_index([("assignee_id", ASCENDING)])
         await self.conversations.create_index([("client.id", ASCENDING)])
-        await self.outbox.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
-        await self.timers.create_index([("due_at", ASCENDING)])
-        await self.quick_answers.create_index(
-            [("line_id", ASCENDING), ("owner_id", ASCENDING), ("title", ASCENDING)], unique=True
-        )
+        await self.outbox.ensure_indexes()
+        await self.timers.ensure_indexes()
+        await self.channel_leases.ensure_indexes()
+        await self.quick_answers.ensure_indexes()
+        await self.files.ensure_indexes()
 
     @staticmethod
     async def upsert(collection: AsyncCollection[Doc], query: Doc, update: Doc) -> Doc:
@@ -152,23 +159,3 @@ class Store:
 
     async def ping(self) -> None:
         await self.db.command("ping")
-
-
-async def retry_transient(
-    write: Callable[[], Awaitable[T]], *, what: str, attempts: int = 3, pause_s: float = 0.2
-) -> T:
-    """Do an idempotent write again when the connection to the server failed under it.
-
-    The driver's retryable writes are off against the embedded server (hub/embedded.py), so a
-    dropped connection reaches us. Most writes need nothing more: the client or platform that
-    is told of the failure sends again. This is for the few whose loss nobody else repairs
-    (a reply already delivered but not yet marked so would be delivered twice). ``attempts``
-    tries in all, the pause doubling in between; then the error goes on.
-    """
-    for attempt in range(1, attempts):
-        try:
-            return await write()
-        except AutoReconnect as exc:  # dropped, timed out, no primary: not the write's fault
-            log.warning("%s failed attempt=%s, trying again: %s", what, attempt, exc)
-            await asyncio.sleep(pause_s * 2 ** (attempt - 1))
-    return await write()

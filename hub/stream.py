@@ -47,6 +47,7 @@ from hub.models import (
     new_id,
     utcnow,
 )
+from hub.storage.outbox import OutboxRow
 from hub.store import Doc, Store, Unflushed
 
 log = logging.getLogger("openlines.stream")
@@ -437,23 +438,21 @@ class Stream:
         message = message.model_copy(update={"seq": seq, "conversation_id": conversation_id})
         needs_delivery = message.status == MessageStatus.PENDING
         if needs_delivery:
-            await self._store.outbox.insert_one(
-                {
-                    "_id": message.id,
-                    "channel_id": message.channel_id,
-                    "conversation_id": message.conversation_id,
-                    "status": "pending",
-                    "attempts": 0,
-                    "due_at": now,
-                    "created_at": now,
-                }
+            await self._store.outbox.enqueue(
+                OutboxRow(
+                    id=message.id,
+                    channel_id=message.channel_id,
+                    conversation_id=message.conversation_id,
+                    due_at=now,
+                    created_at=now,
+                )
             )
         try:
             await self._store.messages.insert_one(message.to_doc())
         except DuplicateKeyError:
             # A concurrent retry of the same platform message won; its seq stands, ours is a gap.
             if needs_delivery:
-                await self._store.outbox.delete_one({"_id": message.id})
+                await self._store.outbox.withdraw(message.id)
             existing = await self._find_by_external_id(message.channel_id, message.external_id)
             if existing is None:
                 raise

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
-
 from hub.loops import Worker
-from hub.models import new_id, utcnow
+from hub.models import utcnow
 from hub.store import Store
 
 log = logging.getLogger("openlines.timers")
 
 TimerHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
 LEASE_S = 30.0
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Timers fired a poll at most; a full batch means look again at once.
+BATCH = 50
 
 
 class Timers:
@@ -42,25 +41,12 @@ class Timers:
     async def set(
         self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
     ) -> None:
-        await self._store.timers.update_one(
-            {"_id": f"{kind}:{key}"},
-            {
-                "$set": {
-                    "kind": kind,
-                    "key": key,
-                    "due_at": due_at,
-                    "payload": payload or {},
-                    "version": new_id(),
-                    "lease_until": _EPOCH,
-                }
-            },
-            upsert=True,
-        )
+        await self._store.timers.set(kind, key, due_at, payload)
         if due_at <= utcnow() + timedelta(seconds=self._poll_s):
             self._worker.wake()
 
     async def cancel(self, kind: str, key: str) -> None:
-        await self._store.timers.delete_one({"_id": f"{kind}:{key}"})
+        await self._store.timers.cancel(kind, key)
 
     async def start(self) -> None:
         await self._worker.start()
@@ -75,28 +61,18 @@ class Timers:
     async def _fire_due(self) -> bool:
         """Fire what is due now; True when there may be more."""
         now = utcnow()
-        rows = (
-            await self._store.timers.find({"due_at": {"$lte": now}, "lease_until": {"$lte": now}})
-            .limit(50)
-            .to_list()
-        )
-        for row in sorted(rows, key=lambda r: r["due_at"]):
-            claimed = await self._store.timers.find_one_and_update(
-                {"_id": row["_id"], "version": row["version"], "lease_until": row["lease_until"]},
-                {"$set": {"lease_until": now + timedelta(seconds=LEASE_S)}},
-                return_document=ReturnDocument.AFTER,
-            )
+        rows = await self._store.timers.due(now, BATCH)
+        for row in rows:
+            claimed = await self._store.timers.claim(row, now + timedelta(seconds=LEASE_S))
             if claimed is None:
                 continue  # another process has it, or it was moved meanwhile
-            handler = self._handlers.get(claimed["kind"])
+            handler = self._handlers.get(claimed.kind)
             try:
                 if handler is not None:
-                    await handler(claimed["key"], claimed.get("payload") or {})
+                    await handler(claimed.key, claimed.payload)
             except Exception:
                 self._handler_failures += 1
-                log.exception("timer failed kind=%s key=%s", claimed["kind"], claimed["key"])
+                log.exception("timer failed kind=%s key=%s", claimed.kind, claimed.key)
             # Delete only the version we fired: a handler may have set the timer anew.
-            await self._store.timers.delete_one(
-                {"_id": claimed["_id"], "version": claimed["version"]}
-            )
-        return len(rows) == 50
+            await self._store.timers.delete_fired(claimed)
+        return len(rows) == BATCH

@@ -15,16 +15,16 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from pymongo.errors import DuplicateKeyError
 
 from hub.access import may_see, oversees
 from hub.api.common import caller, hub_of, int_param
 from hub.api.lines import ensure_member, load_line
-from hub.errors import Conflict, Forbidden, NotFound
+from hub.errors import Forbidden, NotFound
 from hub.http import json_response, read_json
-from hub.models import Client, Conversation, Line, PresenceStatus, Role, User, new_id, utcnow
+from hub.models import Client, Conversation, Line, PresenceStatus, Role, User, utcnow
 from hub.realtime import conversation_view, message_view
 from hub.services import Hub
+from hub.storage.quick_answers import QuickAnswer
 
 DIST = Path(__file__).resolve().parent / "static" / "dist"
 BUNDLE_CACHE = "public, max-age=31536000, immutable"
@@ -255,14 +255,8 @@ class QuickAnswerIn(BaseModel):
     line_id: str | None = Field(default=None, min_length=1, max_length=100)
 
 
-def _answer_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": doc["_id"],
-        "title": doc["title"],
-        "text": doc["text"],
-        "line_id": doc.get("line_id"),
-        "owner_id": doc.get("owner_id"),
-    }
+def _answer_view(answer: QuickAnswer) -> dict[str, Any]:
+    return answer.model_dump(mode="json", include={"id", "title", "text", "line_id", "owner_id"})
 
 
 async def _visible_line_ids(hub: Hub, user: User) -> list[str]:
@@ -280,14 +274,8 @@ async def list_quick_answers(request: web.Request) -> web.Response:
     wanted = request.query.get("line_id")
     if wanted:
         lines = [lid for lid in lines if lid == wanted]
-    docs = (
-        await hub.store.quick_answers.find(
-            {"$or": [{"owner_id": user.id, "line_id": None}, {"line_id": {"$in": lines}}]}
-        )
-        .sort("title", 1)
-        .to_list()
-    )
-    return json_response({"quick_answers": [_answer_view(d) for d in docs]})
+    answers = await hub.store.quick_answers.visible(user.id, lines)
+    return json_response({"quick_answers": [_answer_view(a) for a in answers]})
 
 
 async def _may_manage_line_answers(hub: Hub, user: User, line_id: str) -> None:
@@ -305,19 +293,11 @@ async def create_quick_answer(request: web.Request) -> web.Response:
     body = await read_json(request, QuickAnswerIn)
     if body.line_id:
         await _may_manage_line_answers(hub, user, body.line_id)
-    doc = {
-        "_id": new_id(),
-        "owner_id": user.id,
-        "line_id": body.line_id,
-        "title": body.title.strip(),
-        "text": body.text,
-        "created_at": utcnow(),
-    }
-    try:
-        await hub.store.quick_answers.insert_one(doc)
-    except DuplicateKeyError:
-        raise Conflict("a quick answer with this title exists", code="title_taken") from None
-    return json_response(_answer_view(doc), status=201)
+    answer = QuickAnswer(
+        owner_id=user.id, line_id=body.line_id, title=body.title.strip(), text=body.text
+    )
+    await hub.store.quick_answers.insert(answer)  # Conflict(title_taken) when taken
+    return json_response(_answer_view(answer), status=201)
 
 
 @routes.delete("/api/v1/console/quick-answers/{answer_id}")
@@ -325,12 +305,12 @@ async def delete_quick_answer(request: web.Request) -> web.Response:
     """Delete a personal reply (its owner) or a line's (its supervisors, admins)."""
     user = await caller(request)
     hub = hub_of(request)
-    doc = await hub.store.quick_answers.find_one({"_id": request.match_info["answer_id"]})
-    if doc is None or (doc.get("line_id") is None and doc.get("owner_id") != user.id):
+    answer = await hub.store.quick_answers.get(request.match_info["answer_id"])
+    if answer is None or (answer.line_id is None and answer.owner_id != user.id):
         raise NotFound("no such quick answer")
-    if doc.get("line_id"):
-        await _may_manage_line_answers(hub, user, doc["line_id"])
-    await hub.store.quick_answers.delete_one({"_id": doc["_id"]})
+    if answer.line_id:
+        await _may_manage_line_answers(hub, user, answer.line_id)
+    await hub.store.quick_answers.delete(answer.id)
     return web.Response(status=204)
 
 

@@ -12,11 +12,10 @@ import contextlib
 import logging
 import secrets
 
-from pymongo.errors import DuplicateKeyError
-
+from hub.api.channels import ChannelIn, add_channel
 from hub.api.users import UserIn, create_user
 from hub.errors import Conflict
-from hub.models import ChannelRecord, Line, LineCsat, LineMessages, Role
+from hub.models import Line, LineCsat, LineMessages, Role
 from hub.services import Hub
 
 log = logging.getLogger("openlines.widget.demo")
@@ -30,14 +29,12 @@ async def seed(hub: Hub) -> None:
     """Seed the demo into an empty database; print the generated passwords once."""
     if not hub.settings.demo:
         return
-    meta = hub.store.db["meta"]
-    if await meta.find_one({"_id": DEMO_ID}) is not None:
+    meta = hub.store.meta
+    if await meta.get(DEMO_ID) is not None:
         return
     if await hub.store.lines.any():
         return  # not an empty database: leave the owner's data alone
-    try:
-        await meta.insert_one({"_id": DEMO_ID, "state": "seeding"})
-    except DuplicateKeyError:
+    if not await meta.claim(DEMO_ID):
         return  # another process seeds it
     lines = ["", "OpenLines demo seeded (shown once):"]
     admin_password = None
@@ -61,7 +58,7 @@ async def seed(hub: Hub) -> None:
             ),
         )
     except Conflict:
-        await meta.delete_one({"_id": DEMO_ID})
+        await meta.release(DEMO_ID)
         log.warning("demo not seeded: %s already exists", OPERATOR_EMAIL)
         return
     lines.append(f"  operator  {OPERATOR_EMAIL}  password: {operator_password}")
@@ -72,23 +69,19 @@ async def seed(hub: Hub) -> None:
         messages=LineMessages(closing="Thank you for contacting us!"),
     )
     await hub.store.lines.insert(line)
-    kind = hub.registry.get("widget")
-    config_model = hub.registry.validate_config(
-        "widget",
-        {
-            "title": "Demo shop",
-            "greeting": "Hi! Ask us anything: an operator answers right here.",
-            "prechat_fields": ["name"],
-        },
+    channel = await add_channel(
+        hub,
+        line.id,
+        ChannelIn(
+            type="widget",
+            config={
+                "title": "Demo shop",
+                "greeting": "Hi! Ask us anything: an operator answers right here.",
+                "prechat_fields": ["name"],
+            },
+        ),
     )
-    channel = ChannelRecord(type="widget", line_id=line.id, config={})
-    config = await kind.connect(config_model, channel.id, hub.channel_deps(), None)
-    channel = channel.model_copy(update={"config": config, "widget_key": str(config["key"])})
-    await hub.store.channels.insert(channel)
-    await meta.update_one(
-        {"_id": DEMO_ID},
-        {"$set": {"state": "done", "line_id": line.id, "channel_id": channel.id}},
-    )
+    await meta.done(DEMO_ID, line_id=line.id, channel_id=channel.id)
     lines.append("  the site with the widget: /demo  (e.g. http://127.0.0.1:8080/demo)")
     lines.append("")
     # Passwords go to the terminal once and never into the log.
@@ -98,10 +91,10 @@ async def seed(hub: Hub) -> None:
 
 async def widget_key(hub: Hub) -> str | None:
     """The demo widget's key, while its channel exists."""
-    meta = await hub.store.db["meta"].find_one({"_id": DEMO_ID})
-    if not meta or not meta.get("channel_id"):
+    mark = await hub.store.meta.get(DEMO_ID)
+    if mark is None or not mark.channel_id:
         return None
-    channel = await hub.store.channels.get(meta["channel_id"])
+    channel = await hub.store.channels.get(mark.channel_id)
     return channel.widget_key if channel else None
 
 

@@ -70,8 +70,8 @@ class EmailChannel:
         return Receipt(platform_message_id=message_id)
 
     async def _from_name(self, outbound: Outbound) -> str:
-        line = await self._deps.db["lines"].find_one({"_id": self._channel.line_id}, {"name": 1})
-        line_name = str(line["name"]) if line else self._config.address
+        known = self._deps.line_name
+        line_name = (await known(self._channel.line_id) if known else None) or self._config.address
         if outbound.author.type == AuthorType.OPERATOR and outbound.author.name:
             return f"{outbound.author.name} via {line_name}"
         return line_name

@@ -66,10 +66,21 @@ async def create_channel(request: web.Request) -> web.Response:
     hub = hub_of(request)
     line = await load_line(hub, request.match_info["line_id"])
     body = await read_json(request, ChannelIn)
+    channel = await add_channel(hub, line.id, body)
+    kind = hub.registry.get(channel.type)
+    view = hub.registry.public_view(channel, public_base(request))
+    # Generated secrets are shown once, at creation, so the admin can paste them elsewhere.
+    view.update({k: channel.config[k] for k in kind.reveal_on_create if k in channel.config})
+    return json_response(view, status=201)
+
+
+async def add_channel(hub: Hub, line_id: str, body: ChannelIn) -> ChannelRecord:
+    """Connect a new channel to a line (shared by the API and the demo seed): the config is
+    validated, the platform checks it (a wrong token is a 422, and nothing is stored), then it
+    is stored and the receivers look at once. The stored record, secrets in clear."""
     config_model = hub.registry.validate_config(body.type, body.config)
     kind = hub.registry.get(body.type)
-    channel = ChannelRecord(type=body.type, line_id=line.id, config={})
-    # The platform checks the config first (a wrong token is a 422, and nothing is stored).
+    channel = ChannelRecord(type=body.type, line_id=line_id, config={})
     config = await connect(kind, config_model, channel.id, hub, None)
     channel = channel.model_copy(
         update={
@@ -79,10 +90,7 @@ async def create_channel(request: web.Request) -> web.Response:
     )
     await hub.store.channels.insert(channel)
     hub.runners.poke()
-    view = hub.registry.public_view(channel, public_base(request))
-    # Generated secrets are shown once, at creation, so the admin can paste them elsewhere.
-    view.update({k: config[k] for k in kind.reveal_on_create if k in config})
-    return json_response(view, status=201)
+    return channel
 
 
 @routes.get("/api/v1/lines/{line_id}/channels")

@@ -280,6 +280,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         files=files,
         db=hub_store.db,
         redis=redis_client,
+        line_name=hub_store.lines.name,
         csat_link=partial(visitor_tokens.csat_link, settings.public_url),
     )
     outbox = Outbox(

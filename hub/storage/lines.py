@@ -27,6 +27,11 @@ class LineStore:
         doc = await self._collection.find_one({"_id": line_id})
         return Line.from_doc(doc) if doc else None
 
+    async def name(self, line_id: str) -> str | None:
+        """The line's name (None when there is no such line): what adapters sign replies with."""
+        doc = await self._collection.find_one({"_id": line_id}, {"name": 1})
+        return str(doc["name"]) if doc else None
+
     async def all(self) -> list[Line]:
         """Every line, oldest first."""
         docs = await self._collection.find({}).sort("_id", 1).to_list()

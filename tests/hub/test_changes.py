@@ -135,7 +135,7 @@ async def _expire_csat(ctx: Ctx) -> None:
 
 
 async def _link_crm(ctx: Ctx) -> None:
-    assert await ctx.app[CRM].crm.link(ctx.conversation_id, lead_id="lead-1")
+    assert await ctx.app[CRM].linking.link(ctx.conversation_id, lead_id="lead-1")
 
 
 async def _rename(ctx: Ctx) -> None:

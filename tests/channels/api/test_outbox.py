@@ -11,6 +11,7 @@ from aiohttp import web
 from hub.appkeys import HUB
 from hub.models import new_id, utcnow
 from hub.settings import Settings
+from hub.storage.outbox import OutboxRow
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, make_settings, settings_env
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.support.api_channel import post_api_message, signature
@@ -90,21 +91,19 @@ async def test_a_row_claimed_before_its_message_is_stored_is_still_sent(
         _id=new_id(), seq=late["seq"] + 100, external_id=new_id(), text="late", status="pending"
     )
     now = utcnow()
-    await store.outbox.insert_one(
-        {
-            "_id": late["_id"],
-            "channel_id": late["channel_id"],
-            "conversation_id": conversation_id,
-            "status": "pending",
-            "attempts": 0,
-            "due_at": now,
-            "created_at": now,
-        }
+    await store.outbox.enqueue(
+        OutboxRow(
+            id=late["_id"],
+            channel_id=late["channel_id"],
+            conversation_id=conversation_id,
+            due_at=now,
+            created_at=now,
+        )
     )
     hub_app[HUB].outbox.notify()
     await eventually(
-        lambda: store.outbox.find_one({"_id": late["_id"]}),
-        lambda row: row is not None and row.get("last_error") == "message not stored yet",
+        lambda: store.outbox.get(late["_id"]),
+        lambda row: row is not None and row.last_error == "message not stored yet",
     )
     await store.messages.insert_one(late)
     await eventually(
