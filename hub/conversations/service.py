@@ -6,7 +6,7 @@ object and each part stays small enough to read."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hub.conversations.capacity import Capacity
 from hub.conversations.closing import Closing
@@ -15,9 +15,8 @@ from hub.conversations.offers import Offers
 from hub.conversations.posting import MAX_TEXT, Notices, Posting
 from hub.conversations.queries import OPEN, Queries
 from hub.conversations.transitions import Transitions
-from hub.events import ChangeDetail, ConversationChange, EventBus
+from hub.events import EventBus
 from hub.files import Files
-from hub.models import Conversation
 from hub.store import Store
 
 if TYPE_CHECKING:  # the stream imports the transitions of this package: no cycle at run time
@@ -41,6 +40,8 @@ class Conversations:
         self.posting = Posting(self.queries, stream, files, self.offers.accept)
         self.moves = Moves(store, self.transitions, self.queries, self.notices)
         self.closing = Closing(store, self.transitions, self.queries)
+        # the one change path (the CRM reaches it through the hub)
+        self.transition = self.transitions.apply
         # reading
         self.load = self.queries.load
         self.line = self.queries.line
@@ -74,29 +75,3 @@ class Conversations:
         self.close_by_system = self.closing.close_by_system
         self.submit_csat = self.closing.submit_csat
         self.expire_csat = self.closing.expire_csat
-
-    async def transition(
-        self,
-        conversation_id: str,
-        expected: dict[str, Any],
-        update: dict[str, Any],
-        *,
-        change: ConversationChange,
-        detail: ChangeDetail | None = None,
-        actor_id: str | None = None,
-        former_user_ids: list[str] | None = None,
-        former_line_id: str | None = None,
-        release_slot: bool = False,
-    ) -> Conversation | None:
-        """``Transitions.apply`` (kept here for the packages that reach it through the hub)."""
-        return await self.transitions.apply(
-            conversation_id,
-            expected,
-            update,
-            change,
-            detail=detail,
-            actor_id=actor_id,
-            former_user_ids=former_user_ids,
-            former_line_id=former_line_id,
-            release_slot=release_slot,
-        )
