@@ -180,9 +180,11 @@ class Outbox:
             return
         except ChannelRejected as exc:
             reason = self._reason(exc, channel)
-            await self._finish(row, message, MessageStatus.FAILED, reason, channel, conversation)
+            # The conversation says "unreachable" before the reply says "failed": whoever sees
+            # the failure (the console, a test) then finds its cause already recorded.
             if exc.unreachable and self._on_unreachable is not None:
                 await self._on_unreachable(channel, conversation.chat_id, reason)
+            await self._finish(row, message, MessageStatus.FAILED, reason, channel, conversation)
             return
         except Exception as exc:  # whatever a sender raises is a failed attempt
             reason = self._reason(exc, channel)
