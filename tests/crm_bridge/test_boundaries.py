@@ -10,30 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_architecture import COLLECTION_METHODS
+
 ROOT = Path(__file__).resolve().parents[2] / "crm_bridge"
-# Every method of a PyMongo collection that reads or writes documents or indexes.
-COLLECTION_CALLS = frozenset(
-    {
-        "find",
-        "find_one",
-        "find_one_and_update",
-        "find_one_and_delete",
-        "find_one_and_replace",
-        "insert_one",
-        "insert_many",
-        "update_one",
-        "update_many",
-        "replace_one",
-        "delete_one",
-        "delete_many",
-        "count_documents",
-        "aggregate",
-        "distinct",
-        "bulk_write",
-        "create_index",
-        "with_options",
-    }
-)
+# Every method of a PyMongo collection (the architecture test's list), and taking one off
+# with other options.
+COLLECTION_CALLS = COLLECTION_METHODS | {"with_options"}
 STORAGE = "storage.py"
 HUB_VIEW = "hub_view.py"
 # The composition of the CRM: builds its storage on the hub's database, subscribes to the bus.
