@@ -14,8 +14,9 @@ import orjson
 from tests.support.clients import Api
 
 # A hook refuses a (timestamp, signature) it has seen: tests that post the same body twice
-# within a second (a client's retry) sign each post with a timestamp a little further back.
-_BACK_S = itertools.cycle(range(60))
+# within a second (a client's retry) sign each post with a timestamp a little further back,
+# never one this process already signed that body with (the clock may tick between posts).
+_SIGNED: set[tuple[str, bytes, int]] = set()
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -26,7 +27,11 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 def signed_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
     if timestamp is None:
-        timestamp = int(time.time()) - next(_BACK_S)
+        now = int(time.time())
+        timestamp = next(
+            now - back for back in itertools.count() if (secret, body, now - back) not in _SIGNED
+        )
+        _SIGNED.add((secret, body, timestamp))
     return {
         "Content-Type": "application/json",
         "X-OpenLines-Timestamp": str(timestamp),
