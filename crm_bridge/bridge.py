@@ -28,7 +28,7 @@ log = logging.getLogger("openlines.crm.store")
 
 class CrmBridge:
     def __init__(self, hub: Hub, http: aiohttp.ClientSession) -> None:
-        self.storage = CrmStorage(hub.store.db, Reader(log), hub.store.secrets)
+        self.storage = CrmStorage(hub.store.database_of("crm"), Reader(log), hub.store.secrets)
         settings = hub.settings
         self.webhooks = Webhooks(
             self.storage,

@@ -1,14 +1,9 @@
 """Everything the CRM reads from or writes to the hub, behind typed methods: the one module of
-``crm_bridge`` that knows the hub's services and collections.
-
-It uses the hub's own public functions and models where they exist (``hub.conversations``,
-``hub.stream``, ``hub.store.channels``). Where the hub has no typed read yet, the raw call is
-kept here only, marked "until hub/storage exposes ...", so pointing this module at the hub's
-repositories changes nothing else in the CRM."""
+``crm_bridge`` that knows the hub's services and repositories (``hub.conversations``,
+``hub.stream``, ``hub.store.*``), so a change on the hub's side changes nothing else in the
+CRM."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from hub.events import ConversationChange
 from hub.models import (
@@ -21,10 +16,8 @@ from hub.models import (
     User,
 )
 from hub.services import Hub
+from hub.storage.conversations import Order, Where, involving
 from hub.stream import Appended
-
-# Fields a visibility check does not need (kept out of the bulk loads).
-_HEAVY_FIELDS = {"last_message": 0, "csat": 0, "client_unreachable": 0}
 
 
 class HubView:
@@ -41,9 +34,7 @@ class HubView:
         return await self._hub.store.lines.of_member(user.id)
 
     async def client(self, client_id: str) -> Client | None:
-        # Until hub/storage exposes clients by id.
-        doc = await self._hub.store.clients.find_one({"_id": client_id})
-        return Client.from_doc(doc) if doc else None
+        return await self._hub.store.clients.get(client_id)
 
     async def channel(self, channel_id: str) -> ChannelRecord | None:
         return await self._hub.store.channels.get(channel_id)
@@ -66,33 +57,26 @@ class HubView:
     async def conversations(self, conversation_ids: list[str]) -> list[Conversation]:
         """The conversations of ``conversation_ids`` that exist, without their heavy fields
         (enough for an access check)."""
-        # Until hub/storage exposes conversations by ids.
-        return await self._find({"_id": {"$in": conversation_ids}}, light=True)
+        return await self._hub.store.conversations.matching(
+            Where(ids=conversation_ids), light=True
+        )
 
     async def may_concern(self, user: User, lines: list[Line], limit: int) -> list[Conversation]:
         """Every conversation ``hub.access.may_see`` could admit for ``user`` (a superset; the
         rule itself decides), without heavy fields: at most ``limit``."""
         supervised = [line.id for line in lines if user.id in line.supervisors]
         operated = [line.id for line in lines if user.id in line.operators]
-        # Until hub/storage exposes conversations by staff member.
-        return await self._find(
-            {
-                "$or": [
-                    {"assignee_id": user.id},
-                    {"participants.user_id": user.id},
-                    {"offered_to": user.id},
-                    {"line_id": {"$in": supervised}},
-                    {
-                        "line_id": {"$in": operated},
-                        "status": {
-                            "$in": [
-                                ConversationStatus.QUEUED.value,
-                                ConversationStatus.OFFERED.value,
-                            ]
-                        },
-                    },
-                ]
-            },
+        return await self._hub.store.conversations.matching(
+            Where(
+                any_of=(
+                    *involving(user.id),
+                    Where(line_ids=supervised),
+                    Where(
+                        line_ids=operated,
+                        statuses=[ConversationStatus.QUEUED, ConversationStatus.OFFERED],
+                    ),
+                )
+            ),
             light=True,
             limit=limit,
         )
@@ -101,44 +85,26 @@ class HubView:
         self, client_ids: list[str], *, channel_id: str | None, limit: int
     ) -> list[Conversation]:
         """The conversations of ``client_ids`` (on ``channel_id`` when given), newest first."""
-        query: dict[str, Any] = {"client.id": {"$in": client_ids}}
-        if channel_id:
-            query["channel.id"] = channel_id
-        # Until hub/storage exposes conversations by client.
-        return await self._find(query, newest_first=True, limit=limit)
+        return await self._hub.store.conversations.matching(
+            Where(client_ids=client_ids, channel_id=channel_id or None),
+            order=Order.NEWEST,
+            limit=limit,
+        )
 
     async def of_record(
         self, conversation_ids: list[str], client_ids: list[str], limit: int
     ) -> list[Conversation]:
         """The conversations of ``conversation_ids`` or of ``client_ids``, oldest first."""
-        query: dict[str, Any] = {"_id": {"$in": conversation_ids}}
+        where = Where(ids=conversation_ids)
         if client_ids:
-            query = {"$or": [query, {"client.id": {"$in": client_ids}}]}
-        # Until hub/storage exposes conversations by ids or client.
-        return await self._find(query, oldest_first=True, limit=limit)
+            where = Where(any_of=(where, Where(client_ids=client_ids)))
+        return await self._hub.store.conversations.matching(where, order=Order.OLDEST, limit=limit)
 
     async def open_of_client(self, client_id: str) -> list[Conversation]:
         """The client's conversations that are not closed."""
-        # Until hub/storage exposes conversations by client.
-        return await self._find(
-            {"client.id": client_id, "status": {"$ne": ConversationStatus.CLOSED.value}}
+        return await self._hub.store.conversations.matching(
+            Where(client_ids=[client_id], open=True)
         )
-
-    async def _find(
-        self,
-        query: dict[str, Any],
-        *,
-        light: bool = False,
-        newest_first: bool = False,
-        oldest_first: bool = False,
-        limit: int = 0,
-    ) -> list[Conversation]:
-        cursor = self._hub.store.conversations.find(query, _HEAVY_FIELDS if light else None)
-        if newest_first or oldest_first:
-            cursor = cursor.sort("_id", -1 if newest_first else 1)
-        if limit:
-            cursor = cursor.limit(limit)
-        return [Conversation.from_doc(d) for d in await cursor.to_list()]
 
     async def link_crm(
         self,

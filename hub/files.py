@@ -16,7 +16,6 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ASCENDING
 
 from hub.access import may_see
 from hub.errors import HubError, PayloadTooLarge, ValidationFailed
@@ -183,11 +182,6 @@ class Files:
         self._files = store.files
         self.max_bytes = max_bytes
 
-    async def ensure_indexes(self) -> None:
-        # Download checks look up the message that carries a file.
-        await self._store.messages.create_index([("attachments.id", ASCENDING)])
-        # The bucket's own indexes are the store's (hub/storage/files.py).
-
     def check_size(self, size: int) -> None:
         if size > self.max_bytes:
             limit_mb = self.max_bytes / (1 << 20)
@@ -309,13 +303,10 @@ class Files:
 
     async def _carrier(self, file_id: str) -> Conversation | None:
         """The conversation of a public message that carries this file, if any."""
-        message = await self._store.messages.find_one(
-            {"attachments.id": file_id, "hidden": {"$ne": True}}, {"conversation_id": 1}
-        )
-        if message is None:
+        conversation_id = await self._store.messages.public_carrier(file_id)
+        if conversation_id is None:
             return None
-        doc = await self._store.conversations.find_one({"_id": message["conversation_id"]})
-        return Conversation.from_doc(doc) if doc else None
+        return await self._store.conversations.get(conversation_id)
 
     async def visitor_may_read(self, stored: StoredFile, channel_id: str, visitor_id: str) -> bool:
         """Visitors read their own uploads and files in their own conversations."""
@@ -333,14 +324,10 @@ class Files:
         """Staff read their own uploads and files of conversations they may see."""
         if user.role == Role.ADMIN or stored.owner.get("user_id") == user.id:
             return True
-        for message in await self._store.messages.find(
-            {"$or": [{"attachments.id": stored.id}, {"original.id": stored.id}]},
-            {"conversation_id": 1},
-        ).to_list(20):
-            doc = await self._store.conversations.find_one({"_id": message["conversation_id"]})
-            if doc is None:
+        for conversation_id in await self._store.messages.carriers(stored.id, limit=20):
+            conversation = await self._store.conversations.get(conversation_id)
+            if conversation is None:
                 continue
-            conversation = Conversation.from_doc(doc)
             line = await self._store.lines.get(conversation.line_id)
             if may_see(user, conversation, line):
                 return True

@@ -18,8 +18,6 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
-
 from hub.channels import Channel, ChannelDeps, ChannelRegistry
 from hub.errors import ChannelError, ChannelRateLimited, ChannelRejected, NotFound
 from hub.events import EventBus, MessageUpdated
@@ -35,7 +33,7 @@ from hub.models import (
 )
 from hub.settings import Settings
 from hub.storage.outbox import OutboxRow
-from hub.store import Store, retry_transient
+from hub.store import Store
 
 log = logging.getLogger("openlines.outbox")
 
@@ -131,8 +129,8 @@ class Outbox:
                 log.exception("outbox delivery crashed message=%s channel=%s", row.id, channel_id)
 
     async def _deliver(self, row: OutboxRow) -> None:
-        message_doc = await self._store.messages.find_one({"_id": row.id})
-        if message_doc is None:
+        message = await self._store.messages.get(row.id)
+        if message is None:
             if utcnow() - row.created_at < ORPHAN_AFTER:
                 # The row is written before its message: that write may still be on its way.
                 await self._retry_at(row, row.attempts, 0.5, "message not stored yet")
@@ -140,7 +138,6 @@ class Outbox:
             # The process died between the outbox row and the message write: nothing to send.
             await self._store.outbox.delete(row.id)
             return
-        message = Message.from_doc(message_doc)
         if message.status != MessageStatus.PENDING:
             # Delivered (or given up) by a process that died before it finished the row.
             failed = message.status == MessageStatus.FAILED
@@ -148,13 +145,10 @@ class Outbox:
             await self._finish_row(row, row_status, message.status_reason)
             return
         channel = await self._store.channels.get(row.channel_id)
-        conversation_doc = await self._store.conversations.find_one(
-            {"_id": message.conversation_id}
-        )
-        if channel is None or conversation_doc is None:
+        conversation = await self._store.conversations.get(message.conversation_id)
+        if channel is None or conversation is None:
             await self._finish(row, message, MessageStatus.FAILED, "channel removed")
             return
-        conversation = Conversation.from_doc(conversation_doc)
         outbound = Outbound(
             message_id=message.id,
             conversation_id=conversation.id,
@@ -285,21 +279,13 @@ class Outbox:
         # message first: if the process dies before the row is finished too, the row's next
         # claim finds the message done and only finishes the row (see ``_deliver``); the other
         # way round the message stayed pending for ever.
-        update: dict[str, Any] = {"status": status.value, "status_reason": reason}
-        if platform_message_id:
-            update["platform_message_id"] = platform_message_id
-        doc = await retry_transient(
-            lambda: self._store.messages.find_one_and_update(
-                {"_id": message.id}, {"$set": update}, return_document=ReturnDocument.AFTER
-            ),
-            what="message status",
+        updated = await self._store.messages.set_status(
+            message.id, status, reason, platform_message_id=platform_message_id
         )
         await self._finish_row(row, status, reason)
         channel_type = channel.type if channel else "unknown"
         self._metrics.messages_out.labels(channel_type, status.value).inc()
         if status == MessageStatus.FAILED:
             log.warning("delivery failed message=%s reason=%s", message.id, reason)
-        if doc is not None and conversation is not None:
-            await self._bus.publish(
-                MessageUpdated(message=Message.from_doc(doc), conversation=conversation)
-            )
+        if updated is not None and conversation is not None:
+            await self._bus.publish(MessageUpdated(message=updated, conversation=conversation))

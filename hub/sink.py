@@ -11,8 +11,6 @@ from hub.models import (
     Attachment,
     ChannelRecord,
     ClientUnreachable,
-    ConversationStatus,
-    CsatStatus,
     Inbound,
     Message,
     utcnow,
@@ -38,23 +36,11 @@ class HubSink:
         return await self._hub.stream.edit(self._channel.id, external_id, text)
 
     async def csat(self, chat_id: str, rating: int, comment: str | None = None) -> bool:
-        docs = (
-            await self._hub.store.conversations.find(
-                {
-                    "channel.id": self._channel.id,
-                    "chat_id": chat_id,
-                    "status": ConversationStatus.CLOSED.value,
-                    "csat.status": CsatStatus.REQUESTED.value,
-                }
-            )
-            .sort("_id", -1)
-            .limit(1)
-            .to_list()
-        )
-        if not docs:
+        awaiting = await self._hub.store.conversations.awaiting_rating(self._channel.id, chat_id)
+        if awaiting is None:
             return False
         try:
-            await self._hub.conversations.submit_csat(docs[0]["_id"], rating, comment)
+            await self._hub.conversations.submit_csat(awaiting.id, rating, comment)
         except Conflict:
             return False
         return True
@@ -96,15 +82,8 @@ class HubSink:
 
     async def _latest(self, chat_id: str) -> str | None:
         """The chat's most recent conversation (the one a platform's news is about)."""
-        docs = (
-            await self._hub.store.conversations.find(
-                {"channel.id": self._channel.id, "chat_id": chat_id}, {"_id": 1}
-            )
-            .sort("_id", -1)
-            .limit(1)
-            .to_list()
-        )
-        return str(docs[0]["_id"]) if docs else None
+        latest = await self._hub.store.conversations.latest_of_chat(self._channel.id, chat_id)
+        return latest.id if latest else None
 
     async def save_file(self, name: str, data: bytes) -> Attachment:
         owner = {"kind": "channel", "channel_id": self._channel.id}

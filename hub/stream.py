@@ -14,9 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
-
 from hub.conversations.transitions import Transitions
 from hub.events import (
     ClientUpdated,
@@ -34,7 +31,6 @@ from hub.models import (
     ChannelRecord,
     ChannelRef,
     Client,
-    ClientInfo,
     Conversation,
     ConversationStatus,
     Direction,
@@ -47,8 +43,10 @@ from hub.models import (
     new_id,
     utcnow,
 )
+from hub.storage.conversations import Where
 from hub.storage.outbox import OutboxRow
-from hub.store import Doc, Store, Unflushed
+from hub.storage.threads import thread_id as thread_of
+from hub.store import Store
 
 log = logging.getLogger("openlines.stream")
 
@@ -158,13 +156,15 @@ class Stream:
         started = time.perf_counter()
         # Kept although the unique index would catch a retry: a retry that got past this would
         # still take a seq and count as unread before the insert failed.
-        existing = await self._find_by_external_id(inbound.channel_id, inbound.external_id)
+        existing = await self._store.messages.by_external_id(
+            inbound.channel_id, inbound.external_id
+        )
         if existing is not None:
             self._metrics.duplicates.inc()
             return Appended(existing, await self._conversation(existing.conversation_id), True)
 
         identity_id = f"{channel.id}:{inbound.sender.external_id}"
-        thread_id = f"{channel.id}:{inbound.chat_id}"
+        thread_id = thread_of(channel.id, inbound.chat_id)
         known_id = self._open_chats.get(thread_id)
         client = self._clients.get(identity_id) if known_id is not None else None
         remembered = client is not None and _tells_nothing_new(inbound.sender, client)
@@ -172,15 +172,17 @@ class Stream:
             client = await self._find_or_create_client(channel.id, inbound.sender, flush=False)
         reply_to = None
         if inbound.reply_to_external_id:
-            quoted = await self._find_by_external_id(channel.id, inbound.reply_to_external_id)
+            quoted = await self._store.messages.by_external_id(
+                channel.id, inbound.reply_to_external_id
+            )
             reply_to = quoted.id if quoted else None
         message = _inbound_message(inbound, channel.id, client, reply_to)
 
-        async def take_seq(conversation_id: str) -> Doc | None:
+        async def take_seq(conversation_id: str) -> Conversation | None:
             return await self._take_seq(conversation_id, message, only_open=True)
 
-        doc = await take_seq(known_id) if known_id is not None else None
-        if doc is None:
+        taken = await take_seq(known_id) if known_id is not None else None
+        if taken is None:
             # The full path: the chat's first message in this process, or its conversation
             # closed. A new conversation must carry the client as stored, not as remembered.
             self._open_chats.drop(thread_id)
@@ -188,10 +190,10 @@ class Stream:
                 client = await self._find_or_create_client(channel.id, inbound.sender, flush=False)
                 message = _inbound_message(inbound, channel.id, client, reply_to)
                 remembered = False
-            doc, _ = await self._open_conversation(
+            taken, _ = await self._open_conversation(
                 channel, inbound.chat_id, client, inbound.source, claim=take_seq
             )
-        told = ClientInfo.model_validate(doc["client"])
+        told = taken.client
         stale = remembered and told.id == client.id and told != client.info()
         if stale:
             # Changed through another process (pre-chat in a second tab) since we remembered
@@ -199,7 +201,7 @@ class Stream:
             message = message.model_copy(
                 update={"author": message.author.model_copy(update={"name": told.name})}
             )
-        result = await self._store_message(message, doc)
+        result = await self._store_message(message, taken)
         if not result.duplicate:
             # Only now: the journaled insert made the writes these hints stand for durable.
             self._open_chats.put(thread_id, result.conversation.id)
@@ -226,34 +228,27 @@ class Stream:
         self, channel_id: str, sender: Sender, *, flush: bool
     ) -> Client:
         """``flush=False``: the caller's journaled write follows and makes these durable."""
-        collections: Store | Unflushed = self._store if flush else self._store.unflushed
         identity_id = f"{channel_id}:{sender.external_id}"
-        identity = await self._store.upsert(
-            collections.identities,
-            {"_id": identity_id},
-            {"$setOnInsert": {"client_id": new_id(), "channel_id": channel_id}},
+        client_id = await self._store.clients.client_id_of(
+            identity_id, channel_id, new_id(), flush=flush
         )
-        client_id = identity["client_id"]
         known = _told(sender)
         on_insert: dict[str, Any] = {
             "identities": [{"channel_id": channel_id, "external_id": sender.external_id}],
             "created_at": utcnow(),
         }
         on_insert.update({k: None for k in CLIENT_FIELDS if k not in known})
-        update: dict[str, Any] = {"$setOnInsert": on_insert}
-        if known:
-            update["$set"] = known
-        # One round trip: the document as it was tells what changed (CRM listens for that).
-        before = await collections.clients.find_one_and_update(
-            {"_id": client_id}, update, upsert=True, return_document=ReturnDocument.BEFORE
-        )
-        client = Client.from_doc({**(before or {"_id": client_id, **on_insert}), **known})
+        before = await self._store.clients.tell(client_id, on_insert, known, flush=flush)
+        if before is None:
+            client = Client.from_doc({"_id": client_id, **on_insert, **known})
+        else:
+            client = before.model_copy(update=known)
         contact_data = {k: v for k, v in known.items() if k in CONTACT_FIELDS}
-        changed = sorted(k for k, v in contact_data.items() if (before or {}).get(k) != v)
+        changed = sorted(k for k, v in contact_data.items() if getattr(before, k, None) != v)
         if changed and before is not None:
             if not flush:
                 # Durable before anyone hears of it (rare: the client renamed themselves).
-                await self._store.clients.update_one({"_id": client_id}, {"$set": contact_data})
+                await self._store.clients.set_details(client_id, contact_data)
             await self._bus.publish(
                 ClientUpdated(client=client, channel_id=channel_id, changed=changed)
             )
@@ -265,13 +260,11 @@ class Stream:
     async def _refresh_open_conversations(self, client: Client) -> None:
         """Open conversations carry who the client is: staff see a new name or e-mail at once."""
         info = client.info().model_dump()
-        open_ids = await self._store.conversations.find(
-            {"client.id": client.id, "status": {"$ne": ConversationStatus.CLOSED.value}},
-            {"_id": 1},
-        ).to_list()
-        for ref in open_ids:
+        for conversation_id in await self._store.conversations.ids(
+            Where(client_ids=[client.id], open=True)
+        ):
             await self._transitions.apply(
-                ref["_id"], {}, {"$set": {"client": info}}, ConversationChange.CLIENT
+                conversation_id, {}, {"$set": {"client": info}}, ConversationChange.CLIENT
             )
 
     async def open_outbound(
@@ -280,13 +273,9 @@ class Stream:
         """The open conversation of a platform chat, opened now when there is none, so staff
         can write first (a manager going back to a client from the CRM). ``True``: opened."""
 
-        async def find_open(conversation_id: str) -> Doc | None:
-            return await self._store.conversations.find_one(
-                {"_id": conversation_id, "status": {"$ne": ConversationStatus.CLOSED.value}}
-            )
-
-        doc, opened = await self._open_conversation(channel, chat_id, client, claim=find_open)
-        return Conversation.from_doc(doc), opened
+        return await self._open_conversation(
+            channel, chat_id, client, claim=self._store.conversations.get_open
+        )
 
     async def _open_conversation(
         self,
@@ -295,32 +284,23 @@ class Stream:
         client: Client,
         source: str | None = None,
         *,
-        claim: Callable[[str], Awaitable[Doc | None]],
-    ) -> tuple[Doc, bool]:
+        claim: Callable[[str], Awaitable[Conversation | None]],
+    ) -> tuple[Conversation, bool]:
         """The chat's open conversation as ``claim`` returns it (None: not open), opened now
         when there is none (``True``). ``claim`` is the seq ``$inc`` on the ingest path."""
-        thread_id = f"{channel.id}:{chat_id}"
+        thread_id = thread_of(channel.id, chat_id)
         for _ in range(3):
             fresh_id = new_id()
-            thread = await self._store.upsert(
-                self._store.unflushed.open_threads,
-                {"_id": thread_id},
-                {"$setOnInsert": {"conversation_id": fresh_id}},
-            )
-            conversation_id = thread["conversation_id"]
+            conversation_id = await self._store.open_threads.claim(thread_id, fresh_id)
             if conversation_id != fresh_id:  # the thread was there already
-                doc = await claim(conversation_id)
-                if doc is not None:
-                    return doc, False
-                found = await self._store.conversations.find_one(
-                    {"_id": conversation_id}, {"status": 1}
-                )
-                if found is not None:
-                    if found["status"] == ConversationStatus.CLOSED.value:
+                claimed = await claim(conversation_id)
+                if claimed is not None:
+                    return claimed, False
+                status = await self._store.conversations.status(conversation_id)
+                if status is not None:
+                    if status == ConversationStatus.CLOSED:
                         # Its thread row survived the close (crash mid-close): retire it.
-                        await self._store.open_threads.delete_one(
-                            {"_id": thread_id, "conversation_id": conversation_id}
-                        )
+                        await self._store.open_threads.retire(thread_id, conversation_id)
                     # Else a concurrent ingest opened it just after ``claim`` looked: retry.
                     continue
             # A new thread, or one whose conversation a crash kept from being written.
@@ -332,15 +312,13 @@ class Stream:
                 client=client.info(),
                 source=source,
             )
-            try:
-                # Journaled: routing hears of it before any message is stored.
-                await self._store.conversations.insert_one(conversation.to_doc())
-            except DuplicateKeyError:  # a concurrent ingest opened it first
-                continue
+            # Journaled: routing hears of it before any message is stored.
+            if not await self._store.conversations.insert(conversation):
+                continue  # a concurrent ingest opened it first
             await self._bus.publish(ConversationOpened(conversation=conversation))
-            doc = await claim(conversation_id)
-            if doc is not None:
-                return doc, True
+            claimed = await claim(conversation_id)
+            if claimed is not None:
+                return claimed, True
         raise RuntimeError(f"could not open a conversation for thread {thread_id}")
 
     # --- outbound --------------------------------------------------------------------------
@@ -361,7 +339,9 @@ class Stream:
         message_id = new_id()
         if client_msg_id:
             external_id = f"cmid:{author.id}:{client_msg_id}"
-            existing = await self._find_by_external_id(conversation.channel.id, external_id)
+            existing = await self._store.messages.by_external_id(
+                conversation.channel.id, external_id
+            )
             if existing is not None:
                 self._metrics.duplicates.inc()
                 return Appended(existing, conversation, True)
@@ -386,14 +366,14 @@ class Stream:
         return await self._append(message, conversation)
 
     async def _append(self, message: Message, conversation: Conversation) -> Appended:
-        doc = await self._take_seq(conversation.id, message, only_open=False)
-        if doc is None:
+        taken = await self._take_seq(conversation.id, message, only_open=False)
+        if taken is None:
             raise RuntimeError(f"conversation {conversation.id} vanished")
-        return await self._store_message(message, doc)
+        return await self._store_message(message, taken)
 
     async def _take_seq(
         self, conversation_id: str, message: Message, *, only_open: bool
-    ) -> Doc | None:
+    ) -> Conversation | None:
         """The conversation after giving ``message`` the next seq (the one atomic ``$inc``);
         None if there is no such conversation, or with ``only_open`` if it is closed."""
         update: dict[str, Any] = {
@@ -408,32 +388,33 @@ class Stream:
             update["$inc"]["unread"] = 1
         elif message.author.type == AuthorType.OPERATOR and not message.hidden:
             update["$set"]["unread"] = 0
-        query: dict[str, Any] = {"_id": conversation_id}
-        if only_open:
-            query["status"] = {"$ne": ConversationStatus.CLOSED.value}
-        # Unflushed: the journaled message insert that follows flushes it (hub/store.py).
-        return await self._store.unflushed.conversations.find_one_and_update(
-            query, update, return_document=ReturnDocument.AFTER
+        expected: dict[str, Any] = (
+            {"status": {"$ne": ConversationStatus.CLOSED.value}} if only_open else {}
+        )
+        # Unflushed: the journaled message insert that follows flushes it.
+        return await self._store.conversations.update(
+            conversation_id, expected, update, flush=False
         )
 
-    async def _store_message(self, message: Message, doc: Doc) -> Appended:
-        """Store ``message`` with the seq ``doc`` (the conversation after ``_take_seq``) gave."""
-        conversation_id: str = doc["_id"]
+    async def _store_message(self, message: Message, taken: Conversation) -> Appended:
+        """Store ``message`` with the seq ``taken`` (the conversation after ``_take_seq``) gave."""
+        conversation_id = taken.id
         # Ours is the seq this ``$inc`` returned; a re-read below may see later ones already.
-        seq: int = doc["last_seq"]
+        seq = taken.last_seq
         now = utcnow()
         if (
             message.author.type == AuthorType.OPERATOR
             and not message.hidden
-            and doc.get("first_response_at") is None
+            and taken.first_response_at is None
         ):
-            doc = (
-                await self._store.unflushed.conversations.find_one_and_update(
-                    {"_id": conversation_id, "first_response_at": None},
+            taken = (
+                await self._store.conversations.update(
+                    conversation_id,
+                    {"first_response_at": None},
                     {"$set": {"first_response_at": now}, "$inc": {"rev": 1}},
-                    return_document=ReturnDocument.AFTER,
+                    flush=False,
                 )
-                or doc
+                or taken
             )
         message = message.model_copy(update={"seq": seq, "conversation_id": conversation_id})
         needs_delivery = message.status == MessageStatus.PENDING
@@ -447,18 +428,18 @@ class Stream:
                     created_at=now,
                 )
             )
-        try:
-            await self._store.messages.insert_one(message.to_doc())
-        except DuplicateKeyError:
+        if not await self._store.messages.insert(message):
             # A concurrent retry of the same platform message won; its seq stands, ours is a gap.
             if needs_delivery:
                 await self._store.outbox.withdraw(message.id)
-            existing = await self._find_by_external_id(message.channel_id, message.external_id)
+            existing = await self._store.messages.by_external_id(
+                message.channel_id, message.external_id
+            )
             if existing is None:
-                raise
+                raise RuntimeError(f"message {message.id} collided with no stored message")
             self._metrics.duplicates.inc()
-            return Appended(existing, Conversation.from_doc(doc), True)
-        conversation = Conversation.from_doc(doc)
+            return Appended(existing, taken, True)
+        conversation = taken
         await self._bus.publish(MessageStored(message=message, conversation=conversation))
         if needs_delivery:
             for callback in self._outbox_listeners:
@@ -467,31 +448,20 @@ class Stream:
 
     async def edit(self, channel_id: str, external_id: str, text: str) -> Message | None:
         """The client edited a message on their platform: keep the new text, mark it edited."""
-        doc = await self._store.messages.find_one_and_update(
-            {"channel_id": channel_id, "external_id": external_id},
-            {"$set": {"text": text, "edited": True, "edited_at": utcnow()}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:
+        message = await self._store.messages.edit_text(channel_id, external_id, text)
+        if message is None:
             return None
-        message = Message.from_doc(doc)
         conversation = await self._conversation(message.conversation_id)
         await self._bus.publish(MessageUpdated(message=message, conversation=conversation))
         return message
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def _find_by_external_id(self, channel_id: str, external_id: str) -> Message | None:
-        doc = await self._store.messages.find_one(
-            {"channel_id": channel_id, "external_id": external_id}
-        )
-        return Message.from_doc(doc) if doc else None
-
     async def _conversation(self, conversation_id: str) -> Conversation:
-        doc = await self._store.conversations.find_one({"_id": conversation_id})
-        if doc is None:
+        conversation = await self._store.conversations.get(conversation_id)
+        if conversation is None:
             raise RuntimeError(f"conversation {conversation_id} vanished")
-        return Conversation.from_doc(doc)
+        return conversation
 
     async def page(
         self,
@@ -504,15 +474,12 @@ class Stream:
     ) -> list[Message]:
         """One page by seq. A bounded seq range, never skip/limit (see DESIGN.md, Storage)."""
         if before is not None:
-            low, high = max(before - limit - 1, 0), before
-            seq_range: dict[str, int] = {"$gt": low, "$lt": high}
+            above, below = max(before - limit - 1, 0), before
         else:
-            seq_range = {"$gt": after, "$lte": after + limit}
-        query: dict[str, Any] = {"conversation_id": conversation.id, "seq": seq_range}
-        if not include_hidden:
-            query["hidden"] = False
-        docs = await self._store.messages.find(query).to_list()
-        return sorted((Message.from_doc(d) for d in docs), key=lambda m: m.seq)
+            above, below = after, after + limit + 1
+        return await self._store.messages.seq_range(
+            conversation.id, above=above, below=below, include_hidden=include_hidden
+        )
 
 
 def _inbound_message(

@@ -21,9 +21,18 @@ from hub.api.common import caller, hub_of, int_param
 from hub.api.lines import ensure_member, load_line
 from hub.errors import Forbidden, NotFound
 from hub.http import json_response, read_json
-from hub.models import Client, Conversation, Line, PresenceStatus, Role, User, utcnow
+from hub.models import (
+    Conversation,
+    ConversationStatus,
+    Line,
+    PresenceStatus,
+    Role,
+    User,
+    utcnow,
+)
 from hub.realtime import conversation_view, message_view
 from hub.services import Hub
+from hub.storage.conversations import Order, Where
 from hub.storage.quick_answers import QuickAnswer
 
 DIST = Path(__file__).resolve().parent / "static" / "dist"
@@ -107,8 +116,7 @@ async def history(request: web.Request) -> web.Response:
     user = await caller(request)
     hub = hub_of(request)
     conversation, _ = await hub.conversations.get(user, request.match_info["conversation_id"])
-    doc = await hub.store.conversations.find_one({"_id": conversation.id}, {"last_seq": 1})
-    last_seq = int((doc or {}).get("last_seq", 0))
+    last_seq = await hub.store.conversations.last_seq(conversation.id)
     before = int_param(request, "before", last_seq + 1, low=1, high=10**12)
     limit = int_param(request, "limit", 50, low=1, high=200)
     messages = await hub.stream.page(
@@ -121,14 +129,9 @@ async def history(request: web.Request) -> web.Response:
 
 
 async def _active_load(hub: Hub, line_id: str | None, user_ids: list[str]) -> dict[str, int]:
-    query: dict[str, Any] = {"status": "active", "assignee_id": {"$in": user_ids}}
-    if line_id:
-        query["line_id"] = line_id
-    docs = await hub.store.conversations.find(query, {"assignee_id": 1}).to_list()
-    load: dict[str, int] = {}
-    for d in docs:
-        load[d["assignee_id"]] = load.get(d["assignee_id"], 0) + 1
-    return load
+    return await hub.store.conversations.count_by_assignee(
+        Where(statuses=[ConversationStatus.ACTIVE], assignee_ids=user_ids, line_id=line_id)
+    )
 
 
 async def _members(hub: Hub, line: Line) -> list[dict[str, Any]]:
@@ -205,20 +208,14 @@ async def board(request: web.Request) -> web.Response:
         ensure_member(user, line)  # 404 for strangers, 403 for the line's operators
         raise Forbidden("only the line's supervisors and admins see its board")
     now = utcnow()
-    waiting = [
-        Conversation.from_doc(d)
-        for d in await hub.store.conversations.find(
-            {"line_id": line.id, "status": {"$in": ["queued", "offered"]}}
-        ).to_list()
-    ]
+    waiting = await hub.store.conversations.matching(
+        Where(line_id=line.id, statuses=[ConversationStatus.QUEUED, ConversationStatus.OFFERED])
+    )
     since = [_aware(c.queued_at or c.created_at) for c in waiting]
     today_start = _start_of_today(line, now)
-    today = [
-        Conversation.from_doc(d)
-        for d in await hub.store.conversations.find(
-            {"line_id": line.id, "created_at": {"$gte": today_start}}
-        ).to_list()
-    ]
+    today = await hub.store.conversations.matching(
+        Where(line_id=line.id, created_since=today_start)
+    )
     by_hour = [0] * 24
     for c in today:
         by_hour[_aware(c.created_at).astimezone(_zone(line)).hour] += 1
@@ -232,8 +229,8 @@ async def board(request: web.Request) -> web.Response:
             "line_id": line.id,
             "waiting": len(waiting),
             "longest_wait_s": int(max((now - s).total_seconds() for s in since)) if since else 0,
-            "active": await hub.store.conversations.count_documents(
-                {"line_id": line.id, "status": "active"}
+            "active": await hub.store.conversations.count(
+                Where(line_id=line.id, statuses=[ConversationStatus.ACTIVE])
             ),
             **_today_figures(today),
             "by_hour": by_hour,
@@ -338,25 +335,20 @@ async def client_card(request: web.Request) -> web.Response:
     user = await caller(request)
     hub = hub_of(request)
     client_id = request.match_info["client_id"]
-    docs = (
-        await hub.store.conversations.find({"client.id": client_id})
-        .sort("_id", -1)
-        .limit(200)
-        .to_list()
+    found = await hub.store.conversations.matching(
+        Where(client_ids=[client_id]), order=Order.NEWEST, limit=200
     )
     lines: dict[str, Line | None] = {}
     visible = []
-    for doc in docs:
-        conversation = Conversation.from_doc(doc)
+    for conversation in found:
         if conversation.line_id not in lines:
             lines[conversation.line_id] = await hub.conversations.line(conversation.line_id)
         if may_see(user, conversation, lines[conversation.line_id]):
             visible.append(conversation)
-    client_doc = await hub.store.clients.find_one({"_id": client_id})
+    client = await hub.store.clients.get(client_id)
     # Staff who may see none of the client's conversations learn nothing about the client.
-    if client_doc is None or not visible:
+    if client is None or not visible:
         raise NotFound("no such client")
-    client = Client.from_doc(client_doc)
     identities = [
         {"channel_id": i.get("channel_id"), "type": i.get("type"), "name": i.get("name")}
         for i in client.identities

@@ -36,6 +36,7 @@ from hub.models import (
     utcnow,
 )
 from hub.services import Hub
+from hub.storage.conversations import Where
 from hub.timers import Timers
 from routing.capacity import Repair, verdict
 from routing.offers import after_offer, offer_deadline, pick, queue_order
@@ -44,7 +45,7 @@ from routing.strategies import Candidate
 
 log = logging.getLogger("openlines.routing")
 
-WAITING = [ConversationStatus.QUEUED.value, ConversationStatus.OFFERED.value]
+WAITING = [ConversationStatus.QUEUED, ConversationStatus.OFFERED]
 CSAT_WINDOW = timedelta(hours=24)
 OFFER, NO_ANSWER, AUTO_CLOSE, CSAT = "offer", "no_answer", "auto_close", "csat"
 # Changes after which the line's queue may move (someone freed up or something was queued).
@@ -280,13 +281,11 @@ class Router:
             line = await self._hub.conversations.line(line_id)
             if line is None:
                 return
-            loaded = [
-                Conversation.from_doc(d)
-                for d in await self._hub.store.conversations.find(
-                    {"line_id": line.id, "status": {"$in": WAITING}}
-                ).to_list()
-            ]
-            waiting = queue_order(loaded)
+            waiting = queue_order(
+                await self._hub.store.conversations.matching(
+                    Where(line_id=line.id, statuses=WAITING)
+                )
+            )
             candidates = await self._candidates(line, waiting)
             expires_at = offer_deadline(utcnow(), line.accept_timeout_s)
             offered_now: dict[str, Conversation] = {}
@@ -325,8 +324,8 @@ class Router:
     async def _candidates(self, line: Line, waiting: list[Conversation]) -> list[Candidate]:
         online = set(await self._hub.presence.available(line.operators))
         loads = {
-            d["user_id"]: Load(active=d.get("active", 0), last_routed_at=d.get("last_routed_at"))
-            for d in await self._hub.store.operator_load.find({"line_id": line.id}).to_list()
+            c.user_id: Load(active=c.active, last_routed_at=c.last_routed_at)
+            for c in await self._hub.store.operator_load.of_line(line.id)
         }
         return staff(line.operators, online, loads, pending_offers(waiting, line.distribution))
 

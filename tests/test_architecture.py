@@ -96,28 +96,6 @@ COLLECTION_METHODS = frozenset(
 )
 STORE_NAMES = frozenset({"store", "_store"})
 
-# Today's raw collection calls outside storage, file -> count. Other branches are moving them
-# into storage modules: a count may only shrink (lower it, or drop the file, when it does);
-# a file not listed here must have none.
-COLLECTION_ALLOWLIST: dict[str, int] = {
-    "crm_bridge/bridge.py": 1,
-    "crm_bridge/hub_view.py": 2,
-    "hub/api/lines.py": 1,
-    "hub/conversations/capacity.py": 10,
-    "hub/conversations/closing.py": 1,
-    "hub/conversations/moves.py": 3,
-    "hub/conversations/queries.py": 2,
-    "hub/conversations/transitions.py": 3,
-    "hub/files.py": 5,
-    "hub/outbox.py": 3,
-    "hub/sink.py": 2,
-    "hub/stream.py": 14,
-    "operators_ui/web.py": 7,
-    "routing/router.py": 2,
-    "widget/lifecycle.py": 1,
-    "widget/namespace.py": 1,
-}
-
 
 def _python_files(root: Path) -> Iterator[tuple[str, ast.Module]]:
     for package in PACKAGES:
@@ -314,16 +292,12 @@ def collection_touches(root: Path) -> dict[str, list[str]]:
     return found
 
 
-def check_collections(root: Path, allowlist: dict[str, int] | None = None) -> list[str]:
-    """No collection touched outside its storage module, beyond ``allowlist`` (file -> count)."""
-    allowed = allowlist or {}
+def check_collections(root: Path) -> list[str]:
+    """No collection touched outside its storage module."""
     offences = []
     for rel, touches in collection_touches(root).items():
-        if len(touches) > allowed.get(rel, 0):
-            offences.append(
-                f"{rel}: {len(touches)} raw collection accesses (allowed {allowed.get(rel, 0)}):"
-            )
-            offences.extend(f"    {touch}" for touch in touches)
+        offences.append(f"{rel}: {len(touches)} raw collection accesses:")
+        offences.extend(f"    {touch}" for touch in touches)
     return offences
 
 
@@ -355,19 +329,10 @@ def test_sdks_stay_in_their_adapter() -> None:
 
 
 def test_collections_only_in_storage() -> None:
-    offences = check_collections(ROOT, COLLECTION_ALLOWLIST)
+    offences = check_collections(ROOT)
     assert offences == [], _report(
-        "collections touched outside storage (move them behind a storage method; "
-        "COLLECTION_ALLOWLIST counts today's, and a count may only shrink)",
-        offences,
+        "collections touched outside storage (move them behind a storage method)", offences
     )
-
-
-def test_collection_allowlist_names_real_files() -> None:
-    """A file moved or emptied of collection calls leaves no stale allowance behind."""
-    touches = collection_touches(ROOT)
-    stale = [rel for rel in COLLECTION_ALLOWLIST if rel not in touches]
-    assert stale == [], f"no raw collection access left in {stale}: drop them from the allowlist"
 
 
 # --- the checks fail on violations (fixture trees) -------------------------------------------
@@ -459,24 +424,16 @@ def test_each_check_fails_on_a_violation(
     assert rel in offences[0]
 
 
-def test_collection_allowlist_allows_no_more_than_its_count(tmp_path: Path) -> None:
+def test_collection_check_reports_every_access_of_a_file(tmp_path: Path) -> None:
     two_calls = (
         "async def f(hub):\n"
         "    await hub.store.messages.find_one({})\n"
         "    await hub.store.db['meta'].find_one({})\n"
     )
     root = _tree(tmp_path, {**CLEAN, "routing/router.py": two_calls})
-    assert check_collections(root, {"routing/router.py": 2}) == []
-    offences = check_collections(root, {"routing/router.py": 1})
-    assert offences[0] == "routing/router.py: 2 raw collection accesses (allowed 1):"
-    assert offences[1:] == [
+    assert check_collections(root) == [
+        "routing/router.py: 2 raw collection accesses:",
         "    routing/router.py:2: collection.find_one()",
         "    routing/router.py:3: collection.find_one()",
     ]
     assert Counter(len(v) for v in collection_touches(root).values()) == Counter({2: 1})
-
-
-if __name__ == "__main__":
-    # ``python -m tests.test_architecture`` prints today's allowlist, to paste when it shrinks.
-    for rel, touches in sorted(collection_touches(ROOT).items()):
-        print(f'    "{rel}": {len(touches)},')  # noqa: T201 - a developer's tool

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import Conflict
 from hub.events import ConversationChange, ConversationChanged, QueuePositionChanged
-from hub.models import Conversation, ConversationStatus, CsatStatus
+from hub.models import Conversation, CsatStatus
 from hub.realtime import WIDGET_NS, visitor_room
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
@@ -60,23 +60,13 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     @event_handler(CsatIn)
     async def csat_submit(sid: str, payload: CsatIn) -> Ack:
         session = await session_of(sio, sid, WIDGET_NS)
-        docs = (
-            await hub.store.conversations.find(
-                {
-                    "channel.id": session["channel_id"],
-                    "chat_id": session["visitor_id"],
-                    "status": ConversationStatus.CLOSED.value,
-                    "csat.status": CsatStatus.REQUESTED.value,
-                }
-            )
-            .sort("_id", -1)
-            .limit(1)
-            .to_list()
+        awaiting = await hub.store.conversations.awaiting_rating(
+            session["channel_id"], session["visitor_id"]
         )
-        if not docs:
+        if awaiting is None:
             raise Conflict("no rating is awaited", code="csat_not_awaited")
         conversation = await hub.conversations.submit_csat(
-            docs[0]["_id"], payload.rating, payload.comment
+            awaiting.id, payload.rating, payload.comment
         )
         return {"csat": conversation.csat.model_dump() if conversation.csat else None}
 

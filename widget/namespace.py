@@ -147,13 +147,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         )
 
     async def latest_conversation(channel_id: str, visitor_id: str) -> Conversation | None:
-        docs = (
-            await hub.store.conversations.find({"channel.id": channel_id, "chat_id": visitor_id})
-            .sort("_id", -1)
-            .limit(1)
-            .to_list()
-        )
-        return Conversation.from_doc(docs[0]) if docs else None
+        return await hub.store.conversations.latest_of_chat(channel_id, visitor_id)
 
     async def line_state(line_id: str) -> dict[str, Any]:
         line = await hub.store.lines.get(line_id)

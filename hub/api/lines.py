@@ -22,6 +22,7 @@ from hub.models import (
     WorkingHours,
 )
 from hub.services import Hub
+from hub.storage.conversations import Where
 from hub.validation import parse_model
 
 routes = web.RouteTableDef()
@@ -128,9 +129,7 @@ async def delete_line(request: web.Request) -> web.Response:
     await caller(request, Role.ADMIN)
     hub = hub_of(request)
     line = await load_line(hub, request.match_info["line_id"])
-    open_count = await hub.store.conversations.count_documents(
-        {"line_id": line.id, "status": {"$ne": "closed"}}
-    )
+    open_count = await hub.store.conversations.count(Where(line_id=line.id, open=True))
     if open_count:
         raise Conflict(
             "the line still has open conversations; close or transfer them first",

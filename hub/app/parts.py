@@ -318,7 +318,6 @@ async def services(app: web.Application) -> AsyncIterator[None]:
         ),
         redis=redis_client,
     )
-    await files.ensure_indexes()
     await _bootstrap_admin(hub)
     app[HUB] = hub
     yield

@@ -10,6 +10,7 @@ from hub.conversations.transitions import Transitions
 from hub.errors import Conflict, Forbidden
 from hub.events import Closed, ConversationChange, CsatSubmitted
 from hub.models import Conversation, ConversationStatus, Csat, CsatStatus, User, utcnow
+from hub.storage.threads import thread_id
 from hub.store import Store
 
 log = logging.getLogger("openlines.conversations")
@@ -62,8 +63,8 @@ class Closing:
         )
         if updated is None:
             raise Conflict("the conversation is already closed", code="conversation_closed")
-        await self._store.open_threads.delete_one(
-            {"_id": f"{updated.channel.id}:{updated.chat_id}", "conversation_id": updated.id}
+        await self._store.open_threads.retire(
+            thread_id(updated.channel.id, updated.chat_id), updated.id
         )
         return updated
 

@@ -225,13 +225,10 @@ class Moves:
         operator_id = conversation.assignee_id
         if pinned and not operator_id:
             raise Conflict("accept the conversation before pinning it", code="not_assigned")
-        pin_id = f"{line.id}:{conversation.client.id}"
-        if pinned:
-            await self._store.pins.update_one(
-                {"_id": pin_id}, {"$set": {"user_id": operator_id, "at": utcnow()}}, upsert=True
-            )
+        if operator_id and pinned:
+            await self._store.pins.pin(line.id, conversation.client.id, operator_id)
         else:
-            await self._store.pins.delete_one({"_id": pin_id})
+            await self._store.pins.unpin(line.id, conversation.client.id)
         updated = await self._transitions.apply(
             conversation.id,
             {},
@@ -243,5 +240,4 @@ class Moves:
         return updated
 
     async def pinned_operator(self, line_id: str, client_id: str) -> str | None:
-        doc = await self._store.pins.find_one({"_id": f"{line_id}:{client_id}"})
-        return doc["user_id"] if doc else None
+        return await self._store.pins.operator(line_id, client_id)

@@ -4,12 +4,12 @@ inbox search and message pages. Nothing here changes a conversation."""
 from __future__ import annotations
 
 import logging
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hub.access import ensure_may_see, may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.models import Conversation, ConversationStatus, Line, Message, Role, User
+from hub.storage.conversations import Order, Where, involving
 from hub.store import Store
 
 if TYPE_CHECKING:  # the stream imports the transitions of this package: no cycle at run time
@@ -34,10 +34,10 @@ class Queries:
 
     async def load(self, conversation_id: str) -> Conversation:
         """The conversation, with no access check (for the system's own callers)."""
-        doc = await self._store.conversations.find_one({"_id": conversation_id})
-        if doc is None:
+        conversation = await self._store.conversations.get(conversation_id)
+        if conversation is None:
             raise NotFound("no such conversation")
-        return Conversation.from_doc(doc)
+        return conversation
 
     async def line(self, line_id: str) -> Line | None:
         """The line, or None once it is deleted (its conversations outlive it)."""
@@ -84,47 +84,28 @@ class Queries:
         cursor: str | None,
     ) -> tuple[list[Conversation], str | None]:
         """A page of the conversations ``user`` may see, newest first, and the next cursor."""
-        query: dict[str, Any] = {}
-        if status is not None:
-            query["status"] = status.value
-        if line_id:
-            query["line_id"] = line_id
-        if assignee:
-            query["assignee_id"] = user.id if assignee == "me" else assignee
-        if cursor:
-            query["_id"] = {"$lt": cursor}
-        if q:
-            pattern = {"$regex": re.escape(q), "$options": "i"}
-            query["$or"] = [
-                {"client.name": pattern},
-                {"client.email": pattern},
-                {"last_message.text": pattern},
-            ]
+        staff: tuple[Where, ...] = ()
         if user.role != Role.ADMIN:
-            visible_lines = await self._store.lines.ids_of_member(user.id)
-            staff = [
-                {"assignee_id": user.id},
-                {"participants.user_id": user.id},
-                {"offered_to": user.id},
-                {"line_id": {"$in": visible_lines}},
-            ]
+            staff = (
+                *involving(user.id),
+                Where(line_ids=await self._store.lines.ids_of_member(user.id)),
+            )
             if user.role == Role.MANAGER:
-                staff += [
-                    {"crm.lead_id": {"$ne": None}},
-                    {"crm.contact_id": {"$ne": None}},
-                    {"crm.deal_id": {"$ne": None}},
-                ]
-            query = {"$and": [query, {"$or": staff}]}
-        docs = (
-            await self._store.conversations.find(query)
-            .sort("_id", -1)
-            .limit(limit * 3 + 10)
-            .to_list()
+                staff += (Where(crm_linked=True),)
+        where = Where(
+            statuses=None if status is None else [status],
+            line_id=line_id or None,
+            assignee_ids=None if not assignee else [user.id if assignee == "me" else assignee],
+            before_id=cursor or None,
+            text=q or None,
+            any_of=staff,
+        )
+        found = await self._store.conversations.matching(
+            where, order=Order.NEWEST, limit=limit * 3 + 10
         )
         line_cache: dict[str, Line | None] = {}
         result: list[Conversation] = []
-        for doc in docs:
-            conversation = Conversation.from_doc(doc)
+        for conversation in found:
             if conversation.line_id not in line_cache:
                 line_cache[conversation.line_id] = await self.line(conversation.line_id)
             if may_see(user, conversation, line_cache[conversation.line_id]):

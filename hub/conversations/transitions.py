@@ -7,16 +7,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo import ReturnDocument
-
 from hub.events import ChangeDetail, ConversationChange, ConversationChanged, EventBus
 from hub.models import Conversation, utcnow
 from hub.store import Store
 
 log = logging.getLogger("openlines.conversations")
-
-# Gives a capacity slot back; ``v`` counts every change of the counter (see routing.capacity).
-GIVE_BACK = {"$inc": {"active": -1, "v": 1}}
 
 
 class Transitions:
@@ -47,15 +42,12 @@ class Transitions:
         update = {op: dict(fields) for op, fields in update.items()}
         update.setdefault("$set", {})["updated_at"] = utcnow()
         update.setdefault("$inc", {})["rev"] = 1
-        doc = await self._store.conversations.find_one_and_update(
-            {"_id": conversation_id, **expected}, update, return_document=ReturnDocument.AFTER
-        )
-        if doc is None:
+        conversation = await self._store.conversations.update(conversation_id, expected, update)
+        if conversation is None:
             return None
         if release_slot:
             await self.release_slot(conversation_id)
-            doc["load_key"] = None
-        conversation = Conversation.from_doc(doc)
+            conversation = conversation.model_copy(update={"load_key": None})
         await self._bus.publish(
             ConversationChanged(
                 conversation=conversation,
@@ -70,10 +62,6 @@ class Transitions:
 
     async def release_slot(self, conversation_id: str) -> None:
         """Give back the capacity slot a conversation holds, exactly once."""
-        before = await self._store.conversations.find_one_and_update(
-            {"_id": conversation_id, "load_key": {"$ne": None}},
-            {"$set": {"load_key": None}},
-            return_document=ReturnDocument.BEFORE,
-        )
-        if before is not None:
-            await self._store.operator_load.update_one({"_id": before["load_key"]}, GIVE_BACK)
+        held = await self._store.conversations.take_load_key(conversation_id)
+        if held is not None:
+            await self._store.operator_load.give_back(held)

@@ -149,14 +149,14 @@ async def test_conversation_closed_by_another_process_is_never_appended_to(
     # Closed elsewhere, and its thread row left behind (that process died mid-close): the
     # remembered conversation and the thread row both name the closed one.
     store = hub_app[HUB].store
-    await store.conversations.update_one(
+    await store.db["conversations"].update_one(
         {"_id": closed_id}, {"$set": {"status": "closed", "closed_at": utcnow()}}
     )
     after = await say(visitor, "three")
     assert after["ok"], after
     opened_id = after["message"]["conversation_id"]
     assert opened_id != closed_id and after["message"]["seq"] == 1
-    closed = await store.conversations.find_one({"_id": closed_id})
+    closed = await store.db["conversations"].find_one({"_id": closed_id})
     assert closed is not None and closed["last_seq"] == 2
     assert [m["text"] for m in await messages_of(admin, closed_id)] == ["one", "two"]
     assert (await say(visitor, "four"))["message"]["conversation_id"] == opened_id
@@ -232,8 +232,8 @@ async def test_name_given_through_another_process_signs_the_next_message(
     # conversation say so; this process still remembers the client without a name.
     store = hub_app[HUB].store
     client_id = first["author"]["id"]
-    await store.clients.update_one({"_id": client_id}, {"$set": {"name": "Vera"}})
-    await store.conversations.update_one(
+    await store.db["clients"].update_one({"_id": client_id}, {"$set": {"name": "Vera"}})
+    await store.db["conversations"].update_one(
         {"_id": first["conversation_id"]}, {"$set": {"client.name": "Vera"}}
     )
     after = await say(visitor, "it's Vera")

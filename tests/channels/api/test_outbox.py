@@ -85,7 +85,7 @@ async def test_a_row_claimed_before_its_message_is_stored_is_still_sent(
         lambda: _statuses(admin, conversation_id), lambda s: s["first"]["status"] == "sent"
     )
     # The state in between the two writes, held open: the row, and no message yet.
-    late = await store.messages.find_one({"_id": sent["first"]["id"]})
+    late = await store.db["messages"].find_one({"_id": sent["first"]["id"]})
     assert late is not None
     late.update(
         _id=new_id(), seq=late["seq"] + 100, external_id=new_id(), text="late", status="pending"
@@ -105,9 +105,9 @@ async def test_a_row_claimed_before_its_message_is_stored_is_still_sent(
         lambda: store.outbox.get(late["_id"]),
         lambda row: row is not None and row.last_error == "message not stored yet",
     )
-    await store.messages.insert_one(late)
+    await store.db["messages"].insert_one(late)
     await eventually(
-        lambda: store.messages.find_one({"_id": late["_id"]}),
+        lambda: store.db["messages"].find_one({"_id": late["_id"]}),
         lambda doc: doc is not None and doc["status"] == "sent",
     )
     assert [d["text"] for d in receiver.delivered][-2:] == ["first", "late"]

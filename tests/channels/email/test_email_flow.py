@@ -312,7 +312,7 @@ async def test_malformed_mail_is_skipped_and_the_receiver_goes_on(
     assert [r for r in caplog.records if r.exc_info] == []
     assert not [r for r in caplog.records if "imap session" in r.getMessage()]
     # The From address of a mail is the client's, proven by the mail itself.
-    client = await hub_app[HUB].store.clients.find_one({"email": "client@example.org"})
+    client = await hub_app[HUB].store.db["clients"].find_one({"email": "client@example.org"})
     assert client is not None and client["email_verified"] is True
 
 

@@ -103,7 +103,7 @@ async def test_text_reaches_an_operator_and_the_reply_goes_out_as_plain_text(
     [action] = fake.calls_of("sendChatAction")
     assert action.params == {"chat_id": str(CLIENT_CHAT), "action": "typing"}
     client_id = conversation["client"]["id"]
-    client = await hub_app[HUB].store.clients.find_one({"_id": client_id})
+    client = await hub_app[HUB].store.db["clients"].find_one({"_id": client_id})
     assert client is not None
     assert (client["username"], client["language"]) == ("anna_p", "ru")
 

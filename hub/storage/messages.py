@@ -1,0 +1,109 @@
+"""The ``messages`` collection: every message of every conversation, each stored once.
+
+Journaled. Unique by ``(conversation_id, seq)`` and by ``(channel_id, external_id)`` (the
+platform's id, or the hub's own for staff posts): the second is what makes a platform's retry a
+duplicate rather than a second message. Pages are bounded seq ranges, never skip/limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from hub.models import Message, MessageStatus, utcnow
+from hub.storage.retry import retry_transient
+
+Doc = dict[str, Any]
+
+
+class MessageStore:
+    def __init__(self, collection: AsyncCollection[Doc]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index(
+            [("conversation_id", ASCENDING), ("seq", ASCENDING)], unique=True
+        )
+        await self._collection.create_index(
+            [("channel_id", ASCENDING), ("external_id", ASCENDING)], unique=True
+        )
+        # Download checks look up the message that carries a file (hub/files.py).
+        await self._collection.create_index([("attachments.id", ASCENDING)])
+
+    async def insert(self, message: Message) -> bool:
+        """Store ``message``; False when it is a duplicate (its platform id, or its seq, is
+        taken: a concurrent retry of the same message won)."""
+        try:
+            await self._collection.insert_one(message.to_doc())
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def get(self, message_id: str) -> Message | None:
+        doc = await self._collection.find_one({"_id": message_id})
+        return Message.from_doc(doc) if doc else None
+
+    async def by_external_id(self, channel_id: str, external_id: str) -> Message | None:
+        doc = await self._collection.find_one(
+            {"channel_id": channel_id, "external_id": external_id}
+        )
+        return Message.from_doc(doc) if doc else None
+
+    async def edit_text(self, channel_id: str, external_id: str, text: str) -> Message | None:
+        """The client edited a message on their platform: the new text, marked edited."""
+        doc = await self._collection.find_one_and_update(
+            {"channel_id": channel_id, "external_id": external_id},
+            {"$set": {"text": text, "edited": True, "edited_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return Message.from_doc(doc) if doc else None
+
+    async def set_status(
+        self,
+        message_id: str,
+        status: MessageStatus,
+        reason: str | None,
+        *,
+        platform_message_id: str | None = None,
+    ) -> Message | None:
+        """Where delivery ended. The platform may have the message already, so a dropped
+        connection is retried (the write is idempotent)."""
+        update: Doc = {"status": status.value, "status_reason": reason}
+        if platform_message_id:
+            update["platform_message_id"] = platform_message_id
+        doc = await retry_transient(
+            lambda: self._collection.find_one_and_update(
+                {"_id": message_id}, {"$set": update}, return_document=ReturnDocument.AFTER
+            ),
+            what="message status",
+        )
+        return Message.from_doc(doc) if doc else None
+
+    async def seq_range(
+        self, conversation_id: str, *, above: int, below: int, include_hidden: bool
+    ) -> list[Message]:
+        """The conversation's messages with ``above < seq < below``, by seq."""
+        query: Doc = {"conversation_id": conversation_id, "seq": {"$gt": above, "$lt": below}}
+        if not include_hidden:
+            query["hidden"] = False
+        docs = await self._collection.find(query).to_list()
+        return sorted((Message.from_doc(d) for d in docs), key=lambda m: m.seq)
+
+    async def public_carrier(self, file_id: str) -> str | None:
+        """The conversation id of a message clients see that carries the file, if any."""
+        doc = await self._collection.find_one(
+            {"attachments.id": file_id, "hidden": {"$ne": True}}, {"conversation_id": 1}
+        )
+        return str(doc["conversation_id"]) if doc else None
+
+    async def carriers(self, file_id: str, limit: int) -> list[str]:
+        """Conversation ids of up to ``limit`` messages that carry the file (as an attachment
+        or as the platform original), hidden ones included."""
+        docs = await self._collection.find(
+            {"$or": [{"attachments.id": file_id}, {"original.id": file_id}]},
+            {"conversation_id": 1},
+        ).to_list(limit)
+        return [str(d["conversation_id"]) for d in docs]
