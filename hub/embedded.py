@@ -160,8 +160,8 @@ class EmbeddedMongo:
         # retryWrites=false: SecantusDB keeps every retryable write's record per session and
         # slows down as they pile up (sequential journaled inserts fell from ~700/s to ~55/s
         # over 12,000 writes; ~900/s without). Our writes are idempotent, and the one whose
-        # loss would hurt retries by itself (hub/storage/retry.py ``retry_transient``). A real MongoDB
-        # URL keeps the driver's default (on).
+        # loss would hurt retries by itself (hub/storage/retry.py ``retry_transient``). A real
+        # MongoDB URL keeps the driver's default (on).
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true&retryWrites=false"
 
     @property

@@ -14,6 +14,7 @@ from hub.channels import ChannelDeps, ChannelRegistry
 from hub.conversations import Conversations
 from hub.events import EventBus
 from hub.files import Files
+from hub.indexer import SearchIndexer
 from hub.metrics import Metrics
 from hub.outbox import Outbox
 from hub.presence import Presence
@@ -79,3 +80,5 @@ class Hub:
     runners: ChannelRunners
     login_throttle: LoginThrottle
     redis: Redis | None
+    # Keeps the message search's word index up to date (hub/indexer.py).
+    search: SearchIndexer

@@ -31,6 +31,7 @@ from hub.storage.retry import retry_transient
 from hub.storage.threads import OpenThreadStore
 from hub.storage.timers import LeaseStore, TimerStore
 from hub.storage.users import SessionStore, UserStore
+from hub.storage.words import WordStore
 
 __all__ = ["Doc", "Store", "retry_transient"]
 
@@ -76,6 +77,8 @@ class Store:
         )
         self.open_threads = OpenThreadStore(journaled["open_threads"], unflushed["open_threads"])
         self.messages = MessageStore(journaled["messages"])
+        # The message search's word index: rebuilt from the messages, so not journaled.
+        self.words = WordStore(self.db["message_words"])
         self.outbox = OutboxStore(journaled["outbox"])
         # Durable deadlines (offers, no-answer, auto-close, CSAT): see hub/timers.py.
         self.timers = TimerStore(journaled["timers"])
@@ -105,6 +108,7 @@ class Store:
         await self.channels.ensure_indexes()
         await self.messages.ensure_indexes()
         await self.conversations.ensure_indexes()
+        await self.words.ensure_indexes()
         await self.outbox.ensure_indexes()
         await self.timers.ensure_indexes()
         await self.channel_leases.ensure_indexes()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.api.common import caller, hub_of, int_param
+from hub.conversations.queries import Match
 from hub.errors import ValidationFailed
 from hub.http import json_response, read_json
-from hub.models import ConversationStatus
+from hub.models import Conversation, ConversationStatus
 from hub.realtime import conversation_view, message_view
 
 routes = web.RouteTableDef()
@@ -34,7 +37,7 @@ async def list_conversations(request: web.Request) -> web.Response:
         raise ValidationFailed(
             "status must be one of queued, offered, active, closed", code="invalid_query"
         ) from None
-    conversations, cursor = await hub_of(request).conversations.search(
+    page = await hub_of(request).conversations.search(
         user,
         status=status,
         line_id=request.query.get("line_id") or None,
@@ -44,8 +47,25 @@ async def list_conversations(request: web.Request) -> web.Response:
         cursor=request.query.get("cursor") or None,
     )
     return json_response(
-        {"conversations": [conversation_view(c) for c in conversations], "next_cursor": cursor}
+        {
+            "conversations": [_found_view(c, page.matches.get(c.id)) for c in page.conversations],
+            "next_cursor": page.next_cursor,
+        }
     )
+
+
+def _found_view(conversation: Conversation, match: Match | None) -> dict[str, Any]:
+    """A conversation in a list; one found by its words says where (``match``)."""
+    view = conversation_view(conversation)
+    if match is not None:
+        view["match"] = {
+            "message_id": match.message_id,
+            "seq": match.seq,
+            "hidden": match.hidden,
+            "text": match.snippet.text,
+            "highlights": [list(span) for span in match.snippet.highlights],
+        }
+    return view
 
 
 @routes.get("/api/v1/conversations/{conversation_id}")

@@ -52,6 +52,7 @@ from hub.embedded import EmbeddedMongo, EmbeddedMongoError
 from hub.errors import Conflict
 from hub.events import EventBus, InMemoryBus, RedisStreamBus
 from hub.files import Files
+from hub.indexer import SearchIndexer
 from hub.metrics import Metrics
 from hub.models import ChannelRecord, Role
 from hub.netguard import GuardedResolver
@@ -288,6 +289,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     )
     stream.on_outbox_row(outbox.notify)
     hub = Hub(
+        search=SearchIndexer(hub_store, bus),
         settings=settings,
         store=hub_store,
         bus=bus,
@@ -437,6 +439,7 @@ PARTS: Sequence[Part] = (
     worker("event bus", lambda app: app[HUB].bus),
     worker("presence", lambda app: app[HUB].presence),
     worker("outbox", lambda app: app[HUB].outbox),
+    worker("search index", lambda app: app[HUB].search),
     worker("router", lambda app: app[ROUTER]),
     worker("timers", lambda app: app[HUB].timers),
     worker("channel receivers", lambda app: app[HUB].runners),

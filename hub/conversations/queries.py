@@ -4,12 +4,15 @@ inbox search and message pages. Nothing here changes a conversation."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hub.access import ensure_may_see, may_see, oversees
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.models import Conversation, ConversationStatus, Line, Message, Role, User
+from hub.search import Snippet, query_words, snippet
 from hub.storage.conversations import Order, Where, involving
+from hub.storage.words import WordHit
 from hub.store import Store
 
 if TYPE_CHECKING:  # the stream imports the transitions of this package: no cycle at run time
@@ -23,6 +26,29 @@ OPEN = [
     ConversationStatus.OFFERED.value,
     ConversationStatus.ACTIVE.value,
 ]
+
+
+# Messages read per query word: a word in more messages than this finds only some of them.
+WORD_HITS = 5000
+
+
+@dataclass(frozen=True)
+class Match:
+    """Where a conversation matched a search: the newest message with the words, around them."""
+
+    message_id: str
+    seq: int
+    hidden: bool
+    snippet: Snippet
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    conversations: list[Conversation]
+    next_cursor: str | None
+    # Conversation id -> the message it was found by (not for those found by the client's
+    # name, e-mail or last message alone).
+    matches: dict[str, Match]
 
 
 class Queries:
@@ -82,8 +108,11 @@ class Queries:
         q: str | None,
         limit: int,
         cursor: str | None,
-    ) -> tuple[list[Conversation], str | None]:
-        """A page of the conversations ``user`` may see, newest first, and the next cursor."""
+    ) -> SearchPage:
+        """A page of the conversations ``user`` may see, newest first, and the next cursor.
+        ``q`` finds the client's name or e-mail, or words written in the conversation (by
+        prefix, see hub/search.py); each conversation found by its words comes with the
+        newest message that has them, as a snippet."""
         staff: tuple[Where, ...] = ()
         if user.role != Role.ADMIN:
             staff = (
@@ -92,12 +121,14 @@ class Queries:
             )
             if user.role == Role.MANAGER:
                 staff += (Where(crm_linked=True),)
+        hits = await self._word_hits(q) if q else {}
         where = Where(
             statuses=None if status is None else [status],
             line_id=line_id or None,
             assignee_ids=None if not assignee else [user.id if assignee == "me" else assignee],
             before_id=cursor or None,
             text=q or None,
+            mentioning=list(hits),
             any_of=staff,
         )
         found = await self._store.conversations.matching(
@@ -113,7 +144,42 @@ class Queries:
             if len(result) == limit:
                 break
         next_cursor = result[-1].id if len(result) == limit else None
-        return result, next_cursor
+        matches: dict[str, Match] = {}
+        for conversation in result:
+            hit = hits.get(conversation.id)
+            message = await self._store.messages.get(hit.message_id) if hit else None
+            if message is not None and q:
+                matches[conversation.id] = Match(
+                    message_id=message.id,
+                    seq=message.seq,
+                    hidden=message.hidden,
+                    snippet=snippet(message.text, query_words(q)),
+                )
+        return SearchPage(result, next_cursor, matches)
+
+    async def _word_hits(self, q: str) -> dict[str, WordHit]:
+        """Conversation id -> its newest message with a word starting with each of the
+        query's words."""
+        prefixes = query_words(q)
+        if not prefixes:
+            return {}
+        by_message: dict[str, WordHit] | None = None
+        for prefix in prefixes:
+            found = {
+                hit.message_id: hit
+                for hit in await self._store.words.starting_with(prefix, WORD_HITS)
+            }
+            by_message = (
+                found
+                if by_message is None
+                else {k: v for k, v in by_message.items() if k in found}
+            )
+        newest: dict[str, WordHit] = {}
+        for hit in (by_message or {}).values():
+            known = newest.get(hit.conversation_id)
+            if known is None or hit.seq > known.seq:
+                newest[hit.conversation_id] = hit
+        return newest
 
     async def messages(
         self,

@@ -59,8 +59,10 @@ class Where:
     csat: CsatStatus | None = None
     # True: linked to a lead, a contact or a deal.
     crm_linked: bool = False
-    # Case-insensitive, in the client's name or e-mail or the last message.
+    # Case-insensitive, in the client's name or e-mail or the last message; or one of
+    # ``mentioning`` (the conversations the word index found it in).
     text: str | None = None
+    mentioning: Sequence[str] = ()
     any_of: Sequence[Where] = ()
 
     def query(self) -> Doc:
@@ -103,13 +105,14 @@ class Where:
             )
         if self.text:
             pattern = {"$regex": re.escape(self.text), "$options": "i"}
-            alternatives.append(
-                [
-                    {"client.name": pattern},
-                    {"client.email": pattern},
-                    {"last_message.text": pattern},
-                ]
-            )
+            found: list[Doc] = [
+                {"client.name": pattern},
+                {"client.email": pattern},
+                {"last_message.text": pattern},
+            ]
+            if self.mentioning:
+                found.append({"_id": {"$in": list(self.mentioning)}})
+            alternatives.append(found)
         if self.any_of:
             alternatives.append([where.query() for where in self.any_of])
         if not alternatives:

@@ -7,9 +7,10 @@ duplicate rather than a second message. Pages are bounded seq ranges, never skip
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -32,12 +33,14 @@ class MessageStore:
         )
         # Download checks look up the message that carries a file (hub/files.py).
         await self._collection.create_index([("attachments.id", ASCENDING)])
+        # The messages whose words the search index does not have yet (hub/indexer.py).
+        await self._collection.create_index([("search_indexed", ASCENDING)])
 
     async def insert(self, message: Message) -> bool:
         """Store ``message``; False when it is a duplicate (its platform id, or its seq, is
         taken: a concurrent retry of the same message won)."""
         try:
-            await self._collection.insert_one(message.to_doc())
+            await self._collection.insert_one({**message.to_doc(), "search_indexed": False})
         except DuplicateKeyError:
             return False
         return True
@@ -56,7 +59,14 @@ class MessageStore:
         """The client edited a message on their platform: the new text, marked edited."""
         doc = await self._collection.find_one_and_update(
             {"channel_id": channel_id, "external_id": external_id},
-            {"$set": {"text": text, "edited": True, "edited_at": utcnow()}},
+            {
+                "$set": {
+                    "text": text,
+                    "edited": True,
+                    "edited_at": utcnow(),
+                    "search_indexed": False,
+                }
+            },
             return_document=ReturnDocument.AFTER,
         )
         return Message.from_doc(doc) if doc else None
@@ -91,6 +101,36 @@ class MessageStore:
             query["hidden"] = False
         docs = await self._collection.find(query).to_list()
         return sorted((Message.from_doc(d) for d in docs), key=lambda m: m.seq)
+
+    # --- the search index's bookkeeping (hub/indexer.py) --------------------------------------
+
+    async def to_index(self, limit: int) -> list[Message]:
+        """Up to ``limit`` messages whose words the search index does not have yet."""
+        docs = await self._collection.find({"search_indexed": False}).limit(limit).to_list()
+        return [Message.from_doc(d) for d in docs]
+
+    async def mark_indexed(self, messages: Sequence[Message]) -> None:
+        """The index has these messages' words; one edited meanwhile (its text no longer the
+        one indexed) stays to be indexed again."""
+        if messages:
+            await self._collection.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": m.id, "search_indexed": False, "text": m.text},
+                        {"$set": {"search_indexed": True}},
+                    )
+                    for m in messages
+                ],
+                ordered=False,
+            )
+
+    async def mark_unindexed_from_before_search(self) -> int:
+        """Messages stored before the hub had a search index get indexed too (done once per
+        database, at start: it reads every message)."""
+        result = await self._collection.update_many(
+            {"search_indexed": {"$exists": False}}, {"$set": {"search_indexed": False}}
+        )
+        return result.modified_count
 
     async def public_carrier(self, file_id: str) -> str | None:
         """The conversation id of a message clients see that carries the file, if any."""

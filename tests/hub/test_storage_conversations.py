@@ -171,3 +171,27 @@ async def test_a_message_is_stored_once(store: Store) -> None:
     assert edited is not None and edited.text == "hello!" and edited.edited
     page = await store.messages.seq_range("c1", above=0, below=5, include_hidden=False)
     assert [m.seq for m in page] == [1]
+
+
+async def test_the_index_follows_an_edit(store: Store) -> None:
+    from hub.events import InMemoryBus
+    from hub.indexer import SearchIndexer
+
+    indexer = SearchIndexer(store, InMemoryBus())
+    message = Message(
+        conversation_id="c1",
+        seq=1,
+        channel_id="ch",
+        external_id="p-1",
+        direction=Direction.IN,
+        author=Author(type=AuthorType.CLIENT, id="k1"),
+        text="apple pie",
+    )
+    assert await store.messages.insert(message)
+    await indexer.catch_up()
+    assert [h.message_id for h in await store.words.starting_with("app", 10)] == [message.id]
+    assert await store.messages.to_index(10) == []
+    await store.messages.edit_text("ch", "p-1", "banana split")
+    await indexer.catch_up()
+    assert await store.words.starting_with("app", 10) == []
+    assert [h.seq for h in await store.words.starting_with("ban", 10)] == [1]

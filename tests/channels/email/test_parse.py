@@ -55,7 +55,7 @@ def test_quote_shapes_and_signatures() -> None:
     assert strip_reply("> question?\nanswer\n") == "> question?\nanswer"
     assert strip_reply("thanks\n-----Original Message-----\nFrom: x") == "thanks"
     assert strip_reply("fine\n\nSent from my iPhone") == "fine"
-    assert strip_reply("ок\n\n3 июня 2025 г., 10:00, Ольга пишет:\n> вопрос") == "ок"  # noqa: RUF001 (Russian text)
+    assert strip_reply("ок\n\n3 июня 2025 г., 10:00, Ольга пишет:\n> вопрос") == "ок"
     # A quote only: nothing new found, the text is kept rather than lost.
     assert strip_reply("> just a quote") == "> just a quote"
 
