@@ -1,7 +1,7 @@
 // The typed REST client of the console: one function per endpoint it uses (docs/api.md).
 import { request, upload } from "./http";
 import type {
-  Attachment, Channel, ChannelType, ClientCard, Conv, ConvStatus, CreatedChannel, History, Line,
+  Attachment, Channel, ChannelType, ClientCard, Conv, ConvPage, ConvStatus, CreatedChannel, History, Line,
   LineBoard, LineDraft, Member, Msg, QuickAnswer, Role, StaffMember, User,
 } from "./types";
 
@@ -28,10 +28,12 @@ export const lineMembers = async (lineId: string) =>
 export const lineBoard = (lineId: string) => request<LineBoard>("GET", `/api/v1/console/lines/${enc(lineId)}/board`);
 
 // --- conversations ---
+export const searchConversations = (status: ConvStatus, limit: number, q = "", cursor: string | null = null) =>
+  request<ConvPage>(
+    "GET", `/api/v1/conversations?status=${status}&limit=${limit}${q ? `&q=${enc(q)}` : ""}${cursor ? `&cursor=${enc(cursor)}` : ""}`,
+  );
 export const listConversations = async (status: ConvStatus, limit: number, q = "") =>
-  (await request<{ conversations: Conv[] }>(
-    "GET", `/api/v1/conversations?status=${status}&limit=${limit}${q ? `&q=${enc(q)}` : ""}`,
-  )).conversations;
+  (await searchConversations(status, limit, q)).conversations;
 export const getConversation = (id: string) => request<Conv>("GET", `/api/v1/conversations/${enc(id)}`);
 export const history = (id: string, page: { before?: number; limit: number }) =>
   request<History>("GET", `/api/v1/console/conversations/${enc(id)}/history?${page.before ? `before=${page.before}&` : ""}limit=${page.limit}`);

@@ -28,7 +28,12 @@ export type Conv = {
   crm: { lead_id: string | null; contact_id: string | null; deal_id: string | null };
   last_message: { text: string; direction: string; created_at: string } | null;
   unread: number; created_at: string; updated_at?: string; rev?: number; queued_at: string | null; closed_at: string | null;
+  /** In search results: the newest message with the searched words, around them. */
+  match?: SearchMatch;
 };
+/** ``highlights``: [start, end) offsets into ``text`` of each matching word. */
+export type SearchMatch = { message_id: string; seq: number; hidden: boolean; text: string; highlights: [number, number][] };
+export type ConvPage = { conversations: Conv[]; next_cursor: string | null };
 export type WorkingHours = { timezone: string; week: Record<string, [string, string][]>; holidays: string[] };
 /** A line as the admin edits it: the editor sends back what it got, so it stays open-ended. */
 export type Line = Record<string, any> & {

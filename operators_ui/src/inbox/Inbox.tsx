@@ -1,9 +1,9 @@
 // The inbox: tabs of conversations (offered, mine, pinned, queue, all, closed) beside the open one.
-import type { Conv } from "../api/types";
+import type { Conv, SearchMatch } from "../api/types";
 import { Conversation } from "../conversation/Conversation";
 import { t } from "../i18n";
 import { useNow } from "../state/clock";
-import { accept, inTab, listed, loadClosed, select, tabs } from "../state/conversations";
+import { accept, inTab, listed, loadClosed, loadMoreClosed, select, tabs } from "../state/conversations";
 import { S, type InboxTab } from "../state/store";
 import { fail, setClosedQuery, setInboxTab } from "../state/ui";
 import { duration } from "../ui/format";
@@ -37,6 +37,9 @@ export function Inbox() {
         <ul data-testid="conversation-list">
           {items.map((c) => <Row key={c.id} c={c} />)}
         </ul>
+        {S.tab === "closed" && S.closedCursor && (
+          <button class="more" data-testid="closed-more" onClick={() => loadMoreClosed().catch(fail)}>{t("list.more")}</button>
+        )}
         {!items.length && <p class="empty">{t("list.empty")}</p>}
         <p class="hint">{t("keys.help")}</p>
       </section>
@@ -57,6 +60,23 @@ function Waiting({ c, offeredToMe }: { c: Conv; offeredToMe: boolean }) {
   );
 }
 
+/** Where a search found the conversation: the message's words around the match, marked. */
+function Match({ m }: { m: SearchMatch }) {
+  const parts = [];
+  let at = 0;
+  for (const [start, end] of m.highlights) {
+    if (start > at) parts.push(m.text.slice(at, start));
+    parts.push(<mark key={start}>{m.text.slice(start, end)}</mark>);
+    at = end;
+  }
+  parts.push(m.text.slice(at));
+  return (
+    <div class="preview match" data-testid="match" title={t("list.foundIn")}>
+      {m.hidden && <span class="tag">{t("msg.hidden")}</span>}{parts}
+    </div>
+  );
+}
+
 function Row({ c }: { c: Conv }) {
   const unread = Math.max(0, (c.unread || 0) - (S.seen.get(c.id) ?? 0));
   const offeredToMe = c.status === "offered" && c.offered_to.includes(S.me!.id);
@@ -67,7 +87,7 @@ function Row({ c }: { c: Conv }) {
         <div class="row"><b class="name">{c.client.name || t("list.unknownClient")}</b>
           {unread > 0 && <span class="unread" data-testid="unread">{unread}</span>}
         </div>
-        <div class="preview">{c.last_message?.text || t("list.noMessages")}</div>
+        {c.match ? <Match m={c.match} /> : <div class="preview">{c.last_message?.text || t("list.noMessages")}</div>}
         <Waiting c={c} offeredToMe={offeredToMe} />
       </div>
       {offeredToMe && <button class="primary" data-testid="accept" onClick={(e) => { e.stopPropagation(); accept(c.id); }}>{t("act.accept")}</button>}

@@ -29,8 +29,28 @@ export async function loadOpen(): Promise<void> {
   changed();
 }
 
+// Closed conversations come a page at a time; a search typed on while one loads drops the
+// answers to what it asked before.
+const CLOSED_PAGE = 50;
+let closedAsked = 0;
+
 export async function loadClosed(): Promise<void> {
-  write.closed = await api.listConversations("closed", 100, S.closedQ.trim());
+  const asked = ++closedAsked;
+  const page = await api.searchConversations("closed", CLOSED_PAGE, S.closedQ.trim());
+  if (asked !== closedAsked) return;
+  write.closed = page.conversations;
+  write.closedCursor = page.next_cursor;
+  changed();
+}
+
+export async function loadMoreClosed(): Promise<void> {
+  if (!S.closedCursor) return;
+  const asked = closedAsked;
+  const page = await api.searchConversations("closed", CLOSED_PAGE, S.closedQ.trim(), S.closedCursor);
+  if (asked !== closedAsked) return;
+  const known = new Set(S.closed.map((c) => c.id));
+  write.closed = [...S.closed, ...page.conversations.filter((c) => !known.has(c.id))];
+  write.closedCursor = page.next_cursor;
   changed();
 }
 
@@ -45,7 +65,8 @@ export function upsert(c: Conv): void {
   if (older(c, S.convs.get(c.id))) return;
   write.convs.set(c.id, c);
   for (const live of liveDuringLoad) live.set(c.id, c);
-  write.closed = S.closed.map((x) => (x.id === c.id ? c : x));
+  // A search result keeps where it matched.
+  write.closed = S.closed.map((x) => (x.id === c.id ? { ...c, match: x.match } : x));
   changed();
 }
 

@@ -40,6 +40,8 @@ export type State = {
   convs: Map<string, Conv>;
   closed: Conv[];
   closedQ: string;
+  // Where the next page of the Closed list starts (null: it is all shown).
+  closedCursor: string | null;
   selected: string | null;
   threads: Map<string, Thread>;
   typing: Map<string, { name: string; until: number }>;
@@ -66,6 +68,7 @@ export const write: State = {
   convs: new Map(),
   closed: [],
   closedQ: "",
+  closedCursor: null,
   selected: null,
   threads: new Map(),
   typing: new Map(),

@@ -42,6 +42,10 @@ main{flex:1;min-height:0;display:flex}
 .item.on{background:#eaf1ff}
 .item .preview{color:#5a6477;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:220px}
 .item .meta{font-size:12px;color:#7a8497;display:flex;gap:8px}
+.item .preview.match{white-space:normal;display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical}
+.item mark{background:#ffe58a;color:#1d2433;border-radius:2px}
+.item .tag{background:#fff0c2;color:#5c4400;border-radius:6px;padding:0 6px;font-size:11px;margin-right:4px}
+.list .more{margin:8px 12px}
 .countdown{color:#b3261e;font-weight:600}
 .unread{background:#2f6fed;color:#fff;border-radius:10px;padding:0 7px;font-size:12px}
 .icon{vertical-align:-3px;flex:none}
