@@ -34,7 +34,6 @@ from channels.telegram.parse import parse as parse_telegram
 from channels.vk.client import RATE_LIMIT_PAUSE_S
 from channels.vk.parse import parse as parse_vk
 from hub.channels import Allow, Deny, Edit, Ignore, NewMessage, Rating
-from hub.models import Inbound
 from hub.settings import Settings
 from tests.channels.email.mailserver import Dovecot, Smtp
 from tests.channels.email.test_email_flow import client_mail
@@ -183,14 +182,15 @@ class ApiProvider(BaseProvider):
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
             "text.json",
-            Inbound,
+            NewMessage,
             {
-                "chat_id": "ticket-42",
-                "external_id": "crm-msg-1001",
-                "text": "Hello, I need help with my order",
-                "sender.external_id": "user-7",
-                "sender.name": "Anna Petrova",
-                "sent_at.year": 2026,
+                "inbound.chat_id": "ticket-42",
+                "inbound.external_id": "crm-msg-1001",
+                "inbound.text": "Hello, I need help with my order",
+                "inbound.sender.external_id": "user-7",
+                "inbound.sender.name": "Anna Petrova",
+                "inbound.sent_at.year": 2026,
+                "media": [],
             },
         ),
     )
