@@ -28,7 +28,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.api import ApiMessage
 from channels.api import parse as parse_api
-from channels.email.parse import ParsedMail
+from channels.email.config import EmailConfig
 from channels.email.parse import parse as parse_mail
 from channels.telegram.parse import parse as parse_telegram
 from channels.vk.client import RATE_LIMIT_PAUSE_S
@@ -454,18 +454,18 @@ class EmailProvider(BaseProvider):
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
             "html_only.eml",
-            ParsedMail,
-            {"subject": "Grüße", "automatic": None},
+            NewMessage,
+            {"threading.subject": "Grüße", "inbound.channel_id": "ch1"},
         ),
         ParseCase(
             "gmail_reply.eml",
-            ParsedMail,
+            NewMessage,
             {
-                "text": "Yes, the blue one please.\n\nThanks,\nGus",
-                "sender_address": "gus@gmail.test",
-                "sender_name": "Gus Gmail",
-                "message_id": "<CAgmail123@mail.gmail.com>",
-                "automatic": None,
+                "inbound.text": "Yes, the blue one please.\n\nThanks,\nGus",
+                "inbound.sender.external_id": "gus@gmail.test",
+                "inbound.sender.name": "Gus Gmail",
+                "inbound.external_id": "<CAgmail123@mail.gmail.com>",
+                "threading.in_reply_to": ["<ours-1@example.com>"],
             },
         ),
     )
@@ -487,7 +487,14 @@ class EmailProvider(BaseProvider):
 
     @staticmethod
     def parse(raw: bytes) -> Any:
-        return parse_mail(raw)
+        config = EmailConfig(
+            imap_host="imap.example.com",
+            smtp_host="smtp.example.com",
+            username="support",
+            password="secret",
+            address="support@example.com",
+        )
+        return parse_mail("ch1", raw, config, fallback_id="<uid-1-1@ch1>")
 
     async def open(self) -> None:
         self.deliver = _LimitedDeliver(self.smtp)
