@@ -65,8 +65,9 @@ class Behaviour(enum.StrEnum):
 @dataclass(frozen=True)
 class ParseCase:
     """One payload of ``tests/fixtures/<kind>/`` and what its pure parse must yield: a value
-    of type ``yields`` (for the platform adapters, a word of ``hub.channels``' shared
-    vocabulary) whose dotted attribute paths hold the ``expected`` values."""
+    of type ``yields`` (for every platform adapter, a word of ``hub.channels``' shared
+    vocabulary; for the widget, the hub's own socket, its event model) whose dotted attribute
+    paths hold the ``expected`` values."""
 
     fixture: str
     yields: type
