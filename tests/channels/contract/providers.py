@@ -28,8 +28,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.api import ApiMessage
 from channels.api import parse as parse_api
-from channels.email.config import EmailConfig
-from channels.email.parse import parse as parse_mail
 from channels.telegram.parse import parse as parse_telegram
 from channels.vk.client import RATE_LIMIT_PAUSE_S
 from channels.vk.parse import parse as parse_vk
@@ -37,6 +35,7 @@ from hub.channels import Allow, Deny, Edit, Ignore, NewMessage, Rating
 from hub.settings import Settings
 from tests.channels.email.mailserver import Dovecot, Smtp
 from tests.channels.email.test_email_flow import client_mail
+from tests.channels.email.test_parse import parsed as parse_email_fixture
 from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 from tests.channels.telegram.conftest import connect_bot, post_update, text_update
 from tests.channels.vk.conftest import GROUP_ID, USER_ID, connect_community, post_event, text_event
@@ -488,14 +487,7 @@ class EmailProvider(BaseProvider):
 
     @staticmethod
     def parse(raw: bytes) -> Any:
-        config = EmailConfig(
-            imap_host="imap.example.com",
-            smtp_host="smtp.example.com",
-            username="support",
-            password="secret",
-            address="support@example.com",
-        )
-        return parse_mail("ch1", raw, config, fallback_id="<uid-1-1@ch1>")
+        return parse_email_fixture(raw)
 
     async def open(self) -> None:
         self.deliver = _LimitedDeliver(self.smtp)
