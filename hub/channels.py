@@ -282,16 +282,20 @@ RATING_NOT_AWAITED = "This chat cannot be rated now."
 
 
 # --- what parsing yields ----------------------------------------------------------------------
-# One vocabulary for every adapter's pure ``parse`` of what its platform sent. An adapter whose
-# platform hands it something more to act on (a button press to answer) subclasses the word and
-# adds the field; its handler gives each word to the sink the same way.
+# One vocabulary for every adapter's pure ``parse`` of what its platform sent (api, telegram,
+# vk, email; the widget is the hub's own socket). An adapter whose platform hands it something
+# more to act on (a button press to answer, headers to thread a mail by) subclasses the word
+# and adds the field; its handler gives each word to the sink the same way, one word one call.
 
 MediaT = TypeVar("MediaT")
 
 
 @dataclass(frozen=True, kw_only=True)
 class NewMessage(Generic[MediaT]):
-    """A client's new message; ``media``: the platform's files to fetch and store first."""
+    """A client's new message: ``ChannelSink.ingest`` of ``inbound``. ``media``: the
+    platform's files (each adapter's own reference), which the handler fetches if need be and
+    stores first (``keep_file``, then ``with_files``). What only I/O can tell is the handler's
+    to fill in before ingesting, as the subclass says (VK's sender name, e-mail's thread)."""
 
     inbound: Inbound
     media: list[MediaT] = field(default_factory=list)
@@ -329,13 +333,15 @@ class Allow:
 
 @dataclass(frozen=True)
 class Ignore:
-    """Nothing for the hub; ``reason`` for the log. ``chat_id``: a chat we do not serve (a
-    group, a channel), so that the adapter can log each such chat once."""
+    """Nothing for the hub (a group chat, a robot's mail, an event we do not use); ``reason``
+    for the log. ``chat_id``: a chat we do not serve (a group, a channel), so that the adapter
+    can log each such chat once."""
 
     reason: str
     chat_id: str | None = None
 
 
+# Every word; each adapter's ``Parsed`` is the part of it its platform speaks.
 Parsed = NewMessage[Any] | Edit | Rating | Deny | Allow | Ignore
 
 

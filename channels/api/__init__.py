@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Never
 
 import aiohttp
 import orjson
@@ -26,7 +26,14 @@ from channels.api.signing import (
     signed_headers,
     verify,
 )
-from hub.channels import ChannelDeps, ChannelKindDefaults, ChannelSink, field_form, words
+from hub.channels import (
+    ChannelDeps,
+    ChannelKindDefaults,
+    ChannelSink,
+    NewMessage,
+    field_form,
+    words,
+)
 from hub.errors import (
     ChannelError,
     ChannelRateLimited,
@@ -94,20 +101,27 @@ class ApiMessage(BaseModel):
     sent_at: datetime | None = None
 
 
-def parse(channel_id: str, message: ApiMessage) -> Inbound:
-    """Pure: one posted message -> one Inbound."""
-    return Inbound(
-        channel_id=channel_id,
-        chat_id=message.chat_id,
-        external_id=message.message_id,
-        sender=Sender(
-            external_id=message.sender.id,
-            name=message.sender.name,
-            email=message.sender.email,
-            phone=message.sender.phone,
-        ),
-        text=message.text,
-        sent_at=message.sent_at,
+# The port's vocabulary (``hub.channels``), as far as the API channel speaks it: a client's
+# new message, with no files to fetch.
+Parsed = NewMessage[Never]
+
+
+def parse(channel_id: str, message: ApiMessage) -> Parsed:
+    """Pure: one posted message -> the client's new message it is."""
+    return NewMessage(
+        inbound=Inbound(
+            channel_id=channel_id,
+            chat_id=message.chat_id,
+            external_id=message.message_id,
+            sender=Sender(
+                external_id=message.sender.id,
+                name=message.sender.name,
+                email=message.sender.email,
+                phone=message.sender.phone,
+            ),
+            text=message.text,
+            sent_at=message.sent_at,
+        )
     )
 
 
@@ -236,8 +250,8 @@ class ApiKind(ChannelKindDefaults[ApiConfig]):
                 "this signed request was taken already; sign each request anew",
                 code="replayed_request",
             )
-        message = await read_json(request, ApiMessage)
-        await sink.ingest(parse(channel.id, message))
+        parsed = parse(channel.id, await read_json(request, ApiMessage))
+        await sink.ingest(parsed.inbound)
         return json_response({"ok": True})
 
     def build(self, channel: ChannelRecord, deps: ChannelDeps) -> ApiChannel:

@@ -15,11 +15,9 @@ from aioimaplib import IMAP4, Response
 
 from channels.email.config import EmailConfig
 from channels.email.failures import IMAP_FAILURES, ImapError
-from channels.email.parse import ParsedMail, blocked, parse
+from channels.email.parse import NewMail, Parsed, parse
 from channels.email.threads import Threads
-from hub.channels import ChannelSink
-from hub.errors import HubError
-from hub.models import Attachment, Inbound, Sender
+from hub.channels import ChannelSink, keep_file, with_files
 
 log = logging.getLogger("openlines.channels.email")
 
@@ -178,10 +176,11 @@ class Receiver:
             _check(await imap.uid("store", str(uid), "+FLAGS", r"(\Seen)"), "UID STORE")
 
     async def ingest(self, raw: bytes, *, fallback_id: str) -> None:
-        """One mail from the mailbox: ignored (robots, blocklist), skipped (unreadable) or
-        stored in its thread. Only the hub failing to store it raises (it comes again)."""
+        """One mail from the mailbox: parsed (``parse``, pure), then ignored, skipped
+        (unreadable) or handed to the hub. Only the hub failing to store it raises (it comes
+        again)."""
         try:
-            mail = parse(raw)
+            parsed = parse(self._channel_id, raw, self._config, fallback_id=fallback_id)
         except Exception as exc:  # parse is pure: whatever it raises, this mail is unreadable
             log.warning(
                 "mail skipped channel=%s id=%s bytes=%s reason=%s",
@@ -191,64 +190,29 @@ class Receiver:
                 type(exc).__name__,
             )
             return
-        reason = self._ignore_reason(mail)
-        if reason is not None:
+        await self.handle(parsed, raw)
+
+    async def handle(self, parsed: Parsed, raw: bytes) -> None:
+        """Hand one parsed mail (``raw``, its source) to the hub: a new one in its thread,
+        its files and its source kept."""
+        if not isinstance(parsed, NewMail):
             log.info(
                 "mail ignored channel=%s from=%s reason=%s",
                 self._channel_id,
-                mail.sender_address,
-                reason,
+                parsed.sender_address,
+                parsed.reason,
             )
             return
-        message_id = mail.message_id or fallback_id
-        chat_id, rule = await self._threads.resolve(mail, self._config)
+        chat_id, rule = await self._threads.resolve(parsed.threading, self._config)
         # Recorded before the hub stores it: a crash in between re-threads it the same way.
-        await self._threads.record_inbound(chat_id, mail, message_id)
-        attachments, refused = await self._save_files(mail)
+        await self._threads.record_inbound(chat_id, parsed.threading)
+        kept = [await keep_file(self._sink, "attachment", f.name, f.data) for f in parsed.media]
         original = await self._sink.save_original("message.eml", raw, "message/rfc822")
-        text = mail.text or mail.subject
-        if refused:
-            text = "\n".join([text, *refused]).strip()
+        inbound = with_files(parsed.inbound, kept)
         await self._sink.ingest(
-            Inbound(
-                channel_id=self._channel_id,
-                chat_id=chat_id,
-                external_id=message_id,
-                sender=Sender(
-                    external_id=mail.sender_address,
-                    name=mail.sender_name,
-                    email=mail.sender_address,
-                    # The mail came from that address: the client's own, not typed in a form.
-                    email_verified=True,
-                ),
-                text=text,
-                attachments=attachments,
-                original=original,
-            )
+            inbound.model_copy(update={"chat_id": chat_id, "original": original})
         )
         log.info("mail stored channel=%s chat=%s threaded_by=%s", self._channel_id, chat_id, rule)
-
-    def _ignore_reason(self, mail: ParsedMail) -> str | None:
-        if not mail.sender_address:
-            return "no sender"
-        if mail.automatic:
-            return mail.automatic
-        if blocked(mail.sender_address, self._config.blocklist):
-            return "blocklist"
-        if mail.sender_address == self._config.address:
-            return "our own address"
-        return None
-
-    async def _save_files(self, mail: ParsedMail) -> tuple[list[Attachment], list[str]]:
-        saved: list[Attachment] = []
-        refused: list[str] = []
-        for file in mail.files:
-            try:
-                saved.append(await self._sink.save_file(file.name, file.data))
-            except HubError as exc:
-                # Not kept (type or size), but the operator learns it was there.
-                refused.append(f"[{file.name}: not kept, {exc}]")
-        return saved, refused
 
     async def _idle(self, imap: IMAP4, lost: asyncio.Event) -> None:
         """Wait in IDLE until the server announces something, the renewal time passes, or

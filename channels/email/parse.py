@@ -1,5 +1,6 @@
-"""Pure parsing of one raw e-mail: who wrote, the new text (quotes and signature cut, the
-original kept), threading headers, files, and whether a robot sent it. No I/O.
+"""Pure parsing of one raw e-mail into the port's vocabulary (``hub.channels``): a person's
+mail is a ``NewMessage`` (the new text, quotes and signature cut; its files; what threads it),
+a robot's, a blocked sender's or our own is an ``Ignore``. No I/O.
 
 Mail is whatever anyone sent: a header Python's parser trips over is read raw, a body in a
 charset nobody knows is decoded as UTF-8 with replacement characters. What still cannot be read
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import email
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, MIMEPart
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses
 from html.parser import HTMLParser
+
+from channels.email.config import EmailConfig
+from hub.channels import Ignore, NewMessage
+from hub.models import Inbound, Sender
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 # "Re:", "RE :", "Fwd:", "AW:", "SV:", "Ответ:", "[Ticket]" ... in front of a subject.
@@ -30,61 +34,100 @@ _ROBOT_LOCALPARTS = {"mailer-daemon", "postmaster"}
 
 @dataclass(frozen=True)
 class MailFile:
+    """A file a mail carries (already in hand: nothing to fetch)."""
+
     name: str
     data: bytes
     mime: str
+    # Referenced from the HTML by Content-ID, or shown in place.
     inline: bool
     content_id: str | None = None
 
 
 @dataclass(frozen=True)
-class ParsedMail:
-    message_id: str | None
+class Threading:
+    """What places a mail in its thread (``Threads.resolve``) and threads later mail."""
+
+    # The mail's Message-ID, or the receiver's name for a mail without one.
+    message_id: str
     sender_address: str
-    sender_name: str | None
+    # To, Cc and Delivered-To: a reply token of ours names its thread.
     to_addresses: list[str]
     subject: str
-    # What the client wrote this time: quoted history and signature cut.
-    text: str
-    # The whole text body (HTML turned into text when there is no text part).
-    full_text: str
     in_reply_to: list[str]
     references: list[str]
-    sent_at: datetime | None
-    files: list[MailFile] = field(default_factory=list)
-    # Why a robot sent it (auto-reply, bounce, list), or None for a person's mail.
-    automatic: str | None = None
 
 
-def parse(raw: bytes) -> ParsedMail:
-    """One RFC 5322 message -> what the channel needs of it."""
+@dataclass(frozen=True, kw_only=True)
+class NewMail(NewMessage[MailFile]):
+    """A person's mail. Its chat is its thread, which only the channel's own collections know:
+    ``inbound.chat_id`` is empty until the receiver resolves ``threading`` and fills it in."""
+
+    threading: Threading
+
+
+@dataclass(frozen=True)
+class IgnoredMail(Ignore):
+    """Mail not taken (a robot's, a blocked sender's, our own, one without a sender); who sent
+    it, for the log."""
+
+    sender_address: str = ""
+
+
+# The port's vocabulary, as far as mail speaks it.
+Parsed = NewMail | IgnoredMail
+__all__ = ["IgnoredMail", "MailFile", "NewMail", "Parsed", "Threading", "parse"]
+
+
+def parse(channel_id: str, raw: bytes, config: EmailConfig, *, fallback_id: str) -> Parsed:
+    """One RFC 5322 message of ``config``'s mailbox -> what to do with it. ``fallback_id``
+    names a mail that carries no Message-ID (the receiver's, from its place in the mailbox)."""
     message = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
     senders = getaddresses(_headers(message, "From")[:1])
     name, address = senders[0] if senders else ("", "")
     address = address.strip().lower()
     if not _is_address(address):
-        address = ""  # no one to answer (or to call verified): the receiver ignores it
-    full_text = _body_text(message)
-    return ParsedMail(
-        message_id=_first_id(_header(message, "Message-ID")),
-        sender_address=address,
-        sender_name=name.strip() or None,
-        to_addresses=[
-            a.strip().lower()
-            for _, a in getaddresses(
-                [v for h in ("To", "Cc", "Delivered-To") for v in _headers(message, h)]
-            )
-            if a
-        ],
-        subject=_header(message, "Subject").strip(),
-        text=strip_reply(full_text),
-        full_text=full_text.strip(),
-        in_reply_to=_ids(_header(message, "In-Reply-To")),
-        references=_ids(_header(message, "References")),
-        sent_at=_date(_header(message, "Date") or None),
-        files=_files(message),
-        automatic=automatic_reason(message, address),
+        # No one to answer (or to call verified); nor a name to log.
+        return IgnoredMail("no sender")
+    reason = automatic_reason(message, address)
+    if reason is None and blocked(address, config.blocklist):
+        reason = "blocklist"
+    if reason is None and address == config.address:
+        reason = "our own address"
+    if reason is not None:
+        return IgnoredMail(reason, sender_address=address)
+    subject = _header(message, "Subject").strip()
+    message_id = _first_id(_header(message, "Message-ID")) or fallback_id
+    return NewMail(
+        inbound=Inbound(
+            channel_id=channel_id,
+            chat_id="",
+            external_id=message_id,
+            sender=Sender(
+                external_id=address,
+                name=name.strip() or None,
+                email=address,
+                # The mail came from that address: the client's own, not typed in a form.
+                email_verified=True,
+            ),
+            text=strip_reply(_body_text(message)) or subject,
+        ),
+        media=_files(message),
+        threading=Threading(
+            message_id=message_id,
+            sender_address=address,
+            to_addresses=[
+                a.strip().lower()
+                for _, a in getaddresses(
+                    [v for h in ("To", "Cc", "Delivered-To") for v in _headers(message, h)]
+                )
+                if a
+            ],
+            subject=subject,
+            in_reply_to=_ids(_header(message, "In-Reply-To")),
+            references=_ids(_header(message, "References")),
+        ),
     )
 
 
@@ -311,15 +354,6 @@ def _ids(value: object) -> list[str]:
     return _MSGID.findall(str(value))
 
 
-def _date(value: object) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
 def _is_attachment(part: MIMEPart) -> bool:
     return part.get_content_disposition() == "attachment"
 
@@ -349,7 +383,6 @@ def _files(message: EmailMessage) -> list[MailFile]:
                 name=name,
                 data=data,
                 mime=part.get_content_type(),
-                # Referenced from the HTML by Content-ID, or shown in place.
                 inline=content_id is not None or part.get_content_disposition() == "inline",
                 content_id=str(content_id).strip("<> ") if content_id else None,
             )

@@ -13,7 +13,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from channels.email.config import EmailConfig
-from channels.email.parse import ParsedMail, normalise_subject
+from channels.email.parse import Threading, normalise_subject
 from hub.models import utcnow
 
 # A mail without a token or reference headers joins the sender's thread with the same subject
@@ -63,9 +63,9 @@ class Threads:
 
     # --- threading ------------------------------------------------------------------------
 
-    async def resolve(self, mail: ParsedMail, config: EmailConfig) -> tuple[str, str]:
+    async def resolve(self, mail: Threading, config: EmailConfig) -> tuple[str, str]:
         """The thread (``chat_id``) this mail belongs to and the rule that decided it."""
-        if mail.message_id and (chat := await self._chat_of(mail.message_id)):
+        if chat := await self._chat_of(mail.message_id):
             return chat, "seen before"
         for recipient in mail.to_addresses:
             token = config.token_of(recipient)
@@ -92,8 +92,9 @@ class Threads:
                 return str(doc["chat_id"]), "subject"
         return secrets.token_hex(8), "new thread"
 
-    async def record_inbound(self, chat_id: str, mail: ParsedMail, message_id: str) -> None:
+    async def record_inbound(self, chat_id: str, mail: Threading) -> None:
         """Remember the client's mail: its id threads later replies, it is what we answer."""
+        message_id = mail.message_id
         await self._remember(message_id, chat_id)
         await self._threads.update_one(
             {"_id": self._key(chat_id)},

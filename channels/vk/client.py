@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import io
 import threading
 from collections.abc import Callable, Mapping
@@ -35,6 +36,7 @@ import vk_api
 from jconfig.memory import MemoryConfig  # type: ignore[import-untyped]  # vk-api's, untyped
 from vk_api.upload import VkUpload
 
+from channels.vk.config import VkConfig
 from hub.channels import TokenBucket
 from hub.errors import (
     ChannelError,
@@ -51,7 +53,6 @@ REQUEST_TIMEOUT_S = 30.0
 # poller and the sender of a community in this process.
 CALLS_PER_S = 20.0
 WORKER_THREADS = 8
-LONGPOLL_WAIT_S = 25
 MAX_TEXT = 4096
 MAX_DOWNLOAD_BYTES = 64 << 20
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
@@ -61,14 +62,8 @@ TRANSIENT_CODES = frozenset({1, 9, 10})  # unknown; flood control; internal: ret
 # The client blocked the community, never allowed its messages, or hides behind privacy.
 UNREACHABLE_CODES = frozenset({900, 901, 902})
 RATE_LIMIT_PAUSE_S = 1.0
-SEEN_EVENTS = 10_000
 # How much of an answer that is not VK's is quoted in the error (a proxy's HTML page).
 QUOTED_CHARS = 200
-# Long poll failing: wait this long, doubling up to the maximum, before asking again.
-POLL_RETRY_MIN_S = 1.0
-POLL_RETRY_MAX_S = 60.0
-# Errors of events that parse fails on: a pure function given untrusted input.
-MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 
 
 class NotVkAnswer(Exception):
@@ -238,7 +233,7 @@ class VkClient:
         def work(api: vk_api.VkApi) -> Any:
             response = api.method(method, params)
             if not isinstance(response, returns) or isinstance(response, bool):
-                raise NotVkAnswer(_quote(response))
+                raise NotVkAnswer(quoted(response))
             return response
 
         return await self._run(method, work)
@@ -297,6 +292,42 @@ class VkClient:
             raise platform_error(action, exc, self._token) from exc
 
 
+class VkClients:
+    """The clients of one kind instance, so of one app: its worker threads (started with the
+    first client) and one call budget per community token, shared by that community's webhook,
+    poller and sender. ``close`` stops the threads."""
+
+    def __init__(self) -> None:
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        # Keyed by the token's sha256: no token kept as a key.
+        self._limiters: dict[str, TokenBucket] = {}
+
+    def client(
+        self, config: Mapping[str, Any] | VkConfig, http: aiohttp.ClientSession
+    ) -> VkClient:
+        """A client of the community ``config`` names, on ``http``."""
+        if isinstance(config, VkConfig):
+            token, api_base = config.access_token, config.api_base
+        else:
+            token, api_base = str(config["access_token"]), config.get("api_base")
+        key = hashlib.sha256(f"{api_base}|{token}".encode()).hexdigest()
+        limiter = self._limiters.get(key)
+        if limiter is None:
+            limiter = self._limiters[key] = TokenBucket(CALLS_PER_S, 1.0)
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                WORKER_THREADS, thread_name_prefix="openlines-vk"
+            )
+        return VkClient(token, api_base, http, limiter, self._executor)
+
+    def close(self) -> None:
+        """Stop the worker threads. The app is stopping: its senders and receivers are done,
+        so no call waits in them (one still running is cancelled by its transport)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
 def _uploader(api: vk_api.VkApi) -> VkUpload:
     upload = VkUpload(api)
     # VkUpload posts files with a requests.Session of its own (no timeout, not cancellable);
@@ -311,7 +342,8 @@ def _named(data: bytes, name: str) -> io.BytesIO:
     return buffer
 
 
-def _quote(data: Any) -> str:
+def quoted(data: Any) -> str:
+    """An answer that is not VK's, on one line and cut short, for an error's words."""
     text = data if isinstance(data, str) else orjson.dumps(data, default=str).decode()
     text = " ".join(text.split())
     return repr(text if len(text) <= QUOTED_CHARS else text[:QUOTED_CHARS] + "…")
@@ -329,7 +361,7 @@ def platform_error(action: str, exc: Exception, token: str) -> ChannelError:
         # fail again.
         return ChannelRejected(message, unreachable=exc.code in UNREACHABLE_CODES)
     if isinstance(exc, requests.JSONDecodeError):
-        words = f"not VK's answer: {_quote(exc.doc)}"
+        words = f"not VK's answer: {quoted(exc.doc)}"
     elif isinstance(exc, requests.RequestException | vk_api.VkApiError):
         words = f"{type(exc).__name__}: {exc}"
     elif isinstance(exc, NotVkAnswer):

@@ -25,8 +25,9 @@ async def test_closing_the_registry_stops_the_vk_workers() -> None:
     vk = kinds.get("vk")
     assert isinstance(vk, VkKind)
     async with aiohttp.ClientSession() as http:
-        vk.client({"access_token": "t" * 16, "api_base": None}, http)
-        pool = vk._executor  # the kind's own worker threads, started by its first client
+        clients = vk._clients  # the kind's own: its worker threads start with its first client
+        clients.client({"access_token": "t" * 16, "api_base": None}, http)
+        pool = clients._executor
         assert pool is not None
         worker = await asyncio.get_running_loop().run_in_executor(pool, threading.current_thread)
     assert worker.name.startswith("openlines-vk")

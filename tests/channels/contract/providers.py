@@ -28,16 +28,14 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.api import ApiMessage
 from channels.api import parse as parse_api
-from channels.email.parse import ParsedMail
-from channels.email.parse import parse as parse_mail
 from channels.telegram.parse import parse as parse_telegram
 from channels.vk.client import RATE_LIMIT_PAUSE_S
 from channels.vk.parse import parse as parse_vk
 from hub.channels import Allow, Deny, Edit, Ignore, NewMessage, Rating
-from hub.models import Inbound
 from hub.settings import Settings
 from tests.channels.email.mailserver import Dovecot, Smtp
 from tests.channels.email.test_email_flow import client_mail
+from tests.channels.email.test_parse import parsed as parse_email_fixture
 from tests.channels.telegram.conftest import TOKEN as TELEGRAM_TOKEN
 from tests.channels.telegram.conftest import connect_bot, post_update, text_update
 from tests.channels.vk.conftest import GROUP_ID, USER_ID, connect_community, post_event, text_event
@@ -66,8 +64,9 @@ class Behaviour(enum.StrEnum):
 @dataclass(frozen=True)
 class ParseCase:
     """One payload of ``tests/fixtures/<kind>/`` and what its pure parse must yield: a value
-    of type ``yields`` (for the platform adapters, a word of ``hub.channels``' shared
-    vocabulary) whose dotted attribute paths hold the ``expected`` values."""
+    of type ``yields`` (for every platform adapter, a word of ``hub.channels``' shared
+    vocabulary; for the widget, the hub's own socket, its event model) whose dotted attribute
+    paths hold the ``expected`` values."""
 
     fixture: str
     yields: type
@@ -183,14 +182,15 @@ class ApiProvider(BaseProvider):
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
             "text.json",
-            Inbound,
+            NewMessage,
             {
-                "chat_id": "ticket-42",
-                "external_id": "crm-msg-1001",
-                "text": "Hello, I need help with my order",
-                "sender.external_id": "user-7",
-                "sender.name": "Anna Petrova",
-                "sent_at.year": 2026,
+                "inbound.chat_id": "ticket-42",
+                "inbound.external_id": "crm-msg-1001",
+                "inbound.text": "Hello, I need help with my order",
+                "inbound.sender.external_id": "user-7",
+                "inbound.sender.name": "Anna Petrova",
+                "inbound.sent_at.year": 2026,
+                "media": [],
             },
         ),
     )
@@ -454,18 +454,18 @@ class EmailProvider(BaseProvider):
     parse_cases: ClassVar[tuple[ParseCase, ...]] = (
         ParseCase(
             "html_only.eml",
-            ParsedMail,
-            {"subject": "Grüße", "automatic": None},
+            NewMessage,
+            {"threading.subject": "Grüße", "inbound.channel_id": "ch1"},
         ),
         ParseCase(
             "gmail_reply.eml",
-            ParsedMail,
+            NewMessage,
             {
-                "text": "Yes, the blue one please.\n\nThanks,\nGus",
-                "sender_address": "gus@gmail.test",
-                "sender_name": "Gus Gmail",
-                "message_id": "<CAgmail123@mail.gmail.com>",
-                "automatic": None,
+                "inbound.text": "Yes, the blue one please.\n\nThanks,\nGus",
+                "inbound.sender.external_id": "gus@gmail.test",
+                "inbound.sender.name": "Gus Gmail",
+                "inbound.external_id": "<CAgmail123@mail.gmail.com>",
+                "threading.in_reply_to": ["<ours-1@example.com>"],
             },
         ),
     )
@@ -487,7 +487,7 @@ class EmailProvider(BaseProvider):
 
     @staticmethod
     def parse(raw: bytes) -> Any:
-        return parse_mail(raw)
+        return parse_email_fixture(raw)
 
     async def open(self) -> None:
         self.deliver = _LimitedDeliver(self.smtp)

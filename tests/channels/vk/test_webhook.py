@@ -13,7 +13,7 @@ import orjson
 from aiohttp.test_utils import TestServer
 from pymongo import AsyncMongoClient
 
-from channels.vk.kind import random_id
+from channels.vk.send import random_id
 from hub.models import new_id
 from tests.channels.vk.conftest import (
     CONFIRMATION,
