@@ -85,7 +85,7 @@ class Contacting:
             line is None or not (actor.id in line.operators or oversees(actor, line))
         ):
             return None
-        conversation, opened = await self._hub.open_outbound(channel, last.chat_id, client)
+        conversation, opened = await self._hub.open_outbound(channel, last.chat_id, client, actor)
         if not opened:
             # The chat went on meanwhile, maybe in a conversation moved to another line.
             if conversation.line_id != channel.line_id:

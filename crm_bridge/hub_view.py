@@ -144,7 +144,10 @@ class HubView:
         return await self._hub.stream.post(conversation, author, text)
 
     async def open_outbound(
-        self, channel: ChannelRecord, chat_id: str, client: Client
+        self, channel: ChannelRecord, chat_id: str, client: Client, writer: User
     ) -> tuple[Conversation, bool]:
-        """The open conversation of the chat, opened now when there is none (``True``)."""
-        return await self._hub.stream.open_outbound(channel, chat_id, client)
+        """The open conversation of the chat, opened now when there is none (``True``):
+        then ``writer``'s own (assigned to them, offered to nobody)."""
+        return await self._hub.stream.open_outbound(
+            channel, chat_id, client, assignee_id=writer.id
+        )

@@ -268,13 +268,20 @@ class Stream:
             )
 
     async def open_outbound(
-        self, channel: ChannelRecord, chat_id: str, client: Client
+        self, channel: ChannelRecord, chat_id: str, client: Client, *, assignee_id: str
     ) -> tuple[Conversation, bool]:
         """The open conversation of a platform chat, opened now when there is none, so staff
-        can write first (a manager going back to a client from the CRM). ``True``: opened."""
+        can write first (a manager going back to a client from the CRM). ``True``: opened.
 
+        One opened here is ``assignee_id``'s from the start: active, offered to nobody, in no
+        capacity slot (the writer chose to take it up), so the client's answer comes back to
+        them rather than to the line's queue."""
         return await self._open_conversation(
-            channel, chat_id, client, claim=self._store.conversations.get_open
+            channel,
+            chat_id,
+            client,
+            claim=self._store.conversations.get_open,
+            assignee_id=assignee_id,
         )
 
     async def _open_conversation(
@@ -285,6 +292,7 @@ class Stream:
         source: str | None = None,
         *,
         claim: Callable[[str], Awaitable[Conversation | None]],
+        assignee_id: str | None = None,
     ) -> tuple[Conversation, bool]:
         """The chat's open conversation as ``claim`` returns it (None: not open), opened now
         when there is none (``True``). ``claim`` is the seq ``$inc`` on the ingest path."""
@@ -312,6 +320,14 @@ class Stream:
                 client=client.info(),
                 source=source,
             )
+            if assignee_id is not None:
+                conversation = conversation.model_copy(
+                    update={
+                        "status": ConversationStatus.ACTIVE,
+                        "assignee_id": assignee_id,
+                        "queued_at": None,
+                    }
+                )
             # Journaled: routing hears of it before any message is stored.
             if not await self._store.conversations.insert(conversation):
                 continue  # a concurrent ingest opened it first

@@ -134,7 +134,8 @@ class Router:
 
     async def _opened(self, conversation: Conversation) -> None:
         line = await self._hub.conversations.line(conversation.line_id)
-        if line is None:
+        if line is None or conversation.assignee_id is not None:
+            # Staff opened it to write first (from the CRM): theirs, nothing to greet or route.
             return
         if line.messages.welcome:
             await self._hub.conversations.say(conversation, line.messages.welcome)

@@ -1,6 +1,6 @@
 // The typed client of the CRM endpoints the console uses (docs/crm.md).
 import { request } from "./http";
-import type { Conv } from "./types";
+import type { Conv, Msg } from "./types";
 
 export type CrmEntity = "leads" | "contacts" | "companies" | "deals";
 /** A CRM record: the card shows whatever fields its kind has. */
@@ -34,4 +34,4 @@ export const moveDeal = (id: string, stage: string) => request<Rec>("PATCH", `/a
 export const startDeal = (conversationId: string, title: string) =>
   request<unknown>("POST", `/api/v1/conversations/${enc(conversationId)}/deal`, { title });
 export const writeToContact = (contactId: string, body: { text: string; channel_id?: string }) =>
-  request<unknown>("POST", `/api/v1/crm/contacts/${enc(contactId)}/messages`, body);
+  request<{ message: Msg; conversation: Conv }>("POST", `/api/v1/crm/contacts/${enc(contactId)}/messages`, body);

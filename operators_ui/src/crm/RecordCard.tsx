@@ -1,12 +1,12 @@
 // A CRM record's card: its fields, links to related records, its conversations and timeline,
-// notes, and (for contacts) writing to the client.
+// notes, and (for contacts and their deals) writing to the client.
 import { useEffect, useState } from "preact/hooks";
 import * as crm from "../api/crm";
 import type { CrmEntity, Pipeline, Rec, Timeline } from "../api/crm";
 import { ApiError } from "../api/http";
 import type { Conv } from "../api/types";
 import { t } from "../i18n";
-import { openConversation } from "../state/conversations";
+import { openConversation, upsert } from "../state/conversations";
 import { editsCrm, readsCrm } from "../state/session";
 import { closeCrmCard, fail, openCrmCard, toast } from "../state/ui";
 import { dateTime } from "../ui/format";
@@ -71,7 +71,9 @@ export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
         {link("deals", record.deal_id, "crm.deal")}
         {link("leads", entity !== "leads" ? record.lead_id : null, "crm.lead")}
       </div>
-      {entity === "contacts" && editsCrm() && <WriteToClient contactId={id} conversations={timeline?.conversations || []} sent={load} />}
+      {editsCrm() && (entity === "contacts" || (entity === "deals" && record.contact_id)) && (
+        <WriteToClient contactId={entity === "contacts" ? id : record.contact_id} conversations={timeline?.conversations || []} sent={load} />
+      )}
       <div class="crm-columns">
         <section>
           <h3>{t("crm.conversations")}</h3>
@@ -114,7 +116,9 @@ function WriteToClient({ contactId, conversations, sent }: { contactId: string; 
     e.preventDefault();
     if (!text.trim()) return;
     try {
-      await crm.writeToContact(contactId, { text: text.trim(), ...(channelId ? { channel_id: channelId } : {}) });
+      const sentTo = await crm.writeToContact(contactId, { text: text.trim(), ...(channelId ? { channel_id: channelId } : {}) });
+      // The conversation is the writer's now (one opened for it is assigned to them): in Mine.
+      upsert(sentTo.conversation);
       setText("");
       toast(t("crm.sent"));
       sent();
