@@ -349,10 +349,17 @@ async def client_card(request: web.Request) -> web.Response:
     # Staff who may see none of the client's conversations learn nothing about the client.
     if client is None or not visible:
         raise NotFound("no such client")
-    identities = [
-        {"channel_id": i.get("channel_id"), "type": i.get("type"), "name": i.get("name")}
-        for i in client.identities
-    ]
+    identities = []
+    for identity in client.identities:
+        # The channel's type, so the card says "Telegram" rather than an id.
+        channel = await hub.stream.channel(str(identity.get("channel_id")))
+        identities.append(
+            {
+                "channel_id": identity.get("channel_id"),
+                "type": identity.get("type") or (channel.type if channel else None),
+                "name": identity.get("name"),
+            }
+        )
     return json_response(
         {
             "client": client.info().model_dump(mode="json"),

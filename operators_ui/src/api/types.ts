@@ -28,9 +28,12 @@ export type Conv = {
   crm: { lead_id: string | null; contact_id: string | null; deal_id: string | null };
   last_message: { text: string; direction: string; created_at: string } | null;
   unread: number; created_at: string; updated_at?: string; rev?: number; queued_at: string | null; closed_at: string | null;
+  csat?: Csat | null;
   /** In search results: the newest message with the searched words, around them. */
   match?: SearchMatch;
 };
+/** The client's rating of a closed conversation (``rating`` once they gave it). */
+export type Csat = { status: "requested" | "submitted" | "expired"; rating: number | null; comment: string | null };
 /** ``highlights``: [start, end) offsets into ``text`` of each matching word. */
 export type SearchMatch = { message_id: string; seq: number; hidden: boolean; text: string; highlights: [number, number][] };
 export type ConvPage = { conversations: Conv[]; next_cursor: string | null };

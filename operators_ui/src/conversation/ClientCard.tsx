@@ -1,11 +1,14 @@
-// The client's card beside a conversation: contacts, channel identities, other conversations.
+// The client's card beside a conversation: contacts, channel identities, other conversations
+// (with the client's rating of each).
 import { useEffect, useState } from "preact/hooks";
 import * as api from "../api/client";
 import type { ClientCard as Card } from "../api/types";
 import { t } from "../i18n";
 import { select } from "../state/conversations";
 import { fail } from "../state/ui";
+import { dateTime } from "../ui/format";
 import { ChannelIcon } from "../ui/Icon";
+import { Rating } from "../ui/Rating";
 
 export function ClientCard({ clientId, close }: { clientId: string; close: () => void }) {
   const [data, setData] = useState<Card | null>(null);
@@ -18,10 +21,11 @@ export function ClientCard({ clientId, close }: { clientId: string; close: () =>
         <h4>{t("card.contacts")}</h4>
         <p>{data.client.email || "—"}<br />{data.client.phone || "—"}</p>
         <h4>{t("card.identities")}</h4>
-        <ul>{data.identities.map((i, n) => <li key={`${i.channel_id}-${n}`}><ChannelIcon type={i.type || "widget"} /> {i.name || i.channel_id}</li>)}</ul>
+        <ul>{data.identities.map((i, n) => <li key={`${i.channel_id}-${n}`} data-testid="client-identity"><ChannelIcon type={i.type || "widget"} /> {i.name || t(`ch.type.${i.type || "widget"}`)}</li>)}</ul>
         <h4>{t("card.conversations")}</h4>
         <ul data-testid="client-conversations">{data.conversations.map((c) => (
-          <li key={c.id}><button class="link" onClick={() => select(c.id, c)}><ChannelIcon type={c.channel.type} /> {new Date(c.created_at).toLocaleDateString()} · {t(`conv.status.${c.status}`)}</button></li>
+          <li key={c.id}><button class="link" onClick={() => select(c.id, c)}><ChannelIcon type={c.channel.type} /> {dateTime(c.created_at)} · {t(`conv.status.${c.status}`)}</button>
+            {" "}<Rating csat={c.csat} comment /></li>
         ))}</ul>
       </>}
     </aside>

@@ -10,6 +10,7 @@ import { editsCrm, oversees } from "../state/session";
 import { S, type CrmTab } from "../state/store";
 import { openCrmCard } from "../state/ui";
 import { ChannelIcon } from "../ui/Icon";
+import { Rating } from "../ui/Rating";
 import { ClientCard } from "./ClientCard";
 import { Composer } from "./Composer";
 import { Picker } from "./Picker";
@@ -52,6 +53,7 @@ export function Conversation({ id }: { id: string }) {
           onClick={() => openCrmCard(crm[0], crm[1])}>{t("conv.crm")} · {t(`crm.badge.${crm[0]}`)}</button> : null}
         {editsCrm() && !c.crm?.deal_id && <StartDeal c={c} />}
         <span class={`badge st-${c.status}`} data-testid="conversation-status">{t(`conv.status.${c.status}`)}</span>
+        <Rating csat={c.csat} comment />
         <span class="grow" />
         {((c.status === "offered" && c.offered_to.includes(me)) || (c.status === "queued" && !over)) && <button class="primary" data-testid="accept" onClick={() => accept(id)}>{t("act.accept")}</button>}
         {open && c.status === "active" && (assignee || over) && <button data-testid="transfer" onClick={() => setPicker("transfer")}>{t("act.transfer")}</button>}

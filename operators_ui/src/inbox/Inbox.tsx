@@ -8,6 +8,7 @@ import { S, type InboxTab } from "../state/store";
 import { fail, setClosedQuery, setInboxTab } from "../state/ui";
 import { duration } from "../ui/format";
 import { ChannelIcon } from "../ui/Icon";
+import { Rating } from "../ui/Rating";
 
 function openTab(tab: InboxTab): void {
   setInboxTab(tab);
@@ -89,6 +90,7 @@ function Row({ c }: { c: Conv }) {
         </div>
         {c.match ? <Match m={c.match} /> : <div class="preview">{c.last_message?.text || t("list.noMessages")}</div>}
         <Waiting c={c} offeredToMe={offeredToMe} />
+        {c.status === "closed" && <Rating csat={c.csat} comment />}
       </div>
       {offeredToMe && <button class="primary" data-testid="accept" onClick={(e) => { e.stopPropagation(); accept(c.id); }}>{t("act.accept")}</button>}
     </li>

@@ -46,6 +46,9 @@ main{flex:1;min-height:0;display:flex}
 .item mark{background:#ffe58a;color:#1d2433;border-radius:2px}
 .item .tag{background:#fff0c2;color:#5c4400;border-radius:6px;padding:0 6px;font-size:11px;margin-right:4px}
 .list .more{margin:8px 12px}
+.rating{display:inline-flex;gap:6px;align-items:baseline;flex-wrap:wrap}
+.rating .stars{color:#8a5a00;letter-spacing:1px}.rating .stars .off{color:#c4cad6}
+.rating .comment{color:#3d4657;font-style:italic}
 .countdown{color:#b3261e;font-weight:600}
 .unread{background:#2f6fed;color:#fff;border-radius:10px;padding:0 7px;font-size:12px}
 .icon{vertical-align:-3px;flex:none}
