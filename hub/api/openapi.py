@@ -355,6 +355,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/conversations/{conversation_id}/invite"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/join"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/leave"): _CONVERSATION_ACTION,
+    ("POST", "/api/v1/conversations/{conversation_id}/take-over"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/return"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/pin"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/unpin"): _CONVERSATION_ACTION,

@@ -175,6 +175,39 @@ class Moves:
             note=f"{user.name} {how} the conversation.",
         )
 
+    async def take_over(self, user: User, conversation_id: str) -> Conversation:
+        """A supervisor of the line (or an admin) takes an active conversation from its
+        assignee and answers the client themselves; the assignee's capacity slot is given
+        back, and a hidden join becomes the assignment (no slot taken: overseeing is not
+        capacity)."""
+        conversation, line = await self._queries.acting(
+            user, conversation_id, assignee_or_overseer=False
+        )
+        if not oversees(user, line):
+            raise Forbidden("only supervisors of the line and admins may take a conversation over")
+        former = conversation.assignee_id
+        if conversation.status != ConversationStatus.ACTIVE or former is None:
+            raise Conflict("nobody has the conversation yet: accept it", code="not_assigned")
+        if former == user.id:
+            raise Conflict("the conversation is already yours", code="already_assigned")
+        updated = await self._transitions.apply(
+            conversation.id,
+            {"status": ConversationStatus.ACTIVE.value, "assignee_id": former},
+            {
+                "$set": {"assignee_id": user.id, "transfer": None},
+                "$pull": {"participants": {"user_id": user.id}},
+            },
+            change=ConversationChange.TRANSFERRED,
+            detail=Transferred(from_user_id=former, to_user_id=user.id),
+            release_slot=True,
+            actor_id=user.id,
+            former_user_ids=[former],
+        )
+        if updated is None:
+            raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
+        await self._notices.note(updated, f"{user.name} took the conversation over.")
+        return updated
+
     async def _add_participant(
         self,
         conversation: Conversation,

@@ -67,6 +67,7 @@ class Conversations:
         self.return_to_queue = self.moves.return_to_queue
         self.invite = self.moves.invite
         self.join = self.moves.join
+        self.take_over = self.moves.take_over
         self.leave = self.moves.leave
         self.pin = self.moves.pin
         self.pinned_operator = self.moves.pinned_operator

@@ -591,6 +591,16 @@ manager     403  404   403       404    403      404
 admin       ok   ok    ok        409    ok       ok
 anonymous   401  401   401       401    401      401
 """)
+# Taking over: the line's supervisors and admins, from the operator who has it (one nobody
+# has yet: 409).
+TAKE_OVER = grid("""
+            MINE QUEUE COLLEAGUE CLOSED B_ACTIVE B_QUEUE
+operator    403  403   404       409    404      404
+supervisor  ok   409   ok        409    404      404
+manager     403  404   403       404    403      404
+admin       ok   409   ok        409    ok       409
+anonymous   401  401   401       401    401      401
+""")
 # Leaving: who takes part without being the assignee (others: 409, nothing to leave).
 LEAVE = grid("""
             MINE QUEUE COLLEAGUE CLOSED B_ACTIVE B_QUEUE JOINED
@@ -1083,6 +1093,13 @@ ROWS: list[Row] = [
     ),
     Row(
         "Conversations",
+        Rest("POST", CONVERSATION + "/take-over"),
+        TAKE_OVER,
+        Effect.FRESH,
+        probe=CONVERSATION,
+    ),
+    Row(
+        "Conversations",
         Rest("POST", CONVERSATION + "/leave"),
         LEAVE,
         Effect.FRESH,
@@ -1333,6 +1350,13 @@ ROWS: list[Row] = [
         "/operator",
         Emit(OP, "conversation:join", {"id": "{conversation_id}", "hidden": True}),
         _socket(JOIN),
+        Effect.FRESH,
+        probe=CONVERSATION,
+    ),
+    Row(
+        "/operator",
+        Emit(OP, "conversation:take_over", {"id": "{conversation_id}"}),
+        _socket(TAKE_OVER),
         Effect.FRESH,
         probe=CONVERSATION,
     ),

@@ -6,6 +6,7 @@ import type { Attachment, Conv, QuickAnswer } from "../api/types";
 import { t } from "../i18n";
 import { quickAnswers } from "../state/answers";
 import { emit } from "../state/socket";
+import { S } from "../state/store";
 import { sendMessage } from "../state/threads";
 import { fail } from "../state/ui";
 import { Icon } from "../ui/Icon";
@@ -17,7 +18,11 @@ const drafts = new Map<string, string>();
 
 export function Composer({ c }: { c: Conv }) {
   const [text, setText] = useState(drafts.get(c.id) || "");
-  const [hidden, setHidden] = useState(false);
+  const [chosenHidden, setHidden] = useState(false);
+  // Joined hidden and not the assignee: everything written is a whisper until a take-over.
+  const me = S.me!.id;
+  const whisperOnly = c.assignee_id !== me && c.participants.some((p) => p.user_id === me && p.hidden);
+  const hidden = whisperOnly || chosenHidden;
   const [files, setFiles] = useState<Attachment[]>([]);
   const [uploading, setUploading] = useState<string | null>(null);
   const [emoji, setEmoji] = useState(false);
@@ -82,7 +87,7 @@ export function Composer({ c }: { c: Conv }) {
   };
   return (
     <div class={hidden ? "composer whisper" : "composer"} data-testid="composer-box" data-hidden={hidden ? "true" : "false"}>
-      {hidden && <div class="whisper-note" data-testid="whisper-banner">{t("compose.hiddenBanner")}</div>}
+      {hidden && <div class="whisper-note" data-testid="whisper-banner">{t(whisperOnly ? "compose.whisperOnly" : "compose.hiddenBanner")}</div>}
       {answers && (
         <ul class="answers" data-testid="quick-answers">
           {answers.length === 0 ? <li class="empty">{t("qa.none")}</li> : answers.map((a, i) => (
@@ -98,7 +103,7 @@ export function Composer({ c }: { c: Conv }) {
         placeholder={t(hidden ? "compose.hiddenPlaceholder" : "compose.placeholder")}
         onInput={(e) => onInput((e.target as HTMLTextAreaElement).value)} onKeyDown={onKey} />
       <div class="tools">
-        <button data-testid="hidden-toggle" aria-pressed={hidden} class={hidden ? "toggle on" : "toggle"} onClick={() => { setHidden(!hidden); stopTyping(); }}><Icon name="lock" size={14} /> {t("compose.hidden")}</button>
+        <button data-testid="hidden-toggle" aria-pressed={hidden} disabled={whisperOnly} class={hidden ? "toggle on" : "toggle"} onClick={() => { setHidden(!hidden); stopTyping(); }}><Icon name="lock" size={14} /> {t("compose.hidden")}</button>
         <button title={t("compose.emoji")} aria-label={t("compose.emoji")} onClick={() => setEmoji(!emoji)}><Icon name="smile" /></button>
         <label class="button" title={t("compose.attach")}><Icon name="clip" /><input type="file" data-testid="attach" hidden multiple onChange={attach} /><span class="sr">{t("compose.attach")}</span></label>
         <span class="grow" />

@@ -61,6 +61,7 @@ export function Conversation({ id }: { id: string }) {
         {c.status === "active" && assignee && <button data-testid="pin" onClick={on("conversation:pin", { pinned: !c.pinned })}>{t(c.pinned ? "act.unpin" : "act.pin")}</button>}
         {c.status === "active" && assignee && <button data-testid="return" onClick={on("conversation:return", {})}>{t("act.return")}</button>}
         {open && over && !inside && <button data-testid="join-hidden" onClick={on("conversation:join", { hidden: true })}>{t("act.joinHidden")}</button>}
+        {c.status === "active" && over && c.assignee_id && !assignee && <button data-testid="take-over" onClick={on("conversation:take_over", {})}>{t("act.takeOver")}</button>}
         {open && !assignee && c.participants.some((p) => p.user_id === me) && <button data-testid="leave" onClick={on("conversation:leave", {})}>{t("act.leave")}</button>}
         {open && (assignee || over) && <button class="danger" data-testid="close" onClick={on("conversation:close", {})}>{t("act.close")}</button>}
       </div>
