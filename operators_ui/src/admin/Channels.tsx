@@ -21,18 +21,31 @@ function Embed({ embed }: { embed: string }) {
   );
 }
 
-/** What creating a channel answered that is shown only now: the embed, the webhook, generated secrets. */
+/** A value to paste elsewhere, with a button that copies it. */
+function Copyable({ label, value, testid }: { label: string; value: string; testid: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <p class="copyable">{label}: <code data-testid={testid}>{value}</code>{" "}
+      <button type="button" data-testid={`${testid}-copy`} aria-label={`${t("act.copy")}: ${label}`}
+        onClick={() => navigator.clipboard.writeText(value).then(() => setCopied(true)).catch(fail)}>{t(copied ? "act.copied" : "act.copy")}</button>
+    </p>
+  );
+}
+
+/** What creating a channel answered that is shown only now: the embed, the webhook or inbound
+ * address, generated secrets. */
 function Created({ created, form }: { created: CreatedChannel; form: ParsedSchema | undefined }) {
   const once = (form?.once || [])
     .map((o) => ({ ...o, value: created[o.key] ?? created.config?.[o.key] }))
     .filter((o) => o.value !== undefined && o.value !== null && o.value !== "");
+  const inbound = typeof created.inbound_url === "string" ? created.inbound_url : null;
   return (
     <div data-testid="channel-created" class="card">
       {created.embed && <Embed embed={created.embed} />}
-      {created.webhook_url && <p>{t("ch.webhook")}: <span data-testid="created-webhook-url">{created.webhook_url}</span></p>}
-      {once.map((o) => (
-        <p key={o.key}>{localized(o.title)}: <code data-testid={`created-${o.key}`}>{String(o.value)}</code></p>
-      ))}
+      {created.webhook_url && <Copyable label={t("ch.webhook")} value={created.webhook_url} testid="created-webhook-url" />}
+      {inbound && <Copyable label={t("ch.inbound")} value={inbound} testid="created-inbound-url" />}
+      {once.map((o) => <Copyable key={o.key} label={localized(o.title)} value={String(o.value)} testid={`created-${o.key}`} />)}
+      {once.length > 0 && <p class="hint" data-testid="created-once-help">{t("ch.onceHelp")}</p>}
     </div>
   );
 }
