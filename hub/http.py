@@ -178,6 +178,14 @@ PAGE_CSP = (
     "img-src 'self' blob: data:; connect-src 'self' ws: wss:; media-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
+# The hub's icon, inline (no request, so no 404 on a page's every load): a speech bubble.
+FAVICON = (
+    '<link rel="icon" href="data:image/svg+xml,'
+    "%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E"
+    "%3Crect width='32' height='32' rx='8' fill='%232f6fed'/%3E"
+    "%3Cpath d='M8 9h16a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2h-9l-5 4v-4H8a2 2 0 0 1-2-2v-8a2 2 0 0 1 "
+    "2-2z' fill='%23fff'/%3E%3C/svg%3E\">"
+)
 # Everything else (JSON, scripts, files): nothing may run or be framed from it.
 DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
 

@@ -20,7 +20,7 @@ from hub.access import may_see, oversees
 from hub.api.common import caller, hub_of, int_param
 from hub.api.lines import ensure_member, load_line
 from hub.errors import Forbidden, NotFound
-from hub.http import json_response, read_json
+from hub.http import FAVICON, PAGE_CSP, json_response, read_json
 from hub.models import (
     Conversation,
     ConversationStatus,
@@ -38,17 +38,13 @@ from hub.storage.quick_answers import QuickAnswer
 DIST = Path(__file__).resolve().parent / "static" / "dist"
 BUNDLE_CACHE = "public, max-age=31536000, immutable"
 # The console talks only to its own origin; images and files come from the hub (or blob:).
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' blob: data:; connect-src 'self' ws: wss:; media-src 'self' data:; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
+CSP = PAGE_CSP
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>OpenLines</title>
-<link rel="icon" href="data:,">
+{favicon}
 </head><body><div id="app"></div>
 <script src="/console/app.js?v={version}"></script></body></html>
 """
@@ -79,7 +75,7 @@ async def index(request: web.Request) -> web.Response:
             code="bundle_missing",
         )
     return web.Response(
-        text=PAGE.replace("{version}", version),
+        text=PAGE.replace("{version}", version).replace("{favicon}", FAVICON),
         content_type="text/html",
         headers={
             "Cache-Control": "no-cache",

@@ -15,6 +15,7 @@ import secrets
 from hub.api.channels import ChannelIn, add_channel
 from hub.api.users import UserIn, create_user
 from hub.errors import Conflict
+from hub.http import FAVICON
 from hub.models import Line, LineCsat, LineMessages, Role
 from hub.services import Hub
 
@@ -98,12 +99,16 @@ async def widget_key(hub: Hub) -> str | None:
     return channel.widget_key if channel else None
 
 
-PAGE = """<!doctype html>
+PAGE = (
+    """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Demo shop: OpenLines widget</title>
+"""
+    + FAVICON
+    + """
 <style>
   body { font-family: Georgia, serif; margin: 0; background: #fbf8f3; color: #2b2118; }
   header { background: #2b2118; color: #fbf8f3; padding: 18px 32px; font-size: 22px; }
@@ -129,3 +134,4 @@ PAGE = """<!doctype html>
 </body>
 </html>
 """
+)

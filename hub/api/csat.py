@@ -11,11 +11,13 @@ from aiohttp import web
 
 from hub.api.common import hub_of, int_param
 from hub.errors import Conflict, Forbidden, ValidationFailed
+from hub.http import FAVICON
 
 routes = web.RouteTableDef()
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title>
+{favicon}
 <style>body{{font:16px system-ui,sans-serif;margin:4rem auto;max-width:28rem;
 text-align:center;color:#222}}</style></head><body><h1>{title}</h1><p>{text}</p></body></html>"""
 
@@ -36,6 +38,6 @@ async def rate(request: web.Request) -> web.Response:
     except Conflict:
         title, text = "Already rated · Оценка уже есть", "Thank you · Спасибо"
     return web.Response(
-        text=_PAGE.format(title=html.escape(title), text=html.escape(text)),
+        text=_PAGE.format(title=html.escape(title), text=html.escape(text), favicon=FAVICON),
         content_type="text/html",
     )

@@ -43,6 +43,8 @@ async def test_first_run_seeds_a_working_demo(tmp_path: Path, browser: Browser) 
             operator = await operator_socket(hub.url, operator_api.token or "")
 
             page = await browser.new_page()
+            refused: list[str] = []
+            page.on("response", lambda r: refused.append(r.url) if r.status >= 400 else None)
             await page.goto(hub.url + "/demo")
             await page.get_by_test_id("ol-launcher").click()
             await page.get_by_test_id("ol-prechat-name").fill("Demo visitor")
@@ -52,6 +54,9 @@ async def test_first_run_seeds_a_working_demo(tmp_path: Path, browser: Browser) 
             conversation_id = await accept_next(operator)
             await reply(operator, conversation_id, "Hello from the console")
             await expect(page.get_by_test_id("ol-message")).to_have_count(2)
+            assert refused == []  # not even a favicon
+            icon = await page.locator("link[rel=icon]").get_attribute("href")
+            assert icon and icon.startswith("data:image/svg+xml")
             await shot(page, "22-demo")
             await page.close()  # open sockets would hold up the graceful stop
             await operator.close()

@@ -98,7 +98,8 @@ export function inTab(c: Conv, tab: InboxTab): boolean {
   switch (tab) {
     case "offered": return c.status === "offered" && c.offered_to.includes(me);
     case "mine": return c.status === "active" && mine;
-    case "pinned": return c.pinned && c.status !== "closed";
+    // A pin is the assignee's (their client comes back to them), not the whole line's.
+    case "pinned": return c.pinned && c.status !== "closed" && c.assignee_id === me;
     case "queue": return c.status === "queued" || (c.status === "offered" && !c.offered_to.includes(me));
     case "all": return c.status !== "closed";
     default: return false;

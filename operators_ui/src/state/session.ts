@@ -3,7 +3,7 @@ import * as api from "../api/client";
 import { configureHttp } from "../api/http";
 import type { Presence } from "../api/types";
 import { connect, disconnect, emit } from "./socket";
-import { loadOpen } from "./conversations";
+import { inTab, loadOpen } from "./conversations";
 import { S, changed, storage, write } from "./store";
 
 configureHttp(() => write.token, () => { if (write.me) signedOut(); });
@@ -61,6 +61,11 @@ async function start(): Promise<void> {
   await loadLines();
   connect();
   await loadOpen();
+  // An offer waiting at sign-in is what needs the user first.
+  if ([...S.convs.values()].some((c) => inTab(c, "offered"))) {
+    write.tab = "offered";
+    changed();
+  }
 }
 
 export async function loadLines(): Promise<void> {
