@@ -8,6 +8,7 @@ import html
 import secrets
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
@@ -126,6 +127,20 @@ class WidgetConfig(BaseModel):
             if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
                 raise ValueError(f"{origin!r} is not an origin like https://example.com")
         return [o.rstrip("/") for o in value]
+
+
+def origin_allowed(config: dict[str, Any], origin: str | None, host: str | None) -> bool:
+    """Whether a page of ``origin`` may use the widget (``allowed_origins`` empty: any).
+
+    A browser sends no ``Origin`` on a same-origin GET (the socket's first polling request
+    from the hub's own ``/demo``): such a request comes from the hub's own address, the
+    ``Host`` it asked, which is allowed when an allowed origin names that host."""
+    allowed: list[str] = config.get("allowed_origins") or []
+    if not allowed:
+        return True
+    if origin:
+        return origin.rstrip("/") in allowed
+    return bool(host) and any(urlsplit(o).netloc.lower() == str(host).lower() for o in allowed)
 
 
 def identity_hash(secret: str, identity: str) -> str:

@@ -30,7 +30,7 @@ from hub.models import (
 from hub.realtime import WIDGET_NS, message_view, visitor_room
 from hub.services import Hub
 from hub.sockets import Ack, event_handler, session_of
-from widget.channel import identity_proven
+from widget.channel import identity_proven, origin_allowed
 from widget.limits import WidgetEvent, WidgetLimits, client_ip
 
 log = logging.getLogger("openlines.widget")
@@ -182,9 +182,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         channel = await hub.store.channels.by_widget_key(creds.key)
         if channel is None or not channel.active:
             raise refuse("unknown_widget", "no widget with this key")
-        allowed = channel.config.get("allowed_origins") or []
-        origin = (environ.get("HTTP_ORIGIN") or "").rstrip("/")
-        if allowed and origin not in allowed:
+        if not origin_allowed(
+            channel.config, environ.get("HTTP_ORIGIN"), environ.get("HTTP_HOST")
+        ):
             raise refuse("origin_not_allowed", "this site may not use the widget")
         email = None
         if creds.identity is not None or creds.identity_hash is not None:

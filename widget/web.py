@@ -22,6 +22,7 @@ from hub.http import bearer_token, error_response, json_response, request_addres
 from hub.models import ChannelRecord, User
 from hub.services import Hub
 from widget import demo
+from widget.channel import origin_allowed
 from widget.limits import WidgetLimits
 
 log = logging.getLogger("openlines.widget")
@@ -121,11 +122,6 @@ async def _visitor(hub: Hub, token: str) -> tuple[ChannelRecord, str]:
     return channel, visitor_id
 
 
-def _origin_allowed(channel: ChannelRecord, origin: str | None) -> bool:
-    allowed = channel.config.get("allowed_origins") or []
-    return not allowed or (origin or "").rstrip("/") in allowed
-
-
 @routes.options("/api/v1/widget/uploads")
 async def upload_preflight(request: web.Request) -> web.Response:
     # The preflight carries no token, so it cannot know the channel: the POST checks the origin.
@@ -154,7 +150,7 @@ async def upload(request: web.Request) -> web.Response:
         token = request.headers.get("X-Visitor-Token")
         if token:
             channel, visitor_id = await _visitor(hub, token)
-            allowed = _origin_allowed(channel, origin)
+            allowed = origin_allowed(channel.config, origin, request.host)
             cors = _cors(origin, allowed)
             if not allowed:
                 raise Forbidden("this site may not use the widget", code="origin_not_allowed")
