@@ -18,7 +18,7 @@ def may_see(user: User, conversation: Conversation, line: Line | None) -> bool:
         return True
     if line is not None and user.id in line.supervisors:
         return True
-    if user.id in conversation.staff_ids() or user.id in conversation.offered_to:
+    if user.id in conversation.watcher_ids() or user.id in conversation.offered_to:
         return True
     if user.role == Role.MANAGER and any(conversation.crm.model_dump().values()):
         return True

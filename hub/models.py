@@ -357,6 +357,10 @@ class Transfer(_Part):
 
     from_user_id: str = Field(alias="from")
     to_user_id: str = Field(alias="to")
+    # Whom a cancel gives the conversation back to (its assignee before the transfer), and
+    # when the transfer began (how long the receiver's client has waited since).
+    back_to: str | None = None
+    at: datetime | None = None
 
 
 class LastMessage(_Part):
@@ -443,6 +447,14 @@ class Conversation(Doc):
         ids = {p.user_id for p in self.participants}
         if self.assignee_id:
             ids.add(self.assignee_id)
+        return ids
+
+    def watcher_ids(self) -> set[str]:
+        """Staff who follow it: those who take part, and the sender of a pending transfer
+        (they see it until it is accepted, and may cancel it)."""
+        ids = self.staff_ids()
+        if self.transfer is not None:
+            ids.add(self.transfer.from_user_id)
         return ids
 
     def visible_participant(self, user_id: str) -> bool:

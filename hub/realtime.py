@@ -81,7 +81,7 @@ class Gateway:
     async def staff_rooms(self, conversation: Conversation, *, with_line: bool) -> list[str]:
         """Everyone on staff who may see this conversation, as rooms."""
         rooms = [ADMINS_ROOM, supervise_room(conversation.line_id)]
-        rooms += [user_room(uid) for uid in conversation.staff_ids()]
+        rooms += [user_room(uid) for uid in conversation.watcher_ids()]
         rooms += [user_room(uid) for uid in conversation.offered_to]
         if with_line:
             rooms.append(line_room(conversation.line_id))

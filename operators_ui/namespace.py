@@ -140,6 +140,9 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         "conversation:take_over", ConversationIdIn, lambda u, p: c.take_over(u, p.id)
     )
     conversation_action(
+        "conversation:transfer_cancel", ConversationIdIn, lambda u, p: c.cancel_transfer(u, p.id)
+    )
+    conversation_action(
         "conversation:return", ConversationIdIn, lambda u, p: c.return_to_queue(u, p.id)
     )
     conversation_action("conversation:pin", PinEvent, lambda u, p: c.pin(u, p.id, pinned=p.pinned))

@@ -325,6 +325,15 @@ async def staff(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/api/v1/console/transfer-lines")
+async def transfer_lines(request: web.Request) -> web.Response:
+    """Every line's id and name: where a conversation may be transferred to (an operator
+    transfers to lines they do not work in; nothing but the name is shown of those)."""
+    await caller(request)
+    lines = await hub_of(request).store.lines.all()
+    return json_response({"lines": [{"id": line.id, "name": line.name} for line in lines]})
+
+
 @routes.get("/api/v1/console/clients/{client_id}")
 async def client_card(request: web.Request) -> web.Response:
     """A client with their channel identities and the conversations the caller may see."""

@@ -193,6 +193,14 @@ async def join(request: web.Request) -> web.Response:
     return json_response(conversation_view(result))
 
 
+@routes.post("/api/v1/conversations/{conversation_id}/transfer/cancel")
+async def cancel_transfer(request: web.Request) -> web.Response:
+    """Who sent a transfer (or a supervisor) takes it back before it is accepted."""
+    user = await caller(request)
+    result = await hub_of(request).conversations.cancel_transfer(user, _conversation_id(request))
+    return json_response(conversation_view(result))
+
+
 @routes.post("/api/v1/conversations/{conversation_id}/take-over")
 async def take_over(request: web.Request) -> web.Response:
     """A supervisor or admin takes the conversation from its assignee and answers it."""

@@ -356,6 +356,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/conversations/{conversation_id}/join"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/leave"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/take-over"): _CONVERSATION_ACTION,
+    ("POST", "/api/v1/conversations/{conversation_id}/transfer/cancel"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/return"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/pin"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/unpin"): _CONVERSATION_ACTION,
@@ -426,6 +427,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/api/v1/console/staff"): Operation(
         result=_object({"staff": {"type": "array"}}), errors=(403,)
+    ),
+    ("GET", "/api/v1/console/transfer-lines"): Operation(
+        result=_object({"lines": {"type": "array"}})
     ),
     ("GET", "/api/v1/console/clients/{client_id}"): Operation(
         result=_object({"client": {"type": "object"}, "conversations": {"type": "array"}})

@@ -7,11 +7,13 @@ import logging
 from datetime import timedelta
 
 from hub.access import oversees
+from hub.conversations.capacity import Capacity
 from hub.conversations.posting import Notices
 from hub.conversations.queries import OPEN, Queries
 from hub.conversations.transitions import Transitions
 from hub.errors import Conflict, Forbidden, ValidationFailed
 from hub.events import (
+    Assigned,
     ChangeDetail,
     ConversationChange,
     Invited,
@@ -31,12 +33,18 @@ class Moves:
     """Staff hand a conversation on, bring colleagues in, or pin a client to an operator."""
 
     def __init__(
-        self, store: Store, transitions: Transitions, queries: Queries, notices: Notices
+        self,
+        store: Store,
+        transitions: Transitions,
+        queries: Queries,
+        notices: Notices,
+        capacity: Capacity,
     ) -> None:
         self._store = store
         self._transitions = transitions
         self._queries = queries
         self._notices = notices
+        self._capacity = capacity
 
     async def transfer_to_user(
         self, user: User, conversation_id: str, to_user_id: str
@@ -58,7 +66,9 @@ class Moves:
                     "assignee_id": None,
                     "offered_to": [target.id],
                     "offer_expires_at": expires_at,
-                    "transfer": Transfer(from_user_id=user.id, to_user_id=target.id).model_dump(),
+                    "transfer": Transfer(
+                        from_user_id=user.id, to_user_id=target.id, back_to=previous, at=utcnow()
+                    ).model_dump(),
                 }
             },
             change=ConversationChange.TRANSFERRED,
@@ -72,6 +82,65 @@ class Moves:
         await self._notices.note(
             updated, f"{user.name} transferred the conversation to {target.name}."
         )
+        return updated
+
+    async def cancel_transfer(self, user: User, conversation_id: str) -> Conversation:
+        """The sender (or a supervisor) takes back a transfer its receiver has not accepted:
+        the conversation goes back to whom it was with (taking their capacity slot again), or
+        to the queue when it was nobody's."""
+        conversation, line = await self._queries.acting(
+            user, conversation_id, assignee_or_overseer=False
+        )
+        pending = conversation.transfer
+        if pending is None or conversation.status != ConversationStatus.OFFERED:
+            raise Conflict("no transfer is waiting", code="no_transfer")
+        if user.id != pending.from_user_id and not oversees(user, line):
+            raise Forbidden("only who sent the transfer, or a supervisor, may cancel it")
+        expected = {"status": ConversationStatus.OFFERED.value, "transfer.to": pending.to_user_id}
+        back_to = await self._store.users.get(pending.back_to) if pending.back_to else None
+        if back_to is None or not back_to.active:
+            updated = await self._transitions.apply(
+                conversation.id,
+                expected,
+                {
+                    "$set": {
+                        "status": ConversationStatus.QUEUED.value,
+                        "offered_to": [],
+                        "offer_expires_at": None,
+                        "transfer": None,
+                        "queued_at": utcnow(),
+                    }
+                },
+                change=ConversationChange.RETURNED,
+                detail=Returned(user_id=user.id),
+                actor_id=user.id,
+                former_user_ids=[pending.to_user_id],
+            )
+        else:
+            slot = await self._capacity.take_slot(line, back_to.id)
+            updated = await self._transitions.apply(
+                conversation.id,
+                expected,
+                {
+                    "$set": {
+                        "status": ConversationStatus.ACTIVE.value,
+                        "assignee_id": back_to.id,
+                        "offered_to": [],
+                        "offer_expires_at": None,
+                        "transfer": None,
+                        "load_key": slot,
+                    }
+                },
+                change=ConversationChange.ASSIGNED,
+                detail=Assigned(user_id=back_to.id),
+                actor_id=user.id,
+                former_user_ids=[pending.to_user_id],
+            )
+            if updated is None:
+                await self._capacity.give_back(slot)
+        if updated is None:
+            raise Conflict("the transfer was taken meanwhile", code="stale_state")
+        await self._notices.note(updated, f"{user.name} cancelled the transfer.")
         return updated
 
     async def transfer_to_line(

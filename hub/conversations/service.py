@@ -38,7 +38,7 @@ class Conversations:
         self.capacity = Capacity(store, self.transitions)
         self.offers = Offers(self.transitions, self.queries, self.capacity, self.notices)
         self.posting = Posting(self.queries, stream, files, self.offers.accept)
-        self.moves = Moves(store, self.transitions, self.queries, self.notices)
+        self.moves = Moves(store, self.transitions, self.queries, self.notices, self.capacity)
         self.closing = Closing(store, self.transitions, self.queries)
         # the one change path (the CRM reaches it through the hub)
         self.transition = self.transitions.apply
@@ -68,6 +68,7 @@ class Conversations:
         self.invite = self.moves.invite
         self.join = self.moves.join
         self.take_over = self.moves.take_over
+        self.cancel_transfer = self.moves.cancel_transfer
         self.leave = self.moves.leave
         self.pin = self.moves.pin
         self.pinned_operator = self.moves.pinned_operator

@@ -601,6 +601,16 @@ manager     403  404   403       404    403      404
 admin       ok   409   ok        409    ok       409
 anonymous   401  401   401       401    401      401
 """)
+# Cancelling a transfer: none of these has one waiting, so whoever sees it hears 409 (the
+# sender's own cancel is in tests/hub/test_transfer_cancel.py).
+CANCEL_TRANSFER = grid("""
+            MINE QUEUE COLLEAGUE CLOSED B_ACTIVE B_QUEUE
+operator    409  409   404       409    404      404
+supervisor  409  409   409       409    404      404
+manager     409  404   409       404    409      404
+admin       409  409   409       409    409      409
+anonymous   401  401   401       401    401      401
+""")
 # Leaving: who takes part without being the assignee (others: 409, nothing to leave).
 LEAVE = grid("""
             MINE QUEUE COLLEAGUE CLOSED B_ACTIVE B_QUEUE JOINED
@@ -1093,6 +1103,13 @@ ROWS: list[Row] = [
     ),
     Row(
         "Conversations",
+        Rest("POST", CONVERSATION + "/transfer/cancel"),
+        CANCEL_TRANSFER,
+        Effect.FRESH,
+        probe=CONVERSATION,
+    ),
+    Row(
+        "Conversations",
         Rest("POST", CONVERSATION + "/take-over"),
         TAKE_OVER,
         Effect.FRESH,
@@ -1267,6 +1284,7 @@ ROWS: list[Row] = [
         note="someone else's personal answer is 404 to everyone, admins included",
     ),
     Row("Console", Rest("GET", "/api/v1/console/staff"), STAFF_NAMES),
+    Row("Console", Rest("GET", "/api/v1/console/transfer-lines"), ANYONE_SIGNED_IN),
     # --- files and the widget's REST side -------------------------------------------------
     Row(
         "Files",
@@ -1350,6 +1368,13 @@ ROWS: list[Row] = [
         "/operator",
         Emit(OP, "conversation:join", {"id": "{conversation_id}", "hidden": True}),
         _socket(JOIN),
+        Effect.FRESH,
+        probe=CONVERSATION,
+    ),
+    Row(
+        "/operator",
+        Emit(OP, "conversation:transfer_cancel", {"id": "{conversation_id}"}),
+        _socket(CANCEL_TRANSFER),
         Effect.FRESH,
         probe=CONVERSATION,
     ),

@@ -96,6 +96,7 @@ CONFLICTS = (
     "line_gone",
     "capacity_reached",
     "csat_not_awaited",
+    "no_transfer",
 )
 # A socket ack's error code -> the HTTP statuses it stands for ("not_a_participant" is both a
 # refusal to write, 403, and "nothing to leave", 409).

@@ -43,6 +43,7 @@ EVENT_MODELS: dict[str, dict[str, type[BaseModel]]] = {
         "conversation:close": operator_ns.ConversationIdIn,
         "conversation:leave": operator_ns.ConversationIdIn,
         "conversation:take_over": operator_ns.ConversationIdIn,
+        "conversation:transfer_cancel": operator_ns.ConversationIdIn,
         "conversation:return": operator_ns.ConversationIdIn,
         "conversation:transfer": operator_ns.TransferEvent,
         "conversation:invite": operator_ns.InviteEvent,

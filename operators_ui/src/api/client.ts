@@ -25,6 +25,8 @@ export const createLine = (line: Omit<LineDraft, "id">) => request<Line>("POST",
 export const patchLine = (id: string, line: Omit<LineDraft, "id">) => request<Line>("PATCH", `/api/v1/lines/${enc(id)}`, line);
 export const lineMembers = async (lineId: string) =>
   (await request<{ members: Member[] }>("GET", `/api/v1/console/lines/${enc(lineId)}/members`)).members;
+export const transferLines = async () =>
+  (await request<{ lines: { id: string; name: string }[] }>("GET", "/api/v1/console/transfer-lines")).lines;
 export const lineBoard = (lineId: string) => request<LineBoard>("GET", `/api/v1/console/lines/${enc(lineId)}/board`);
 
 // --- conversations ---

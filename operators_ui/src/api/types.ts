@@ -29,6 +29,8 @@ export type Conv = {
   last_message: { text: string; direction: string; created_at: string } | null;
   unread: number; created_at: string; updated_at?: string; rev?: number; queued_at: string | null; closed_at: string | null;
   csat?: Csat | null;
+  /** A transfer to one operator waiting for their accept. */
+  transfer?: { from: string; to: string; back_to: string | null; at: string | null } | null;
   /** In search results: the newest message with the searched words, around them. */
   match?: SearchMatch;
 };

@@ -65,6 +65,12 @@ export function Conversation({ id }: { id: string }) {
         {open && !assignee && c.participants.some((p) => p.user_id === me) && <button data-testid="leave" onClick={on("conversation:leave", {})}>{t("act.leave")}</button>}
         {open && (assignee || over) && <button class="danger" data-testid="close" onClick={on("conversation:close", {})}>{t("act.close")}</button>}
       </div>
+      {c.transfer && c.status === "offered" && (c.transfer.from === me || over) && (
+        <div class="banner transfer" data-testid="transfer-pending" role="status">
+          {t("transfer.pending", { name: S.names.get(c.transfer.to) || t("transfer.someone") })}
+          <button data-testid="transfer-cancel" onClick={on("conversation:transfer_cancel", {})}>{t("transfer.cancel")}</button>
+        </div>
+      )}
       <div class="body">
         <div class="col">
           <Thread id={id} />

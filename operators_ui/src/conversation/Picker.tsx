@@ -9,16 +9,19 @@ import { fail } from "../state/ui";
 
 export function Picker({ c, mode, close }: { c: Conv; mode: "transfer" | "invite"; close: () => void }) {
   const [members, setMembers] = useState<Member[] | null>(null);
+  const [lines, setLines] = useState<{ id: string; name: string }[]>([]);
   useEffect(() => {
     api.lineMembers(c.line_id)
-      .then((list) => setMembers(list.filter((m) => m.id !== S.me!.id && m.id !== c.assignee_id)))
+      // A transfer goes to the line's operators (supervisors join or take over instead).
+      .then((list) => setMembers(list.filter((m) => m.id !== S.me!.id && m.id !== c.assignee_id && (mode === "invite" || m.operator))))
       .catch((err) => { fail(err); close(); });
+    // Any line, the caller's or not: an operator hands a sales question to the sales line.
+    if (mode === "transfer") api.transferLines().then((all) => setLines(all.filter((l) => l.id !== c.line_id))).catch(fail);
   }, [c.id]);
   const pick = async (payload: Record<string, string>) => {
     const event = mode === "transfer" ? "conversation:transfer" : "conversation:invite";
     if (await act(event, c.id, payload)) close();
   };
-  const lines = S.lines.filter((l) => l.id !== c.line_id);
   return (
     <div class="modal" data-testid={`${mode}-picker`} role="dialog">
       <div class="card">

@@ -52,10 +52,12 @@ export function Inbox() {
 /** How long it has waited and how long the offer has left: the only part of a row that ticks. */
 function Waiting({ c, offeredToMe }: { c: Conv; offeredToMe: boolean }) {
   const now = useNow();
-  const waitingSince = c.queued_at || c.created_at;
+  // A transferred client has waited since their unanswered message, or since the transfer.
+  const unanswered = c.last_message?.direction === "in" ? c.last_message.created_at : null;
+  const waitingSince = c.transfer ? unanswered || c.transfer.at || c.created_at : c.queued_at || c.created_at;
   return (
     <div class="meta">
-      {(c.status === "queued" || c.status === "offered") && <span data-testid="wait-time">{t("list.waiting", { t: duration(now - Date.parse(waitingSince)) })}</span>}
+      {(c.status === "queued" || c.status === "offered") && <span data-testid="wait-time" data-since={waitingSince}>{t("list.waiting", { t: duration(now - Date.parse(waitingSince)) })}</span>}
       {offeredToMe && c.offer_expires_at && <span class="countdown" data-testid="countdown">{t("list.expires", { t: duration(Date.parse(c.offer_expires_at) - now) })}</span>}
     </div>
   );

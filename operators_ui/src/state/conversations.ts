@@ -97,7 +97,8 @@ export function inTab(c: Conv, tab: InboxTab): boolean {
   const mine = c.assignee_id === me || c.participants.some((p) => p.user_id === me);
   switch (tab) {
     case "offered": return c.status === "offered" && c.offered_to.includes(me);
-    case "mine": return c.status === "active" && mine;
+    // A transfer the user sent stays in Mine until it is accepted (they may cancel it).
+    case "mine": return (c.status === "active" && mine) || (c.status === "offered" && c.transfer?.from === me);
     // A pin is the assignee's (their client comes back to them), not the whole line's.
     case "pinned": return c.pinned && c.status !== "closed" && c.assignee_id === me;
     case "queue": return c.status === "queued" || (c.status === "offered" && !c.offered_to.includes(me));

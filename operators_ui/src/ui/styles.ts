@@ -46,6 +46,7 @@ main{flex:1;min-height:0;display:flex}
 .item mark{background:#ffe58a;color:#1d2433;border-radius:2px}
 .item .tag{background:#fff0c2;color:#5c4400;border-radius:6px;padding:0 6px;font-size:11px;margin-right:4px}
 .list .more{margin:8px 12px}
+.banner.transfer{display:flex;gap:12px;align-items:center;flex-wrap:wrap;background:#eef4ff;border-bottom:1px solid #cddcfb;padding:8px 12px;color:#1d2f5c}
 .rating{display:inline-flex;gap:6px;align-items:baseline;flex-wrap:wrap}
 .rating .stars{color:#8a5a00;letter-spacing:1px}.rating .stars .off{color:#c4cad6}
 .rating .comment{color:#3d4657;font-style:italic}
