@@ -13,6 +13,7 @@ from tests.support.clients import Api, new_msg_id, operator_socket
 from tests.widget.conftest import SiteFactory, shot
 from tests.widget.support import (
     accept_next,
+    open_widget,
     png_bytes,
     reply,
     send_from_page,
@@ -28,13 +29,7 @@ PHONE: dict[str, Any] = {
 
 
 async def open_on_phone(browser: Browser, site: str) -> Page:
-    context = await browser.new_context(**PHONE)
-    page = await context.new_page()
-    await page.goto(site)
-    await page.get_by_test_id("ol-launcher").tap()
-    await page.get_by_test_id("ol-panel").wait_for()
-    await page.locator("#openlines-widget[data-ol-state=ready]").wait_for(state="attached")
-    return page
+    return await open_widget(await browser.new_context(**PHONE), site)
 
 
 async def test_the_chat_takes_the_whole_phone_screen_and_closes(
