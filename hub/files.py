@@ -8,9 +8,11 @@ browser would run (HTML, SVG, scripts) is on the list.
 
 from __future__ import annotations
 
+import struct
 import unicodedata
-from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -144,6 +146,132 @@ def _utf8_prefix(head: bytes) -> bool:
     return False
 
 
+# How much of an image's start ``image_size`` is given: a JPEG's size comes after its EXIF and
+# colour profile segments, which fit in one GridFS chunk (255 KB) for camera and phone photos.
+SIZE_HEAD_BYTES = 255 * 1024
+# EXIF orientations 5-8 turn the picture a quarter: browsers show it with width and height
+# swapped (``image-orientation: from-image``, their default).
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic); C4, C8, CC are not.
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# JPEG markers without a length field after them.
+_JPEG_BARE = frozenset({0x01, *range(0xD0, 0xD9)})
+
+
+def image_size(mime: str, head: bytes) -> tuple[int, int] | None:
+    """The (width, height) in pixels an image of type ``mime`` is shown at, read from the
+    first bytes of its file (``SIZE_HEAD_BYTES`` are enough). ``None`` when it is not an image
+    we read, or the head does not say (cut short, malformed): the size is a layout hint, so a
+    file we cannot measure is still a file."""
+    try:
+        if mime == "image/png":
+            size = _png_size(head)
+        elif mime == "image/gif":
+            size = _gif_size(head)
+        elif mime == "image/webp":
+            size = _webp_size(head)
+        elif mime == "image/jpeg":
+            size = _jpeg_size(head)
+        else:
+            return None
+    except (struct.error, IndexError):
+        return None
+    if size is None or size[0] <= 0 or size[1] <= 0:
+        return None
+    return size
+
+
+def _png_size(head: bytes) -> tuple[int, int] | None:
+    # The signature, then IHDR first: length, "IHDR", width and height (big-endian).
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+def _gif_size(head: bytes) -> tuple[int, int] | None:
+    # The logical screen: width and height after the 6-byte signature (little-endian).
+    if head[:6] not in (b"GIF87a", b"GIF89a"):
+        return None
+    width, height = struct.unpack("<HH", head[6:10])
+    return width, height
+
+
+def _webp_size(head: bytes) -> tuple[int, int] | None:
+    # RIFF, the size, WEBP, then the first chunk's four-cc, its size and (at 20) its payload.
+    if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
+        return None
+    kind = head[12:16]
+    if kind == b"VP8X":  # extended: the canvas, 24-bit width-1 and height-1 after flags
+        return (
+            int.from_bytes(head[24:27], "little") + 1,
+            int.from_bytes(head[27:30], "little") + 1,
+        )
+    if kind == b"VP8L":  # lossless: 0x2f, then 14-bit width-1 and height-1
+        if head[20] != 0x2F:
+            return None
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b"VP8 ":  # lossy: a 3-byte frame tag, the start code, 14-bit width and height
+        if head[23:26] != b"\x9d\x01\x2a":
+            return None
+        width, height = struct.unpack("<HH", head[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def _jpeg_size(head: bytes) -> tuple[int, int] | None:
+    # Segments after the SOI marker: 0xFF, the marker, a big-endian length (which counts
+    # itself) and the payload; the first start-of-frame holds the height and the width.
+    if head[:2] != b"\xff\xd8":
+        return None
+    orientation = 1
+    at = 2
+    while at + 4 <= len(head):
+        if head[at] != 0xFF:
+            return None
+        marker = head[at + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            at += 1
+            continue
+        if marker in _JPEG_BARE:
+            at += 2
+            continue
+        (length,) = struct.unpack(">H", head[at + 2 : at + 4])
+        if length < 2:
+            return None
+        payload = head[at + 4 : at + 2 + length]
+        if marker == 0xE1 and payload[:6] == b"Exif\x00\x00":
+            orientation = _exif_orientation(payload[6:]) or orientation
+        elif marker in _JPEG_FRAMES:
+            height, width = struct.unpack(">HH", payload[1:5])
+            return (height, width) if orientation in _QUARTER_TURNS else (width, height)
+        elif marker == 0xDA:  # start of scan: no frame header came before the image data
+            return None
+        at += 2 + length
+    return None
+
+
+def _exif_orientation(tiff: bytes) -> int | None:
+    """The Orientation tag (0x0112) of the first IFD of an EXIF block's TIFF data; ``None``
+    when it has none or the block is malformed (the frame's own size still counts)."""
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None:
+        return None
+    try:
+        (ifd,) = struct.unpack(order + "I", tiff[4:8])
+        (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+        for n in range(count):
+            entry = ifd + 2 + 12 * n
+            tag, kind = struct.unpack(order + "HH", tiff[entry : entry + 4])
+            if tag == 0x0112 and kind == 3:  # SHORT: the value sits in the entry itself
+                (value,) = struct.unpack(order + "H", tiff[entry + 8 : entry + 10])
+                return int(value)
+    except struct.error:
+        return None
+    return None
+
+
 def file_url(file_id: str) -> str:
     """Where a file is read (relative to the hub: the widget and console add the hub's origin)."""
     return f"/api/v1/files/{file_id}"
@@ -156,11 +284,28 @@ class StoredFile:
     mime: str
     size: int
     owner: dict[str, Any]
+    # An image's pixels as shown (None: not an image, or not measured): the attachment carries
+    # them so a thread reserves the picture's room before it loads.
+    width: int | None = None
+    height: int | None = None
 
     def attachment(self) -> Attachment:
         return Attachment(
-            id=self.id, name=self.name, mime=self.mime, size=self.size, url=file_url(self.id)
+            id=self.id,
+            name=self.name,
+            mime=self.mime,
+            size=self.size,
+            url=file_url(self.id),
+            width=self.width,
+            height=self.height,
         )
+
+    def measured(self, head: bytes) -> StoredFile:
+        """This file with the size its first bytes give (unchanged when they give none)."""
+        size = image_size(self.mime, head)
+        if size is None:
+            return self
+        return replace(self, width=size[0], height=size[1])
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -228,10 +373,14 @@ class Files:
         file_id = ObjectId()
         chunk_bytes = self._files.chunk_bytes
         pending, number = head, 0  # bytes not yet in a stored chunk; the next chunk's number
+        # An image's first bytes, kept to read its size from once it is all stored.
+        sample = bytearray(head) if mime.startswith("image/") else None
         try:
             async for piece in source:
                 size += len(piece)
                 self.check_size(size)  # stop as soon as it is too large
+                if sample is not None and len(sample) < SIZE_HEAD_BYTES:
+                    sample += piece[: SIZE_HEAD_BYTES - len(sample)]
                 pending += piece
                 while len(pending) >= chunk_bytes:
                     await self._write_chunk(file_id, number, pending[:chunk_bytes])
@@ -246,7 +395,8 @@ class Files:
         except BaseException:
             await self._files.drop_chunks(file_id)  # refused: nothing stays
             raise
-        return StoredFile(id=str(file_id), name=name, mime=mime, size=size, owner=owner)
+        stored = StoredFile(id=str(file_id), name=name, mime=mime, size=size, owner=owner)
+        return stored.measured(bytes(sample)) if sample is not None else stored
 
     async def _write_chunk(self, file_id: ObjectId, number: int, data: bytearray) -> None:
         await self._files.write_chunk(file_id, number, bytes(data))
@@ -255,7 +405,8 @@ class Files:
         """Store a file the hub itself vouches for (no size or type checks)."""
         clean = clean_name(name)
         file_id = await self._files.upload(clean, data, mime, owner)
-        return StoredFile(id=file_id, name=clean, mime=mime, size=len(data), owner=owner)
+        stored = StoredFile(id=file_id, name=clean, mime=mime, size=len(data), owner=owner)
+        return stored.measured(data[:SIZE_HEAD_BYTES])
 
     async def get(self, file_id: str) -> StoredFile | None:
         oid = _oid(file_id)
@@ -273,7 +424,7 @@ class Files:
         assert oid is not None  # callers read only files that ``get`` found
         return await self._files.read(oid)
 
-    async def stream(self, file_id: str) -> AsyncIterator[bytes]:
+    async def stream(self, file_id: str) -> AsyncGenerator[bytes, None]:
         """The file's bytes a GridFS chunk at a time (downloads: bounded memory per reader)."""
         oid = _oid(file_id)
         assert oid is not None  # callers read only files that ``get`` found
@@ -298,8 +449,21 @@ class Files:
                 raise ValidationFailed(
                     "an attachment is not one of your uploads", code="unknown_attachment"
                 )
-            found.append(stored.attachment())
+            found.append((await self._measure(stored)).attachment())
         return found
+
+    async def _measure(self, stored: StoredFile) -> StoredFile:
+        """``stored`` with its image size, read from the start of the stored file: the file
+        document keeps no size, so an upload is measured again when a message carries it."""
+        if not stored.mime.startswith("image/"):
+            return stored
+        head = bytearray()
+        async with aclosing(self.stream(stored.id)) as chunks:
+            async for chunk in chunks:
+                head += chunk
+                if len(head) >= SIZE_HEAD_BYTES:
+                    break
+        return stored.measured(bytes(head[:SIZE_HEAD_BYTES]))
 
     async def _carrier(self, file_id: str) -> Conversation | None:
         """The conversation of a public message that carries this file, if any."""

@@ -338,6 +338,10 @@ class Attachment(BaseModel):
     mime: str
     size: int
     url: str | None = None
+    # An image's size in pixels as shown (EXIF rotation applied), when the hub could read it:
+    # threads reserve its room before it loads, so the newest message stays in view.
+    width: int | None = None
+    height: int | None = None
 
 
 class Csat(_Part):

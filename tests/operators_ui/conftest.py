@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -35,11 +36,22 @@ async def shot(page: Page, name: str) -> None:
 
 
 async def sign_in(
-    browser: Browser, base_url: str, api: Api, *, lang: str = "en", password: str = PASSWORD
+    browser: Browser,
+    base_url: str,
+    api: Api,
+    *,
+    lang: str = "en",
+    password: str = PASSWORD,
+    **context_options: Any,
 ) -> Page:
-    """A new browser context signed in as ``api.user`` through the login form."""
+    """A new browser context signed in as ``api.user`` through the login form;
+    ``context_options`` override the context's (a phone's viewport, touch)."""
     context = await browser.new_context(
-        viewport={"width": 1280, "height": 800}, locale="en-US" if lang == "en" else "ru-RU"
+        **{
+            "viewport": {"width": 1280, "height": 800},
+            "locale": "en-US" if lang == "en" else "ru-RU",
+            **context_options,
+        }
     )
     page = await context.new_page()
     await page.goto(base_url + "/")

@@ -30,9 +30,10 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "widget"
 UPLOAD_LIMIT = 256 * 1024
 
 # A customer's page with blunt CSS of its own: the widget must look the same anyway, and must
-# not restyle the page.
+# not restyle the page. Responsive, as sites are: on a phone it is as wide as the screen.
 SITE_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Customer site</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>button {{ display: none !important; }} p {{ color: rgb(1, 2, 3); }}</style>
 </head><body>
 <p id="page-text">Welcome to our shop</p><button id="page-button">Buy</button>

@@ -1,5 +1,9 @@
 // Styles live inside the shadow root: nothing leaks into the host page and the page's CSS does
 // not reach in (`all: initial` stops inherited properties at the host).
+// On a phone (narrow, or a phone on its side) the open chat takes the whole screen.
+const PHONE_MAX_PX = 760;
+const PHONE_MAX_HEIGHT_PX = 500;
+
 export const CSS = `
 :host{all:initial}
 *{box-sizing:border-box;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Arial,sans-serif;font-size:14px;line-height:1.4}
@@ -13,7 +17,7 @@ export const CSS = `
 .ol-s{padding:6px 12px;background:#fff4d6;color:#5c4400;font-size:13px}
 .ol-n{padding:6px 12px;background:#fde2e2;color:#8a1111;font-size:13px}
 .ol-q{padding:6px 12px;background:#e8f0fe;color:#1a3c8a;font-size:13px}
-.ol-t{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f6f7f9}
+.ol-t{flex:1;overflow-y:auto;overscroll-behavior:contain;padding:12px;display:flex;flex-direction:column;gap:6px;background:#f6f7f9}
 .ol-m{max-width:80%;padding:8px 10px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}
 .ol-m.own{align-self:flex-end;background:var(--ol-c);color:#fff;border-bottom-right-radius:4px}
 .ol-m.op{align-self:flex-start;background:#fff;border:1px solid #e3e5ea;border-bottom-left-radius:4px}
@@ -22,7 +26,7 @@ export const CSS = `
 .ol-m .au{display:block;font-size:12px;font-weight:600;opacity:.8}
 .ol-m .mt{display:block;font-size:11px;opacity:.75;text-align:right;margin-top:2px}
 .ol-m.failed{opacity:.7}.ol-m .rt{background:none;border:0;color:inherit;text-decoration:underline;cursor:pointer;font-size:11px;padding:0 0 0 6px}
-.ol-m img{display:block;max-width:220px;max-height:220px;border-radius:8px;margin-top:4px}
+.ol-m img{display:block;max-width:min(220px,100%);max-height:220px;height:auto;border-radius:8px;margin-top:4px;background:rgba(0,0,0,.06)}
 .ol-m .fl{display:block;margin-top:4px}
 .ol-ty{font-size:12px;color:#667;padding:0 14px 4px;min-height:16px;background:#f6f7f9}
 .ol-c{border-top:1px solid #e3e5ea;padding:8px;display:flex;gap:6px;align-items:flex-end;background:#fff;position:relative}
@@ -46,4 +50,13 @@ export const CSS = `
 .ol-cs .st button.on{color:#f5a623}
 .ol-cs textarea{border:1px solid #d5d8de;border-radius:8px;padding:6px;resize:none;height:50px}
 .ol-dz{outline:2px dashed var(--ol-c);outline-offset:-6px}
+@media (max-width:${PHONE_MAX_PX}px),(max-height:${PHONE_MAX_HEIGHT_PX}px){
+.ol-p{top:0;left:0;right:0;bottom:0;width:auto;height:auto;max-width:none;max-height:none;border-radius:0;box-shadow:none}
+.ol-h{padding:8px 8px 8px 14px;padding-top:max(8px,env(safe-area-inset-top))}
+.ol-h .ol-x{min-width:44px;min-height:44px;font-size:28px}
+.ol-c{padding-bottom:max(8px,env(safe-area-inset-bottom))}
+.ol-c textarea,.ol-f input[type=text],.ol-f input[type=email],.ol-f input[type=tel],.ol-f textarea,.ol-cs textarea{font-size:16px}
+.ol-c .ic{min-width:40px;min-height:40px}
+.ol-m{max-width:88%}
+}
 `;

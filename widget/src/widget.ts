@@ -5,7 +5,16 @@ import { fill, pickTexts, type Texts } from "./i18n";
 import { CSS } from "./styles";
 import { el, renderText } from "./text";
 
-type Attachment = { id: string; name: string; mime: string; size: number; url?: string | null };
+// width/height: an image's pixels as shown, when the hub could read them.
+type Attachment = {
+  id: string;
+  name: string;
+  mime: string;
+  size: number;
+  url?: string | null;
+  width?: number | null;
+  height?: number | null;
+};
 type Author = { type: "client" | "operator" | "system"; id?: string | null; name?: string | null };
 type Message = {
   id: string;
@@ -68,6 +77,18 @@ function uid(): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
+// The box a picture is previewed in (as .ol-m img in styles.ts); within this many pixels of
+// the bottom, the newest message counts as in view.
+const PREVIEW_PX = 220;
+const AT_END_PX = 32;
+
+/** The size a picture is previewed at, from the pixels the hub stored for it. */
+function previewSize(file: Attachment): { width: number; height: number } | null {
+  if (!file.width || !file.height) return null;
+  const scale = Math.min(1, PREVIEW_PX / file.width, PREVIEW_PX / file.height);
+  return { width: Math.max(1, Math.round(file.width * scale)), height: Math.max(1, Math.round(file.height * scale)) };
+}
+
 function clock(iso: string): string {
   const d = new Date(iso);
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
@@ -97,6 +118,9 @@ class Widget {
   private typingShown: number | undefined;
   private noticeTimer: number | undefined;
   private markReady!: () => void;
+  // Whether the visitor is at the newest message: then a picture loading (one without a stored
+  // size) or the panel resizing (a phone's keyboard) keeps it in view.
+  private atEnd = true;
   // Resolves with the first session: uploads need the visitor token.
   private ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
@@ -163,7 +187,7 @@ class Widget {
     const header = el("div", { class: "ol-h" });
     const names = el("div");
     names.append(this.titleEl, this.subtitle);
-    const close = el("button", { class: "ol-x", "data-testid": "ol-close" }, "×");
+    const close = el("button", { class: "ol-x", "data-testid": "ol-close", type: "button" }, "×");
     close.onclick = () => this.toggle(false);
     header.append(names, close);
 
@@ -226,12 +250,22 @@ class Widget {
       this.composer,
     );
     this.root.appendChild(this.panel);
+    this.thread.onscroll = () => {
+      const el = this.thread;
+      this.atEnd = el.scrollHeight - el.scrollTop - el.clientHeight <= AT_END_PX;
+    };
+    // "load" does not bubble: caught on the way down, for every picture of the thread.
+    this.thread.addEventListener("load", (ev) => { if (ev.target instanceof HTMLImageElement && this.atEnd) this.scroll(); }, true);
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => { if (this.atEnd) this.scroll(); }).observe(this.thread);
+    }
   }
 
   private applyTexts(): void {
     const t = this.t;
     const cfg = this.session?.widget;
     this.launcher.setAttribute("aria-label", t.launcher);
+    (this.root.querySelector("[data-testid=ol-close]") as HTMLElement).setAttribute("aria-label", t.close);
     this.titleEl.textContent = cfg?.title || "";
     this.input.placeholder = t.placeholder;
     const send = this.root.querySelector("[data-testid=ol-send]") as HTMLElement;
@@ -289,6 +323,7 @@ class Widget {
 
   private scroll(): void {
     this.thread.scrollTop = this.thread.scrollHeight;
+    this.atEnd = true;
   }
 
   // --- connection ---------------------------------------------------------------------------
@@ -452,7 +487,10 @@ class Widget {
   private attachmentNode(file: Attachment): HTMLElement {
     if (file.mime.startsWith("image/")) {
       const link = el("a", { href: this.fileUrl(file), target: "_blank", rel: "noopener" });
-      link.appendChild(el("img", { src: this.fileUrl(file), alt: file.name, "data-testid": "ol-attachment-image" }));
+      const size = previewSize(file);
+      // With the size the hub stored, the picture's room is kept before it loads: no jump.
+      const dims: Record<string, string> = size ? { width: String(size.width), height: String(size.height) } : {};
+      link.appendChild(el("img", { src: this.fileUrl(file), alt: file.name, "data-testid": "ol-attachment-image", ...dims }));
       return link;
     }
     const size = file.size > 1 << 20 ? `${(file.size / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(file.size / 1024)} KB`;

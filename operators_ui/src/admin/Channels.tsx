@@ -106,8 +106,8 @@ export function AdminChannels() {
       <label class="inline">{t("ch.line")}<select data-testid="channel-line" value={lineId} onChange={(e) => setLineId((e.target as HTMLSelectElement).value)}>
         {S.lines.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}</select></label>
       {channels.length === 0 && <p class="empty">{t("ch.none")}</p>}
-      <table><tbody>{channels.map((ch) => (
-        <tr key={ch.id} data-testid="channel-row" data-type={ch.type}><td><ChannelIcon type={ch.type} /> {typeTitle(ch.type)}</td>
+      <table class="cards"><tbody>{channels.map((ch) => (
+        <tr key={ch.id} data-testid="channel-row" data-type={ch.type}><td class="card-title"><ChannelIcon type={ch.type} /> {typeTitle(ch.type)}</td>
           <td>{String(ch.config?.title || ch.config?.address || "")}</td>
           <td>{t(ch.active ? "ch.enabled" : "ch.disabled")} <button onClick={() => api.patchChannel(ch.id, { active: !ch.active }).then(reload).catch(fail)}>{t(ch.active ? "users.deactivate" : "users.activate")}</button></td>
           <td>{t("ch.webhook")}: {ch.webhook_url || t("ch.webhookNone")}{ch.secrets_set?.length ? ` · ${t("ch.secretsSet")}: ${ch.secrets_set.join(", ")}` : ""}</td>

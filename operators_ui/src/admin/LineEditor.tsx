@@ -64,7 +64,7 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
         {wh && <>
           <label>{t("wh.timezone")}<input list="ol-zones" data-testid="wh-timezone" value={wh.timezone} onInput={(e) => setWh({ timezone: (e.target as HTMLInputElement).value })} /></label>
           <datalist id="ol-zones">{zones().map((z) => <option key={z} value={z} />)}</datalist>
-          <table><tbody>{DAYS.map((day) => (
+          <table class="week"><tbody>{DAYS.map((day) => (
             <tr key={day} data-testid={`wh-day-${day}`}><th>{t(`day.${day}`)}</th><td>
               {(wh.week[day] || []).length === 0 && <span class="muted">{t("wh.noIntervals")} </span>}
               {(wh.week[day] || []).map(([start, end], i) => {

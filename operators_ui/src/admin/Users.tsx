@@ -27,12 +27,12 @@ export function Users() {
   return (
     <div class="page">
       <h2>{t("users.title")}</h2>
-      <table>
+      <table class="cards">
         <thead><tr><th>{t("users.name")}</th><th>{t("users.email")}</th><th>{t("users.role")}</th><th>{t("users.state")}</th><th /></tr></thead>
         <tbody>{users.map((u) => (
-          <tr key={u.id} data-testid="user-row"><td>{u.name}</td><td>{u.email}</td>
-            <td><select value={u.role} onChange={(e) => patch(u.id, { role: (e.target as HTMLSelectElement).value as Role })}>{ROLES.map((r) => <option key={r} value={r}>{t(`role.${r}`)}</option>)}</select></td>
-            <td>{t(u.active ? "users.active" : "users.inactive")}</td>
+          <tr key={u.id} data-testid="user-row"><td class="card-title">{u.name}</td><td data-label={t("users.email")}>{u.email}</td>
+            <td data-label={t("users.role")}><select aria-label={t("users.role")} value={u.role} onChange={(e) => patch(u.id, { role: (e.target as HTMLSelectElement).value as Role })}>{ROLES.map((r) => <option key={r} value={r}>{t(`role.${r}`)}</option>)}</select></td>
+            <td data-label={t("users.state")}>{t(u.active ? "users.active" : "users.inactive")}</td>
             <td>{u.id !== S.me!.id && <button onClick={() => patch(u.id, { active: !u.active })}>{t(u.active ? "users.deactivate" : "users.activate")}</button>}</td></tr>
         ))}</tbody>
       </table>

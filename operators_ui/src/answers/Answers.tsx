@@ -26,8 +26,8 @@ export function Answers() {
   return (
     <div class="page">
       <h2>{t("qa.title")}</h2>
-      <table><tbody>{items.map((a) => (
-        <tr key={a.id}><td><b>{a.title}</b></td><td class="pre">{a.text}</td><td>{a.line_id ? S.lines.find((l) => l.id === a.line_id)?.name : t("qa.personal")}</td>
+      <table class="cards"><tbody>{items.map((a) => (
+        <tr key={a.id}><td class="card-title"><b>{a.title}</b></td><td class="pre">{a.text}</td><td data-label={t("qa.scope")}>{a.line_id ? S.lines.find((l) => l.id === a.line_id)?.name : t("qa.personal")}</td>
           <td><button onClick={() => api.deleteQuickAnswer(a.id).then(reload).catch(fail)}>{t("act.delete")}</button></td></tr>
       ))}</tbody></table>
       <form class="card form" onSubmit={submit} data-testid="qa-form">

@@ -11,7 +11,11 @@ export type Presence = "online" | "away" | "offline";
 export type User = {
   id: string; name: string; email: string; role: Role; active: boolean; status_preference?: Presence;
 };
-export type Attachment = { id: string; name: string; mime: string; size: number; url?: string | null };
+/** ``width``/``height``: an image's pixels as shown, when the hub could read them. */
+export type Attachment = {
+  id: string; name: string; mime: string; size: number; url?: string | null;
+  width?: number | null; height?: number | null;
+};
 export type Msg = {
   id: string; conversation_id: string; seq: number; direction: "in" | "out" | "system";
   author: { type: string; id?: string | null; name?: string | null };

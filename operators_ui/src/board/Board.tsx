@@ -47,18 +47,18 @@ export function Board() {
           <HourChart counts={data.by_hour} />
           <OperatorChart operators={data.operators} />
         </div>
-        <table>
+        <table class="cards">
           <thead><tr>
             <th>{t("board.operator")}</th><th>{t("board.status")}</th><th>{t("board.load")}</th>
             <th>{t("board.todayCol")}</th><th>{t("board.firstCol")}</th><th>{t("board.csat")}</th>
           </tr></thead>
           <tbody>{data.operators.map((m) => (
-            <tr key={m.id} data-testid="board-operator" data-user-id={m.id}><td>{m.name}</td>
-              <td data-testid="board-operator-status" data-status={m.status}><span class={`dot status-${m.status}`} /> {t(`status.${m.status}`)}</td>
-              <td data-testid="board-operator-load">{m.max_active ? `${m.active} / ${m.max_active}` : `${m.active}`}</td>
-              <td data-testid="board-operator-today">{m.today}</td>
-              <td>{m.avg_first_response_s == null ? "—" : duration(m.avg_first_response_s * 1000)}</td>
-              <td data-testid="board-operator-csat">{m.csat_avg == null ? "—" : m.csat_avg.toFixed(1)}</td></tr>
+            <tr key={m.id} data-testid="board-operator" data-user-id={m.id}><td class="card-title">{m.name}</td>
+              <td data-testid="board-operator-status" data-status={m.status} data-label={t("board.status")}><span class={`dot status-${m.status}`} /> {t(`status.${m.status}`)}</td>
+              <td data-testid="board-operator-load" data-label={t("board.load")}>{m.max_active ? `${m.active} / ${m.max_active}` : `${m.active}`}</td>
+              <td data-testid="board-operator-today" data-label={t("board.todayCol")}>{m.today}</td>
+              <td data-label={t("board.firstCol")}>{m.avg_first_response_s == null ? "—" : duration(m.avg_first_response_s * 1000)}</td>
+              <td data-testid="board-operator-csat" data-label={t("board.csat")}>{m.csat_avg == null ? "—" : m.csat_avg.toFixed(1)}</td></tr>
           ))}</tbody>
         </table>
       </>}

@@ -55,6 +55,14 @@ export function Composer({ c }: { c: Conv }) {
       typingTimer.current = window.setTimeout(stopTyping, 3000);
     }
   };
+  // The phone's way to quick answers (no "/" to type on the go): all of them, picked with a tap
+  // or, the focus back in the text, with the arrows and Enter as after "/".
+  const toggleAnswers = async () => {
+    if (answers) { setAnswers(null); return; }
+    try { setAnswers(await quickAnswers()); } catch (err) { fail(err); return; }
+    setPickIdx(0);
+    area.current?.focus();
+  };
   const useAnswer = (a: QuickAnswer) => { setText(a.text); drafts.set(c.id, a.text); setAnswers(null); area.current?.focus(); };
   const send = async () => {
     const body = text.trim();
@@ -89,7 +97,7 @@ export function Composer({ c }: { c: Conv }) {
     <div class={hidden ? "composer whisper" : "composer"} data-testid="composer-box" data-hidden={hidden ? "true" : "false"}>
       {hidden && <div class="whisper-note" data-testid="whisper-banner">{t(whisperOnly ? "compose.whisperOnly" : "compose.hiddenBanner")}</div>}
       {answers && (
-        <ul class="answers" data-testid="quick-answers">
+        <ul class="answers" data-testid="quick-answers" id={`answers-${c.id}`}>
           {answers.length === 0 ? <li class="empty">{t("qa.none")}</li> : answers.map((a, i) => (
             <li key={a.id} class={i === pickIdx ? "on" : ""} data-testid="quick-answer" onMouseDown={(e) => { e.preventDefault(); useAnswer(a); }}><b>{a.title}</b> {a.text.slice(0, 80)}</li>
           ))}
@@ -106,6 +114,8 @@ export function Composer({ c }: { c: Conv }) {
         <button data-testid="hidden-toggle" aria-pressed={hidden} disabled={whisperOnly} class={hidden ? "toggle on" : "toggle"} onClick={() => { setHidden(!hidden); stopTyping(); }}><Icon name="lock" size={14} /> {t("compose.hidden")}</button>
         <button title={t("compose.emoji")} aria-label={t("compose.emoji")} onClick={() => setEmoji(!emoji)}><Icon name="smile" /></button>
         <label class="button" title={t("compose.attach")}><Icon name="clip" /><input type="file" data-testid="attach" hidden multiple onChange={attach} /><span class="sr">{t("compose.attach")}</span></label>
+        <button class="phone-only" data-testid="quick-answers-toggle" aria-expanded={!!answers} aria-controls={`answers-${c.id}`}
+          title={t("compose.quick")} onClick={toggleAnswers}><span aria-hidden="true">/</span><span class="sr">{t("compose.quick")}</span></button>
         <span class="grow" />
         <button class="primary" data-testid="send" onClick={send}>{t("compose.send")}</button>
       </div>

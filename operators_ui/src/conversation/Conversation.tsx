@@ -9,6 +9,7 @@ import { accept, act } from "../state/conversations";
 import { editsCrm, oversees } from "../state/session";
 import { S, type CrmTab } from "../state/store";
 import { openCrmCard } from "../state/ui";
+import { backToList } from "../shell/phone";
 import { ChannelIcon } from "../ui/Icon";
 import { Rating } from "../ui/Rating";
 import { ClientCard } from "./ClientCard";
@@ -47,6 +48,9 @@ export function Conversation({ id }: { id: string }) {
   return (
     <div class="conversation">
       <div class="head">
+        <button class="back" data-testid="back" onClick={backToList} aria-label={t("conv.backLabel")}>
+          <span aria-hidden="true">←</span> {t("conv.back")}
+        </button>
         <ChannelIcon type={c.channel.type} />
         <button class="link client" data-testid="client-name" onClick={() => setCard(!card)} title={t("conv.card")}>{c.client.name || t("list.unknownClient")}</button>
         {crm ? <button class="badge crm" data-testid="crm-badge" data-entity={crm[0]} title={t(`crm.badge.${crm[0]}`)}

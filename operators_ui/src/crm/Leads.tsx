@@ -43,16 +43,16 @@ export function Leads() {
           </select></label>
       </div>
       {leads === null ? <p>{t("conv.loading")}</p> : leads.length === 0 ? <p class="empty">{t("list.empty")}</p> : (
-        <table class="crm-table"><thead><tr>
+        <table class="crm-table cards"><thead><tr>
           <th>{t("crm.title")}</th><th>{t("crm.name")}</th><th>{t("crm.emails")}</th><th>{t("crm.phones")}</th>
           <th>{t("crm.source")}</th><th>{t("crm.status")}</th><th>{t("crm.responsible")}</th><th />
         </tr></thead><tbody>{leads.map((lead) => (
           <tr key={lead.id} data-testid="lead-row" data-id={lead.id} data-status={lead.status}>
-            <td><button class="link" data-testid="lead-open" onClick={() => openCrmCard("leads", lead.id)}>{lead.title}</button></td>
-            <td>{lead.name || "—"}</td><td>{lead.emails.join(", ") || "—"}</td><td>{lead.phones.join(", ") || "—"}</td>
-            <td>{lead.source || "—"}</td>
-            <td data-testid="lead-status">{t(`crm.lead.${lead.status}`)}</td>
-            <td>{who(lead.responsible_id)}</td>
+            <td class="card-title"><button class="link" data-testid="lead-open" onClick={() => openCrmCard("leads", lead.id)}>{lead.title}</button></td>
+            <td data-label={t("crm.name")}>{lead.name || "—"}</td><td data-label={t("crm.emails")}>{lead.emails.join(", ") || "—"}</td><td data-label={t("crm.phones")}>{lead.phones.join(", ") || "—"}</td>
+            <td data-label={t("crm.source")}>{lead.source || "—"}</td>
+            <td data-testid="lead-status" data-label={t("crm.status")}>{t(`crm.lead.${lead.status}`)}</td>
+            <td data-label={t("crm.responsible")}>{who(lead.responsible_id)}</td>
             <td>{editsCrm() && (lead.status === "new" || lead.status === "in_progress") &&
               <button class="primary" data-testid="convert" onClick={() => setConverting(lead)}>{t("crm.convert")}</button>}</td>
           </tr>

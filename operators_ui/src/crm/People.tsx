@@ -19,12 +19,12 @@ export function People({ entity }: { entity: "contacts" | "companies" }) {
     <div>
       <input class="search" data-testid="crm-search" placeholder={t("crm.search")} value={q} onChange={(e) => setQ((e.target as HTMLInputElement).value)} />
       {items === null ? <p>{t("conv.loading")}</p> : items.length === 0 ? <p class="empty">{t("list.empty")}</p> : (
-        <table class="crm-table"><thead><tr>
+        <table class="crm-table cards"><thead><tr>
           <th>{t(entity === "contacts" ? "crm.name" : "crm.title")}</th><th>{t("crm.emails")}</th><th>{t("crm.phones")}</th><th>{t("crm.responsible")}</th>
         </tr></thead><tbody>{items.map((r) => (
           <tr key={r.id} data-testid={row} data-id={r.id}>
-            <td><button class="link" onClick={() => openCrmCard(entity, r.id)}>{r.name || r.title}</button></td>
-            <td>{r.emails.join(", ") || "—"}</td><td>{r.phones.join(", ") || "—"}</td><td>{who(r.responsible_id)}</td>
+            <td class="card-title"><button class="link" onClick={() => openCrmCard(entity, r.id)}>{r.name || r.title}</button></td>
+            <td data-label={t("crm.emails")}>{r.emails.join(", ") || "—"}</td><td data-label={t("crm.phones")}>{r.phones.join(", ") || "—"}</td><td data-label={t("crm.responsible")}>{who(r.responsible_id)}</td>
           </tr>
         ))}</tbody></table>
       )}

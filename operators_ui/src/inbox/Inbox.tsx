@@ -5,6 +5,7 @@ import { t } from "../i18n";
 import { useNow } from "../state/clock";
 import { accept, inTab, listed, loadClosed, loadMoreClosed, select, tabs } from "../state/conversations";
 import { S, type InboxTab } from "../state/store";
+import { showOpened, showsConversation } from "../shell/phone";
 import { fail, setClosedQuery, setInboxTab } from "../state/ui";
 import { duration } from "../ui/format";
 import { ChannelIcon } from "../ui/Icon";
@@ -18,7 +19,8 @@ function openTab(tab: InboxTab): void {
 export function Inbox() {
   const items = listed();
   return (
-    <div class="inbox">
+    // On a phone, one of the two shows: the list, or (class "open") the conversation.
+    <div class={showsConversation() ? "inbox open" : "inbox"}>
       <section class="list">
         <div class="tabs" role="tablist">
           {tabs().map((tab) => {
@@ -35,7 +37,7 @@ export function Inbox() {
           <input class="search" data-testid="closed-search" placeholder={t("list.search")} value={S.closedQ}
             onInput={(e) => { setClosedQuery((e.target as HTMLInputElement).value); loadClosed().catch(fail); }} />
         )}
-        <ul data-testid="conversation-list">
+        <ul data-testid="conversation-list" onClickCapture={showOpened}>
           {items.map((c) => <Row key={c.id} c={c} />)}
         </ul>
         {S.tab === "closed" && S.closedCursor && (

@@ -1,7 +1,77 @@
 // The console's stylesheet (one <style> element; the page's CSP allows inline styles only).
+// The rules for phones (one column under 760 px) come last, in PHONE.
+
+/** Where the console turns into its one-column phone layout. */
+const PHONE_MAX_PX = 760;
+
+// One column: the list or the open conversation (Back between them), the header's screens in a
+// row that scrolls in its own box and the account in a menu, tables as cards, charts that
+// shrink. Nothing may be wider than the screen: the page never scrolls sideways.
+const PHONE = `@media (max-width:${PHONE_MAX_PX}px){
+.shell{overflow-wrap:anywhere}
+input,select,textarea{font-size:16px}
+button,.button,select{min-height:36px}
+.page{padding:12px}
+fieldset{min-width:0}
+.top{flex-wrap:wrap;gap:6px 8px;padding:6px 10px;position:relative}
+.brand{margin-right:0}
+.top nav{order:10;flex:1 0 100%;overflow-x:auto;scrollbar-width:none;padding-bottom:2px}
+.top nav button{flex:none;white-space:nowrap}
+.status-label{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.top label.inline{margin:0}
+.menu-toggle{display:inline-flex;align-items:center;justify-content:center;min-width:40px}
+.account{display:none;position:absolute;top:100%;right:8px;z-index:30;flex-direction:column;align-items:stretch;gap:8px;background:#1d2330;padding:10px;border-radius:0 0 10px 10px;min-width:200px;max-width:calc(100vw - 16px);box-shadow:0 6px 18px rgba(0,0,0,.25)}
+.account.open{display:flex}
+.account .me{padding:2px 4px}
+.toast{left:16px;right:16px;bottom:12px}
+.inbox{flex-direction:column}
+.list{width:100%;border-right:0;flex:1}
+.inbox.open>.list,.inbox:not(.open)>.conv{display:none}
+.item .grow{min-width:0}
+.item .preview{max-width:100%}
+.hint{display:none}
+.list ul:empty{flex:none}
+.back{display:inline-flex;align-items:center;gap:4px}
+.head{padding:6px 8px;gap:6px}
+.head button{padding:4px 8px}
+.body{position:relative}
+.thread{padding:10px 8px}
+.msg{max-width:88%}
+.composer{padding:6px 8px}
+.tools{flex-wrap:wrap}
+.phone-only{display:inline-flex;align-items:center;justify-content:center;min-width:40px;font-weight:700}
+.answers{left:4px;right:4px;max-height:50vh}
+.answers li{padding:8px}
+.client-card{position:absolute;inset:0;width:auto;margin:0;border-radius:0;z-index:5}
+.figure{min-width:0;flex:1 1 140px}
+.charts{flex-direction:column;align-items:stretch}
+.chart{min-width:0}
+.hbar-row{grid-template-columns:minmax(0,1fr) minmax(0,1.5fr) 32px}
+.hbar{min-width:0}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:auto}
+table.cards{background:none}
+table.cards thead{display:none}
+table.cards tr{background:#fff;border:1px solid #dde3ec;border-radius:10px;margin:0 0 8px;padding:6px 0}
+table.cards td{border:0;padding:3px 12px}
+table.cards td.card-title{font-weight:600}
+table.cards td[data-label]::before{content:attr(data-label) ": ";color:#5a6477}
+table.cards td:empty{display:none}
+table.week,table.week tbody,table.week tr,table.week th,table.week td{display:block}
+table.week th{padding:6px 0 0;border:0}
+table.week td{padding:2px 0 6px}
+.interval{margin:2px 8px 2px 0}
+.crm-columns{flex-direction:column}
+.crm .filters label.inline{flex:1 1 100%;justify-content:space-between}
+.crm .filters input,.crm .filters select{flex:1;min-width:0}
+.crm-card .row{flex-wrap:wrap}
+.stage-column{flex-basis:78vw}
+.modal{position:fixed}
+}
+`;
+
 export const CSS = `
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#f3f5f8;min-width:1024px}
+body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#f3f5f8}
 button,select,input,textarea{font:inherit}
 button,.button{border:1px solid #c8cfdb;background:#fff;border-radius:6px;padding:4px 10px;cursor:pointer;color:inherit}
 button:hover,.button:hover{background:#eef2f8}
@@ -20,16 +90,18 @@ label.inline{display:inline-flex;flex-direction:row;align-items:center;gap:6px;m
 .center{display:flex;height:100vh;align-items:center;justify-content:center}
 .card{background:#fff;border:1px solid #dde3ec;border-radius:10px;padding:16px}
 .login{display:flex;height:100vh;align-items:center;justify-content:center}
-.login form{width:340px;display:flex;flex-direction:column;gap:6px}
+.login form{width:340px;max-width:calc(100vw - 24px);display:flex;flex-direction:column;gap:6px}
 .error{color:#b3261e}
-.shell{display:flex;flex-direction:column;height:100vh}
+.shell{display:flex;flex-direction:column;height:100vh;height:100dvh}
 .top{display:flex;align-items:center;gap:10px;padding:8px 14px;background:#1d2330;color:#fff}
 .top button,.top select{background:#2b3344;color:#fff;border-color:#3c4658}
 .top .tab.on{background:#2f6fed;border-color:#2f6fed}
 .brand{font-size:16px;margin-right:8px}
 nav{display:flex;gap:6px}
+.account{display:contents}
+.menu-toggle,.back,.phone-only{display:none}
 .banner{background:#b3261e;color:#fff;padding:6px 14px;font-weight:600}
-.toast{position:fixed;bottom:16px;right:16px;background:#1d2330;color:#fff;padding:10px 14px;border-radius:8px;z-index:20;max-width:420px}
+.toast{position:fixed;bottom:16px;right:16px;background:#1d2330;color:#fff;padding:10px 14px;border-radius:8px;z-index:20;max-width:min(420px,calc(100vw - 32px))}
 main{flex:1;min-height:0;display:flex}
 .inbox{display:flex;flex:1;min-height:0}
 .list{width:360px;border-right:1px solid #dde3ec;background:#fff;display:flex;flex-direction:column;min-height:0}
@@ -78,7 +150,7 @@ main{flex:1;min-height:0;display:flex}
 .msg .tag{background:#d9a400;color:#fff;border-radius:6px;padding:0 6px;font-size:11px}
 .msg .text{white-space:pre-wrap;word-break:break-word}
 .msg .when{font-size:11px;color:#7a8497;text-align:right}
-.preview-img{max-width:240px;max-height:180px;border-radius:6px;display:block;margin-top:4px}
+.preview-img{max-width:min(240px,100%);max-height:180px;height:auto;border-radius:6px;display:block;margin-top:4px;background:#e8edf7}
 .file{display:block;margin-top:4px}
 .typing{font-size:12px;color:#5a6477;padding:2px 16px}
 .composer{border-top:1px solid #dde3ec;background:#fff;padding:8px 12px;position:relative}
@@ -97,7 +169,7 @@ main{flex:1;min-height:0;display:flex}
 .chip{background:#e8edf7;border-radius:10px;padding:1px 8px;font-size:12px}
 .client-card{width:280px;margin:8px;overflow:auto;border-radius:10px}
 .modal{position:absolute;inset:0;background:rgba(20,25,35,.35);display:flex;align-items:center;justify-content:center;z-index:10}
-.modal .card{width:420px;max-height:80%;overflow:auto}
+.modal .card{width:420px;max-width:calc(100% - 24px);max-height:80%;overflow:auto}
 .pick{list-style:none;padding:0;margin:0 0 10px}
 .pick button{width:100%;text-align:left;margin:2px 0}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;background:#9aa3b2}
@@ -111,6 +183,7 @@ main{flex:1;min-height:0;display:flex}
 .chart figcaption{font-size:12px;color:#5a6477;margin-bottom:6px}
 .chart .bar{fill:#2f6fed}.chart .bar-value{font-size:11px;fill:#1d2433}
 .chart .axis{font-size:11px;fill:#5a6477}.chart .axis-line{stroke:#dde3ec}
+.chart svg{display:block;max-width:100%;height:auto}
 .hbar-row{display:grid;grid-template-columns:140px 1fr 32px;gap:8px;align-items:center;margin:4px 0;font-size:13px}
 .hbar-name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .hbar{background:#eef2f8;border-radius:4px;height:12px;min-width:160px;overflow:hidden}
@@ -143,4 +216,4 @@ button.badge.crm{border:1px solid #e8d48a;cursor:pointer}
 .stage-column.sem-won h4{color:#1e7b34}
 .stage-column.sem-lost h4{color:#b3261e}
 .deal-card{background:#fff;border:1px solid #dde3ec;border-radius:6px;padding:8px;margin-bottom:6px;cursor:grab}
-`;
+${PHONE}`;
