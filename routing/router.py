@@ -336,7 +336,10 @@ class Router:
         Positions are not stored: they follow from the queue order. Live channels (the
         widget) hear each change; this process remembers what it last told, so an unchanged
         place is not repeated (another process may repeat it once, which is harmless).
-        Platforms without a live view get one text, when the client first waits."""
+        Platforms without a live view get one text, when the client first waits. A closed line
+        tells no places: its clients hear that it is closed, and their places once it opens."""
+        if not is_open(line.working_hours, utcnow()):
+            return
         for position, conversation in enumerate(waiting, start=1):
             kind = self._hub.registry.get(conversation.channel.type)
             if kind.live_queue_position:

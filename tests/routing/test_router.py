@@ -529,3 +529,20 @@ async def test_round_robin_rotates_offers_not_yet_accepted(base_url: str, admin:
         offered += offer["conversation"]["offered_to"]
     assert sorted(offered) == sorted(op.user["id"] for op in world.operators)
     await close_all(*visitors, *sockets)
+
+
+async def test_after_hours_no_place_in_the_queue_is_told(base_url: str, admin: Api) -> None:
+    """A closed line tells the client it is closed, not "1st in the queue" beside it."""
+    world = await make_line(
+        admin,
+        working_hours={"timezone": "Europe/Moscow", "week": {}},  # never open
+        messages={"after_hours": "We are closed."},
+    )
+    visitor = await visitor_socket(base_url, world.key)
+    await visitor.call("message:send", {"text": "hello?", "client_msg_id": new_msg_id()})
+    await visitor.events.wait("message:new", lambda d: d["message"]["text"] == "We are closed.")
+    # Everything the dispatch after the first message sent has arrived by the next answer.
+    await visitor.call("message:send", {"text": "still there?", "client_msg_id": new_msg_id()})
+    await visitor.call("history", {})
+    assert visitor.events.all("queue:position") == []
+    await visitor.close()
