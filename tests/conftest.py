@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import argon2.profiles
 import pytest
 import redis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from argon2 import PasswordHasher
 from pymongo import MongoClient
 
 from hub.app import create_app
@@ -149,6 +151,23 @@ def anon(base_url: str, http: aiohttp.ClientSession) -> Api:
 @pytest.fixture
 async def admin(anon: Api) -> Api:
     return await anon.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Hubs built in the test process hash staff passwords with argon2's ``CHEAPEST`` profile
+    (argon2-cffi's profile for tests) instead of its default (~0.13 s and 64 MiB on all cores
+    per hash or check). Nearly every test bootstraps an admin and signs in, many create and
+    sign in operators: at the default cost that was a fifth of the suite's CPU, and a check
+    on one worker stalled the other. ``openlines serve`` processes keep the real cost."""
+    import hub.auth
+
+    cheap = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hub.auth, "_hasher", cheap)
+        # Unknown emails are checked against this hash: as cheap, so they take as long.
+        patch.setattr(hub.auth, "_DUMMY_HASH", cheap.hash("not a real password"))
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
