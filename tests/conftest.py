@@ -179,9 +179,10 @@ def _patient_browser_assertions() -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start ``openlines serve`` processes (or measure time) run ``serial``: alone,
-    after the rest has run on two workers (``make test``); on two busy cores they would starve
-    each other and miss their bounds."""
+    """Tests that start ``openlines serve`` processes run as ``processes``: after the rest, two
+    at a time (``make test``), so their start-ups (seconds of CPU each) do not starve the
+    parallel part's browsers and sockets. Those that measure time are marked ``serial`` where
+    they are written and run alone, last: on two busy cores they would miss their bounds."""
     for item in items:
         if "spawn" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.serial)
+            item.add_marker(pytest.mark.processes)
