@@ -32,12 +32,14 @@ lint: install
 	$(BIN)/mypy
 	npx --no-install tsc -p tsconfig.json
 
-# Most tests run on two workers (a module stays on one: some build one world per module);
-# the ``serial`` ones (processes, timing) run alone afterwards. See tests/conftest.py.
+# Most tests run on two workers (a module stays on one: some build one world per module); then
+# the ``processes`` ones (openlines serve processes) two at a time; the ``serial`` ones (they
+# measure time) alone, last. See tests/conftest.py.
 test: install
 	scripts/test-services.sh
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -q -m "not serial" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -m "not processes and not serial" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -m "processes and not serial" -n 2 --dist worksteal
 	$(BIN)/python -m pytest -q -m serial
 
 bench: install

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings: Settings, host: str, port: int) -> int:
     from hub.app import StartupError
 
+    # What is imported by now (aiogram's and pydantic's models: ~240,000 objects) lives as long
+    # as the process. Frozen, the collector stops walking it: a full collection took ~0.2 s of
+    # the event loop, and the interpreter's exit ~1 s of every stop and restart.
+    gc.freeze()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         return asyncio.run(_run(settings, host, port))

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import argon2.profiles
 import pytest
 import redis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from argon2 import PasswordHasher
 from pymongo import MongoClient
 
 from hub.app import create_app
@@ -152,6 +154,23 @@ async def admin(anon: Api) -> Api:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Hubs built in the test process hash staff passwords with argon2's ``CHEAPEST`` profile
+    (argon2-cffi's profile for tests) instead of its default (~0.13 s and 64 MiB on all cores
+    per hash or check). Nearly every test bootstraps an admin and signs in, many create and
+    sign in operators: at the default cost that was a fifth of the suite's CPU, and a check
+    on one worker stalled the other. ``openlines serve`` processes keep the real cost."""
+    import hub.auth
+
+    cheap = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hub.auth, "_hasher", cheap)
+        # Unknown emails are checked against this hash: as cheap, so they take as long.
+        patch.setattr(hub.auth, "_DUMMY_HASH", cheap.hash("not a real password"))
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _patient_browser_assertions() -> None:
     """Browser assertions wait up to 15 s instead of 5: CI machines have 2 busy cores."""
     from playwright.async_api import expect
@@ -160,9 +179,10 @@ def _patient_browser_assertions() -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start ``openlines serve`` processes (or measure time) run ``serial``: alone,
-    after the rest has run on two workers (``make test``); on two busy cores they would starve
-    each other and miss their bounds."""
+    """Tests that start ``openlines serve`` processes run as ``processes``: after the rest, two
+    at a time (``make test``), so their start-ups (seconds of CPU each) do not starve the
+    parallel part's browsers and sockets. Those that measure time are marked ``serial`` where
+    they are written and run alone, last: on two busy cores they would miss their bounds."""
     for item in items:
         if "spawn" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.serial)
+            item.add_marker(pytest.mark.processes)

@@ -20,11 +20,12 @@ import logging
 import os
 import re
 import signal
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import socketio
@@ -156,9 +157,12 @@ async def mongo(app: web.Application) -> AsyncIterator[None]:
         except EmbeddedMongoError as exc:
             raise StartupError(str(exc)) from None
         url = embedded.url
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-        url, tz_aware=True, serverSelectionTimeoutMS=5000
-    )
+    # A start gives up on an unreachable MongoDB after 5 s, unless the URL says otherwise: the
+    # driver lets keyword options override the URL's, so the default is passed only without one.
+    options: dict[str, Any] = {"tz_aware": True}
+    if not _url_sets(url, "serverSelectionTimeoutMS"):
+        options["serverSelectionTimeoutMS"] = 5000
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url, **options)
     try:
         await client.admin.command("ping")
     except PyMongoError as exc:
@@ -183,6 +187,12 @@ async def mongo(app: web.Application) -> AsyncIterator[None]:
             if watcher and not watcher.cancelled():
                 # The log's last line says why, after the parts' complaints of a closed client.
                 log.critical("stopped: the embedded MongoDB died; see %s", embedded.log_path)
+
+
+def _url_sets(url: str, option: str) -> bool:
+    """Whether a MongoDB URL sets ``option`` (URI options are case-insensitive)."""
+    query = urllib.parse.urlsplit(url).query
+    return option.lower() in {name.lower() for name in urllib.parse.parse_qs(query)}
 
 
 async def _watch_embedded(

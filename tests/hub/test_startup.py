@@ -95,7 +95,7 @@ def _embedded_children(storage: Path) -> list[int]:
     return found
 
 
-@pytest.mark.serial
+@pytest.mark.processes  # an openlines serve process, started here
 async def test_serve_with_a_part_that_fails_says_so_in_one_line_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:

@@ -41,6 +41,7 @@ async def post_client_message(api: Api, channel: dict[str, Any], chat: str, text
     assert status == 200, body
 
 
+@pytest.mark.serial  # each timer must fire within 5 s of its deadline
 async def test_timers_fire_once_on_time_across_a_restart(
     mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
 ) -> None:

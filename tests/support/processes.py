@@ -16,6 +16,9 @@ import aiohttp
 from hub.embedded import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+PORT_ATTEMPTS = 3
+# What ``openlines serve`` says when its port is taken (hub/cli.py).
+PORT_TAKEN = b"address already in use"
 
 
 def is_gone(pid: int) -> bool:
@@ -61,6 +64,19 @@ class ServeProcess:
         self._process: subprocess.Popen[bytes] | None = None
 
     async def start(self, timeout_s: float = 60.0) -> ServeProcess:
+        deadline = time.monotonic() + timeout_s
+        for _ in range(PORT_ATTEMPTS):
+            if await self._start_once(deadline):
+                return self
+            # Between free_port() and the bind seconds later (the imports), another process
+            # took the port (an embedded MongoDB's, a connection's source port): another one.
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"serve found no free port in {PORT_ATTEMPTS} tries: {self.log()}")
+
+    async def _start_once(self, deadline: float) -> bool:
+        """Start and wait for ``/healthz``; False if the port was taken before serve bound it."""
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self._process = subprocess.Popen(  # noqa: ASYNC220 -- returns at once; we poll it below
             [
@@ -80,17 +96,18 @@ class ServeProcess:
             cwd=REPO,
         )
         log.close()
-        deadline = time.monotonic() + timeout_s
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
                 code = self._process.poll()
                 if code is not None:
                     self._process = None
+                    if PORT_TAKEN in self.log_path.read_bytes()[log_start:]:
+                        return False
                     raise RuntimeError(f"serve exited {code}: {self.log()}")
                 try:
                     async with session.get(self.url + "/healthz") as response:
                         if response.status == 200:
-                            return self
+                            return True
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)

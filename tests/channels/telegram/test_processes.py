@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from pymongo import AsyncMongoClient
 
 from tests.channels.telegram.conftest import (
@@ -35,6 +36,7 @@ from tests.support.waiting import eventually
 PAUSE, RESTART, BLOCKED = "after a pause", "across restart", "blocked"
 
 
+@pytest.mark.serial  # retry_after is measured, and a 4 s one must outlast a check
 async def test_429_is_honoured_403_fails_and_pending_replies_survive_a_restart(
     fake: FakeBotApi, mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
 ) -> None:
@@ -113,6 +115,7 @@ async def _async(value: Any) -> Any:
     return value
 
 
+@pytest.mark.serial  # the takeover must come within 30 s of the kill
 async def test_polling_with_two_processes_ingests_once_and_fails_over(
     fake: FakeBotApi, mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
 ) -> None:

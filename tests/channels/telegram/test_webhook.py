@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from hub.appkeys import HUB
@@ -215,6 +216,7 @@ async def _async(value: Any) -> Any:
     return value
 
 
+@pytest.mark.serial  # a p99 bound (250 ms): missed it (304 ms) beside a busy worker
 async def test_webhook_answers_fast(fake: FakeBotApi, admin: Api) -> None:
     """p99 of the webhook round trip (verify, parse, store, answer) over 200 text updates."""
     line = await admin.create_line()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from pymongo import AsyncMongoClient
 
 from tests.channels.vk.conftest import (
@@ -34,6 +35,7 @@ from tests.support.clients import Api
 from tests.support.waiting import eventually
 
 
+@pytest.mark.serial  # the takeover must come within 30 s of the kill
 async def test_long_poll_with_two_processes_ingests_once_and_fails_over(
     fake: FakeVkApi, mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
 ) -> None:
@@ -84,6 +86,7 @@ async def test_long_poll_with_two_processes_ingests_once_and_fails_over(
     await mongo.close()
 
 
+@pytest.mark.serial  # the stop must take under 10 s
 async def test_a_graceful_stop_does_not_wait_for_a_hanging_vk(
     fake: FakeVkApi, mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn
 ) -> None:
