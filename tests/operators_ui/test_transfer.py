@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.async_api import Browser, expect
 
 from tests.operators_ui.conftest import open_tab, sign_in
-from tests.support.clients import Api, operator_socket
+from tests.support.clients import Api
 from tests.support.world import make_line, visitor_says
 
 
@@ -16,7 +16,6 @@ async def test_pick_see_pending_and_cancel(base_url: str, admin: Api, browser: B
     world = await make_line(admin, operators=2, supervisors=[supervisor.user["id"]])  # type: ignore[index]
     sales = await admin.create_line(name="Sales line", operators=[])
     alice, bob = world.operators
-    bob_socket = await operator_socket(base_url, bob.token or "")
     visitor, message = await visitor_says(base_url, world.key, "I need an invoice")
     path = f"/api/v1/conversations/{message['conversation_id']}"
     await alice.post(f"{path}/accept", expect=200)
@@ -51,4 +50,3 @@ async def test_pick_see_pending_and_cancel(base_url: str, admin: Api, browser: B
     shown = await alice.get(path)
     assert shown["assignee_id"] == alice.user["id"]  # type: ignore[index]
     await visitor.close()
-    await bob_socket.close()
