@@ -204,6 +204,7 @@ def window_rate(times_s: list[float]) -> float:
     return 1 / sorted(times_s)[len(times_s) // 10]
 
 
+@pytest.mark.serial  # a rate bound: a busy worker beside it made it miss (1033/s < 0.8 × 1346)
 async def test_journaled_writes_keep_their_rate(embedded: EmbeddedMongo) -> None:
     await asyncio.to_thread(embedded.start)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(embedded.url)

@@ -140,6 +140,8 @@ async def test_reload_and_second_tab_resume_and_stay_in_sync(
     badge = second.get_by_test_id("ol-unread")
     # A returning visitor's widget loads at once, so the closed launcher counts new replies.
     await second.get_by_test_id("ol-panel").wait_for(state="attached")
+    # Its session started (in the conversation's room): a reply before that is no live news.
+    await second.locator("#openlines-widget[data-ol-state=ready]").wait_for(state="attached")
     await reply(operator, conversation_id, "Second answer")
     await expect(badge).to_have_text("1")
     await shot(second, "07-second-tab-unread")
