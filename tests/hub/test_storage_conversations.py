@@ -151,17 +151,22 @@ async def test_pins_and_threads(store: Store) -> None:
     assert await threads.claim("ch:chat", "c4") == "c4"
 
 
-async def test_a_message_is_stored_once(store: Store) -> None:
-    message = Message(
+def _client_message(text: str) -> Message:
+    """The client's first message of conversation c1 (platform id p-1)."""
+    return Message(
         conversation_id="c1",
         seq=1,
         channel_id="ch",
         external_id="p-1",
         direction=Direction.IN,
         author=Author(type=AuthorType.CLIENT, id="k1"),
-        text="hello",
+        text=text,
         created_at=utcnow() - timedelta(seconds=1),
     )
+
+
+async def test_a_message_is_stored_once(store: Store) -> None:
+    message = _client_message("hello")
     assert await store.messages.insert(message)
     again = message.model_copy(update={"id": "other", "seq": 2})
     assert not await store.messages.insert(again)  # same platform id
@@ -178,15 +183,7 @@ async def test_the_index_follows_an_edit(store: Store) -> None:
     from hub.indexer import SearchIndexer
 
     indexer = SearchIndexer(store, InMemoryBus())
-    message = Message(
-        conversation_id="c1",
-        seq=1,
-        channel_id="ch",
-        external_id="p-1",
-        direction=Direction.IN,
-        author=Author(type=AuthorType.CLIENT, id="k1"),
-        text="apple pie",
-    )
+    message = _client_message("apple pie")
     assert await store.messages.insert(message)
     await indexer.catch_up()
     assert [h.message_id for h in await store.words.starting_with("app", 10)] == [message.id]
