@@ -345,6 +345,14 @@ class Ignore:
 Parsed = NewMessage[Any] | Edit | Rating | Deny | Allow | Ignore
 
 
+# Errors of a platform payload that a pure ``parse`` fails on (untrusted input): the receiver
+# logs and skips it instead of stopping.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+# A receiver's poll failing: wait this long, doubling up to the maximum, before asking again.
+POLL_RETRY_MIN_S = 1.0
+POLL_RETRY_MAX_S = 60.0
+
+
 def split_text(text: str, size: int) -> list[str]:
     """``text`` in pieces a platform accepts (at least one, maybe empty)."""
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]

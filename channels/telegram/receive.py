@@ -22,6 +22,9 @@ from channels.telegram.parse import (
     parse,
 )
 from hub.channels import (
+    MALFORMED,
+    POLL_RETRY_MAX_S,
+    POLL_RETRY_MIN_S,
     RATING_NOT_AWAITED,
     RATING_THANKS,
     ChannelDeps,
@@ -42,11 +45,6 @@ log = logging.getLogger("openlines.channels.telegram")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLL_TIMEOUT_S = 25
-# getUpdates failing: wait this long, doubling up to the maximum, before asking again.
-POLL_RETRY_MIN_S = 1.0
-POLL_RETRY_MAX_S = 60.0
-# Errors of updates that parse fails on: a pure function given untrusted input.
-MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 
 
 class TelegramReceiver:

@@ -31,6 +31,9 @@ from channels.vk.parse import (
     parse,
 )
 from hub.channels import (
+    MALFORMED,
+    POLL_RETRY_MAX_S,
+    POLL_RETRY_MIN_S,
     RATING_NOT_AWAITED,
     RATING_THANKS,
     ChannelDeps,
@@ -50,13 +53,8 @@ from hub.models import Attachment, ChannelRecord
 log = logging.getLogger("openlines.channels.vk")
 
 LONGPOLL_WAIT_S = 25
-# Long poll failing: wait this long, doubling up to the maximum, before asking again.
-POLL_RETRY_MIN_S = 1.0
-POLL_RETRY_MAX_S = 60.0
 # How many callback events handled lately, and users' names, each receiver remembers.
 SEEN_EVENTS = 10_000
-# Errors of events that parse fails on: a pure function given untrusted input.
-MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 
 
 class VkReceiver:
