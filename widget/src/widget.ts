@@ -271,7 +271,7 @@ class Widget {
     const cfg = this.session?.widget;
     this.launcher.setAttribute("aria-label", t.launcher);
     (this.root.querySelector("[data-testid=ol-close]") as HTMLElement).setAttribute("aria-label", t.close);
-    this.titleEl.textContent = cfg?.title || "";
+    this.titleEl.textContent = cfg?.title || t.launcher;
     this.input.placeholder = t.placeholder;
     const send = this.root.querySelector("[data-testid=ol-send]") as HTMLElement;
     send.textContent = t.send;
@@ -312,6 +312,10 @@ class Widget {
     const state = this.refused ? "refused" : this.reconnecting ? "reconnecting" : this.session ? "ready" : "connecting";
     this.root.host.setAttribute("data-ol-state", state);
     let text = "";
+    // Refused for good: the panel says so in the visitor's language and offers nothing to type in.
+    if (this.refused) {
+      for (const part of [this.composer, this.prechatForm, this.queue, this.typingEl]) part.setAttribute("hidden", "");
+    }
     if (this.refused) text = this.refused;
     else if (this.reconnecting) text = this.t.reconnecting;
     else if (this.session && !this.session.line.open_now) text = this.t.afterHours;
