@@ -2,29 +2,46 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What running needs (make run), and that plus the dev tools (make test, make lint).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+NPM_RUN_STAMP := node_modules/.openlines-run
+NPM_STAMP := node_modules/.openlines-dev
+# make run PORT=9000 (or OPENLINES_PORT=9000 make run); unset, the setting's 8080.
+PORT ?=
 
-.PHONY: install run test lint bench frontends clean
+.PHONY: install install-run run test lint bench frontends frontends-run clean
 
 install: $(STAMP) frontends
+install-run: $(RUN_STAMP) frontends-run
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-# Front ends (widget bundle, operator console) are built from package.json when present.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP) $(RUN_STAMP)
+
+# Front ends (widget bundle, operator console) are built from package.json: running needs the
+# bundler only (esbuild), tests add the type checker and axe-core.
+frontends-run:
+	@[ $(NPM_STAMP) -nt package-lock.json ] || [ $(NPM_RUN_STAMP) -nt package-lock.json ] || \
+		{ npm ci --omit=dev --no-audit --no-fund && touch $(NPM_RUN_STAMP); }
+	npm run --silent build
+
 frontends:
-	@if [ -f package.json ]; then \
-		[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; \
-		npm run --silent build; \
-	fi
+	@[ $(NPM_STAMP) -nt package-lock.json ] || { npm ci --no-audit --no-fund && touch $(NPM_STAMP); }
+	npm run --silent build
 
 # A first run seeds the demo (admin, operator, a line with a widget, /demo); OPENLINES_DEMO=false
 # skips it. Seeding happens once, into an empty database only.
-run: install
-	OPENLINES_DEMO=$${OPENLINES_DEMO:-true} $(BIN)/openlines serve
+run: install-run
+	OPENLINES_DEMO=$${OPENLINES_DEMO:-true} $(BIN)/openlines serve $(if $(PORT),--port $(PORT))
 
 lint: install
 	$(BIN)/ruff check .

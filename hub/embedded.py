@@ -199,6 +199,10 @@ class EmbeddedMongo:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=_PACKAGE_ROOT,
+            # Its own session: a Ctrl-C in the terminal (SIGINT to the whole foreground group)
+            # reaches the hub only, which stops its parts in order and this server last; the
+            # server killed under a stopping hub would look like a crash (exit code 1).
+            start_new_session=True,
         )
         log_file.close()
         Owner(owner_pid=os.getpid(), server_pid=self._process.pid).write(self._owner_file)

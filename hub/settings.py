@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="External base URL, used in webhook URLs and embed snippets."
     )
+    host: str = Field(default="127.0.0.1", description="Address `openlines serve` listens on.")
+    port: int = Field(
+        default=8080, ge=0, le=65535, description="Port to listen on; 0: any free one."
+    )
     admin_email: str | None = None
     admin_password: SecretStr | None = None
     log_level: str = "INFO"
@@ -223,3 +227,15 @@ class Settings(BaseSettings):
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
+
+    @property
+    def served_url(self) -> str:
+        """Where people open this hub: PUBLIC_URL, else the address served (a wildcard
+        address as the loopback one, which a browser on this machine can open)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+        host = wildcard.get(self.host, self.host)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"

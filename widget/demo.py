@@ -83,7 +83,9 @@ async def seed(hub: Hub) -> None:
         ),
     )
     await meta.done(DEMO_ID, line_id=line.id, channel_id=channel.id)
-    lines.append("  the site with the widget: /demo  (e.g. http://127.0.0.1:8080/demo)")
+    url = hub.settings.served_url
+    lines.append(f"  the site with the widget: {url}/demo")
+    lines.append(f"  the console:              {url}/")
     lines.append("")
     # Passwords go to the terminal once and never into the log.
     print("\n".join(lines), flush=True)  # noqa: T201 -- the first start's one-time credentials

@@ -18,7 +18,7 @@ import operators_ui.web
 import widget.web
 from hub import api
 from hub.api.openapi import OPENAPI, build_spec
-from hub.app.parts import PARTS, Part
+from hub.app.parts import PARTS, Part, disconnect_sockets
 from hub.appkeys import EXIT, SETTINGS, SIO, ExitStatus
 from hub.http import body_deadline, error_middleware, security_headers
 from hub.lognoise import quiet_client_errors
@@ -42,6 +42,9 @@ async def create_app(settings: Settings, *, parts: Sequence[Part] = PARTS) -> we
     # before the app starts. Its Redis manager connects when the first socket does.
     app[SIO] = _socket_server(settings)
     app[SIO].attach(app)
+    # A stop closes the open sockets first: else each browser tab's websocket (or long poll)
+    # holds the stop until the shutdown timeout.
+    app.on_shutdown.append(lambda app: disconnect_sockets(app[SIO]))
     app.cleanup_ctx.extend(parts)
     app.router.add_routes(api.routes())
     app.router.add_routes(crm_bridge.routes())

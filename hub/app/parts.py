@@ -111,6 +111,7 @@ class Part:
                 started = True
                 log.debug("started %s", self.name)
                 yield
+            log.debug("stopped %s", self.name)
         except StartupError:
             raise
         except Exception as exc:
@@ -206,11 +207,12 @@ async def _watch_embedded(
     # this one restarted), else the graceful stop waits for them up to its shutdown timeout.
     app[EXIT].code = 1
     await client.close()
-    await _disconnect_sockets(app[SIO])
+    await disconnect_sockets(app[SIO])
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-async def _disconnect_sockets(sio: socketio.AsyncServer) -> None:
+async def disconnect_sockets(sio: socketio.AsyncServer) -> None:
+    """Close every open Socket.IO connection of this process (its clients reconnect)."""
     if sio.eio.sockets:  # engine.io's "disconnect all" fails on none
         await sio.eio.disconnect()
 
