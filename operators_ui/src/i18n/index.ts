@@ -11,6 +11,11 @@ export function t(key: string, vars: Record<string, string | number> = {}): stri
   return text;
 }
 
+/** Whether the strings table has `key` (in the console's language or English). */
+export function hasText(key: string): boolean {
+  return key in table[S.lang] || key in table.en;
+}
+
 /** A text the hub sent in both languages, in the console's one (English if it lacks it). */
 export function localized(text: Localized | undefined, fallback = ""): string {
   if (!text) return fallback;
