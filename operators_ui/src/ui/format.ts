@@ -24,3 +24,13 @@ export function timeOfDay(iso: string): string {
 export function dateTime(iso: string): string {
   return new Date(iso).toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" });
 }
+
+/** A number in the console's locale ("1 234,5" in Russian); `digits`: fraction digits to show. */
+export function number(n: number, digits?: number): string {
+  return n.toLocaleString(locale(), digits === undefined ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A file's size in kilobytes, rounded up, in the console's locale. */
+export function fileSize(bytes: number): string {
+  return t("unit.kb", { n: number(Math.ceil(bytes / 1024)) });
+}
