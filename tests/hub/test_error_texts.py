@@ -81,3 +81,13 @@ async def test_nested_field_is_a_dotted_path(admin: Api) -> None:
     assert status == 422, body
     fields = [d["field"] for d in body["error"]["details"]]
     assert any(f.startswith("messages.welcome") for f in fields), fields
+
+
+def test_new_line_texts_are_the_hubs_defaults_in_both_languages() -> None:
+    from hub.models import LineMessages
+
+    defaults = LineMessages()
+    for key in ("no_answer", "queued", "csat"):
+        assert STRINGS["en"][f"lines.default.{key}"] == getattr(defaults, key), key
+        assert STRINGS["ru"][f"lines.default.{key}"] != getattr(defaults, key), key
+    assert "{position}" in STRINGS["ru"]["lines.default.queued"]
