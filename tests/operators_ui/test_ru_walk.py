@@ -264,6 +264,9 @@ async def test_every_screen_in_russian(
             STRINGS["ru"]["lines.default.csat"]
         )
         await page.get_by_test_id("wh-enabled").check()
+        await page.get_by_test_id("holiday-input").fill("2026-12-31")
+        await page.get_by_test_id("holiday-add").click()
+        await expect(page.get_by_test_id("holiday")).to_contain_text("31 декабря 2026")
         await walk.read(page, "admin-line-editor")
         await page.get_by_test_id("nav-channels").click()
         await page.get_by_test_id("channel-line").select_option(line["id"])
@@ -294,6 +297,8 @@ async def test_every_screen_in_russian(
         await page.get_by_test_id("nav-crm").click()
         await page.get_by_test_id("crm-tab-deals").click()
         await expect(page.get_by_text("Поставка").first).to_be_visible()
+        # Amounts in the Russian way: spaces between thousands, a decimal comma, the ruble sign.
+        await expect(page.get_by_text(re.compile(r"125\s000,50\s₽")).first).to_be_visible()
         await walk.read(page, "manager-deals")
         await page.get_by_test_id("crm-tab-leads").click()
         await walk.read(page, "manager-leads")

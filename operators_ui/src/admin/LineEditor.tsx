@@ -8,6 +8,7 @@ import { t } from "../i18n";
 import { loadLines } from "../state/session";
 import { fail, toast } from "../state/ui";
 import { FieldError } from "../ui/FieldError";
+import { calendarDay } from "../ui/format";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const DISTRIBUTIONS = ["round_robin", "strict_order", "all_at_once"];
@@ -92,7 +93,7 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
               <button data-testid={`wh-add-${day}`} onClick={() => setWh({ week: { ...wh.week, [day]: [...(wh.week[day] || []), ["09:00", "18:00"]] } })}>{t("wh.addInterval")}</button>
             </td></tr>
           ))}</tbody></table>
-          <div><b>{t("wh.holidays")}</b> {wh.holidays.map((h) => <span key={h} class="chip" data-testid="holiday">{h} <button onClick={() => setWh({ holidays: wh.holidays.filter((x) => x !== h) })}>×</button></span>)}
+          <div><b>{t("wh.holidays")}</b> {wh.holidays.map((h) => <span key={h} class="chip" data-testid="holiday">{calendarDay(h)} <button aria-label={t("act.delete")} onClick={() => setWh({ holidays: wh.holidays.filter((x) => x !== h) })}>×</button></span>)}
             <input type="date" data-testid="holiday-input" value={holiday} onInput={(e) => setHoliday((e.target as HTMLInputElement).value)} />
             <button data-testid="holiday-add" onClick={() => { if (holiday && !wh.holidays.includes(holiday)) setWh({ holidays: [...wh.holidays, holiday] }); setHoliday(""); }}>{t("act.add")}</button></div>
         </>}

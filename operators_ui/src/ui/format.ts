@@ -17,6 +17,12 @@ export function dayLabel(iso: string): string {
   return d.toLocaleDateString(locale(), { day: "numeric", month: "long", year: "numeric" });
 }
 
+/** A calendar day ("2026-12-31") in the console's language: "31 декабря 2026 г.". */
+export function calendarDay(day: string): string {
+  const d = new Date(`${day}T00:00:00`);
+  return Number.isNaN(d.getTime()) ? day : d.toLocaleDateString(locale(), { day: "numeric", month: "long", year: "numeric" });
+}
+
 export function timeOfDay(iso: string): string {
   return new Date(iso).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
 }
