@@ -316,6 +316,11 @@ async def test_every_screen_in_russian(
     await page.get_by_test_id("ol-prechat-submit").click()
     await expect(page.get_by_test_id("ol-greeting")).to_be_visible()
     await walk.read(page, "widget-chat")
+    # A refused upload: the hub's reason, by its code, in Russian.
+    (tmp_path / "setup.exe").write_bytes(b"MZ\x90\x00" + b"\x00" * 100)
+    await page.locator("input[type=file]").set_input_files(str(tmp_path / "setup.exe"))
+    await expect(page.get_by_test_id("ol-notice")).to_have_text("Такой тип файла не принимается.")
+    await walk.read(page, "widget-refused")
     await context.close()
 
     assert len(walk.screens) >= 30, walk.screens
