@@ -300,6 +300,11 @@ async def test_every_screen_in_russian(
         # Amounts in the Russian way: spaces between thousands, a decimal comma, the ruble sign.
         await expect(page.get_by_text(re.compile(r"125\s000,50\s₽")).first).to_be_visible()
         await walk.read(page, "manager-deals")
+        await page.get_by_test_id("deal-card").first.click()
+        await expect(page.get_by_test_id("deal-stage")).to_have_text(
+            STRINGS["ru"]["crm.seed.stage.new"]
+        )
+        await walk.read(page, "manager-deal-card")
         await page.get_by_test_id("crm-tab-leads").click()
         await walk.read(page, "manager-leads")
         await page.context.close()
