@@ -76,9 +76,10 @@ class Linking:
 def contact_deal(contact: Contact, conversation: Conversation, pipeline: Pipeline) -> Deal:
     """The deal a known contact's new conversation opens (``deal_for_existing_contact``): in
     the pipeline's first stage, the contact's company and responsible."""
-    who = contact.name or conversation.client.name or "client"
+    who = contact.name or conversation.client.name or "клиент / client"
     return Deal(
-        title=f"Deal: {who}"[:MAX_TITLE],
+        # The hub has no one language: a title it makes is in both (docs/i18n.md).
+        title=f"Сделка / Deal: {who}"[:MAX_TITLE],
         pipeline_id=pipeline.id,
         stage=pipeline.stages[0].id,
         contact_id=contact.id,

@@ -91,7 +91,7 @@ class Rules:
                 log.info("no lead for a blocklisted sender conversation=%s", conversation.id)
                 return
             name = conversation.client.name
-            who = name or email or next(iter(identity.phones), None) or "new client"
+            who = name or email or next(iter(identity.phones), None) or "новый клиент / new client"
             lead = Lead(
                 title=f"{line.crm.source or conversation.channel.type}: {who}"[:MAX_TITLE],
                 name=name[:MAX_NAME] if name else None,

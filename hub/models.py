@@ -332,6 +332,14 @@ class Author(BaseModel):
     name: str | None = None
 
 
+class SystemNote(BaseModel):
+    """What a system note to the staff says, as a code and its parameters (names): the console
+    renders it in its own language; the message's ``text`` is the English (docs/i18n.md)."""
+
+    code: str
+    params: dict[str, str] = Field(default_factory=dict)
+
+
 class Attachment(BaseModel):
     id: str
     name: str
@@ -402,6 +410,8 @@ class Message(Doc):
     edited: bool = False
     # The message this one replies to (the client quoted it on their platform).
     reply_to: str | None = None
+    # A system note's code and parameters (``text`` is their English rendering).
+    system: SystemNote | None = None
     # As the platform sent it, where the text shown was cut from more (an e-mail's MIME
     # source: quotes, signature, HTML); staff download it, clients never see it.
     original: Attachment | None = None

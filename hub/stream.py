@@ -40,6 +40,7 @@ from hub.models import (
     MessagePurpose,
     MessageStatus,
     Sender,
+    SystemNote,
     new_id,
     utcnow,
 )
@@ -350,6 +351,7 @@ class Stream:
         direction: Direction = Direction.OUT,
         attachments: list[Attachment] | None = None,
         purpose: MessagePurpose = MessagePurpose.TEXT,
+        system: SystemNote | None = None,
     ) -> Appended:
         """Store a staff or system message; public ones are queued for delivery."""
         message_id = new_id()
@@ -378,6 +380,7 @@ class Stream:
             # Hidden messages never leave the hub, so there is nothing to deliver.
             status=MessageStatus.SENT if hidden else MessageStatus.PENDING,
             client_msg_id=client_msg_id,
+            system=system,
         )
         return await self._append(message, conversation)
 

@@ -184,6 +184,11 @@ RESULT_SCHEMAS: dict[str, Any] = {
             "text": STRING,
             "hidden": {"type": "boolean"},
             "attachments": {"type": "array"},
+            # A system note's code and params (docs/i18n.md); text is its English rendering.
+            "system": {
+                "type": ["object", "null"],
+                "properties": {"code": STRING, "params": {"type": "object"}},
+            },
         }
     ),
     "Attachment": _object(

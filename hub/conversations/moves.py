@@ -79,9 +79,7 @@ class Moves:
         )
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
-        await self._notices.note(
-            updated, f"{user.name} transferred the conversation to {target.name}."
-        )
+        await self._notices.note(updated, "transferred", user=user.name, to=target.name)
         return updated
 
     async def cancel_transfer(self, user: User, conversation_id: str) -> Conversation:
@@ -140,7 +138,7 @@ class Moves:
                 await self._capacity.give_back(slot)
         if updated is None:
             raise Conflict("the transfer was taken meanwhile", code="stale_state")
-        await self._notices.note(updated, f"{user.name} cancelled the transfer.")
+        await self._notices.note(updated, "transfer_cancelled", user=user.name)
         return updated
 
     async def transfer_to_line(
@@ -177,9 +175,7 @@ class Moves:
         )
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
-        await self._notices.note(
-            updated, f"{user.name} moved the conversation to the line {target.name}."
-        )
+        await self._notices.note(updated, "moved_to_line", user=user.name, line=target.name)
         return updated
 
     async def return_to_queue(self, user: User, conversation_id: str) -> Conversation:
@@ -207,7 +203,7 @@ class Moves:
         )
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
-        await self._notices.note(updated, f"{user.name} returned the conversation to the queue.")
+        await self._notices.note(updated, "returned", user=user.name)
         return updated
 
     async def invite(self, user: User, conversation_id: str, invitee_id: str) -> Conversation:
@@ -222,7 +218,7 @@ class Moves:
             change=ConversationChange.INVITED,
             detail=Invited(user_id=invitee.id),
             actor=user,
-            note=f"{user.name} invited {invitee.name}.",
+            note=("invited", {"user": user.name, "invitee": invitee.name}),
         )
 
     async def join(self, user: User, conversation_id: str, *, hidden: bool) -> Conversation:
@@ -233,7 +229,6 @@ class Moves:
             raise Forbidden("only supervisors of the line and admins may join")
         if user.id in conversation.staff_ids():
             raise Conflict("you are already in this conversation", code="already_joined")
-        how = "silently joined" if hidden else "joined"
         return await self._add_participant(
             conversation,
             user.id,
@@ -241,7 +236,7 @@ class Moves:
             change=ConversationChange.JOINED,
             detail=Joined(user_id=user.id, hidden=hidden),
             actor=user,
-            note=f"{user.name} {how} the conversation.",
+            note=("joined_silently" if hidden else "joined", {"user": user.name}),
         )
 
     async def take_over(self, user: User, conversation_id: str) -> Conversation:
@@ -274,7 +269,7 @@ class Moves:
         )
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
-        await self._notices.note(updated, f"{user.name} took the conversation over.")
+        await self._notices.note(updated, "took_over", user=user.name)
         return updated
 
     async def _add_participant(
@@ -286,7 +281,7 @@ class Moves:
         change: ConversationChange,
         detail: ChangeDetail,
         actor: User,
-        note: str,
+        note: tuple[str, dict[str, str]],
     ) -> Conversation:
         updated = await self._transitions.apply(
             conversation.id,
@@ -298,7 +293,7 @@ class Moves:
         )
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
-        await self._notices.note(updated, note)
+        await self._notices.note(updated, note[0], **note[1])
         return updated
 
     async def leave(self, user: User, conversation_id: str) -> Conversation:
@@ -318,7 +313,7 @@ class Moves:
         )
         if updated is None:
             raise Conflict("you are not in this conversation", code="not_a_participant")
-        await self._notices.note(updated, f"{user.name} left the conversation.")
+        await self._notices.note(updated, "left", user=user.name)
         return updated
 
     async def pin(self, user: User, conversation_id: str, *, pinned: bool) -> Conversation:

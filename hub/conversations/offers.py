@@ -87,9 +87,7 @@ class Offers:
             former_user_ids=conversation.offered_to,
         )
         if updated is not None and was_transfer:
-            await self._notices.note(
-                updated, "The transfer was not accepted in time; back in the queue."
-            )
+            await self._notices.note(updated, "transfer_expired")
         return updated
 
     async def accept(self, user: User, conversation_id: str) -> Conversation:
@@ -150,5 +148,5 @@ class Offers:
         if updated is None:
             await self._capacity.give_back(load_key)
             raise Conflict("someone else has taken this conversation", code="already_taken")
-        await self._notices.note(updated, f"{user.name} took the conversation.")
+        await self._notices.note(updated, "took", user=user.name)
         return updated

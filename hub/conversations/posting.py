@@ -21,6 +21,7 @@ from hub.models import (
     ConversationStatus,
     Direction,
     MessagePurpose,
+    SystemNote,
     User,
     utcnow,
 )
@@ -36,6 +37,28 @@ MAX_TEXT = 4000
 Accept = Callable[[User, str], Awaitable[Conversation]]
 
 
+# The system's notes to the staff: code -> the English text ({names} are its params). The console
+# renders a note by its code in its own language (strings.json "sys.<code>"; docs/i18n.md).
+SYSTEM_NOTES = {
+    "took": "{user} took the conversation.",
+    "took_over": "{user} took the conversation over.",
+    "transferred": "{user} transferred the conversation to {to}.",
+    "transfer_cancelled": "{user} cancelled the transfer.",
+    "transfer_expired": "The transfer was not accepted in time; back in the queue.",
+    "moved_to_line": "{user} moved the conversation to the line {line}.",
+    "returned": "{user} returned the conversation to the queue.",
+    "invited": "{user} invited {invitee}.",
+    "joined": "{user} joined the conversation.",
+    "joined_silently": "{user} silently joined the conversation.",
+    "left": "{user} left the conversation.",
+}
+
+
+def system_note(code: str, **params: str) -> tuple[str, SystemNote]:
+    """The English text and the stored code + params of the note ``code``."""
+    return SYSTEM_NOTES[code].format(**params), SystemNote(code=code, params=params)
+
+
 def _system() -> Author:
     """The author of the system's own texts (a fresh model per message)."""
     return Author(type=AuthorType.SYSTEM, name="OpenLines")
@@ -48,10 +71,12 @@ class Notices:
         self._stream = stream
         self._transitions = transitions
 
-    async def note(self, conversation: Conversation, text: str) -> None:
-        """A system message for the staff only (hidden: the client never sees it)."""
+    async def note(self, conversation: Conversation, code: str, **params: str) -> None:
+        """A system message for the staff only (hidden: the client never sees it): the note
+        ``code`` of SYSTEM_NOTES with its ``params``."""
+        text, system = system_note(code, **params)
         await self._stream.post(
-            conversation, _system(), text, hidden=True, direction=Direction.SYSTEM
+            conversation, _system(), text, hidden=True, direction=Direction.SYSTEM, system=system
         )
 
     async def say(

@@ -174,7 +174,7 @@ def test_a_known_contacts_new_conversation_opens_a_deal_of_theirs() -> None:
         client=ClientInfo(id="c1", name="Annie"),
     )
     deal = contact_deal(contact, conversation, _pipeline())
-    assert (deal.title, deal.stage) == ("Deal: Ann", "new")
+    assert (deal.title, deal.stage) == ("Сделка / Deal: Ann", "new")
     assert (deal.contact_id, deal.company_id, deal.responsible_id) == (
         contact.id,
         "co1",
@@ -182,7 +182,7 @@ def test_a_known_contacts_new_conversation_opens_a_deal_of_theirs() -> None:
     )
     assert deal.conversation_ids == [conversation.id]
     unnamed = contact_deal(Contact(), conversation, _pipeline())
-    assert unnamed.title == "Deal: Annie"
+    assert unnamed.title == "Сделка / Deal: Annie"
 
 
 # --- storage filters -----------------------------------------------------------------------

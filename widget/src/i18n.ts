@@ -86,6 +86,51 @@ const ru: Texts = {
   download: "Скачать",
 };
 
+// What the hub's error codes mean to a visitor, by language (never the hub's English message).
+const enErrors: Record<string, string> = {
+  validation_failed: "Please check what you entered.",
+  empty_message: "The message is empty.",
+  message_too_long: "The message is too long.",
+  conversation_closed: "The conversation is closed.",
+  csat_not_awaited: "This chat cannot be rated now.",
+  channel_gone: "This chat is no longer available.",
+  rate_limited: "You are sending messages too fast. Please wait a few seconds.",
+  payload_too_large: "The file is too large.",
+  file_too_large: "The file is too large.",
+  empty_file: "The file is empty.",
+  unsupported_file_type: "This type of file is not accepted.",
+  file_content_mismatch: "The file's content does not match its type.",
+  invalid_file_name: "The file name has forbidden characters.",
+  unknown_attachment: "The file could not be attached.",
+  invalid_visitor_token: "The chat session has expired. Please reload the page.",
+  session_gone: "Connection lost. Reconnecting…",
+  origin_not_allowed: "The chat is not available on this site.",
+  internal_error: "Something went wrong. Please try again.",
+};
+
+const ruErrors: Record<string, string> = {
+  validation_failed: "Проверьте, что вы ввели.",
+  empty_message: "Сообщение пустое.",
+  message_too_long: "Сообщение слишком длинное.",
+  conversation_closed: "Диалог завершён.",
+  csat_not_awaited: "Сейчас этот чат нельзя оценить.",
+  channel_gone: "Этот чат больше недоступен.",
+  rate_limited: "Вы отправляете сообщения слишком часто. Подождите несколько секунд.",
+  payload_too_large: "Файл слишком большой.",
+  file_too_large: "Файл слишком большой.",
+  empty_file: "Файл пустой.",
+  unsupported_file_type: "Такой тип файла не принимается.",
+  file_content_mismatch: "Содержимое файла не соответствует его типу.",
+  invalid_file_name: "В имени файла недопустимые символы.",
+  unknown_attachment: "Не удалось прикрепить файл.",
+  invalid_visitor_token: "Сеанс чата истёк. Обновите страницу.",
+  session_gone: "Нет связи. Переподключаемся…",
+  origin_not_allowed: "Чат недоступен на этом сайте.",
+  internal_error: "Что-то пошло не так. Попробуйте ещё раз.",
+};
+
+const ERRORS = new Map<Texts, Record<string, string>>([[en, enErrors], [ru, ruErrors]]);
+
 const TEXTS: Record<string, Texts> = { en, ru };
 
 export function pickTexts(configured: string | undefined, browser: readonly string[]): Texts {
@@ -99,4 +144,10 @@ export function pickTexts(configured: string | undefined, browser: readonly stri
 
 export function fill(template: string, n: number | string): string {
   return template.replace("{n}", String(n));
+}
+
+/** What to tell the visitor about a refused request: the text of the hub's error `code` in
+ * the widget's language, else `fallback` (never the hub's English message). */
+export function errorText(texts: Texts, code: string | undefined, fallback: string): string {
+  return (code && ERRORS.get(texts)?.[code]) || fallback;
 }

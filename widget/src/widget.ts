@@ -1,7 +1,7 @@
 // The widget bundle: the visitor's chat inside the shadow root the loader made. Talks to the
 // hub's /widget Socket.IO namespace (API.md) and uploads files with XHR (progress events).
 import { io, type Socket } from "socket.io-client";
-import { fill, pickTexts, type Texts } from "./i18n";
+import { errorText, fill, pickTexts, type Texts } from "./i18n";
 import { CSS } from "./styles";
 import { el, renderText } from "./text";
 
@@ -471,7 +471,7 @@ class Widget {
       }
       this.socket.emit("prechat", data, (ack: Ack) => {
         if (!ack.ok) {
-          this.say(ack.error?.message || t.uploadFailed);
+          this.say(errorText(t, ack.error?.code, t.failed));
           return;
         }
         this.notice.setAttribute("hidden", "");
@@ -665,7 +665,7 @@ class Widget {
         } else {
           const code = ack.error?.code;
           pending.failed = code || "failed";
-          this.say(code === "rate_limited" ? this.t.rateLimited : ack.error?.message || this.t.failed);
+          this.say(errorText(this.t, code, this.t.failed));
           this.renderPending(pending);
         }
         this.saveOutbox();
@@ -756,7 +756,7 @@ class Widget {
       if (comment.value.trim()) payload.comment = comment.value.trim();
       this.socket.emit("csat:submit", payload, (ack: Ack) => {
         if (!ack.ok) {
-          this.say(ack.error?.message || t.failed);
+          this.say(errorText(t, ack.error?.code, t.failed));
           return;
         }
         card.replaceChildren(el("div", { "data-testid": "ol-csat-thanks" }, t.csatThanks));
@@ -821,7 +821,7 @@ class Widget {
       if (ev.lengthComputable) bar.value = Math.round((ev.loaded / ev.total) * 100);
     };
     xhr.onload = () => {
-      let body: { id?: string; name?: string; mime?: string; size?: number; url?: string; error?: { message: string } } = {};
+      let body: { id?: string; name?: string; mime?: string; size?: number; url?: string; error?: { code?: string; message: string } } = {};
       try {
         body = JSON.parse(xhr.responseText);
       } catch {
@@ -833,7 +833,7 @@ class Widget {
         chip.dataset.done = "1";
         if (this.sendWhenUploaded && this.drafts.every((d) => d.id)) this.submit();
       } else {
-        this.uploadFailed(drop, body.error?.message);
+        this.uploadFailed(drop, errorText(this.t, body.error?.code, this.t.uploadFailed));
       }
     };
     xhr.onerror = () => this.uploadFailed(drop);

@@ -51,17 +51,19 @@ function Created({ created, form }: { created: CreatedChannel; form: ParsedSchem
 }
 
 function ChannelEditor({ channel, form, done }: { channel: Channel; form: ParsedSchema; done: (saved: boolean) => void }) {
+  const [refused, setRefused] = useState<unknown>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
+    setRefused(null);
     try {
       await api.patchChannel(channel.id, { config: collectFromForm(form.fields, e.target as HTMLFormElement, true) });
       toast(t("ch.saved"));
       done(true);
-    } catch (err) { fail(err); }
+    } catch (err) { setRefused(err); fail(err); }
   };
   return (
     <form class="card form" onSubmit={submit} data-testid="channel-edit-form">
-      <SchemaFields fields={form.fields} values={channel.config} editing idPrefix={`ch-edit-${channel.id}`} />
+      <SchemaFields fields={form.fields} values={channel.config} editing idPrefix={`ch-edit-${channel.id}`} refused={refused} />
       <div class="row"><button class="primary" type="submit" data-testid="channel-edit-save">{t("act.save")}</button>
         <button type="button" onClick={() => done(false)}>{t("act.cancel")}</button></div>
     </form>
@@ -75,6 +77,7 @@ export function AdminChannels() {
   const [type, setType] = useState("");
   const [created, setCreated] = useState<CreatedChannel | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
+  const [refused, setRefused] = useState<unknown>(null);
   const forms = useMemo(() => new Map(types.map((k) => [k.type, parseSchema(k.schema)])), [types]);
   const reload = () => { if (lineId) api.lineChannels(lineId).then(setChannels).catch(fail); };
   useEffect(() => {
@@ -94,11 +97,12 @@ export function AdminChannels() {
     e.preventDefault();
     if (!form) return;
     const el = e.target as HTMLFormElement;
+    setRefused(null);
     try {
       setCreated(await api.createChannel(lineId, type, collectFromForm(form.fields, el, false)));
       el.reset();
       reload();
-    } catch (err) { fail(err); }
+    } catch (err) { setRefused(err); fail(err); }
   };
   return (
     <div class="page">
@@ -124,7 +128,7 @@ export function AdminChannels() {
         <h3>{t("ch.new")}</h3>
         <label>{t("ch.type")}<select data-testid="channel-type" value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)}>
           {types.map((k) => <option key={k.type} value={k.type}>{localized(k.title, k.type)}</option>)}</select></label>
-        {form && <SchemaFields key={type} fields={form.fields} editing={false} idPrefix={`ch-new-${type}`} />}
+        {form && <SchemaFields key={type} fields={form.fields} editing={false} idPrefix={`ch-new-${type}`} refused={refused} />}
         <button class="primary" type="submit" data-testid="channel-save">{t("act.create")}</button>
       </form>
     </div>

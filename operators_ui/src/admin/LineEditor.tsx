@@ -1,11 +1,14 @@
 // Admin: editing one line — members, distribution, timeouts, working hours, the line's
 // automatic messages, CSAT and what the CRM does with its conversations.
+import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import * as api from "../api/client";
 import type { LineDraft, User, WorkingHours } from "../api/types";
 import { t } from "../i18n";
 import { loadLines } from "../state/session";
 import { fail, toast } from "../state/ui";
+import { FieldError } from "../ui/FieldError";
+import { calendarDay } from "../ui/format";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const DISTRIBUTIONS = ["round_robin", "strict_order", "all_at_once"];
@@ -34,19 +37,23 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
   const wh = v.working_hours as WorkingHours | null;
   const setWh = (patch: Partial<WorkingHours>) => set({ working_hours: { ...wh!, ...patch } });
   const [holiday, setHoliday] = useState("");
+  const [refused, setRefused] = useState<unknown>(null);
+  const problem = (name: string) => <FieldError err={refused} name={name} />;
   const save = async () => {
     const { id: _id, created_at: _created, ...body } = v;
+    setRefused(null);
     try {
       if (line.id) await api.patchLine(line.id, body);
       else await api.createLine(body);
       await loadLines();
       toast(t("lines.saved"));
       done();
-    } catch (err) { fail(err); }
+    } catch (err) { setRefused(err); fail(err); }
   };
   return (
     <div class="card form line-editor" data-testid="line-editor">
       <label>{t("lines.name")}<input data-testid="line-name" value={v.name} onInput={(e) => set({ name: (e.target as HTMLInputElement).value })} /></label>
+      {problem("name")}
       <fieldset><legend>{t("lines.operators")}</legend>
         {users.map((u) => <label key={u.id} class="inline"><input type="checkbox" data-testid="line-operator" data-user-id={u.id} checked={v.operators.includes(u.id)} onChange={() => toggleMember("operators", u.id)} />{u.name}</label>)}
       </fieldset>
@@ -56,9 +63,13 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
       <label>{t("lines.distribution")}<select data-testid="line-distribution" value={v.distribution} onChange={(e) => set({ distribution: (e.target as HTMLSelectElement).value })}>
         {DISTRIBUTIONS.map((d) => <option key={d} value={d}>{t(`dist.${d}`)}</option>)}</select></label>
       <label>{t("lines.acceptTimeout")}{num("accept_timeout_s")}</label>
+      {problem("accept_timeout_s")}
       <label>{t("lines.maxActive")}{num("max_active_per_operator")}</label>
+      {problem("max_active_per_operator")}
       <label>{t("lines.noAnswer")}{num("no_answer_after_s")}</label>
+      {problem("no_answer_after_s")}
       <label>{t("lines.autoClose")}{num("auto_close_after_s")}</label>
+      {problem("auto_close_after_s")}
       <fieldset data-testid="working-hours"><legend>{t("wh.title")}</legend>
         <label class="inline"><input type="checkbox" data-testid="wh-enabled" checked={!!wh} onChange={() => set({ working_hours: wh ? null : nineToSix() })} />{t("wh.enabled")}</label>
         {wh && <>
@@ -82,13 +93,15 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
               <button data-testid={`wh-add-${day}`} onClick={() => setWh({ week: { ...wh.week, [day]: [...(wh.week[day] || []), ["09:00", "18:00"]] } })}>{t("wh.addInterval")}</button>
             </td></tr>
           ))}</tbody></table>
-          <div><b>{t("wh.holidays")}</b> {wh.holidays.map((h) => <span key={h} class="chip" data-testid="holiday">{h} <button onClick={() => setWh({ holidays: wh.holidays.filter((x) => x !== h) })}>×</button></span>)}
+          <div><b>{t("wh.holidays")}</b> {wh.holidays.map((h) => <span key={h} class="chip" data-testid="holiday">{calendarDay(h)} <button aria-label={t("act.delete")} onClick={() => setWh({ holidays: wh.holidays.filter((x) => x !== h) })}>×</button></span>)}
             <input type="date" data-testid="holiday-input" value={holiday} onInput={(e) => setHoliday((e.target as HTMLInputElement).value)} />
             <button data-testid="holiday-add" onClick={() => { if (holiday && !wh.holidays.includes(holiday)) setWh({ holidays: [...wh.holidays, holiday] }); setHoliday(""); }}>{t("act.add")}</button></div>
         </>}
+        {problem("working_hours")}
       </fieldset>
       <fieldset><legend>{t("lines.messages")}</legend>
-        {MESSAGE_KEYS.map((k) => <label key={k}>{t(`lines.msg.${k}`)}<textarea rows={2} data-testid={`line-msg-${k}`} value={v.messages?.[k] ?? ""} onInput={(e) => set({ messages: { ...v.messages, [k]: (e.target as HTMLTextAreaElement).value || null } })} /></label>)}
+        {MESSAGE_KEYS.map((k) => <Fragment key={k}><label>{t(`lines.msg.${k}`)}<textarea rows={2} data-testid={`line-msg-${k}`} value={v.messages?.[k] ?? ""} onInput={(e) => set({ messages: { ...v.messages, [k]: (e.target as HTMLTextAreaElement).value || null } })} /></label>
+          {problem(`messages.${k}`)}</Fragment>)}
       </fieldset>
       <label class="inline"><input type="checkbox" checked={!!v.csat?.enabled} onChange={() => set({ csat: { enabled: !v.csat?.enabled } })} />{t("lines.csat")}</label>
       <fieldset><legend>{t("lines.crm")}</legend>
@@ -97,6 +110,7 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
         <label class="inline"><input type="checkbox" checked={!!v.crm?.deal_for_existing_contact} onChange={() => set({ crm: { ...v.crm, deal_for_existing_contact: !v.crm?.deal_for_existing_contact } })} />{t("lines.crmDeal")}</label>
         <label>{t("lines.crmPipeline")}<input value={v.crm?.pipeline_id ?? ""} onInput={(e) => set({ crm: { ...v.crm, pipeline_id: (e.target as HTMLInputElement).value || null } })} /></label>
       </fieldset>
+      {problem("crm")}
       <div class="row"><button class="primary" data-testid="line-save" onClick={save}>{t("act.save")}</button><button onClick={done}>{t("act.cancel")}</button></div>
     </div>
   );

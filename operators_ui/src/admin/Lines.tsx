@@ -7,10 +7,14 @@ import { S } from "../state/store";
 import { fail } from "../state/ui";
 import { LineEditor } from "./LineEditor";
 
+// The texts a new line starts with, in the console's language (the hub's own defaults are English).
+const defaultTexts = (): Record<string, string> =>
+  Object.fromEntries(["no_answer", "queued", "csat"].map((k) => [k, t(`lines.default.${k}`)]));
+
 function blankLine(): LineDraft {
   return {
     name: "", operators: [], supervisors: [], distribution: "round_robin", accept_timeout_s: 60,
-    max_active_per_operator: 5, working_hours: null, messages: {}, no_answer_after_s: 60,
+    max_active_per_operator: 5, working_hours: null, messages: defaultTexts(), no_answer_after_s: 60,
     auto_close_after_s: 86400, csat: { enabled: false }, crm: { create_lead: true, source: null, deal_for_existing_contact: false, pipeline_id: null },
   };
 }

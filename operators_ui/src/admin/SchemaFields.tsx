@@ -2,6 +2,7 @@
 // admin typed back into config. Labels come from the schema's x-title in the console's language.
 import type { Localized } from "../api/types";
 import { localized, t } from "../i18n";
+import { FieldError } from "../ui/FieldError";
 import { collectConfig, formValue, type Field } from "./schema";
 
 function Described({ text }: { text?: Localized }) {
@@ -59,9 +60,10 @@ function Input({ f, value, editing, id }: { f: Field; value: unknown; editing: b
 }
 
 /** The inputs of one kind's config; `values` fills them when editing a channel. `idPrefix`
- * keeps element ids apart when two forms are on the page (a new channel, one being edited). */
-export function SchemaFields({ fields, values, editing, idPrefix }: {
-  fields: Field[]; values?: Record<string, unknown>; editing: boolean; idPrefix: string;
+ * keeps element ids apart when two forms are on the page (a new channel, one being edited).
+ * `refused`: the error of the last save, shown next to the fields it names. */
+export function SchemaFields({ fields, values, editing, idPrefix, refused }: {
+  fields: Field[]; values?: Record<string, unknown>; editing: boolean; idPrefix: string; refused?: unknown;
 }) {
   return (
     <>
@@ -69,6 +71,7 @@ export function SchemaFields({ fields, values, editing, idPrefix }: {
         <div key={f.key} class="field" data-field={f.key}>
           <Input f={f} value={values?.[f.key]} editing={editing} id={`${idPrefix}-${f.key}`} />
           <Described text={f.description} />
+          <FieldError err={refused} name={f.key} />
         </div>
       ))}
     </>

@@ -5,11 +5,13 @@ import type { Role, User } from "../api/types";
 import { t } from "../i18n";
 import { S } from "../state/store";
 import { fail, rememberNames } from "../state/ui";
+import { FieldError } from "../ui/FieldError";
 
 const ROLES: Role[] = ["operator", "supervisor", "manager", "admin"];
 
 export function Users() {
   const [users, setUsers] = useState<User[]>([]);
+  const [refused, setRefused] = useState<unknown>(null);
   const reload = () => api.listUsers().then((list) => { setUsers(list); rememberNames(list); }).catch(fail);
   useEffect(() => { reload(); }, []);
   const patch = (id: string, body: { role?: Role; active?: boolean }) => api.patchUser(id, body).then(reload).catch(fail);
@@ -18,11 +20,12 @@ export function Users() {
     const form = e.target as HTMLFormElement;
     const d = new FormData(form);
     const field = (k: string) => String(d.get(k) ?? "");
+    setRefused(null);
     try {
       await api.createUser({ name: field("name"), email: field("email"), password: field("password"), role: field("role") as Role });
       form.reset();
       reload();
-    } catch (err) { fail(err); }
+    } catch (err) { setRefused(err); fail(err); }
   };
   return (
     <div class="page">
@@ -39,9 +42,13 @@ export function Users() {
       <form class="card form" onSubmit={submit}>
         <h3>{t("users.new")}</h3>
         <label>{t("users.name")}<input name="name" required data-testid="user-name" /></label>
+        <FieldError err={refused} name="name" />
         <label>{t("users.email")}<input name="email" type="email" required data-testid="user-email" /></label>
+        <FieldError err={refused} name="email" />
         <label>{t("users.password")}<input name="password" type="password" minLength={8} required data-testid="user-password" /></label>
+        <FieldError err={refused} name="password" />
         <label>{t("users.role")}<select name="role" data-testid="user-role">{ROLES.map((r) => <option key={r} value={r}>{t(`role.${r}`)}</option>)}</select></label>
+        <FieldError err={refused} name="role" />
         <button class="primary" type="submit" data-testid="user-save">{t("act.create")}</button>
       </form>
     </div>

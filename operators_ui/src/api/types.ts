@@ -21,6 +21,8 @@ export type Msg = {
   author: { type: string; id?: string | null; name?: string | null };
   text: string; attachments: Attachment[]; hidden: boolean; status: string; created_at: string;
   client_msg_id?: string | null; local?: boolean; original?: Attachment | null;
+  /** A system note's code and params: the console renders it in its language (i18n messageText). */
+  system?: { code: string; params: Record<string, string> } | null;
 };
 export type ConvStatus = "queued" | "offered" | "active" | "closed";
 export type Conv = {

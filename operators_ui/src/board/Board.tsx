@@ -6,7 +6,7 @@ import type { LineBoard } from "../api/types";
 import { t } from "../i18n";
 import { oversees } from "../state/session";
 import { S } from "../state/store";
-import { duration } from "../ui/format";
+import { duration, number } from "../ui/format";
 import { HourChart, OperatorChart } from "./Charts";
 
 export function Board() {
@@ -58,7 +58,7 @@ export function Board() {
               <td data-testid="board-operator-load" data-label={t("board.load")}>{m.max_active ? `${m.active} / ${m.max_active}` : `${m.active}`}</td>
               <td data-testid="board-operator-today" data-label={t("board.todayCol")}>{m.today}</td>
               <td data-label={t("board.firstCol")}>{m.avg_first_response_s == null ? "—" : duration(m.avg_first_response_s * 1000)}</td>
-              <td data-testid="board-operator-csat" data-label={t("board.csat")}>{m.csat_avg == null ? "—" : m.csat_avg.toFixed(1)}</td></tr>
+              <td data-testid="board-operator-csat" data-label={t("board.csat")}>{m.csat_avg == null ? "—" : number(m.csat_avg, 1)}</td></tr>
           ))}</tbody>
         </table>
       </>}

@@ -3,10 +3,10 @@
 import { Fragment } from "preact";
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import type { Attachment, Msg } from "../api/types";
-import { t } from "../i18n";
+import { messageText, t } from "../i18n";
 import { loadOlder, thread } from "../state/threads";
 import { fail } from "../state/ui";
-import { dayLabel, timeOfDay } from "../ui/format";
+import { dayLabel, fileSize, timeOfDay } from "../ui/format";
 import { Icon } from "../ui/Icon";
 
 function Bubble({ m }: { m: Msg }) {
@@ -17,7 +17,7 @@ function Bubble({ m }: { m: Msg }) {
         {m.direction === "system" ? t("msg.system") : m.author.name || (m.direction === "in" ? t("list.unknownClient") : "")}
         {m.hidden && <span class="tag" data-testid="hidden-tag">{t("msg.hidden")}</span>}
       </div>
-      {m.text && <div class="text">{m.text}</div>}
+      {m.text && <div class="text">{messageText(m)}</div>}
       {m.attachments.map((a) => <AttachmentView key={a.id} a={a} />)}
       {m.original && (
         <a class="file" data-testid="original" href={m.original.url || `/api/v1/files/${m.original.id}`} download={m.original.name}>
@@ -49,7 +49,7 @@ function AttachmentView({ a }: { a: Attachment }) {
     const size = previewSize(a);
     return <a href={url} target="_blank" rel="noopener"><img class="preview-img" src={url} alt={a.name} width={size?.width} height={size?.height} /></a>;
   }
-  return <a class="file" href={url} target="_blank" rel="noopener" download={a.name}><Icon name="clip" size={14} /> {a.name} ({Math.ceil(a.size / 1024)} KB)</a>;
+  return <a class="file" href={url} target="_blank" rel="noopener" download={a.name}><Icon name="clip" size={14} /> {a.name} ({fileSize(a.size)})</a>;
 }
 
 /** A stable key per message: stored ones are unique by seq (merge() keeps one per seq). */

@@ -6,7 +6,7 @@ import { ApiError } from "../api/http";
 import { t } from "../i18n";
 import { editsCrm } from "../state/session";
 import { fail, openCrmCard, toast } from "../state/ui";
-import { money, who } from "./format";
+import { money, pipelineName, stageName, who } from "./format";
 
 export function DealBoard() {
   const [pipelines, setPipelines] = useState<Pipeline[]>([]);
@@ -45,7 +45,7 @@ export function DealBoard() {
     <div>
       <label class="inline">{t("crm.pipeline")}
         <select data-testid="pipeline-select" value={pipelineId} onChange={(e) => setPipelineId((e.target as HTMLSelectElement).value)}>
-          {pipelines.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+          {pipelines.map((p) => <option key={p.id} value={p.id}>{pipelineName(p)}</option>)}
         </select></label>
       {!pipeline || deals === null ? <p>{t("conv.loading")}</p> : (
         <div class="deal-board" data-testid="deal-board">
@@ -56,7 +56,7 @@ export function DealBoard() {
                 onDragOver={(e) => { if (editable) { e.preventDefault(); if (over !== s.id) setOver(s.id); } }}
                 onDragLeave={() => setOver(null)}
                 onDrop={(e) => { e.preventDefault(); setOver(null); const dealId = e.dataTransfer?.getData("text/plain"); if (dealId) move(dealId, s.id); }}>
-                <h4>{s.name} <span class="count">{inStage.length}</span></h4>
+                <h4>{stageName(s)} <span class="count">{inStage.length}</span></h4>
                 {inStage.map((d) => (
                   <div key={d.id} class="deal-card" data-testid="deal-card" data-id={d.id} draggable={editable}
                     onDragStart={(e) => { e.dataTransfer?.setData("text/plain", d.id); if (e.dataTransfer) e.dataTransfer.effectAllowed = "move"; }}

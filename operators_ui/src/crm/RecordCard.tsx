@@ -11,7 +11,7 @@ import { editsCrm, readsCrm } from "../state/session";
 import { closeCrmCard, fail, openCrmCard, toast } from "../state/ui";
 import { dateTime } from "../ui/format";
 import { ChannelIcon } from "../ui/Icon";
-import { ACTIVITY_TYPES, addresses, money, who } from "./format";
+import { ACTIVITY_TYPES, activityText, addresses, money, pipelineName, stageName, who } from "./format";
 
 export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
   const [record, setRecord] = useState<Rec | null>(null);
@@ -61,7 +61,7 @@ export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
         ))}
         {entity === "leads" && <p><b>{t("crm.status")}:</b> {t(`crm.lead.${record.status}`)} · <b>{t("crm.source")}:</b> {record.source || "—"}</p>}
         {entity === "deals" && <>
-          <p><b>{t("crm.pipeline")}:</b> {pipeline?.name || record.pipeline_id} · <b>{t("crm.stage")}:</b> <span data-testid="deal-stage">{stage?.name || record.stage}</span>
+          <p><b>{t("crm.pipeline")}:</b> {pipeline ? pipelineName(pipeline) : record.pipeline_id} · <b>{t("crm.stage")}:</b> <span data-testid="deal-stage">{stage ? stageName(stage) : record.stage}</span>
             {record.closed && <> · {t(record.won ? "crm.won" : "crm.lost")}</>}</p>
           <p><b>{t("crm.amount")}:</b> {money(record)}</p>
         </>}
@@ -91,7 +91,7 @@ export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
             <ol class="timeline" data-testid="timeline">{timeline.activities.map((a) => (
               <li key={a.id} data-testid="timeline-entry" data-type={a.type}>
                 <small>{dateTime(a.created_at)}{a.actor_id ? ` · ${who(a.actor_id)}` : ""}</small>
-                <div><b>{ACTIVITY_TYPES.has(a.type) ? t(`crm.act.${a.type}`) : a.type}</b>{a.text ? ` — ${a.text}` : ""}</div>
+                <div><b>{ACTIVITY_TYPES.has(a.type) ? t(`crm.act.${a.type}`) : a.type}</b>{activityText(a) ? ` — ${activityText(a)}` : ""}</div>
               </li>
             ))}</ol>
           )}

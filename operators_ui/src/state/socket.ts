@@ -1,7 +1,7 @@
 // The /operator socket: live conversation and message events into the store, acks of the
 // console's own events, re-sync after a reconnect, and notifications while the tab is hidden.
 import { io, type Socket } from "socket.io-client";
-import { ApiError } from "../api/http";
+import { ApiError, LocalError } from "../api/http";
 import type { Conv, Msg, Presence } from "../api/types";
 import { t } from "../i18n";
 import { ensureConv, loadClosed, loadOpen, mine, upsert } from "./conversations";
@@ -127,10 +127,10 @@ export function connect(): void {
 
 export function emit<T = unknown>(event: string, payload: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    if (!socket || !socket.connected) { reject(new Error(t("conn.lost"))); return; }
+    if (!socket || !socket.connected) { reject(new LocalError(t("conn.lost"))); return; }
     socket.timeout(10000).emit(event, payload, (err: Error | null, ack: any) => {
       if (err) reject(err);
-      else if (!ack?.ok) reject(new ApiError(400, ack?.error?.code || "error", ack?.error?.message || "error"));
+      else if (!ack?.ok) reject(new ApiError(400, ack?.error?.code || "error", ack?.error?.message || "error", ack?.error?.details));
       else resolve(ack as T);
     });
   });

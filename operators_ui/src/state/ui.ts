@@ -1,7 +1,7 @@
 // Actions on what the console shows: the language, the screen, the inbox tab, the CRM card and
 // the toast. Components call these; they never write the store themselves.
+import { errorText } from "../api/http";
 import type { Lang } from "../api/types";
-import { t } from "../i18n";
 import { changed, storage, write, type CrmTab, type InboxTab, type View } from "./store";
 
 export function setLang(lang: Lang): void {
@@ -20,8 +20,9 @@ export function toast(text: string): void {
   toastTimer = window.setTimeout(() => { if (write.toast === text) { write.toast = null; changed(); } }, 5000);
 }
 
+/** The console's one failure path: the error in the user's language (api/http.ts errorText). */
 export function fail(err: unknown): void {
-  toast(t("err.generic", { msg: err instanceof Error ? err.message : String(err) }));
+  toast(errorText(err));
 }
 
 export function setView(view: View): void {

@@ -17,10 +17,26 @@ export function dayLabel(iso: string): string {
   return d.toLocaleDateString(locale(), { day: "numeric", month: "long", year: "numeric" });
 }
 
+/** A calendar day ("2026-12-31") in the console's language: "31 декабря 2026 г.". */
+export function calendarDay(day: string): string {
+  const d = new Date(`${day}T00:00:00`);
+  return Number.isNaN(d.getTime()) ? day : d.toLocaleDateString(locale(), { day: "numeric", month: "long", year: "numeric" });
+}
+
 export function timeOfDay(iso: string): string {
   return new Date(iso).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
 }
 
 export function dateTime(iso: string): string {
   return new Date(iso).toLocaleString(locale(), { dateStyle: "short", timeStyle: "short" });
+}
+
+/** A number in the console's locale ("1 234,5" in Russian); `digits`: fraction digits to show. */
+export function number(n: number, digits?: number): string {
+  return n.toLocaleString(locale(), digits === undefined ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A file's size in kilobytes, rounded up, in the console's locale. */
+export function fileSize(bytes: number): string {
+  return t("unit.kb", { n: number(Math.ceil(bytes / 1024)) });
 }
