@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.api.common import caller, hub_of
 from hub.api.lines import ensure_member, load_line
 from hub.channels import ChannelKind
-from hub.errors import ChannelError, NotFound, ValidationFailed
+from hub.errors import ChannelError, Conflict, NotFound, ValidationFailed
 from hub.http import json_response, read_json
 from hub.models import ChannelRecord, Role
 from hub.services import Hub
@@ -135,6 +136,34 @@ async def patch_channel(request: web.Request) -> web.Response:
         hub.runners.poke()
     updated = channel.model_copy(update=changes)
     return json_response(hub.registry.public_view(updated, public_base(request)))
+
+
+@routes.post("/api/v1/channels/{channel_id}/rotate-secret")
+async def rotate_secret(request: web.Request) -> web.Response:
+    """Replace the channel's generated secrets (those shown once at creation) with new ones,
+    shown once in this answer; the old ones stop working at once."""
+    await caller(request, Role.ADMIN)
+    hub = hub_of(request)
+    channel = await load_channel(hub, request.match_info["channel_id"])
+    kind = hub.registry.get(channel.type)
+    rotated = sorted(kind.reveal_on_create)
+    if not rotated:
+        raise Conflict(
+            "this kind of channel has no generated secret to rotate", code="nothing_to_rotate"
+        )
+    # The new values as if the admin had typed them; a kind that generates its own (Telegram's
+    # webhook secret) does so when the previous config no longer holds one.
+    fresh = {key: secrets.token_urlsafe(32) for key in rotated}
+    previous = {k: v for k, v in channel.config.items() if k not in kind.reveal_on_create}
+    merged = hub.registry.validate_config(channel.type, fresh, partial_of=previous)
+    config = await connect(kind, merged, channel.id, hub, previous)
+    await hub.store.channels.update(channel, config=config, active=None)
+    hub.stream.forget_channel(channel.id)
+    hub.runners.poke()
+    updated = channel.model_copy(update={"config": config})
+    view = hub.registry.public_view(updated, public_base(request))
+    view.update({k: config[k] for k in rotated if config.get(k)})
+    return json_response(view)
 
 
 @routes.delete("/api/v1/channels/{channel_id}")

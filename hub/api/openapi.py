@@ -311,6 +311,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/api/v1/channels/{channel_id}"): Operation(
         ok=(204,), media=None, errors=(403, 502)
     ),
+    # The channel, plus its new generated secrets (shown in this answer only).
+    ("POST", "/api/v1/channels/{channel_id}/rotate-secret"): Operation(
+        result=_ref("Channel"), errors=(403, 409, 422)
+    ),
     ("POST", "/hooks/{type}/{channel_id}"): Operation(
         media=ANY_MEDIA,  # what the platform wants back: JSON, or VK's plain `ok`
         errors=(400, 401, 403, 408, 413, 415, 422),
@@ -421,6 +425,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("POST", "/api/v1/console/quick-answers"): Operation(
         ok=(201,), result=_ref("Record"), errors=(403, 404, 409)
+    ),
+    ("PATCH", "/api/v1/console/quick-answers/{answer_id}"): Operation(
+        result=_ref("Record"), errors=(403, 409)
     ),
     ("DELETE", "/api/v1/console/quick-answers/{answer_id}"): Operation(
         ok=(204,), media=None, errors=(403,)
