@@ -7,6 +7,8 @@ import { localized, t } from "../i18n";
 import { S } from "../state/store";
 import { fail, toast } from "../state/ui";
 import { ChannelIcon } from "../ui/Icon";
+import { Confirm } from "./Confirm";
+import { FieldError, formError, type FormError } from "./errors";
 import { parseSchema, type ParsedSchema } from "./schema";
 import { SchemaFields, collectFromForm } from "./SchemaFields";
 
@@ -34,13 +36,13 @@ function Copyable({ label, value, testid }: { label: string; value: string; test
 
 /** What creating a channel answered that is shown only now: the embed, the webhook or inbound
  * address, generated secrets. */
-function Created({ created, form }: { created: CreatedChannel; form: ParsedSchema | undefined }) {
+function Created({ created, form, testid = "channel-created" }: { created: CreatedChannel; form: ParsedSchema | undefined; testid?: string }) {
   const once = (form?.once || [])
     .map((o) => ({ ...o, value: created[o.key] ?? created.config?.[o.key] }))
     .filter((o) => o.value !== undefined && o.value !== null && o.value !== "");
   const inbound = typeof created.inbound_url === "string" ? created.inbound_url : null;
   return (
-    <div data-testid="channel-created" class="card">
+    <div data-testid={testid} class="card">
       {created.embed && <Embed embed={created.embed} />}
       {created.webhook_url && <Copyable label={t("ch.webhook")} value={created.webhook_url} testid="created-webhook-url" />}
       {inbound && <Copyable label={t("ch.inbound")} value={inbound} testid="created-inbound-url" />}
@@ -51,17 +53,20 @@ function Created({ created, form }: { created: CreatedChannel; form: ParsedSchem
 }
 
 function ChannelEditor({ channel, form, done }: { channel: Channel; form: ParsedSchema; done: (saved: boolean) => void }) {
+  const [err, setErr] = useState<FormError | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
+    setErr(null);
     try {
       await api.patchChannel(channel.id, { config: collectFromForm(form.fields, e.target as HTMLFormElement, true) });
       toast(t("ch.saved"));
       done(true);
-    } catch (err) { fail(err); }
+    } catch (error) { setErr(formError(error)); }
   };
   return (
     <form class="card form" onSubmit={submit} data-testid="channel-edit-form">
-      <SchemaFields fields={form.fields} values={channel.config} editing idPrefix={`ch-edit-${channel.id}`} />
+      <SchemaFields fields={form.fields} values={channel.config} editing idPrefix={`ch-edit-${channel.id}`} err={err} />
+      <FieldError err={err} field="form" fields={form.fields.map((f) => f.key)} />
       <div class="row"><button class="primary" type="submit" data-testid="channel-edit-save">{t("act.save")}</button>
         <button type="button" onClick={() => done(false)}>{t("act.cancel")}</button></div>
     </form>
@@ -75,6 +80,9 @@ export function AdminChannels() {
   const [type, setType] = useState("");
   const [created, setCreated] = useState<CreatedChannel | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
+  // A delete or a secret rotation waiting for its confirmation; what a rotation answered.
+  const [asking, setAsking] = useState<{ channel: Channel; what: "delete" | "rotate" } | null>(null);
+  const [rotated, setRotated] = useState<CreatedChannel | null>(null);
   const forms = useMemo(() => new Map(types.map((k) => [k.type, parseSchema(k.schema)])), [types]);
   const reload = () => { if (lineId) api.lineChannels(lineId).then(setChannels).catch(fail); };
   useEffect(() => {
@@ -84,7 +92,7 @@ export function AdminChannels() {
       setType((list.find((k) => k.type === "widget") || list[0])?.type || "");
     }).catch(fail);
   }, []);
-  useEffect(() => { reload(); setCreated(null); setEditing(null); }, [lineId]);
+  useEffect(() => { reload(); setCreated(null); setEditing(null); setRotated(null); }, [lineId]);
   const typeTitle = (kind: string) => {
     const known = types.find((k) => k.type === kind);
     return known ? localized(known.title, kind) : t(`ch.type.${kind}`);
@@ -112,8 +120,25 @@ export function AdminChannels() {
           <td>{t(ch.active ? "ch.enabled" : "ch.disabled")} <button onClick={() => api.patchChannel(ch.id, { active: !ch.active }).then(reload).catch(fail)}>{t(ch.active ? "users.deactivate" : "users.activate")}</button></td>
           <td>{t("ch.webhook")}: {ch.webhook_url || t("ch.webhookNone")}{ch.secrets_set?.length ? ` · ${t("ch.secretsSet")}: ${ch.secrets_set.join(", ")}` : ""}</td>
           <td>{ch.embed && <Embed embed={ch.embed} />}</td>
-          <td>{forms.has(ch.type) && <button data-testid="channel-edit" onClick={() => setEditing(editing === ch.id ? null : ch.id)}>{t("act.edit")}</button>}</td></tr>
+          <td><div class="row wrap">
+            {forms.has(ch.type) && <button data-testid="channel-edit" onClick={() => setEditing(editing === ch.id ? null : ch.id)}>{t("act.edit")}</button>}
+            {(forms.get(ch.type)?.once.length ?? 0) > 0 && <button data-testid="channel-rotate" onClick={() => setAsking({ channel: ch, what: "rotate" })}>{t("ch.rotate")}</button>}
+            <button class="danger" data-testid="channel-delete" onClick={() => setAsking({ channel: ch, what: "delete" })}>{t("act.delete")}</button>
+          </div></td></tr>
       ))}</tbody></table>
+      {asking?.what === "delete" && (
+        <Confirm testid="channel-delete-dialog" title={t("ch.deleteTitle", { type: typeTitle(asking.channel.type) })} action={t("act.delete")} close={() => setAsking(null)}
+          run={async () => { await api.deleteChannel(asking.channel.id); setEditing(null); setRotated(null); toast(t("ch.deleted")); reload(); }}>
+          <p>{t("ch.deleteText")}</p>
+        </Confirm>
+      )}
+      {asking?.what === "rotate" && (
+        <Confirm testid="channel-rotate-dialog" title={t("ch.rotateTitle", { type: typeTitle(asking.channel.type) })} action={t("ch.rotate")} close={() => setAsking(null)}
+          run={async () => { setCreated(null); setRotated(await api.rotateChannelSecret(asking.channel.id)); }}>
+          <p>{t("ch.rotateText")}</p>
+        </Confirm>
+      )}
+      {rotated && <Created created={rotated} form={forms.get(rotated.type)} testid="channel-rotated" />}
       {editing && (() => {
         const ch = channels.find((x) => x.id === editing);
         const chForm = ch && forms.get(ch.type);

@@ -2,6 +2,7 @@
 // admin typed back into config. Labels come from the schema's x-title in the console's language.
 import type { Localized } from "../api/types";
 import { localized, t } from "../i18n";
+import { FieldError, type FormError } from "./errors";
 import { collectConfig, formValue, type Field } from "./schema";
 
 function Described({ text }: { text?: Localized }) {
@@ -60,8 +61,8 @@ function Input({ f, value, editing, id }: { f: Field; value: unknown; editing: b
 
 /** The inputs of one kind's config; `values` fills them when editing a channel. `idPrefix`
  * keeps element ids apart when two forms are on the page (a new channel, one being edited). */
-export function SchemaFields({ fields, values, editing, idPrefix }: {
-  fields: Field[]; values?: Record<string, unknown>; editing: boolean; idPrefix: string;
+export function SchemaFields({ fields, values, editing, idPrefix, err = null }: {
+  fields: Field[]; values?: Record<string, unknown>; editing: boolean; idPrefix: string; err?: FormError | null;
 }) {
   return (
     <>
@@ -69,6 +70,7 @@ export function SchemaFields({ fields, values, editing, idPrefix }: {
         <div key={f.key} class="field" data-field={f.key}>
           <Input f={f} value={values?.[f.key]} editing={editing} id={`${idPrefix}-${f.key}`} />
           <Described text={f.description} />
+          <FieldError err={err} field={f.key} />
         </div>
       ))}
     </>
