@@ -5,14 +5,12 @@ Each edit goes through the real console against a real hub and survives a reload
 
 from __future__ import annotations
 
-import time
-
-import orjson
 from playwright.async_api import Browser, Locator, Page, expect
 
-from channels.api.signing import signed_headers
 from tests.conftest import ADMIN_PASSWORD
 from tests.operators_ui.conftest import open_tab, shot, sign_in
+from tests.operators_ui.test_phone import fits, phone
+from tests.support.api_channel import post_api_message
 from tests.support.clients import Api
 from tests.support.world import make_line, visitor_says
 
@@ -191,18 +189,6 @@ async def test_line_settings_round_trip(base_url: str, admin: Api, browser: Brow
     assert (await admin.get(f"/api/v1/lines/{line['id']}"))["accept_timeout_s"] == 60
 
 
-def _signed(secret: str) -> tuple[bytes, dict[str, str]]:
-    body = orjson.dumps(
-        {
-            "message_id": f"m{time.time_ns()}",
-            "chat_id": "c1",
-            "sender": {"id": "u1", "name": "Ann"},
-            "text": "hi",
-        }
-    )
-    return body, {"Content-Type": "application/json", **signed_headers(secret, body)}
-
-
 async def test_channels_are_edited_rotated_and_deleted(
     base_url: str, admin: Api, browser: Browser
 ) -> None:
@@ -248,12 +234,11 @@ async def test_channels_are_edited_rotated_and_deleted(
     await rotated.get_by_test_id("created-secret-copy").click()
     assert await page.evaluate("navigator.clipboard.readText()") == new_secret
     await shot(page, "edit-channel-rotated")
-    for secret_value, status in ((old_secret, 401), (new_secret, 200)):
-        body, headers = _signed(secret_value)
-        got, _ = await admin.call(
-            "POST", f"/hooks/api/{api_channel['id']}", data=body, headers=headers
-        )
-        assert got == status
+    for n, (secret_value, status) in enumerate(((old_secret, 401), (new_secret, 200))):
+        message = {"message_id": f"m{n}", "chat_id": "c1", "sender": {"id": "u1"}, "text": "hi"}
+        assert (await post_api_message(admin, api_channel, message, secret=secret_value))[
+            0
+        ] == status
     await _reload(page, "channels")
     await page.get_by_test_id("channel-line").select_option(world.line["id"])
     await expect(api_row).to_be_visible()
@@ -337,3 +322,25 @@ async def test_quick_answers_are_edited_scoped_and_saved_from_a_message(
         ("Greeting", "line"),
         ("Hours", "personal"),
     }
+
+
+async def test_the_editors_and_dialogs_fit_a_phone_in_russian(
+    base_url: str, admin: Api, browser: Browser
+) -> None:
+    world = await make_line(admin, name="Поддержка")
+    await visitor_says(base_url, world.key, "Открытый диалог")
+    page = await phone(browser, base_url, admin, lang="ru", password=ADMIN_PASSWORD)
+    await page.get_by_test_id("nav-users").tap()
+    await page.get_by_test_id("user-edit").first.tap()
+    await expect(page.get_by_test_id("user-editor")).to_contain_text("Линии")
+    await fits(page, "edit-user-ru")
+    await page.get_by_test_id("nav-lines").tap()
+    await page.get_by_test_id("line-delete").first.tap()
+    await page.get_by_test_id("line-delete-dialog").get_by_test_id("confirm-yes").tap()
+    offer = page.get_by_test_id("line-archive-dialog")
+    await expect(offer).to_contain_text("в архив")
+    await fits(page, "edit-line-archive-ru")
+    await offer.get_by_test_id("confirm-no").tap()
+    await page.get_by_test_id("nav-answers").tap()
+    await expect(page.get_by_test_id("qa-form")).to_be_visible()
+    await fits(page, "edit-answers-ru")

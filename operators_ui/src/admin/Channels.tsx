@@ -112,7 +112,7 @@ export function AdminChannels() {
     <div class="page">
       <h2>{t("ch.title")}</h2>
       <label class="inline">{t("ch.line")}<select data-testid="channel-line" value={lineId} onChange={(e) => setLineId((e.target as HTMLSelectElement).value)}>
-        {S.lines.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}</select></label>
+        {S.lines.map((l) => <option key={l.id} value={l.id}>{l.archived ? `${l.name} (${t("lines.archived")})` : l.name}</option>)}</select></label>
       {channels.length === 0 && <p class="empty">{t("ch.none")}</p>}
       <table class="cards"><tbody>{channels.map((ch) => (
         <tr key={ch.id} data-testid="channel-row" data-type={ch.type}><td class="card-title"><ChannelIcon type={ch.type} /> {typeTitle(ch.type)}</td>

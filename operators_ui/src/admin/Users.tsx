@@ -62,7 +62,7 @@ function UserEditor({ user, done }: { user: User; done: (saved: boolean) => void
   };
   const id = (k: string) => `user-edit-${user.id}-${k}`;
   return (
-    <form class="card form" data-testid="user-editor" onSubmit={save}>
+    <form class="card form stack" data-testid="user-editor" onSubmit={save}>
       <h3>{t("users.edit")}: {user.name}</h3>
       <label for={id("name")}>{t("users.name")}</label>
       <input id={id("name")} data-testid="user-edit-name" required maxLength={200} value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
@@ -116,10 +116,11 @@ export function Users() {
     <div class="page">
       <h2>{t("users.title")}</h2>
       <table class="cards">
-        <thead><tr><th>{t("users.name")}</th><th>{t("users.email")}</th><th>{t("users.role")}</th><th>{t("users.state")}</th><th /></tr></thead>
+        <thead><tr><th>{t("users.name")}</th><th>{t("users.email")}</th><th>{t("users.role")}</th><th>{t("users.lines")}</th><th>{t("users.state")}</th><th /></tr></thead>
         <tbody>{users.map((u) => (
           <tr key={u.id} data-testid="user-row" data-user-id={u.id}><td class="card-title">{u.name}</td><td data-label={t("users.email")}>{u.email}</td>
             <td data-label={t("users.role")}><select aria-label={t("users.role")} value={u.role} disabled={u.id === S.me!.id} onChange={(e) => patch(u.id, { role: (e.target as HTMLSelectElement).value as Role })}>{ROLES.map((r) => <option key={r} value={r}>{t(`role.${r}`)}</option>)}</select></td>
+            <td data-label={t("users.lines")} data-testid="user-lines">{S.lines.filter((l) => l.operators.includes(u.id) || l.supervisors.includes(u.id)).map((l) => l.name).join(", ") || "—"}</td>
             <td data-label={t("users.state")}>{t(u.active ? "users.active" : "users.inactive")}</td>
             <td><div class="row wrap">
               <button data-testid="user-edit" aria-label={`${t("act.edit")}: ${u.name}`} onClick={() => setEditing(editing === u.id ? null : u.id)}>{t("act.edit")}</button>
@@ -136,7 +137,7 @@ export function Users() {
           <p>{t("users.deactivateText")}</p>
         </Confirm>
       )}
-      <form class="card form" onSubmit={submit}>
+      <form class="card form stack" onSubmit={submit}>
         <h3>{t("users.new")}</h3>
         <label>{t("users.name")}<input name="name" required data-testid="user-name" /></label>
         <label>{t("users.email")}<input name="email" type="email" required data-testid="user-email" /></label>

@@ -69,7 +69,7 @@ export function AnswerForm({ answer, initial, done, idPrefix, testid = "qa-form"
   };
   const id = (k: string) => `${idPrefix}-${k}`;
   return (
-    <form class="card form" onSubmit={submit} data-testid={testid}>
+    <form class="card form stack" onSubmit={submit} data-testid={testid}>
       <label for={id("title")}>{t("qa.name")}</label>
       <input id={id("title")} name="title" required maxLength={100} data-testid="qa-title" value={title} onInput={(e) => setTitle((e.target as HTMLInputElement).value)} />
       <FieldError err={err} field="title" />
