@@ -67,7 +67,7 @@ async def create_channel(request: web.Request) -> web.Response:
     hub = hub_of(request)
     line = await load_line(hub, request.match_info["line_id"])
     body = await read_json(request, ChannelIn)
-    channel = await add_channel(hub, line.id, body)
+    channel = await add_channel(hub, line.id, body, paused=line.archived)
     kind = hub.registry.get(channel.type)
     view = hub.registry.public_view(channel, public_base(request))
     # Generated secrets are shown once, at creation, so the admin can paste them elsewhere.
@@ -75,10 +75,13 @@ async def create_channel(request: web.Request) -> web.Response:
     return json_response(view, status=201)
 
 
-async def add_channel(hub: Hub, line_id: str, body: ChannelIn) -> ChannelRecord:
+async def add_channel(
+    hub: Hub, line_id: str, body: ChannelIn, *, paused: bool = False
+) -> ChannelRecord:
     """Connect a new channel to a line (shared by the API and the demo seed): the config is
     validated, the platform checks it (a wrong token is a 422, and nothing is stored), then it
-    is stored and the receivers look at once. The stored record, secrets in clear."""
+    is stored and the receivers look at once. The stored record, secrets in clear. ``paused``:
+    the line is archived, so the channel starts switched off until the line is restored."""
     config_model = hub.registry.validate_config(body.type, body.config)
     kind = hub.registry.get(body.type)
     channel = ChannelRecord(type=body.type, line_id=line_id, config={})
@@ -87,6 +90,8 @@ async def add_channel(hub: Hub, line_id: str, body: ChannelIn) -> ChannelRecord:
         update={
             "config": config,
             "widget_key": config.get("key") if body.type == "widget" else None,
+            "active": not paused,
+            "paused_by_archive": paused,
         }
     )
     await hub.store.channels.insert(channel)
@@ -127,6 +132,11 @@ async def patch_channel(request: web.Request) -> web.Response:
         kind = hub.registry.get(channel.type)
         changes["config"] = await connect(kind, merged, channel.id, hub, channel.config)
     if body.active is not None:
+        if body.active and (await load_line(hub, channel.line_id)).archived:
+            raise Conflict(
+                "the line is archived: restore it to switch its channels on",
+                code="line_archived",
+            )
         changes["active"] = body.active
     if changes:
         await hub.store.channels.update(

@@ -99,7 +99,9 @@ class ChannelStore:
         if config is not None:
             changes["config"] = self._sealed(record.type, config)
         if active is not None:
+            # Switched by hand: the admin's choice, which restoring the line leaves alone.
             changes["active"] = active
+            changes["paused_by_archive"] = False
         if changes:
             await self._collection.update_one({"_id": record.id}, {"$set": changes})
 

@@ -40,6 +40,14 @@ async def test_an_archived_line_takes_nothing_new_and_is_restored(
         {"to_line_id": line_id},
     )
     assert status == 409 and body["error"]["code"] == "line_archived", body
+    # A channel added meanwhile starts switched off, and none is switched on by hand.
+    added = await admin.create_channel(line_id, "api", {})
+    assert added["active"] is False
+    status, body = await admin.call("PATCH", f"/api/v1/channels/{added['id']}", {"active": True})
+    assert status == 409 and body["error"]["code"] == "line_archived", body
+    # Switched off by hand while archived: restoring the line leaves it off.
+    held = await admin.create_channel(line_id, "api", {})
+    await admin.patch(f"/api/v1/channels/{held['id']}", {"active": False})
     # The conversation still open stays for staff to finish.
     path = f"/api/v1/conversations/{message['conversation_id']}"
     assert (await admin.get(path))["status"] != "closed"
@@ -48,7 +56,12 @@ async def test_an_archived_line_takes_nothing_new_and_is_restored(
     restored = await admin.patch(f"/api/v1/lines/{line_id}", {"archived": False})
     assert restored["archived"] is False
     channels = (await admin.get(f"/api/v1/lines/{line_id}/channels"))["channels"]
-    assert {c["type"]: c["active"] for c in channels} == {"widget": True, "api": False}
+    assert {c["id"]: c["active"] for c in channels} == {
+        world.widget["id"]: True,
+        api_channel["id"]: False,
+        added["id"]: True,
+        held["id"]: False,
+    }
     again, _ = await visitor_says(base_url, world.key, "Back again")
     await again.close()
     picker = (await admin.get("/api/v1/console/transfer-lines"))["lines"]
