@@ -97,6 +97,12 @@ export function AdminChannels() {
     const known = types.find((k) => k.type === kind);
     return known ? localized(known.title, kind) : t(`ch.type.${kind}`);
   };
+  /** A config field's name in the console's language, from the kind's schema. */
+  const fieldTitle = (kind: string, key: string) => {
+    const parsed = forms.get(kind);
+    const title = parsed?.fields.find((f) => f.key === key)?.title || parsed?.once.find((o) => o.key === key)?.title;
+    return localized(title, key);
+  };
   const form = forms.get(type);
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -118,7 +124,7 @@ export function AdminChannels() {
         <tr key={ch.id} data-testid="channel-row" data-type={ch.type}><td class="card-title"><ChannelIcon type={ch.type} /> {typeTitle(ch.type)}</td>
           <td>{String(ch.config?.title || ch.config?.address || "")}</td>
           <td>{t(ch.active ? "ch.enabled" : "ch.disabled")} <button onClick={() => api.patchChannel(ch.id, { active: !ch.active }).then(reload).catch(fail)}>{t(ch.active ? "users.deactivate" : "users.activate")}</button></td>
-          <td>{t("ch.webhook")}: {ch.webhook_url || t("ch.webhookNone")}{ch.secrets_set?.length ? ` · ${t("ch.secretsSet")}: ${ch.secrets_set.join(", ")}` : ""}</td>
+          <td>{t("ch.webhook")}: {ch.webhook_url || t("ch.webhookNone")}{ch.secrets_set?.length ? ` · ${t("ch.secretsSet")}: ${ch.secrets_set.map((k) => fieldTitle(ch.type, k)).join(", ")}` : ""}</td>
           <td>{ch.embed && <Embed embed={ch.embed} />}</td>
           <td><div class="row wrap">
             {forms.has(ch.type) && <button data-testid="channel-edit" onClick={() => setEditing(editing === ch.id ? null : ch.id)}>{t("act.edit")}</button>}

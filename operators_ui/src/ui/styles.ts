@@ -223,6 +223,6 @@ dialog.confirm{width:440px;max-width:calc(100% - 24px);max-height:85vh;overflow:
 dialog.confirm::backdrop{background:rgba(20,25,35,.35)}
 dialog.confirm .form{margin-top:0;border:0;padding:0}
 .field-error{margin:2px 0 6px;font-size:13px}
-.msg-action{font-size:11px;margin-left:6px}
+.msg .msg-action{font-size:11px;margin-left:6px;color:#1a4bb0}
 ol.order{margin:6px 0;padding-left:22px}
 ${PHONE}`;
