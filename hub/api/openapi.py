@@ -145,6 +145,8 @@ RESULT_SCHEMAS: dict[str, Any] = {
             "operators": STRINGS,
             "supervisors": STRINGS,
             "distribution": STRING,
+            # Archived: takes no new conversations (its channels are off); false restores it.
+            "archived": {"type": "boolean"},
         }
     ),
     "Channel": _object(
@@ -306,7 +308,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/channel-types"): Operation(result=_list_of("channel_types", "ChannelType")),
     ("GET", "/api/v1/channels/{channel_id}"): Operation(result=_ref("Channel")),
     ("PATCH", "/api/v1/channels/{channel_id}"): Operation(
-        result=_ref("Channel"), errors=(403, 502)
+        result=_ref("Channel"), errors=(403, 409, 502)
     ),
     ("DELETE", "/api/v1/channels/{channel_id}"): Operation(
         ok=(204,), media=None, errors=(403, 502)
