@@ -266,6 +266,9 @@ class Line(Doc):
     auto_close_after_s: TimerS | None = 86400
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
+    # Archived: its channels are switched off (no new conversations), it is left out of the
+    # pickers, and it can be restored; see hub/api/lines.py.
+    archived: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
     def staff_ids(self) -> set[str]:
@@ -280,6 +283,8 @@ class ChannelRecord(Doc):
     config: dict[str, Any]
     widget_key: str | None = None
     active: bool = True
+    # Switched off because its line was archived: restoring the line switches it back on.
+    paused_by_archive: bool = False
     deleted: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.access import may_see, oversees
 from hub.api.common import caller, hub_of, int_param
 from hub.api.lines import ensure_member, load_line
-from hub.errors import Forbidden, NotFound
+from hub.errors import Forbidden, NotFound, ValidationFailed
 from hub.http import FAVICON, PAGE_CSP, json_response, read_json
 from hub.models import (
     Conversation,
@@ -33,7 +33,7 @@ from hub.models import (
 from hub.realtime import conversation_view, message_view
 from hub.services import Hub
 from hub.storage.conversations import Order, Where
-from hub.storage.quick_answers import QuickAnswer
+from hub.storage.quick_answers import AnswerScope, QuickAnswer
 
 DIST = Path(__file__).resolve().parent / "static" / "dist"
 BUNDLE_CACHE = "public, max-age=31536000, immutable"
@@ -246,10 +246,25 @@ class QuickAnswerIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
     # Set: shared with the line (its supervisors and admins write these); unset: personal.
     line_id: str | None = Field(default=None, min_length=1, max_length=100)
+    # Unset: "line" with a line_id, else "personal". "everyone": all staff see it (admins).
+    scope: AnswerScope | None = None
+
+
+class QuickAnswerPatch(BaseModel):
+    """Any of an answer's fields; a new scope (or line) is checked as a new answer would be."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=100)
+    text: str | None = Field(default=None, min_length=1, max_length=4000)
+    line_id: str | None = Field(default=None, min_length=1, max_length=100)
+    scope: AnswerScope | None = None
 
 
 def _answer_view(answer: QuickAnswer) -> dict[str, Any]:
-    return answer.model_dump(mode="json", include={"id", "title", "text", "line_id", "owner_id"})
+    return answer.model_dump(
+        mode="json", include={"id", "title", "text", "line_id", "owner_id", "scope"}
+    )
 
 
 async def _visible_line_ids(hub: Hub, user: User) -> list[str]:
@@ -260,7 +275,8 @@ async def _visible_line_ids(hub: Hub, user: User) -> list[str]:
 
 @routes.get("/api/v1/console/quick-answers")
 async def list_quick_answers(request: web.Request) -> web.Response:
-    """The caller's own saved replies and those of their lines (``?line_id=`` narrows)."""
+    """The caller's own saved replies, those of their lines and those for everyone
+    (``?line_id=`` narrows the line ones)."""
     user = await caller(request)
     hub = hub_of(request)
     lines = await _visible_line_ids(hub, user)
@@ -271,38 +287,103 @@ async def list_quick_answers(request: web.Request) -> web.Response:
     return json_response({"quick_answers": [_answer_view(a) for a in answers]})
 
 
-async def _may_manage_line_answers(hub: Hub, user: User, line_id: str) -> None:
-    line = await load_line(hub, line_id)
-    ensure_member(user, line)
-    if not oversees(user, line):
-        raise Forbidden("only the line's supervisors and admins manage its quick answers")
+def _scope_of(scope: AnswerScope | None, line_id: str | None) -> tuple[AnswerScope, str | None]:
+    """The scope an answer gets and its line: a line_id only with the line scope."""
+    scope = scope or (AnswerScope.LINE if line_id else AnswerScope.PERSONAL)
+    if scope == AnswerScope.LINE and not line_id:
+        raise ValidationFailed(
+            "a line's quick answer needs line_id",
+            code="line_required",
+            details={"field": "line_id"},
+        )
+    if scope != AnswerScope.LINE and line_id:
+        raise ValidationFailed(
+            "only a line's quick answer has a line_id",
+            code="line_not_allowed",
+            details={"field": "line_id"},
+        )
+    return scope, line_id
+
+
+async def _may_write(hub: Hub, user: User, scope: AnswerScope, line_id: str | None) -> None:
+    """Who writes which answers: anyone their own personal ones, the line's supervisors and
+    admins a line's, admins those for everyone (a supervisor's reach is their own lines)."""
+    if scope == AnswerScope.LINE and line_id:
+        line = await load_line(hub, line_id)
+        ensure_member(user, line)
+        if not oversees(user, line):
+            raise Forbidden("only the line's supervisors and admins manage its quick answers")
+    elif scope == AnswerScope.EVERYONE and user.role != Role.ADMIN:
+        raise Forbidden("only admins manage the quick answers for everyone")
+
+
+async def _managed_answer(hub: Hub, user: User, answer_id: str) -> QuickAnswer:
+    """The answer ``user`` may change or delete (404 for someone else's personal one)."""
+    answer = await hub.store.quick_answers.get(answer_id)
+    if answer is None or (answer.scope == AnswerScope.PERSONAL and answer.owner_id != user.id):
+        raise NotFound("no such quick answer")
+    await _may_write(hub, user, answer.scope, answer.line_id)
+    return answer
 
 
 @routes.post("/api/v1/console/quick-answers")
 async def create_quick_answer(request: web.Request) -> web.Response:
-    """Save a reply for oneself, or (supervisors, admins) for a whole line."""
+    """Save a reply for oneself, (supervisors, admins) for a whole line, or (admins) for
+    everyone."""
     user = await caller(request)
     hub = hub_of(request)
     body = await read_json(request, QuickAnswerIn)
-    if body.line_id:
-        await _may_manage_line_answers(hub, user, body.line_id)
+    scope, line_id = _scope_of(body.scope, body.line_id)
+    await _may_write(hub, user, scope, line_id)
     answer = QuickAnswer(
-        owner_id=user.id, line_id=body.line_id, title=body.title.strip(), text=body.text
+        owner_id=user.id, line_id=line_id, scope=scope, title=body.title.strip(), text=body.text
     )
     await hub.store.quick_answers.insert(answer)  # Conflict(title_taken) when taken
     return json_response(_answer_view(answer), status=201)
 
 
-@routes.delete("/api/v1/console/quick-answers/{answer_id}")
-async def delete_quick_answer(request: web.Request) -> web.Response:
-    """Delete a personal reply (its owner) or a line's (its supervisors, admins)."""
+@routes.patch("/api/v1/console/quick-answers/{answer_id}")
+async def patch_quick_answer(request: web.Request) -> web.Response:
+    """Edit a reply: its title, text or scope (who may: as for deleting it, and for the new
+    scope as for creating one there)."""
     user = await caller(request)
     hub = hub_of(request)
-    answer = await hub.store.quick_answers.get(request.match_info["answer_id"])
-    if answer is None or (answer.line_id is None and answer.owner_id != user.id):
-        raise NotFound("no such quick answer")
-    if answer.line_id:
-        await _may_manage_line_answers(hub, user, answer.line_id)
+    answer = await _managed_answer(hub, user, request.match_info["answer_id"])
+    body = await read_json(request, QuickAnswerPatch)
+    given = body.model_dump(exclude_unset=True)
+    if not given:
+        raise ValidationFailed("nothing to change", code="empty_patch")
+    if "scope" in given or "line_id" in given:
+        # A new line alone makes it the line's; a new scope alone keeps the line only if it
+        # is the line scope.
+        wanted = given.get("scope") if "scope" in given else None
+        keep_line = wanted in (None, AnswerScope.LINE)
+        scope, line_id = _scope_of(
+            wanted, given.get("line_id", answer.line_id if keep_line else None)
+        )
+        await _may_write(hub, user, scope, line_id)
+    else:
+        scope, line_id = answer.scope, answer.line_id
+    updated = answer.model_copy(
+        update={
+            "title": (body.title or answer.title).strip(),
+            "text": body.text or answer.text,
+            "scope": scope,
+            "line_id": line_id,
+            "updated_at": utcnow(),
+        }
+    )
+    await hub.store.quick_answers.replace(updated)  # Conflict(title_taken) when taken
+    return json_response(_answer_view(updated))
+
+
+@routes.delete("/api/v1/console/quick-answers/{answer_id}")
+async def delete_quick_answer(request: web.Request) -> web.Response:
+    """Delete a personal reply (its owner), a line's (its supervisors, admins) or one for
+    everyone (admins)."""
+    user = await caller(request)
+    hub = hub_of(request)
+    answer = await _managed_answer(hub, user, request.match_info["answer_id"])
     await hub.store.quick_answers.delete(answer.id)
     return web.Response(status=204)
 
@@ -331,7 +412,10 @@ async def transfer_lines(request: web.Request) -> web.Response:
     transfers to lines they do not work in; nothing but the name is shown of those)."""
     await caller(request)
     lines = await hub_of(request).store.lines.all()
-    return json_response({"lines": [{"id": line.id, "name": line.name} for line in lines]})
+    # Archived lines take no conversations: they are not offered.
+    return json_response(
+        {"lines": [{"id": line.id, "name": line.name} for line in lines if not line.archived]}
+    )
 
 
 @routes.get("/api/v1/console/clients/{client_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.api.common import caller, hub_of
 from hub.api.lines import ensure_member, load_line
 from hub.channels import ChannelKind
-from hub.errors import ChannelError, NotFound, ValidationFailed
+from hub.errors import ChannelError, Conflict, NotFound, ValidationFailed
 from hub.http import json_response, read_json
 from hub.models import ChannelRecord, Role
 from hub.services import Hub
@@ -66,7 +67,7 @@ async def create_channel(request: web.Request) -> web.Response:
     hub = hub_of(request)
     line = await load_line(hub, request.match_info["line_id"])
     body = await read_json(request, ChannelIn)
-    channel = await add_channel(hub, line.id, body)
+    channel = await add_channel(hub, line.id, body, paused=line.archived)
     kind = hub.registry.get(channel.type)
     view = hub.registry.public_view(channel, public_base(request))
     # Generated secrets are shown once, at creation, so the admin can paste them elsewhere.
@@ -74,10 +75,13 @@ async def create_channel(request: web.Request) -> web.Response:
     return json_response(view, status=201)
 
 
-async def add_channel(hub: Hub, line_id: str, body: ChannelIn) -> ChannelRecord:
+async def add_channel(
+    hub: Hub, line_id: str, body: ChannelIn, *, paused: bool = False
+) -> ChannelRecord:
     """Connect a new channel to a line (shared by the API and the demo seed): the config is
     validated, the platform checks it (a wrong token is a 422, and nothing is stored), then it
-    is stored and the receivers look at once. The stored record, secrets in clear."""
+    is stored and the receivers look at once. The stored record, secrets in clear. ``paused``:
+    the line is archived, so the channel starts switched off until the line is restored."""
     config_model = hub.registry.validate_config(body.type, body.config)
     kind = hub.registry.get(body.type)
     channel = ChannelRecord(type=body.type, line_id=line_id, config={})
@@ -86,6 +90,8 @@ async def add_channel(hub: Hub, line_id: str, body: ChannelIn) -> ChannelRecord:
         update={
             "config": config,
             "widget_key": config.get("key") if body.type == "widget" else None,
+            "active": not paused,
+            "paused_by_archive": paused,
         }
     )
     await hub.store.channels.insert(channel)
@@ -126,6 +132,11 @@ async def patch_channel(request: web.Request) -> web.Response:
         kind = hub.registry.get(channel.type)
         changes["config"] = await connect(kind, merged, channel.id, hub, channel.config)
     if body.active is not None:
+        if body.active and (await load_line(hub, channel.line_id)).archived:
+            raise Conflict(
+                "the line is archived: restore it to switch its channels on",
+                code="line_archived",
+            )
         changes["active"] = body.active
     if changes:
         await hub.store.channels.update(
@@ -135,6 +146,34 @@ async def patch_channel(request: web.Request) -> web.Response:
         hub.runners.poke()
     updated = channel.model_copy(update=changes)
     return json_response(hub.registry.public_view(updated, public_base(request)))
+
+
+@routes.post("/api/v1/channels/{channel_id}/rotate-secret")
+async def rotate_secret(request: web.Request) -> web.Response:
+    """Replace the channel's generated secrets (those shown once at creation) with new ones,
+    shown once in this answer; the old ones stop working at once."""
+    await caller(request, Role.ADMIN)
+    hub = hub_of(request)
+    channel = await load_channel(hub, request.match_info["channel_id"])
+    kind = hub.registry.get(channel.type)
+    rotated = sorted(kind.reveal_on_create)
+    if not rotated:
+        raise Conflict(
+            "this kind of channel has no generated secret to rotate", code="nothing_to_rotate"
+        )
+    # The new values as if the admin had typed them; a kind that generates its own (Telegram's
+    # webhook secret) does so when the previous config no longer holds one.
+    fresh = {key: secrets.token_urlsafe(32) for key in rotated}
+    previous = {k: v for k, v in channel.config.items() if k not in kind.reveal_on_create}
+    merged = hub.registry.validate_config(channel.type, fresh, partial_of=previous)
+    config = await connect(kind, merged, channel.id, hub, previous)
+    await hub.store.channels.update(channel, config=config, active=None)
+    hub.stream.forget_channel(channel.id)
+    hub.runners.poke()
+    updated = channel.model_copy(update={"config": config})
+    view = hub.registry.public_view(updated, public_base(request))
+    view.update({k: config[k] for k in rotated if config.get(k)})
+    return json_response(view)
 
 
 @routes.delete("/api/v1/channels/{channel_id}")

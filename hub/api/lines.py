@@ -43,6 +43,7 @@ class LineIn(BaseModel):
     auto_close_after_s: int | None = Field(default=86400, ge=1, le=MAX_TIMER_S)
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
+    archived: bool = False
 
 
 async def _check_users(hub: Hub, body: LineIn) -> None:
@@ -115,7 +116,21 @@ async def patch_line(request: web.Request) -> web.Response:
     await _check_users(hub, body)
     updated = Line(id=line.id, created_at=line.created_at, **body.model_dump())
     await hub.store.lines.replace(updated)
+    if updated.archived != line.archived:
+        await _archive_channels(hub, updated)
     return json_response(updated.model_dump(mode="json"))
+
+
+async def _archive_channels(hub: Hub, line: Line) -> None:
+    """An archived line takes no new conversations: its channels are switched off (webhooks
+    answer 404, receivers stop, the widget is refused); restoring it switches on again the
+    ones archiving switched off. Conversations still open stay for staff to finish."""
+    if line.archived:
+        await hub.store.channels.pause_line(line.id)
+    else:
+        await hub.store.channels.resume_line(line.id)
+    hub.stream.forget_line(line.id)
+    hub.runners.poke()
 
 
 class _PatchBody(BaseModel):

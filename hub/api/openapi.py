@@ -145,6 +145,8 @@ RESULT_SCHEMAS: dict[str, Any] = {
             "operators": STRINGS,
             "supervisors": STRINGS,
             "distribution": STRING,
+            # Archived: takes no new conversations (its channels are off); false restores it.
+            "archived": {"type": "boolean"},
         }
     ),
     "Channel": _object(
@@ -311,10 +313,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/channel-types"): Operation(result=_list_of("channel_types", "ChannelType")),
     ("GET", "/api/v1/channels/{channel_id}"): Operation(result=_ref("Channel")),
     ("PATCH", "/api/v1/channels/{channel_id}"): Operation(
-        result=_ref("Channel"), errors=(403, 502)
+        result=_ref("Channel"), errors=(403, 409, 502)
     ),
     ("DELETE", "/api/v1/channels/{channel_id}"): Operation(
         ok=(204,), media=None, errors=(403, 502)
+    ),
+    # The channel, plus its new generated secrets (shown in this answer only).
+    ("POST", "/api/v1/channels/{channel_id}/rotate-secret"): Operation(
+        result=_ref("Channel"), errors=(403, 409, 422)
     ),
     ("POST", "/hooks/{type}/{channel_id}"): Operation(
         media=ANY_MEDIA,  # what the platform wants back: JSON, or VK's plain `ok`
@@ -426,6 +432,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("POST", "/api/v1/console/quick-answers"): Operation(
         ok=(201,), result=_ref("Record"), errors=(403, 404, 409)
+    ),
+    ("PATCH", "/api/v1/console/quick-answers/{answer_id}"): Operation(
+        result=_ref("Record"), errors=(403, 409)
     ),
     ("DELETE", "/api/v1/console/quick-answers/{answer_id}"): Operation(
         ok=(204,), media=None, errors=(403,)

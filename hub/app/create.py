@@ -57,6 +57,9 @@ async def create_app(settings: Settings, *, parts: Sequence[Part] = PARTS) -> we
             **api.body_models(),
             **crm_bridge.body_models(),
             ("POST", "/api/v1/console/quick-answers"): operators_ui.web.QuickAnswerIn,
+            ("PATCH", "/api/v1/console/quick-answers/{answer_id}"): (
+                operators_ui.web.QuickAnswerPatch
+            ),
         },
     )
     return app

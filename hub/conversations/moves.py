@@ -148,6 +148,8 @@ class Moves:
         target = await self._queries.line(to_line_id)
         if target is None:
             raise ValidationFailed("no such line", code="unknown_line")
+        if target.archived:
+            raise Conflict("the line is archived: it takes no conversations", code="line_archived")
         if target.id == line.id:
             raise Conflict("the conversation is already in this line", code="same_line")
         previous = conversation.assignee_id

@@ -99,7 +99,9 @@ class ChannelStore:
         if config is not None:
             changes["config"] = self._sealed(record.type, config)
         if active is not None:
+            # Switched by hand: the admin's choice, which restoring the line leaves alone.
             changes["active"] = active
+            changes["paused_by_archive"] = False
         if changes:
             await self._collection.update_one({"_id": record.id}, {"$set": changes})
 
@@ -111,6 +113,20 @@ class ChannelStore:
 
     async def deactivate_line(self, line_id: str) -> None:
         await self._collection.update_many({"line_id": line_id}, {"$set": {"active": False}})
+
+    async def pause_line(self, line_id: str) -> None:
+        """Switch off the line's live channels, marked so that ``resume_line`` knows them."""
+        await self._collection.update_many(
+            {"line_id": line_id, "active": True, **_LIVE},
+            {"$set": {"active": False, "paused_by_archive": True}},
+        )
+
+    async def resume_line(self, line_id: str) -> None:
+        """Switch on again what ``pause_line`` switched off (not what an admin switched off)."""
+        await self._collection.update_many(
+            {"line_id": line_id, "paused_by_archive": True, **_LIVE},
+            {"$set": {"active": True, "paused_by_archive": False}},
+        )
 
     async def save_receiver_position(self, channel_id: str, value: str) -> None:
         # Not part of the config: changing it restarts no receiver.

@@ -1026,6 +1026,14 @@ ROWS: list[Row] = [
     ),
     Row(
         "Lines and channels",
+        Rest("POST", "/api/v1/channels/{channel_id}/rotate-secret"),
+        CHANNEL_ADMIN,
+        Effect.FRESH,
+        probe="/api/v1/channels/{channel_id}",
+        note="the answer shows the new secret, once",
+    ),
+    Row(
+        "Lines and channels",
         Rest(
             "POST",
             "/hooks/{type}/{channel_id}",
@@ -1274,6 +1282,14 @@ ROWS: list[Row] = [
         Effect.BENIGN,
         probe="/api/v1/console/quick-answers",
         note="no record: a personal answer; a line: shared with it",
+    ),
+    Row(
+        "Console",
+        Rest("PATCH", "/api/v1/console/quick-answers/{answer_id}", {"text": "matrix edit"}),
+        ANSWER_DELETE,
+        Effect.FRESH,
+        probe="/api/v1/console/quick-answers",
+        note="who may edit an answer is who may delete it",
     ),
     Row(
         "Console",

@@ -97,6 +97,7 @@ CONFLICTS = (
     "capacity_reached",
     "csat_not_awaited",
     "no_transfer",
+    "line_archived",
 )
 # A socket ack's error code -> the HTTP statuses it stands for ("not_a_participant" is both a
 # refusal to write, 403, and "nothing to leave", 409).

@@ -1,12 +1,13 @@
 // Admin: editing one line — members, distribution, timeouts, working hours, the line's
 // automatic messages, CSAT and what the CRM does with its conversations.
 import { Fragment } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import * as api from "../api/client";
+import { listPipelines, type Pipeline } from "../api/crm";
 import type { LineDraft, User, WorkingHours } from "../api/types";
 import { t } from "../i18n";
 import { loadLines } from "../state/session";
-import { fail, toast } from "../state/ui";
+import { toast } from "../state/ui";
 import { FieldError } from "../ui/FieldError";
 import { calendarDay } from "../ui/format";
 
@@ -37,25 +38,40 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
   const wh = v.working_hours as WorkingHours | null;
   const setWh = (patch: Partial<WorkingHours>) => set({ working_hours: { ...wh!, ...patch } });
   const [holiday, setHoliday] = useState("");
-  const [refused, setRefused] = useState<unknown>(null);
-  const problem = (name: string) => <FieldError err={refused} name={name} />;
+  const [err, setErr] = useState<unknown>(null);
+  const problem = (name: string) => <FieldError err={err} name={name} />;
+  const [pipelines, setPipelines] = useState<Pipeline[]>([]);
+  // Only to name them: a line without the CRM (or a reader without it) keeps a bare id.
+  useEffect(() => { listPipelines().then(setPipelines).catch(() => setPipelines([])); }, []);
+  /** Moves an operator one place earlier or later: the order strict_order offers in. */
+  const move = (i: number, by: -1 | 1) => {
+    const list = [...v.operators];
+    [list[i], list[i + by]] = [list[i + by], list[i]];
+    set({ operators: list });
+  };
+  const nameOf = (id: string) => users.find((u) => u.id === id)?.name || id;
   const save = async () => {
     const { id: _id, created_at: _created, ...body } = v;
-    setRefused(null);
+    setErr(null);
     try {
       if (line.id) await api.patchLine(line.id, body);
       else await api.createLine(body);
       await loadLines();
       toast(t("lines.saved"));
       done();
-    } catch (err) { setRefused(err); fail(err); }
+    } catch (error) { setErr(error); }
   };
   return (
     <div class="card form line-editor" data-testid="line-editor">
       <label>{t("lines.name")}<input data-testid="line-name" value={v.name} onInput={(e) => set({ name: (e.target as HTMLInputElement).value })} /></label>
-      {problem("name")}
+      <FieldError err={err} name="name" />
       <fieldset><legend>{t("lines.operators")}</legend>
         {users.map((u) => <label key={u.id} class="inline"><input type="checkbox" data-testid="line-operator" data-user-id={u.id} checked={v.operators.includes(u.id)} onChange={() => toggleMember("operators", u.id)} />{u.name}</label>)}
+        {v.operators.length > 1 && <ol class="order" data-testid="line-operator-order" aria-label={t("lines.order")}>{v.operators.map((id: string, i: number) => (
+          <li key={id} data-user-id={id}>{nameOf(id)}{" "}
+            <button type="button" aria-label={`${t("lines.moveUp")}: ${nameOf(id)}`} data-testid="line-operator-up" disabled={i === 0} onClick={() => move(i, -1)}>↑</button>
+            <button type="button" aria-label={`${t("lines.moveDown")}: ${nameOf(id)}`} data-testid="line-operator-down" disabled={i === v.operators.length - 1} onClick={() => move(i, 1)}>↓</button>
+          </li>))}</ol>}
       </fieldset>
       <fieldset><legend>{t("lines.supervisors")}</legend>
         {users.map((u) => <label key={u.id} class="inline"><input type="checkbox" data-testid="line-supervisor" data-user-id={u.id} checked={v.supervisors.includes(u.id)} onChange={() => toggleMember("supervisors", u.id)} />{u.name}</label>)}
@@ -63,13 +79,13 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
       <label>{t("lines.distribution")}<select data-testid="line-distribution" value={v.distribution} onChange={(e) => set({ distribution: (e.target as HTMLSelectElement).value })}>
         {DISTRIBUTIONS.map((d) => <option key={d} value={d}>{t(`dist.${d}`)}</option>)}</select></label>
       <label>{t("lines.acceptTimeout")}{num("accept_timeout_s")}</label>
-      {problem("accept_timeout_s")}
+      <FieldError err={err} name="accept_timeout_s" />
       <label>{t("lines.maxActive")}{num("max_active_per_operator")}</label>
-      {problem("max_active_per_operator")}
+      <FieldError err={err} name="max_active_per_operator" />
       <label>{t("lines.noAnswer")}{num("no_answer_after_s")}</label>
-      {problem("no_answer_after_s")}
+      <FieldError err={err} name="no_answer_after_s" />
       <label>{t("lines.autoClose")}{num("auto_close_after_s")}</label>
-      {problem("auto_close_after_s")}
+      <FieldError err={err} name="auto_close_after_s" />
       <fieldset data-testid="working-hours"><legend>{t("wh.title")}</legend>
         <label class="inline"><input type="checkbox" data-testid="wh-enabled" checked={!!wh} onChange={() => set({ working_hours: wh ? null : nineToSix() })} />{t("wh.enabled")}</label>
         {wh && <>
@@ -108,9 +124,13 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
         <label class="inline"><input type="checkbox" checked={!!v.crm?.create_lead} onChange={() => set({ crm: { ...v.crm, create_lead: !v.crm?.create_lead } })} />{t("lines.crmLead")}</label>
         <label>{t("lines.crmSource")}<input value={v.crm?.source ?? ""} onInput={(e) => set({ crm: { ...v.crm, source: (e.target as HTMLInputElement).value || null } })} /></label>
         <label class="inline"><input type="checkbox" checked={!!v.crm?.deal_for_existing_contact} onChange={() => set({ crm: { ...v.crm, deal_for_existing_contact: !v.crm?.deal_for_existing_contact } })} />{t("lines.crmDeal")}</label>
-        <label>{t("lines.crmPipeline")}<input value={v.crm?.pipeline_id ?? ""} onInput={(e) => set({ crm: { ...v.crm, pipeline_id: (e.target as HTMLInputElement).value || null } })} /></label>
+        <label>{t("lines.crmPipeline")}<select data-testid="line-pipeline" value={v.crm?.pipeline_id ?? ""} onChange={(e) => set({ crm: { ...v.crm, pipeline_id: (e.target as HTMLSelectElement).value || null } })}>
+          <option value="">{t("lines.crmPipelineDefault")}</option>
+          {pipelines.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+          {v.crm?.pipeline_id && !pipelines.some((p) => p.id === v.crm.pipeline_id) && <option value={v.crm.pipeline_id}>{v.crm.pipeline_id}</option>}
+        </select></label>
       </fieldset>
-      {problem("crm")}
+      <FieldError err={err} name="form" fields={["name", "accept_timeout_s", "max_active_per_operator", "no_answer_after_s", "auto_close_after_s", "working_hours", "messages"]} />
       <div class="row"><button class="primary" data-testid="line-save" onClick={save}>{t("act.save")}</button><button onClick={done}>{t("act.cancel")}</button></div>
     </div>
   );

@@ -60,10 +60,9 @@ function Input({ f, value, editing, id }: { f: Field; value: unknown; editing: b
 }
 
 /** The inputs of one kind's config; `values` fills them when editing a channel. `idPrefix`
- * keeps element ids apart when two forms are on the page (a new channel, one being edited).
- * `refused`: the error of the last save, shown next to the fields it names. */
-export function SchemaFields({ fields, values, editing, idPrefix, refused }: {
-  fields: Field[]; values?: Record<string, unknown>; editing: boolean; idPrefix: string; refused?: unknown;
+ * keeps element ids apart when two forms are on the page (a new channel, one being edited). */
+export function SchemaFields({ fields, values, editing, idPrefix, err = null }: {
+  fields: Field[]; values?: Record<string, unknown>; editing: boolean; idPrefix: string; err?: unknown;
 }) {
   return (
     <>
@@ -71,7 +70,7 @@ export function SchemaFields({ fields, values, editing, idPrefix, refused }: {
         <div key={f.key} class="field" data-field={f.key}>
           <Input f={f} value={values?.[f.key]} editing={editing} id={`${idPrefix}-${f.key}`} />
           <Described text={f.description} />
-          <FieldError err={refused} name={f.key} />
+          <FieldError err={err} name={f.key} />
         </div>
       ))}
     </>

@@ -2,7 +2,7 @@
 import { request, upload } from "./http";
 import type {
   Attachment, Channel, ChannelType, ClientCard, Conv, ConvPage, ConvStatus, CreatedChannel, History, Line,
-  LineBoard, LineDraft, Member, Msg, QuickAnswer, Role, StaffMember, User,
+  LineBoard, LineDraft, Member, Msg, QuickAnswer, QuickAnswerDraft, Role, StaffMember, User,
 } from "./types";
 
 const enc = encodeURIComponent;
@@ -17,12 +17,13 @@ export const getMe = () => request<User>("GET", "/api/v1/me");
 export const listUsers = async () => (await request<{ users: User[] }>("GET", "/api/v1/users")).users;
 export const createUser = (user: { name: string; email: string; password: string; role: Role }) =>
   request<User>("POST", "/api/v1/users", user);
-export const patchUser = (id: string, patch: { role?: Role; active?: boolean }) =>
+export const patchUser = (id: string, patch: { name?: string; email?: string; password?: string; role?: Role; active?: boolean }) =>
   request<User>("PATCH", `/api/v1/users/${enc(id)}`, patch);
 export const listStaff = async () => (await request<{ staff: StaffMember[] }>("GET", "/api/v1/console/staff")).staff;
 export const listLines = async () => (await request<{ lines: Line[] }>("GET", "/api/v1/lines")).lines;
 export const createLine = (line: Omit<LineDraft, "id">) => request<Line>("POST", "/api/v1/lines", line);
-export const patchLine = (id: string, line: Omit<LineDraft, "id">) => request<Line>("PATCH", `/api/v1/lines/${enc(id)}`, line);
+export const patchLine = (id: string, line: Partial<Omit<LineDraft, "id">>) => request<Line>("PATCH", `/api/v1/lines/${enc(id)}`, line);
+export const deleteLine = (id: string) => request<null>("DELETE", `/api/v1/lines/${enc(id)}`);
 export const lineMembers = async (lineId: string) =>
   (await request<{ members: Member[] }>("GET", `/api/v1/console/lines/${enc(lineId)}/members`)).members;
 export const transferLines = async () =>
@@ -48,8 +49,10 @@ export const uploadFile = (file: File, progress: (percent: number) => void, fail
 // --- quick answers ---
 export const listQuickAnswers = async () =>
   (await request<{ quick_answers: QuickAnswer[] }>("GET", "/api/v1/console/quick-answers")).quick_answers;
-export const createQuickAnswer = (answer: { title: string; text: string; line_id: string | null }) =>
+export const createQuickAnswer = (answer: QuickAnswerDraft) =>
   request<QuickAnswer>("POST", "/api/v1/console/quick-answers", answer);
+export const patchQuickAnswer = (id: string, answer: Partial<QuickAnswerDraft>) =>
+  request<QuickAnswer>("PATCH", `/api/v1/console/quick-answers/${enc(id)}`, answer);
 export const deleteQuickAnswer = (id: string) => request<null>("DELETE", `/api/v1/console/quick-answers/${enc(id)}`);
 
 // --- channels ---
@@ -61,3 +64,6 @@ export const createChannel = (lineId: string, type: string, config: Record<strin
   request<CreatedChannel>("POST", `/api/v1/lines/${enc(lineId)}/channels`, { type, config });
 export const patchChannel = (id: string, patch: { active?: boolean; config?: Record<string, unknown> }) =>
   request<Channel>("PATCH", `/api/v1/channels/${enc(id)}`, patch);
+export const deleteChannel = (id: string) => request<null>("DELETE", `/api/v1/channels/${enc(id)}`);
+/** New generated secrets for the channel, in this answer only (as at creation). */
+export const rotateChannelSecret = (id: string) => request<CreatedChannel>("POST", `/api/v1/channels/${enc(id)}/rotate-secret`);

@@ -50,6 +50,8 @@ export type WorkingHours = { timezone: string; week: Record<string, [string, str
 export type Line = Record<string, any> & {
   id: string; name: string; operators: string[]; supervisors: string[]; distribution: string;
   working_hours: WorkingHours | null;
+  /** Archived: takes no new conversations and is left out of pickers; can be restored. */
+  archived?: boolean;
 };
 export type LineDraft = Omit<Line, "id"> & { id?: string };
 export type Member = { id: string; name: string; status: Presence; active: number; max_active: number; operator: boolean };
@@ -66,7 +68,10 @@ export type ClientCard = {
   client: { id: string; name?: string | null; email?: string | null; phone?: string | null };
   identities: ClientIdentity[]; conversations: Conv[];
 };
-export type QuickAnswer = { id: string; title: string; text: string; line_id: string | null };
+/** Who sees a quick answer: its owner, its line's staff, or all staff. */
+export type AnswerScope = "personal" | "line" | "everyone";
+export type QuickAnswer = { id: string; title: string; text: string; line_id: string | null; scope?: AnswerScope; owner_id?: string };
+export type QuickAnswerDraft = { title: string; text: string; line_id: string | null; scope: AnswerScope };
 export type History = { messages: Msg[]; last_seq: number };
 
 /** A connected channel; ``config`` carries the kind's settings (secrets left out). */

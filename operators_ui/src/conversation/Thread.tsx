@@ -1,15 +1,16 @@
 // A conversation's messages: day separators, bubbles with attachments and delivery state, and
 // older pages loaded when scrolled to the top (keeping the view where it was).
 import { Fragment } from "preact";
-import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Attachment, Msg } from "../api/types";
+import { SaveAsAnswer } from "../answers/SaveAsAnswer";
 import { messageText, t } from "../i18n";
 import { loadOlder, thread } from "../state/threads";
 import { fail } from "../state/ui";
 import { dayLabel, fileSize, timeOfDay } from "../ui/format";
 import { Icon } from "../ui/Icon";
 
-function Bubble({ m }: { m: Msg }) {
+function Bubble({ m, save }: { m: Msg; save: (m: Msg) => void }) {
   const kind = m.direction === "system" ? "system" : m.direction;
   return (
     <div data-testid="message" data-seq={m.seq} data-hidden={m.hidden ? "true" : "false"} class={`msg ${kind}${m.hidden ? " hidden" : ""}`}>
@@ -26,6 +27,7 @@ function Bubble({ m }: { m: Msg }) {
       )}
       <div class="when">{timeOfDay(m.created_at)}
         {m.direction === "out" && !m.hidden && <span class="delivery" data-testid="delivery" data-status={m.status}> · {t(`msg.${m.status}`)}</span>}
+        {m.direction !== "system" && m.text && !m.local && <button class="link msg-action" data-testid="msg-save-answer" onClick={() => save(m)}>{t("qa.saveAction")}</button>}
       </div>
     </div>
   );
@@ -60,6 +62,7 @@ const AT_END_PX = 32;
 
 export function Thread({ id }: { id: string }) {
   const th = thread(id);
+  const [saving, setSaving] = useState<Msg | null>(null);
   const box = useRef<HTMLDivElement>(null);
   const prev = useRef({ height: 0, first: 0, last: 0 });
   // Whether the reader is at the newest message: then what grows or shrinks the view (an
@@ -104,8 +107,9 @@ export function Thread({ id }: { id: string }) {
         const day = new Date(m.created_at).toDateString();
         const sep = day !== lastDay ? <div class="day" data-testid="day-separator">{dayLabel(m.created_at)}</div> : null;
         lastDay = day;
-        return <Fragment key={messageKey(m)}>{sep}<Bubble m={m} /></Fragment>;
+        return <Fragment key={messageKey(m)}>{sep}<Bubble m={m} save={setSaving} /></Fragment>;
       })}
+      {saving && <SaveAsAnswer msg={saving} close={() => setSaving(null)} />}
     </div>
   );
 }

@@ -216,4 +216,13 @@ button.badge.crm{border:1px solid #e8d48a;cursor:pointer}
 .stage-column.sem-won h4{color:#1e7b34}
 .stage-column.sem-lost h4{color:#b3261e}
 .deal-card{background:#fff;border:1px solid #dde3ec;border-radius:6px;padding:8px;margin-bottom:6px;cursor:grab}
+.row.wrap{flex-wrap:wrap}
+.stack>input,.stack>select,.stack>textarea{display:block;width:100%}
+.stack>label{margin:8px 0 2px}
+dialog.confirm{width:440px;max-width:calc(100% - 24px);max-height:85vh;overflow:auto;border:1px solid #dde3ec}
+dialog.confirm::backdrop{background:rgba(20,25,35,.35)}
+dialog.confirm .form{margin-top:0;border:0;padding:0}
+.field-error{margin:2px 0 6px;font-size:13px}
+.msg .msg-action{font-size:11px;margin-left:6px;color:#1a4bb0}
+ol.order{margin:6px 0;padding-left:22px}
 ${PHONE}`;
