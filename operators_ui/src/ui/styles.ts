@@ -66,6 +66,8 @@ table.week td{padding:2px 0 6px}
 .crm-card .row{flex-wrap:wrap}
 .stage-column{flex-basis:78vw}
 .modal{position:fixed}
+.stage-row{flex-wrap:wrap}
+.stage-row input.grow{flex:1 1 100%;order:-1}
 }
 `;
 
@@ -216,4 +218,16 @@ button.badge.crm{border:1px solid #e8d48a;cursor:pointer}
 .stage-column.sem-won h4{color:#1e7b34}
 .stage-column.sem-lost h4{color:#b3261e}
 .deal-card{background:#fff;border:1px solid #dde3ec;border-radius:6px;padding:8px;margin-bottom:6px;cursor:grab}
+.crm-field{margin:4px 0}
+.crm-field.editing{max-width:560px;background:#f6f8fb;border-radius:6px;padding:6px 8px}
+.crm-field button.edit{margin-left:8px}
+.crm-field fieldset{border:0;padding:0;margin:0}
+.crm-field .pre,.webhook-url{white-space:pre-wrap;overflow-wrap:anywhere}
+.stage-rows{padding:0;margin:0 0 8px}
+.stage-row{display:flex;gap:6px;align-items:center;background:#fff;border:1px solid #dde3ec;border-left:6px solid #9aa5b8;border-radius:6px;padding:6px;margin-bottom:6px}
+.stage-row.dragging{opacity:.5}
+.stage-row input[type=color]{width:40px;padding:0}
+.stage-row .handle{cursor:grab}
+.pipeline-editor,.webhook-list .card{max-width:760px}
+.secret-once{background:#fff8dc;max-width:760px}
 ${PHONE}`;
