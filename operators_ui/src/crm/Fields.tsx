@@ -116,7 +116,7 @@ export function Field(props: Props) {
     );
   }
   return (
-    <form ref={form} class="crm-field editing" data-testid={`field-${name}`} onSubmit={submit}
+    <form ref={form} class="crm-field editing" data-testid={`field-${name}`} onSubmit={submit} noValidate
       onKeyDown={(e) => { if (e.key === "Escape") { e.preventDefault(); cancel(); } }}>
       {control}
       {error && <p class="error" role="alert" id={errId} data-testid={`error-${name}`}>{error}</p>}

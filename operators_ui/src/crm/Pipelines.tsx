@@ -38,8 +38,8 @@ export function Pipelines() {
       const made = await crm.createPipeline(newName.trim(), [
         { name: t("crm.stageDefault.new"), semantic: "open", color: null },
         { name: t("crm.stageDefault.work"), semantic: "open", color: null },
-        { name: t("crm.won"), semantic: "won", color: null },
-        { name: t("crm.lost"), semantic: "lost", color: null },
+        { name: t("crm.semantic.won"), semantic: "won", color: null },
+        { name: t("crm.semantic.lost"), semantic: "lost", color: null },
       ]);
       setNewName("");
       toast(t("crm.pipelineCreated"));
@@ -116,7 +116,7 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
     }
   };
   return (
-    <form class="card form pipeline-editor" data-testid="pipeline-editor" data-id={pipeline.id} onSubmit={save}>
+    <form class="card form pipeline-editor" data-testid="pipeline-editor" data-id={pipeline.id} onSubmit={save} noValidate>
       <label>{t("crm.pipelineName")}
         <input data-testid="pipeline-name" maxLength={200} value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} /></label>
       <h3 id="stages-heading">{t("crm.stages")}</h3>

@@ -75,7 +75,7 @@ function HookForm({ hook, done }: { hook?: Webhook; done: (saved: Webhook | null
     } catch (err) { setError(message(err)); }
   };
   return (
-    <form class="form webhook-form" data-testid={`${prefix}-form`} onSubmit={submit}>
+    <form class="form webhook-form" data-testid={`${prefix}-form`} onSubmit={submit} noValidate>
       <label>{t("crm.webhookUrl")}
         <input type="url" required data-testid={`${prefix}-url`} maxLength={2083} placeholder="https://" value={url}
           onInput={(e) => setUrl((e.target as HTMLInputElement).value)} /></label>
