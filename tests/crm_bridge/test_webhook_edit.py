@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from aiohttp import web
+
+from hub.appkeys import HUB
 from tests.crm_bridge.receiver import CrmReceiver
 from tests.support.clients import Api
 from tests.support.waiting import eventually
@@ -84,3 +87,29 @@ async def test_a_bad_webhook_edit_changes_nothing(admin: Api) -> None:
     status, _ = await manager.call("PATCH", f"/api/v1/webhooks/{hook['id']}", {"active": False})
     assert status == 403
     assert await admin.get("/api/v1/webhooks") == before
+
+
+async def test_pausing_a_webhook_drops_what_it_had_not_sent(
+    admin: Api, hub_app: web.Application
+) -> None:
+    # The receiver fails the first attempt, so the delivery waits for its retry.
+    receiver = await CrmReceiver(lambda attempt: 500).start()
+    hook = await admin.post(
+        "/api/v1/webhooks", {"url": receiver.url, "events": ["lead.created"]}, expect=201
+    )
+    await admin.post("/api/v1/crm/leads", {"title": "Retried"}, expect=201)
+    deliveries = hub_app[HUB].store.db["crm_webhook_deliveries"]
+    await eventually(
+        lambda: deliveries.find_one({"webhook_id": hook["id"]}),
+        lambda row: row is not None and row["attempts"] >= 1,
+    )
+    await admin.patch(f"/api/v1/webhooks/{hook['id']}", {"active": False})
+    row = await eventually(
+        lambda: deliveries.find_one({"webhook_id": hook["id"]}),
+        lambda row: row["status"] == "failed",
+        timeout_s=20,
+    )
+    assert row["last_error"] == "paused"
+    calls = sum(len(c) for c in receiver.calls.values())
+    assert calls == row["attempts"]
+    await receiver.close()
