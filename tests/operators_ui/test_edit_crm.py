@@ -145,7 +145,7 @@ async def test_a_deal_contact_and_company_are_edited_in_place(
     await page.locator(f"[data-testid=deal-card][data-id='{deal['id']}']").click()
     card = page.get_by_test_id("crm-card")
     await _edit(card, "amount", "1250.5")
-    await _edit(card, "currency", "EUR")
+    await _edit(card, "currency", "eur")
     await expect(card.get_by_test_id("value-amount")).to_have_text("1250.5 EUR")
     await _edit(card, "stage", "invoice")
     await expect(card.get_by_test_id("deal-stage")).to_have_text("Invoice")

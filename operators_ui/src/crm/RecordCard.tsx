@@ -73,7 +73,10 @@ export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
           if (err instanceof ApiError && err.code === "stage_changed") toast(t("crm.stageChanged"));
           throw err;
         }
-      } else await crm.patchRecord(entity, id, { [name]: value });
+      } else {
+        const sent = name === "currency" && typeof value === "string" ? value.toUpperCase() : value;
+        await crm.patchRecord(entity, id, { [name]: sent });
+      }
       await load();
     },
   });
@@ -119,7 +122,7 @@ export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
         </>}
         {"responsible_id" in record && (
           <Field {...f("responsible_id", t("crm.responsible"))} kind="select" display={who(record.responsible_id)}
-            none="—" options={staff()} />
+            none="—" options={staff(record.responsible_id)} />
         )}
         {entity === "deals" && (
           <Field {...f("contact_id", t("crm.contact"))} kind="select" none="—" options={named(contacts, record.contact_id)}
@@ -206,9 +209,12 @@ function WriteToClient({ contactId, conversations, sent }: { contactId: string; 
   );
 }
 
-/** Staff a record can be given to (the names the console knows). */
-function staff(): Option[] {
-  return [...S.names].map(([value, label]) => ({ value, label }));
+/** Staff a record can be given to (the names the console knows; the current one always, so
+ * saving another field's choice never changes it by accident). */
+function staff(current: string | null | undefined): Option[] {
+  const options = [...S.names].map(([value, label]) => ({ value, label }));
+  if (current && !S.names.has(current)) options.unshift({ value: current, label: who(current) });
+  return options;
 }
 
 /** Records to link as options; the linked one stays listed even beyond the first page. */
