@@ -88,6 +88,7 @@ async def test_every_field_of_a_lead_is_edited_in_place_and_survives_reload(
     await phones.get_by_test_id("input-phones").fill("8 912 111 22 33")
     await phones.get_by_test_id("input-phones").press("Enter")
     await expect(phones.get_by_test_id("value-phones")).to_have_text("+79121112233")
+    await expect(phones.get_by_test_id("edit-phones")).to_be_focused()
     await shot(page, "61-crm-lead-edited")
 
     stored = await manager.get(f"/api/v1/crm/leads/{lead['id']}")

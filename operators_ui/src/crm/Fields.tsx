@@ -46,11 +46,17 @@ export function Field(props: Props) {
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const form = useRef<HTMLFormElement>(null);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const backToButton = useRef(false);
   const editing = draft !== null;
-  // Keyboard users land in the control they asked to edit.
-  useEffect(() => { if (editing) form.current?.querySelector<HTMLElement>("input,select,textarea")?.focus(); }, [editing]);
+  // Keyboard users land in the control they asked to edit, and back on Edit when done.
+  useEffect(() => {
+    if (editing) form.current?.querySelector<HTMLElement>("input,select,textarea")?.focus();
+    else if (backToButton.current) editButton.current?.focus();
+    backToButton.current = false;
+  }, [editing]);
   const shown = props.display ?? (Array.isArray(value) ? value.join(", ") || "—" : value ?? "—");
-  const cancel = () => { setDraft(null); setError(""); };
+  const cancel = () => { backToButton.current = true; setDraft(null); setError(""); };
   const submit = async (e: Event) => {
     e.preventDefault();
     if (draft === null || busy) return;
@@ -66,7 +72,7 @@ export function Field(props: Props) {
     return (
       <div class="crm-field" data-testid={`field-${name}`}>
         <b>{label}:</b> <span data-testid={`value-${name}`}>{shown}</span>
-        {editable && <button type="button" class="link edit" data-testid={`edit-${name}`}
+        {editable && <button ref={editButton} type="button" class="link edit" data-testid={`edit-${name}`}
           aria-label={t("crm.editField", { field: label })} onClick={() => setDraft(initial(kind, value))}>{t("act.edit")}</button>}
       </div>
     );
