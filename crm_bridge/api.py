@@ -379,6 +379,13 @@ async def patch_pipeline(request: web.Request) -> web.Response:
     if changes or not intact:
         fields = stored if not intact else {name: stored[name] for name in changes}
         await crm.storage.set_pipeline(pipeline.id, fields)
+    # A stage that became won, lost or open again takes its deals with it.
+    for stage in changes.get("stages") or ():
+        old = pipeline.stage(stage.id)
+        if old is not None and old.semantic != stage.semantic:
+            closed = stage.semantic != StageSemantic.OPEN
+            won = (stage.semantic == StageSemantic.WON) if closed else None
+            await crm.storage.close_deals_in_stage(pipeline.id, stage.id, closed, won)
     updated = await crm.records.pipeline(pipeline.id)
     return json_response(updated.model_dump(mode="json"))
 

@@ -245,6 +245,15 @@ class CrmStorage:
             {"pipeline_id": pipeline_id, "stage": {"$in": list(stage_ids)}}
         )
 
+    async def close_deals_in_stage(
+        self, pipeline_id: str, stage_id: str, closed: bool, won: bool | None
+    ) -> None:
+        """The deals in a stage whose kind changed, closed (won or lost) or reopened with it."""
+        await self._deals.update_many(
+            {"pipeline_id": pipeline_id, "stage": stage_id},
+            {"$set": {"closed": closed, "won": won, "updated_at": utcnow()}},
+        )
+
     async def deals_in_pipeline(self, pipeline_id: str) -> int:
         return await self._deals.count_documents({"pipeline_id": pipeline_id})
 

@@ -149,3 +149,23 @@ async def test_a_deal_moves_to_a_stage_of_another_pipeline(admin: Api) -> None:
     timeline = await admin.get(f"{path}/timeline")
     [change] = [a for a in timeline["activities"] if a["type"] == "stage_changed"]
     assert change["text"] == "New → Done"
+
+
+async def test_a_stage_that_changes_kind_takes_its_deals_with_it(admin: Api) -> None:
+    pipeline = await _pipeline(admin)
+    booked, fixing, done = pipeline["stages"]
+    deal = await admin.post(
+        "/api/v1/crm/deals",
+        {"title": "Boat", "pipeline_id": pipeline["id"], "stage": fixing["id"]},
+        expect=201,
+    )
+    assert (deal["closed"], deal["won"]) == (False, None)
+    path = f"/api/v1/crm/pipelines/{pipeline['id']}"
+    for semantic, closed, won in (
+        ("lost", True, False),
+        ("won", True, True),
+        ("open", False, None),
+    ):
+        await admin.patch(path, {"stages": [booked, {**fixing, "semantic": semantic}, done]})
+        stored = await admin.get(f"/api/v1/crm/deals/{deal['id']}")
+        assert (stored["closed"], stored["won"]) == (closed, won), semantic
