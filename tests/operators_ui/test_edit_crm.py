@@ -272,13 +272,14 @@ async def test_pipelines_and_stages_are_edited_and_the_board_follows(
     await rows.nth(2).get_by_test_id("stage-delete-confirm").click()
     await editor.get_by_test_id("pipeline-save").click()
     error = editor.get_by_test_id("pipeline-error")
-    await expect(error).to_contain_text("still has deals")
-    await expect(error).to_contain_text("1 deal(s)")
+    await expect(error).to_have_text(
+        "Deals still in the stages you removed: 1. Move them to another stage first."
+    )
     await editor.get_by_test_id("pipeline-discard").click()
     await expect(rows).to_have_count(4)
     await editor.get_by_test_id("pipeline-delete").click()
     await editor.get_by_test_id("pipeline-delete-confirm").click()
-    await expect(error).to_contain_text("move them to another pipeline")
+    await expect(error).to_contain_text("Deals still in this pipeline: 1. Move them")
     await admin.patch(f"/api/v1/crm/deals/{deal['id']}", {"pipeline_id": "sales"})
     await editor.get_by_test_id("pipeline-delete").click()
     await editor.get_by_test_id("pipeline-delete-confirm").click()

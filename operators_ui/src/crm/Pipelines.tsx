@@ -19,6 +19,13 @@ type Row = StageDraft & { key: string };
 let keys = 0;
 const rowOf = (s: Stage): Row => ({ id: s.id, name: s.name, semantic: s.semantic, color: s.color ?? null, key: `k${keys++}` });
 
+/** How many deals of the pipeline are in the stages ``wanted`` picks (what blocks a removal). */
+async function dealsIn(pipelineId: string, wanted: (stage: string) => boolean): Promise<string> {
+  try {
+    return String((await crm.listDeals(pipelineId)).filter((d) => wanted(d.stage)).length);
+  } catch { return "?"; }
+}
+
 export function Pipelines() {
   const [pipelines, setPipelines] = useState<Pipeline[] | null>(null);
   const [selected, setSelected] = useState("");
@@ -101,7 +108,10 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
       toast(t("crm.pipelineSaved"));
       await changed(pipeline.id);
     } catch (err) {
-      setError(err instanceof ApiError && err.code === "stage_in_use" ? t("crm.stageInUse") + " " + err.message : message(err));
+      if (err instanceof ApiError && err.code === "stage_in_use") {
+        const kept = new Set(rows.map((r) => r.id));
+        setError(t("crm.stageInUse", { count: await dealsIn(pipeline.id, (stage) => !kept.has(stage)) }));
+      } else setError(message(err));
     }
   };
   const remove = async () => {
@@ -112,7 +122,8 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
       await changed();
     } catch (err) {
       setConfirming(null);
-      setError(err instanceof ApiError && err.code === "pipeline_in_use" ? t("crm.pipelineInUse") + " " + err.message : message(err));
+      setError(err instanceof ApiError && err.code === "pipeline_in_use"
+        ? t("crm.pipelineInUse", { count: await dealsIn(pipeline.id, () => true) }) : message(err));
     }
   };
   return (
