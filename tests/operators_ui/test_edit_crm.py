@@ -219,7 +219,8 @@ async def test_pipelines_and_stages_are_edited_and_the_board_follows(
     rows = editor.get_by_test_id("stage-row")
     await rows.nth(3).get_by_test_id("stage-delete").click()
     await expect(rows).to_have_count(5)
-    await rows.nth(3).get_by_test_id("stage-delete-confirm").click()
+    await expect(rows.nth(3).get_by_test_id("stage-delete-confirm")).to_be_focused()
+    await page.keyboard.press("Enter")
     await expect(rows).to_have_count(4)
     assert await _stage_names(editor) == ["New", "Fixing", "Won", "Waiting for parts"]
 
@@ -232,6 +233,7 @@ async def test_pipelines_and_stages_are_edited_and_the_board_follows(
     await page.keyboard.press("ArrowUp")
     assert await _stage_names(editor) == ["New", "Fixing", "Waiting for parts", "Won"]
     await expect(rows.nth(1).get_by_test_id("stage-handle")).to_be_focused()
+    await expect(editor.get_by_test_id("stage-moved")).to_have_text("Fixing: position 2 of 4")
     await page.keyboard.press("ArrowUp")
     assert await _stage_names(editor) == ["Fixing", "New", "Waiting for parts", "Won"]
     # And the buttons.

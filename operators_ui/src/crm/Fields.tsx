@@ -25,6 +25,10 @@ type Props = {
   save: (value: Value) => Promise<unknown>;
 };
 
+/** A ref that focuses its element once, when it appears (a confirmation that replaced the
+ * button the user pressed: the keyboard focus moves on to it). Stable, so it runs once. */
+export const focusOnMount = (el: HTMLElement | null): void => { el?.focus(); };
+
 /** The hub's message for a refusal (H4's field helpers replace this once in main). */
 export const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 

@@ -9,7 +9,7 @@ import type { Pipeline, Stage, StageDraft } from "../api/crm";
 import { ApiError } from "../api/http";
 import { t } from "../i18n";
 import { fail, toast } from "../state/ui";
-import { message } from "./Fields";
+import { focusOnMount, message } from "./Fields";
 
 const SEMANTICS: Stage["semantic"][] = ["open", "won", "lost"];
 // The colour a stage without one shows in the picker (the board's colour for open stages).
@@ -91,12 +91,14 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
   const dirty = name !== pipeline.name || JSON.stringify(rows.map(({ key: _k, ...r }) => r))
     !== JSON.stringify(pipeline.stages.map((s) => { const { key: _k, ...r } = rowOf(s); return r; }));
   const edit = (key: string, change: Partial<Row>) => setRows(rows.map((r) => (r.key === key ? { ...r, ...change } : r)));
+  const [moved, setMoved] = useState("");
   const move = (from: number, to: number, focus = false) => {
     if (to < 0 || to >= rows.length || from === to) return;
     const next = [...rows];
     const [row] = next.splice(from, 1);
     next.splice(to, 0, row);
     setRows(next);
+    setMoved(t("crm.stageMoved", { name: row.name, n: to + 1, total: next.length }));
     if (focus) setFocusKey(row.key);
   };
   const save = async (e: Event) => {
@@ -164,7 +166,7 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
             <button type="button" data-testid="stage-up" aria-label={t("crm.moveUp", { name: row.name })} disabled={i === 0} onClick={() => move(i, i - 1, false)}>↑</button>
             <button type="button" data-testid="stage-down" aria-label={t("crm.moveDown", { name: row.name })} disabled={i === rows.length - 1} onClick={() => move(i, i + 1, false)}>↓</button>
             {confirming === row.key ? <>
-              <button type="button" class="danger" data-testid="stage-delete-confirm" onClick={() => { setRows(rows.filter((r) => r.key !== row.key)); setConfirming(null); }}>
+              <button ref={focusOnMount} type="button" class="danger" data-testid="stage-delete-confirm" onClick={() => { setRows(rows.filter((r) => r.key !== row.key)); setConfirming(null); }}>
                 {t("crm.confirmDelete")}</button>
               <button type="button" onClick={() => setConfirming(null)}>{t("act.cancel")}</button>
             </> : <button type="button" class="danger" data-testid="stage-delete" disabled={rows.length === 1}
@@ -172,6 +174,7 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
           </li>
         ))}
       </ol>
+      <p class="sr-only" aria-live="polite" data-testid="stage-moved">{moved}</p>
       <button type="button" data-testid="stage-add" onClick={() => setRows([...rows, { name: "", semantic: "open", color: null, key: `k${keys++}` }])}>
         {t("crm.addStage")}</button>
       {error && <p class="error" role="alert" data-testid="pipeline-error">{error}</p>}
@@ -182,7 +185,7 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
         <span class="grow" />
         {!pipeline.is_default && (confirming === "pipeline" ? <>
           <span>{t("crm.deletePipelineQ", { name: pipeline.name })}</span>
-          <button type="button" class="danger" data-testid="pipeline-delete-confirm" onClick={remove}>{t("crm.confirmDelete")}</button>
+          <button ref={focusOnMount} type="button" class="danger" data-testid="pipeline-delete-confirm" onClick={remove}>{t("crm.confirmDelete")}</button>
           <button type="button" onClick={() => setConfirming(null)}>{t("act.cancel")}</button>
         </> : <button type="button" class="danger" data-testid="pipeline-delete" onClick={() => setConfirming("pipeline")}>{t("crm.deletePipeline")}</button>)}
       </div>

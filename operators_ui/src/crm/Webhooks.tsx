@@ -6,7 +6,7 @@ import * as crm from "../api/crm";
 import { WEBHOOK_EVENTS, type Webhook } from "../api/crm";
 import { t } from "../i18n";
 import { fail, toast } from "../state/ui";
-import { message } from "./Fields";
+import { focusOnMount, message } from "./Fields";
 
 export function Webhooks() {
   const [hooks, setHooks] = useState<Webhook[] | null>(null);
@@ -42,7 +42,7 @@ export function Webhooks() {
                 <button type="button" data-testid="webhook-edit" aria-label={t("crm.editField", { field: h.url })} onClick={() => setEditing(h.id)}>{t("act.edit")}</button>
                 {confirming === h.id ? <>
                   <span>{t("crm.deleteWebhookQ")}</span>
-                  <button type="button" class="danger" data-testid="webhook-delete-confirm" onClick={() => remove(h.id)}>{t("crm.confirmDelete")}</button>
+                  <button ref={focusOnMount} type="button" class="danger" data-testid="webhook-delete-confirm" onClick={() => remove(h.id)}>{t("crm.confirmDelete")}</button>
                   <button type="button" onClick={() => setConfirming(null)}>{t("act.cancel")}</button>
                 </> : <button type="button" class="danger" data-testid="webhook-delete" aria-label={t("crm.deleteWebhook", { url: h.url })}
                   onClick={() => setConfirming(h.id)}>{t("act.delete")}</button>}

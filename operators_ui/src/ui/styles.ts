@@ -224,6 +224,7 @@ button.badge.crm{border:1px solid #e8d48a;cursor:pointer}
 .crm-field fieldset{border:0;padding:0;margin:0}
 .crm-field .pre,.webhook-url{white-space:pre-wrap;overflow-wrap:anywhere}
 .stage-rows{padding:0;margin:0 0 8px}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .stage-row{display:flex;gap:6px;align-items:center;background:#fff;border:1px solid #dde3ec;border-left:6px solid #9aa5b8;border-radius:6px;padding:6px;margin-bottom:6px}
 .stage-row.dragging{opacity:.5}
 .stage-row input[type=color]{width:40px;padding:0}
