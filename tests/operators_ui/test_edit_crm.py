@@ -133,6 +133,11 @@ async def test_a_deal_contact_and_company_are_edited_in_place(
     )
     page = await sign_in(browser, base_url, manager)
 
+    # The CRM's settings are an admin's.
+    await page.get_by_test_id("nav-crm").click()
+    await expect(page.get_by_test_id("crm-tab-deals")).to_be_visible()
+    for tab in ("pipelines", "webhooks"):
+        await expect(page.get_by_test_id(f"crm-tab-{tab}")).to_have_count(0)
     card = await _open_card(page, "companies", "company-row", company["id"])
     await _edit(card, "title", "Acme Ltd")
     await _edit(card, "comments", "Key account")
@@ -382,3 +387,13 @@ async def test_the_crm_editors_fit_a_phone_in_russian(
     await expect(page.get_by_test_id("webhook-row")).to_have_count(1)
     await page.get_by_test_id("webhook-edit").tap()
     await fits(page, "crm-webhooks-ru")
+
+
+async def test_a_supervisor_reads_a_record_but_edits_nothing(
+    base_url: str, admin: Api, browser: Browser
+) -> None:
+    lead = await admin.post("/api/v1/crm/leads", {"title": "Read only"}, expect=201)
+    page = await sign_in(browser, base_url, await admin.create_user("supervisor"))
+    card = await _open_card(page, "leads", "lead-row", lead["id"])
+    await expect(card.get_by_test_id("value-title")).to_have_text("Read only")
+    await expect(card.locator("[data-testid^=edit-]")).to_have_count(0)
