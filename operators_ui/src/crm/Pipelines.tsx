@@ -5,7 +5,7 @@
 // pipeline that still holds deals, and the editor says so.
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as crm from "../api/crm";
-import type { Pipeline, Stage, StageDraft } from "../api/crm";
+import type { Pipeline, Rec, Stage, StageDraft } from "../api/crm";
 import { ApiError } from "../api/http";
 import { t } from "../i18n";
 import { fail, toast } from "../state/ui";
@@ -19,12 +19,13 @@ type Row = StageDraft & { key: string };
 let keys = 0;
 const rowOf = (s: Stage): Row => ({ id: s.id, name: s.name, semantic: s.semantic, color: s.color ?? null, key: `k${keys++}` });
 
-/** How many deals of the pipeline are in the stages ``wanted`` picks (what blocks a removal). */
-async function dealsIn(pipelineId: string, wanted: (stage: string) => boolean): Promise<string> {
-  try {
-    return String((await crm.listDeals(pipelineId)).filter((d) => wanted(d.stage)).length);
-  } catch { return "?"; }
+/** The deals of the pipeline in the stages ``wanted`` picks (what blocks a removal). */
+async function dealsIn(pipelineId: string, wanted: (stage: string) => boolean): Promise<Rec[]> {
+  return (await crm.listDeals(pipelineId)).filter((d) => wanted(d.stage));
 }
+
+/** A removal the hub refused for the deals in the way, and where the editor offers to move them. */
+type Blocked = { what: "stages" | "pipeline"; deals: Rec[]; targets: { id: string; name: string }[] };
 
 export function Pipelines() {
   const [pipelines, setPipelines] = useState<Pipeline[] | null>(null);
@@ -69,12 +70,15 @@ export function Pipelines() {
         </form>
       </div>
       {/* Keyed by the stored pipeline: a save or a reload starts a fresh draft. */}
-      {pipeline && <PipelineEditor key={JSON.stringify(pipeline)} pipeline={pipeline} changed={load} />}
+      {pipeline && <PipelineEditor key={JSON.stringify(pipeline)} pipeline={pipeline} changed={load}
+        others={pipelines.filter((p) => p.id !== pipeline.id)} />}
     </div>
   );
 }
 
-function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (pick?: string) => Promise<void> }) {
+function PipelineEditor({ pipeline, others, changed }: {
+  pipeline: Pipeline; others: Pipeline[]; changed: (pick?: string) => Promise<void>;
+}) {
   const [name, setName] = useState(pipeline.name);
   const [rows, setRows] = useState<Row[]>(() => pipeline.stages.map(rowOf));
   const [error, setError] = useState("");
@@ -92,6 +96,9 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
     !== JSON.stringify(pipeline.stages.map((s) => { const { key: _k, ...r } = rowOf(s); return r; }));
   const edit = (key: string, change: Partial<Row>) => setRows(rows.map((r) => (r.key === key ? { ...r, ...change } : r)));
   const [moved, setMoved] = useState("");
+  const [blocked, setBlocked] = useState<Blocked | null>(null);
+  const [target, setTarget] = useState("");
+  const [moving, setMoving] = useState(false);
   const move = (from: number, to: number, focus = false) => {
     if (to < 0 || to >= rows.length || from === to) return;
     const next = [...rows];
@@ -101,9 +108,10 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
     setMoved(t("crm.stageMoved", { name: row.name, n: to + 1, total: next.length }));
     if (focus) setFocusKey(row.key);
   };
-  const save = async (e: Event) => {
-    e.preventDefault();
+  const save = async (e?: Event) => {
+    e?.preventDefault();
     setError("");
+    setBlocked(null);
     try {
       const stages = rows.map(({ key: _k, ...r }) => ({ ...r, name: r.name.trim() }));
       await crm.patchPipeline(pipeline.id, { name: name.trim(), stages });
@@ -112,21 +120,47 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
     } catch (err) {
       if (err instanceof ApiError && err.code === "stage_in_use") {
         const kept = new Set(rows.map((r) => r.id));
-        setError(t("crm.stageInUse", { count: await dealsIn(pipeline.id, (stage) => !kept.has(stage)) }));
+        await offerMove("stages", () => dealsIn(pipeline.id, (stage) => !kept.has(stage)),
+          rows.filter((r) => r.id).map((r) => ({ id: r.id!, name: r.name })));
       } else setError(message(err));
     }
   };
   const remove = async () => {
     setError("");
+    setBlocked(null);
     try {
       await crm.deletePipeline(pipeline.id);
       toast(t("crm.pipelineDeleted"));
       await changed();
     } catch (err) {
       setConfirming(null);
-      setError(err instanceof ApiError && err.code === "pipeline_in_use"
-        ? t("crm.pipelineInUse", { count: await dealsIn(pipeline.id, () => true) }) : message(err));
+      if (err instanceof ApiError && err.code === "pipeline_in_use") {
+        await offerMove("pipeline", () => dealsIn(pipeline.id, () => true), others.map((p) => ({ id: p.id, name: p.name })));
+      } else setError(message(err));
     }
+  };
+  /** Says how many deals are in the way and offers where to move them. */
+  const offerMove = async (what: Blocked["what"], deals: () => Promise<Rec[]>, targets: Blocked["targets"]) => {
+    const key = what === "stages" ? "crm.stageInUse" : "crm.pipelineInUse";
+    try {
+      const found = await deals();
+      setError(t(key, { count: found.length }));
+      setBlocked({ what, deals: found, targets });
+      setTarget(targets[0]?.id || "");
+    } catch (err) { setError(message(err)); }
+  };
+  /** Moves the deals in the way (each a normal move: timeline, webhook), then retries. */
+  const moveAndRetry = async () => {
+    if (!blocked || !target || moving) return;
+    setMoving(true);
+    try {
+      for (const deal of blocked.deals) {
+        if (blocked.what === "stages") await crm.moveDeal(deal.id, target);
+        else await crm.patchRecord("deals", deal.id, { pipeline_id: target });
+      }
+      if (blocked.what === "stages") await save();
+      else await remove();
+    } catch (err) { setError(message(err)); } finally { setMoving(false); }
   };
   return (
     <form class="card form pipeline-editor" data-testid="pipeline-editor" data-id={pipeline.id} onSubmit={save} noValidate>
@@ -178,9 +212,20 @@ function PipelineEditor({ pipeline, changed }: { pipeline: Pipeline; changed: (p
       <button type="button" data-testid="stage-add" onClick={() => setRows([...rows, { name: "", semantic: "open", color: null, key: `k${keys++}` }])}>
         {t("crm.addStage")}</button>
       {error && <p class="error" role="alert" data-testid="pipeline-error">{error}</p>}
+      {blocked && blocked.targets.length > 0 && (
+        <div class="row move-deals" data-testid="move-deals">
+          <label class="inline">{t(blocked.what === "stages" ? "crm.moveDealsToStage" : "crm.moveDealsToPipeline")}
+            <select data-testid="move-deals-target" value={target} onChange={(e) => setTarget((e.target as HTMLSelectElement).value)}>
+              {blocked.targets.map((o) => <option key={o.id} value={o.id}>{o.name}</option>)}
+            </select></label>
+          <button type="button" class="primary" data-testid="move-deals-go" disabled={moving} onClick={moveAndRetry}>
+            {t(blocked.what === "stages" ? "crm.moveAndSave" : "crm.moveAndDelete", { count: blocked.deals.length })}</button>
+        </div>
+      )}
       <div class="row">
         <button class="primary" type="submit" data-testid="pipeline-save" disabled={!dirty}>{t("act.save")}</button>
-        {dirty && <button type="button" data-testid="pipeline-discard" onClick={() => { setName(pipeline.name); setRows(pipeline.stages.map(rowOf)); setError(""); }}>
+        {dirty && <button type="button" data-testid="pipeline-discard"
+          onClick={() => { setName(pipeline.name); setRows(pipeline.stages.map(rowOf)); setError(""); setBlocked(null); }}>
           {t("crm.discard")}</button>}
         <span class="grow" />
         {!pipeline.is_default && (confirming === "pipeline" ? <>
