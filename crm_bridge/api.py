@@ -103,24 +103,23 @@ async def _check_refs(crm: CrmBridge, contact_id: str | None, company_id: str | 
 
 
 async def _read_body(request: web.Request, model: type[M]) -> M:
-    """``read_json``, its 422 saying which field is wrong and why in the message too (the
-    console shows it at the field being edited; ``details`` name them all)."""
+    """``read_json``, its 422 naming the fields in the message (``_naming``)."""
     try:
         return await read_json(request, model)
     except ValidationFailed as exc:
-        raise ValidationFailed(
-            _fields_message(exc.details) or exc.message, code=exc.code, details=exc.details
-        ) from None
+        raise _naming(exc) from None
 
 
-def _fields_message(details: Any) -> str | None:
-    if not isinstance(details, list) or not details:
-        return None
+def _naming(exc: ValidationFailed) -> ValidationFailed:
+    """``exc`` with a message saying which fields are wrong and why (the console shows it at
+    the field being edited; ``details`` still name them one by one)."""
+    if not isinstance(exc.details, list) or not exc.details:
+        return exc
     parts = []
-    for item in details:
+    for item in exc.details:
         field = ".".join(str(p) for p in item.get("loc", ()) if not str(p).isdigit())
         parts.append(f"{field}: {item.get('msg', 'invalid')}" if field else item.get("msg", ""))
-    return "; ".join(parts)
+    return ValidationFailed("; ".join(parts), code=exc.code, details=exc.details)
 
 
 def _list_query(request: web.Request, entity: Entity) -> ListQuery:
@@ -215,9 +214,7 @@ async def patch_record(request: web.Request) -> web.Response:
     try:
         merged(record, changes)
     except ValidationFailed as exc:
-        raise ValidationFailed(
-            _fields_message(exc.details) or exc.message, code=exc.code, details=exc.details
-        ) from None
+        raise _naming(exc) from None
     if isinstance(record, Deal) and (stage is not None or pipeline_id is not None):
         record = await crm.deals.move(record, stage, user, pipeline_id)
     if changes:
