@@ -4,10 +4,10 @@ contact, and the outgoing webhooks (admin)."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from crm_bridge.access import EDITORS
 from crm_bridge.bodies import (
@@ -27,6 +27,7 @@ from crm_bridge.bodies import (
     PipelinePatch,
     StageIn,
     WebhookIn,
+    WebhookPatch,
 )
 from crm_bridge.bridge import CRM, CrmBridge
 from crm_bridge.conversion import DealTerms
@@ -44,6 +45,7 @@ from crm_bridge.models import (
     Webhook,
     ref,
 )
+from crm_bridge.storage import WebhookGone
 from hub.access import ensure_may_see
 from hub.api.common import caller, hub_of
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -54,6 +56,7 @@ from hub.realtime import conversation_view, message_view
 from hub.validation import error_details
 
 routes = web.RouteTableDef()
+M = TypeVar("M", bound=BaseModel)
 
 
 def _crm(request: web.Request) -> CrmBridge:
@@ -186,10 +189,11 @@ async def patch_record(request: web.Request) -> web.Response:
     if isinstance(record, Lead) and record.status == LeadStatus.CONVERTED and "status" in changes:
         raise Conflict("a converted lead keeps its status", code="lead_closed")
     stage = changes.pop("stage", None)
+    pipeline_id = changes.pop("pipeline_id", None)
     # The record as it will be, checked whole before anything moves: a 422 names the field.
     merged(record, changes)
-    if isinstance(record, Deal) and stage is not None:
-        record = await crm.deals.move(record, stage, user)
+    if isinstance(record, Deal) and (stage is not None or pipeline_id is not None):
+        record = await crm.deals.move(record, stage, user, pipeline_id)
     if changes:
         record = await crm.records.update(entity, record.id, changes)
         await crm.timeline.add(
@@ -275,11 +279,21 @@ async def deal_from_conversation(request: web.Request) -> web.Response:
 
 
 def _stages(body: list[StageIn], existing: Pipeline | None) -> list[Stage]:
+    """The stages in the order given: those with an id keep it (renamed, recoloured, moved),
+    those without are new."""
     stages: list[Stage] = []
+    given = [stage.id for stage in body if stage.id]
+    if len(given) != len(set(given)):
+        raise ValidationFailed("a stage is listed twice", code="invalid_stages")
     for stage in body:
         if stage.id and (existing is None or existing.stage(stage.id) is None):
             raise ValidationFailed(f"no stage {stage.id!r} to rename", code="unknown_stage")
-        stages.append(Stage(id=stage.id or new_id(), name=stage.name, semantic=stage.semantic))
+        kept = existing.stage(stage.id) if existing and stage.id else None
+        # A client that does not know colours keeps them: only a given "color" changes one.
+        color = stage.color if "color" in stage.model_fields_set or kept is None else kept.color
+        stages.append(
+            Stage(id=stage.id or new_id(), name=stage.name, semantic=stage.semantic, color=color)
+        )
     if stages[0].semantic != StageSemantic.OPEN:
         raise ValidationFailed("the first stage must be an open one", code="invalid_stages")
     return stages
@@ -326,8 +340,12 @@ async def patch_pipeline(request: web.Request) -> web.Response:
     if "stages" in body.model_fields_set:
         stages = _stages(body.stages, pipeline) if body.stages is not None else None
         dropped = {s.id for s in pipeline.stages} - {s.id for s in stages} if stages else set()
-        if dropped and await crm.storage.deals_in_stages(pipeline.id, dropped):
-            raise Conflict("deals are still in the stages to remove", code="stage_in_use")
+        if dropped and (count := await crm.storage.deals_in_stages(pipeline.id, dropped)):
+            raise Conflict(
+                f"{count} deal(s) are still in the stages to remove: move them first",
+                code="stage_in_use",
+                details={"deals": count, "stages": sorted(dropped)},
+            )
         changes["stages"] = stages
     # The pipeline as it will be, validated whole (422 naming the field, nothing written).
     stored = merged(pipeline, changes).to_doc()
@@ -335,8 +353,37 @@ async def patch_pipeline(request: web.Request) -> web.Response:
     if changes or not intact:
         fields = stored if not intact else {name: stored[name] for name in changes}
         await crm.storage.set_pipeline(pipeline.id, fields)
+    # A stage that became won, lost or open again takes its deals with it.
+    for stage in changes.get("stages") or ():
+        old = pipeline.stage(stage.id)
+        if old is not None and old.semantic != stage.semantic:
+            closed = stage.semantic != StageSemantic.OPEN
+            won = (stage.semantic == StageSemantic.WON) if closed else None
+            await crm.storage.close_deals_in_stage(pipeline.id, stage.id, closed, won)
     updated = await crm.records.pipeline(pipeline.id)
     return json_response(updated.model_dump(mode="json"))
+
+
+@routes.delete("/api/v1/crm/pipelines/{pipeline_id}")
+async def delete_pipeline(request: web.Request) -> web.Response:
+    """Refused (409) for the default pipeline (deals from conversations start there) and for
+    one that still has deals: they are moved to another pipeline first, never lost."""
+    await caller(request, Role.ADMIN)
+    crm = _crm(request)
+    found = await crm.storage.pipeline(request.match_info["pipeline_id"])
+    if found is None:
+        raise NotFound("no such pipeline")
+    pipeline = found[0]
+    if pipeline.is_default:
+        raise Conflict("the default pipeline cannot be deleted", code="default_pipeline")
+    if count := await crm.storage.deals_in_pipeline(pipeline.id):
+        raise Conflict(
+            f"{count} deal(s) are still in this pipeline: move them first",
+            code="pipeline_in_use",
+            details={"deals": count},
+        )
+    await crm.storage.delete_pipeline(pipeline.id)
+    return web.Response(status=204)
 
 
 # --- outgoing webhooks (admin) ---------------------------------------------------------------
@@ -370,12 +417,40 @@ async def create_webhook(request: web.Request) -> web.Response:
             "url": str(body.url),
             "events": sorted(set(body.events)),
             "secret": body.secret or secrets.token_urlsafe(32),
+            "active": body.active,
             "created_by": user.id,
         },
     )
     await _crm(request).storage.insert_webhook(hook)
     # The secret is shown once, at creation, so the receiver can verify signatures.
     return json_response(_webhook_view(hook, secret=True), status=201)
+
+
+@routes.patch("/api/v1/webhooks/{webhook_id}")
+async def patch_webhook(request: web.Request) -> web.Response:
+    """Change a webhook's URL, events or whether it is active; never its secret, which is
+    not in the answer either."""
+    await caller(request, Role.ADMIN)
+    crm = _crm(request)
+    hook = await crm.storage.webhook(request.match_info["webhook_id"])
+    if isinstance(hook, WebhookGone):
+        raise NotFound("no such webhook")
+    body = await read_json(request, WebhookPatch)
+    changes: dict[str, Any] = {}
+    if body.url is not None:
+        await ensure_public_url(
+            str(body.url), allow_private=hub_of(request).settings.allow_private_urls
+        )
+        changes["url"] = str(body.url)
+    if body.events is not None:
+        changes["events"] = sorted(set(body.events))
+    if body.active is not None:
+        changes["active"] = body.active
+    updated = merged(hook, changes)
+    if changes:
+        stored = updated.to_doc()
+        await crm.storage.set_webhook(hook.id, {name: stored[name] for name in changes})
+    return json_response(_webhook_view(updated))
 
 
 @routes.delete("/api/v1/webhooks/{webhook_id}")

@@ -15,7 +15,9 @@ from crm_bridge.models import (
     MAX_STAGE_NAME,
     MAX_STAGES,
     MAX_TEXT,
+    STAGE_COLOR,
     Amount,
+    Comments,
     Currency,
     Entity,
     LeadStatus,
@@ -68,6 +70,7 @@ class LeadIn(_People):
     name: Name | None = None
     source: Name | None = None
     responsible_id: RefId | None = None
+    comments: Comments | None = None
 
 
 class LeadPatch(_People):
@@ -77,6 +80,7 @@ class LeadPatch(_People):
     source: Name | None = None
     responsible_id: RefId | None = None
     status: LeadStatus | None = None
+    comments: Comments | None = None
 
     @field_validator("status")
     @classmethod
@@ -91,22 +95,27 @@ class ContactIn(_People):
     company_id: RefId | None = None
     responsible_id: RefId | None = None
     source: Name | None = None
+    comments: Comments | None = None
 
 
 class ContactPatch(_People):
     name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)] | None = None
     company_id: RefId | None = None
     responsible_id: RefId | None = None
+    source: Name | None = None
+    comments: Comments | None = None
 
 
 class CompanyIn(_People):
     title: Title
     responsible_id: RefId | None = None
+    comments: Comments | None = None
 
 
 class CompanyPatch(_People):
     title: Title | None = None
     responsible_id: RefId | None = None
+    comments: Comments | None = None
 
 
 class _DealFields(BaseModel):
@@ -123,18 +132,22 @@ class DealIn(_DealFields):
     company_id: RefId | None = None
     responsible_id: RefId | None = None
     stage: RefId | None = None
+    comments: Comments | None = None
 
 
 class DealPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
+    # To another pipeline: into ``stage`` of it, or its first stage.
+    pipeline_id: RefId | None = None
     stage: RefId | None = None
     amount: Amount | None = None
     currency: Currency | None = None
     contact_id: RefId | None = None
     company_id: RefId | None = None
     responsible_id: RefId | None = None
+    comments: Comments | None = None
 
 
 class CompanyRef(BaseModel):
@@ -157,6 +170,7 @@ class StageIn(BaseModel):
     id: RefId | None = None
     name: str = Field(min_length=1, max_length=MAX_STAGE_NAME)
     semantic: StageSemantic = StageSemantic.OPEN
+    color: str | None = Field(default=None, pattern=STAGE_COLOR)
 
 
 class PipelineIn(BaseModel):
@@ -196,6 +210,17 @@ class WebhookIn(BaseModel):
     url: HttpUrl
     events: list[WebhookEvent] = Field(default_factory=lambda: list(WebhookEvent), min_length=1)
     secret: str | None = Field(default=None, min_length=16, max_length=200)
+    active: bool = True
+
+
+class WebhookPatch(BaseModel):
+    """What an admin changes of a webhook; its secret stays (delete and create anew to rotate)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | None = None
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1)
+    active: bool | None = None
 
 
 BODY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
@@ -214,6 +239,7 @@ BODY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/api/v1/crm/contacts/{record_id}/messages"): ContactMessageIn,
     ("POST", "/api/v1/conversations/{conversation_id}/deal"): ConversationDealIn,
     ("POST", "/api/v1/webhooks"): WebhookIn,
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): WebhookPatch,
 }
 
 CREATE_BODIES: dict[Entity, type[BaseModel]] = {

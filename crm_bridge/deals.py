@@ -26,10 +26,14 @@ class StageMove:
     change: dict[str, str]
 
 
-def stage_move(pipeline: Pipeline, deal: Deal, stage_id: str) -> StageMove | None:
-    """The move of ``deal`` to ``stage_id`` (None: it is there already); 422 ``unknown_stage``
-    for a stage its pipeline has not. A won or lost stage closes the deal; an open one
+def stage_move(
+    pipeline: Pipeline, deal: Deal, stage_id: str, source: Pipeline | None = None
+) -> StageMove | None:
+    """The move of ``deal`` to ``stage_id`` of ``pipeline`` (None: it is there already); 422
+    ``unknown_stage`` for a stage that pipeline has not. ``source``: the deal's pipeline now,
+    when the move takes it to another one. A won or lost stage closes the deal; an open one
     reopens it."""
+    moving = source is not None and source.id != pipeline.id
     stage = pipeline.stage(stage_id)
     if stage is None:
         raise ValidationFailed(
@@ -37,16 +41,17 @@ def stage_move(pipeline: Pipeline, deal: Deal, stage_id: str) -> StageMove | Non
             code="unknown_stage",
             details={"stages": [s.id for s in pipeline.stages]},
         )
-    if stage_id == deal.stage:
+    if stage_id == deal.stage and not moving:
         return None
     closed = stage.semantic != StageSemantic.OPEN
-    old = pipeline.stage(deal.stage)
+    old = (source or pipeline).stage(deal.stage)
     return StageMove(
         stage=stage,
         changes={
             "stage": stage_id,
             "closed": closed,
             "won": (stage.semantic == StageSemantic.WON) if closed else None,
+            **({"pipeline_id": pipeline.id} if moving else {}),
         },
         change={
             "from": deal.stage,
@@ -114,14 +119,24 @@ class Deals:
             )
         return deal
 
-    async def move(self, deal: Deal, stage_id: str, actor: User) -> Deal:
-        """The deal moved to ``stage_id`` (409 ``stage_changed`` when it moved meanwhile)."""
-        pipeline = await self._records.pipeline(deal.pipeline_id)
-        move = stage_move(pipeline, deal, stage_id)
+    async def move(
+        self, deal: Deal, stage_id: str | None, actor: User, pipeline_id: str | None = None
+    ) -> Deal:
+        """The deal moved to ``stage_id`` (of ``pipeline_id``, its first stage when None
+        there); 409 ``stage_changed`` when it moved meanwhile."""
+        source = await self._records.pipeline(deal.pipeline_id)
+        pipeline = source
+        if pipeline_id is not None and pipeline_id != deal.pipeline_id:
+            pipeline = await self._records.pipeline(pipeline_id)
+        stage = stage_id or (pipeline.stages[0].id if pipeline is not source else deal.stage)
+        move = stage_move(pipeline, deal, stage, source)
         if move is None:
             return deal
         moved = await self._records.update_if(
-            Entity.DEALS, deal.id, {"stage": deal.stage}, move.changes
+            Entity.DEALS,
+            deal.id,
+            {"stage": deal.stage, "pipeline_id": deal.pipeline_id},
+            move.changes,
         )
         if moved is None:
             raise Conflict("the deal moved meanwhile; reload it", code="stage_changed")

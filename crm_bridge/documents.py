@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 from crm_bridge.models import DEFAULT_PIPELINE_ID, DEFAULT_STAGES
 from hub.errors import ValidationFailed
 from hub.models import Doc
-from hub.validation import error_details
+from hub.validation import describe, error_details
 
 M = TypeVar("M", bound=Doc)
 
@@ -124,9 +124,8 @@ def validated(model: type[M], data: Mapping[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(
-            f"the {_kind(model)} would not be valid", details=error_details(exc)
-        ) from None
+        details = error_details(exc)
+        raise ValidationFailed(describe(details), details=details) from None
 
 
 def _fix(model: type[Doc], data: dict[str, Any], exc: ValidationError) -> None:

@@ -27,6 +27,9 @@ MAX_STAGE_NAME = 100
 MAX_TEXT = 4000
 MAX_SUGGESTIONS = 5
 MAX_URL = 2083
+MAX_COMMENTS = 4000
+# A stage's colour on the board: "#rrggbb".
+STAGE_COLOR = r"^#[0-9a-fA-F]{6}$"
 # The largest amount a deal may carry: exact as a float (below 2**53), far above any real deal.
 MAX_AMOUNT = 10**15
 
@@ -41,6 +44,8 @@ Emails = Annotated[
 Phones = Annotated[
     list[Annotated[str, Field(max_length=MAX_PHONE)]], Field(max_length=MAX_ADDRESSES)
 ]
+# Free text staff keep on a record (Bitrix24's "Comment" field).
+Comments = Annotated[str, Field(max_length=MAX_COMMENTS)]
 
 
 class LeadStatus(StrEnum):
@@ -108,6 +113,7 @@ class Lead(_Person):
     origin: str | None = Field(default=None, max_length=MAX_ORIGIN)
     status: LeadStatus = LeadStatus.NEW
     responsible_id: str | None = None
+    comments: Comments | None = None
     # Contacts an address of the lead's client names without proving it: a hint for staff.
     possible_contact_ids: list[str] = Field(default_factory=list, max_length=MAX_SUGGESTIONS)
     # Set by conversion (or when later data revealed a known contact).
@@ -130,6 +136,7 @@ class Contact(_Person):
     company_id: str | None = None
     responsible_id: str | None = None
     source: str | None = Field(default=None, max_length=MAX_NAME)
+    comments: Comments | None = None
     lead_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -140,6 +147,7 @@ class Company(Doc):
     phones: Phones = Field(default_factory=list)
     emails: Emails = Field(default_factory=list)
     responsible_id: str | None = None
+    comments: Comments | None = None
     contact_ids: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -155,6 +163,7 @@ class Deal(Doc):
     company_id: str | None = None
     lead_id: str | None = None
     responsible_id: str | None = None
+    comments: Comments | None = None
     conversation_ids: list[str] = Field(default_factory=list)
     closed: bool = False
     # True when closed won, False when closed lost, None while open.
@@ -167,6 +176,8 @@ class Stage(BaseModel):
     id: RefId
     name: str = Field(min_length=1, max_length=MAX_STAGE_NAME)
     semantic: StageSemantic = StageSemantic.OPEN
+    # None: the board's colour for the semantic.
+    color: str | None = Field(default=None, pattern=STAGE_COLOR)
 
 
 class Pipeline(Doc):
@@ -204,6 +215,8 @@ class Webhook(Doc):
     events: list[WebhookEvent] = Field(min_length=1)
     # Sealed at rest (crm_bridge/storage.py): longer stored than the 200 characters one may give.
     secret: str = Field(min_length=16, max_length=500, exclude=True, repr=False)
+    # A paused webhook keeps its URL, events and secret but gets no deliveries.
+    active: bool = True
     created_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -245,6 +245,18 @@ class CrmStorage:
             {"pipeline_id": pipeline_id, "stage": {"$in": list(stage_ids)}}
         )
 
+    async def close_deals_in_stage(
+        self, pipeline_id: str, stage_id: str, closed: bool, won: bool | None
+    ) -> None:
+        """The deals in a stage whose kind changed, closed (won or lost) or reopened with it."""
+        await self._deals.update_many(
+            {"pipeline_id": pipeline_id, "stage": stage_id},
+            {"$set": {"closed": closed, "won": won, "updated_at": utcnow()}},
+        )
+
+    async def deals_in_pipeline(self, pipeline_id: str) -> int:
+        return await self._deals.count_documents({"pipeline_id": pipeline_id})
+
     # --- pipelines ------------------------------------------------------------------------
 
     async def pipeline(self, pipeline_id: str) -> tuple[Pipeline, bool] | None:
@@ -262,6 +274,9 @@ class CrmStorage:
     async def set_pipeline(self, pipeline_id: str, fields: Mapping[str, Any]) -> None:
         """Set stored fields of the pipeline (already validated whole by the caller)."""
         await self._pipelines.update_one({"_id": pipeline_id}, {"$set": dict(fields)})
+
+    async def delete_pipeline(self, pipeline_id: str) -> None:
+        await self._pipelines.delete_one({"_id": pipeline_id})
 
     async def ensure_default_pipeline(self) -> None:
         """The "Sales" pipeline; an upsert, so concurrent start-ups create it once and a
@@ -303,9 +318,11 @@ class CrmStorage:
         return self.reader.parse_all(Webhook, docs)
 
     async def webhook_ids(self, event: WebhookEvent) -> list[str]:
-        """The webhooks that want ``event`` (also those whose record no longer loads: their
-        deliveries fail, visibly, rather than vanish)."""
-        docs = await self._webhooks.find({"events": event.value}, {"_id": 1}).to_list()
+        """The active webhooks that want ``event`` (also those whose record no longer loads:
+        their deliveries fail, visibly, rather than vanish)."""
+        docs = await self._webhooks.find(
+            {"events": event.value, "active": {"$ne": False}}, {"_id": 1}
+        ).to_list()
         return [str(d["_id"]) for d in docs]
 
     async def webhook(self, webhook_id: str) -> Webhook | WebhookGone:
@@ -315,6 +332,13 @@ class CrmStorage:
             return WebhookGone.DELETED
         hook = self.reader.parse(Webhook, doc)
         return hook if hook is not None else WebhookGone.UNREADABLE
+
+    async def set_webhook(self, webhook_id: str, fields: Mapping[str, Any]) -> None:
+        """Set stored fields of the webhook (already validated whole by the caller); never
+        its secret."""
+        await self._webhooks.update_one(
+            {"_id": webhook_id}, {"$set": {k: v for k, v in fields.items() if k != "secret"}}
+        )
 
     async def delete_webhook(self, webhook_id: str) -> bool:
         result = await self._webhooks.delete_one({"_id": webhook_id})

@@ -106,6 +106,9 @@ class Webhooks:
         if isinstance(hook, WebhookGone):  # unregistered meanwhile, or unreadable (reported)
             await self._store.finish_delivery(row.id, DeliveryStatus.FAILED, hook.value)
             return True
+        if not hook.active:  # paused meanwhile: what it had not sent yet is dropped
+            await self._store.finish_delivery(row.id, DeliveryStatus.FAILED, "paused")
+            return True
         try:
             hook = self._store.opened(hook)
         except SecretBoxError:  # the secret key changed: nothing can sign for this hook

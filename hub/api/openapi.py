@@ -390,8 +390,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("PATCH", "/api/v1/crm/pipelines/{pipeline_id}"): Operation(
         result=_ref("Record"), errors=(403, 409)
     ),
+    ("DELETE", "/api/v1/crm/pipelines/{pipeline_id}"): Operation(
+        ok=(204,), media=None, errors=(403, 409)
+    ),
     ("GET", "/api/v1/webhooks"): Operation(result=_list_of("webhooks", "Record"), errors=(403,)),
     ("POST", "/api/v1/webhooks"): Operation(ok=(201,), result=_ref("Record"), errors=(403,)),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): Operation(result=_ref("Record"), errors=(403,)),
     ("DELETE", "/api/v1/webhooks/{webhook_id}"): Operation(ok=(204,), media=None, errors=(403,)),
     # --- widget files
     ("OPTIONS", "/api/v1/widget/uploads"): Operation(

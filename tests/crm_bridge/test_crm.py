@@ -316,7 +316,12 @@ async def test_blocklist_permissions_and_bad_input(
             ]
         },
     )
-    assert renamed["stages"][0] == {"id": "new", "name": "Fresh", "semantic": "open"}
+    assert renamed["stages"][0] == {
+        "id": "new",
+        "name": "Fresh",
+        "semantic": "open",
+        "color": None,
+    }
     assert {p["id"] for p in (await admin.get("/api/v1/crm/pipelines"))["pipelines"]} == {
         "sales",
         pipeline["id"],

@@ -1243,6 +1243,14 @@ ROWS: list[Row] = [
         Effect.FRESH,
         probe="/api/v1/crm/pipelines/{pipeline_id}",
     ),
+    Row(
+        "CRM",
+        Rest("DELETE", "/api/v1/crm/pipelines/{pipeline_id}"),
+        PIPELINE_WRITE,
+        Effect.FRESH,
+        probe="/api/v1/crm/pipelines",
+        note="refused (409) for the default pipeline and for one that still has deals",
+    ),
     Row("CRM", Rest("GET", "/api/v1/webhooks"), ADMIN_ONLY, check=Check.NO_SECRETS),
     Row(
         "CRM",
@@ -1253,6 +1261,14 @@ ROWS: list[Row] = [
         ),
         ADMIN_ONLY,
         Effect.BENIGN,
+        probe="/api/v1/webhooks",
+    ),
+    Row(
+        "CRM",
+        Rest("PATCH", "/api/v1/webhooks/{webhook_id}", {"active": False}),
+        WEBHOOK_DELETE,
+        Effect.FRESH,
+        Check.NO_SECRETS,
         probe="/api/v1/webhooks",
     ),
     Row(

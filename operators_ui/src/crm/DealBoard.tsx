@@ -53,6 +53,7 @@ export function DealBoard() {
             const inStage = deals.filter((d) => d.stage === s.id);
             return (
               <section key={s.id} class={`stage-column sem-${s.semantic}${over === s.id ? " over" : ""}`} data-testid="stage-column" data-stage={s.id}
+                style={s.color ? { borderTop: `4px solid ${s.color}` } : undefined}
                 onDragOver={(e) => { if (editable) { e.preventDefault(); if (over !== s.id) setOver(s.id); } }}
                 onDragLeave={() => setOver(null)}
                 onDrop={(e) => { e.preventDefault(); setOver(null); const dealId = e.dataTransfer?.getData("text/plain"); if (dealId) move(dealId, s.id); }}>

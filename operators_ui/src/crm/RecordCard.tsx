@@ -8,15 +8,23 @@ import type { Conv } from "../api/types";
 import { t } from "../i18n";
 import { openConversation, upsert } from "../state/conversations";
 import { editsCrm, readsCrm } from "../state/session";
+import { S } from "../state/store";
 import { closeCrmCard, fail, openCrmCard, toast } from "../state/ui";
 import { dateTime } from "../ui/format";
 import { ChannelIcon } from "../ui/Icon";
+import { Field, type Option } from "./Fields";
 import { ACTIVITY_TYPES, activityText, addresses, money, pipelineName, stageName, who } from "./format";
+
+const EDITABLE_LEAD_STATUSES = ["new", "in_progress", "junk"];
+const CURRENCY_MAX = 3;
 
 export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
   const [record, setRecord] = useState<Rec | null>(null);
   const [timeline, setTimeline] = useState<Timeline | null>(null);
   const [pipeline, setPipeline] = useState<Pipeline | null>(null);
+  const [pipelines, setPipelines] = useState<Pipeline[]>([]);
+  const [companies, setCompanies] = useState<Rec[]>([]);
+  const [contacts, setContacts] = useState<Rec[]>([]);
   const [note, setNote] = useState("");
   const [matches, setMatches] = useState<Rec[]>([]);
   const load = async () => {
@@ -33,6 +41,14 @@ export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
     } catch (err) { fail(err); }
   };
   useEffect(() => { setRecord(null); setTimeline(null); setMatches([]); load(); }, [entity, id]);
+  // What the card's selects offer: the pipelines, companies and contacts to link.
+  useEffect(() => {
+    if (!editsCrm()) return;
+    const few = new URLSearchParams({ limit: "200" });
+    if (entity === "deals") crm.listPipelines().then(setPipelines).catch(fail);
+    if (entity === "deals" || entity === "contacts") crm.listRecords("companies", few).then(setCompanies).catch(fail);
+    if (entity === "deals") crm.listRecords("contacts", few).then(setContacts).catch(fail);
+  }, [entity, id]);
   if (!record) return <p>{t("conv.loading")}</p>;
   const link = (target: CrmEntity, targetId: string | null | undefined, key: string) => targetId
     ? <p><b>{t(key)}:</b> <button class="link" data-testid={`card-link-${target}`} onClick={() => openCrmCard(target, targetId)}>{t(`crm.badge.${target}`)}</button></p>
@@ -47,29 +63,81 @@ export function RecordCard({ entity, id }: { entity: CrmEntity; id: string }) {
     } catch (err) { fail(err); }
   };
   const stage = pipeline?.stages.find((s) => s.id === record.stage);
+  /** The props every field of this card shares: its value, and its save (one PATCH, then the
+   * card and timeline again, so what shows is what the hub stored). */
+  const f = (name: string, label: string) => ({
+    name, label, value: record[name] ?? null, editable: editsCrm(),
+    save: async (value: unknown) => {
+      if (entity === "deals" && name === "stage") {
+        try { await crm.moveDeal(id, String(value)); } catch (err) {
+          if (err instanceof ApiError && err.code === "stage_changed") toast(t("crm.stageChanged"));
+          throw err;
+        }
+      } else {
+        const sent = name === "currency" && typeof value === "string" ? value.toUpperCase() : value;
+        await crm.patchRecord(entity, id, { [name]: sent });
+      }
+      await load();
+    },
+  });
+  const linked = (target: CrmEntity, targetId: string | null | undefined, known: Rec[]) => {
+    if (!targetId) return "—";
+    const found = known.find((r) => r.id === targetId);
+    return <button class="link" data-testid={`card-link-${target}`} onClick={() => openCrmCard(target, targetId)}>
+      {found ? found.name || found.title : t(`crm.badge.${target}`)}</button>;
+  };
   return (
     <div class="crm-card card" data-testid="crm-card" data-entity={entity} data-id={id}>
       <div class="row"><h2 data-testid="crm-card-title">{t(`crm.badge.${entity}`)}: {record.title || record.name}</h2><span class="grow" />
         {readsCrm() && <button data-testid="crm-card-back" onClick={closeCrmCard}>{t("crm.back")}</button>}</div>
-      <div class="crm-fields">
-        {record.name && record.title && <p><b>{t("crm.name")}:</b> {record.name}</p>}
-        {record.emails && <p><b>{t("crm.emails")}:</b> {addresses(record.emails, record.unverified_emails)}</p>}
-        {record.phones && <p><b>{t("crm.phones")}:</b> {addresses(record.phones, record.unverified_phones)}</p>}
+      <div class="crm-fields" data-testid="crm-fields">
+        {(entity === "leads" || entity === "companies" || entity === "deals") &&
+          <Field {...f("title", t("crm.title"))} maxLength={300} />}
+        {(entity === "leads" || entity === "contacts") && <Field {...f("name", t("crm.name"))} maxLength={200} />}
+        {entity !== "deals" && <>
+          <Field {...f("emails", t("crm.emails"))} kind="list" inputType="email" maxLength={320}
+            display={addresses(record.emails || [], record.unverified_emails)} />
+          <Field {...f("phones", t("crm.phones"))} kind="list" inputType="tel" maxLength={50}
+            display={addresses(record.phones || [], record.unverified_phones)} />
+        </>}
         {matches.map((c) => (
           <p key={c.id} data-testid="possible-match" data-id={c.id}><b>{t("crm.possibleMatch")}:</b>{" "}
             <button class="link" onClick={() => openCrmCard("contacts", c.id)}>{c.name || t("list.unknownClient")}</button></p>
         ))}
-        {entity === "leads" && <p><b>{t("crm.status")}:</b> {t(`crm.lead.${record.status}`)} · <b>{t("crm.source")}:</b> {record.source || "—"}</p>}
+        {entity === "leads" && (
+          <Field {...f("status", t("crm.status"))} kind="select" editable={editsCrm() && record.status !== "converted"}
+            display={<span data-testid="lead-card-status">{t(`crm.lead.${record.status}`)}</span>}
+            options={EDITABLE_LEAD_STATUSES.map((v) => ({ value: v, label: t(`crm.lead.${v}`) }))} />
+        )}
+        {(entity === "leads" || entity === "contacts") && <Field {...f("source", t("crm.source"))} maxLength={200} />}
         {entity === "deals" && <>
-          <p><b>{t("crm.pipeline")}:</b> {pipeline ? pipelineName(pipeline) : record.pipeline_id} · <b>{t("crm.stage")}:</b> <span data-testid="deal-stage">{stage ? stageName(stage) : record.stage}</span>
-            {record.closed && <> · {t(record.won ? "crm.won" : "crm.lost")}</>}</p>
-          <p><b>{t("crm.amount")}:</b> {money(record)}</p>
+          <Field {...f("pipeline_id", t("crm.pipeline"))} kind="select" display={pipeline ? pipelineName(pipeline) : record.pipeline_id}
+            options={pipelines.map((p) => ({ value: p.id, label: pipelineName(p) }))} />
+          <Field {...f("stage", t("crm.stage"))} kind="select"
+            display={<><span data-testid="deal-stage">{stage ? stageName(stage) : record.stage}</span>
+              {record.closed && <> · {t(record.won ? "crm.won" : "crm.lost")}</>}</>}
+            options={(pipeline?.stages || []).map((s) => ({ value: s.id, label: stageName(s) }))} />
+          <Field {...f("amount", t("crm.amount"))} kind="number" display={money(record)} />
+          <Field {...f("currency", t("crm.currency"))} maxLength={CURRENCY_MAX} />
         </>}
-        {"responsible_id" in record && <p><b>{t("crm.responsible")}:</b> {who(record.responsible_id)}</p>}
-        {link("contacts", record.contact_id, "crm.contact")}
-        {link("companies", record.company_id, "crm.company")}
+        {"responsible_id" in record && (
+          <Field {...f("responsible_id", t("crm.responsible"))} kind="select" display={who(record.responsible_id)}
+            none="—" options={staff(record.responsible_id)} />
+        )}
+        {entity === "deals" && (
+          <Field {...f("contact_id", t("crm.contact"))} kind="select" none="—" options={named(contacts, record.contact_id)}
+            display={linked("contacts", record.contact_id, contacts)} />
+        )}
+        {(entity === "deals" || entity === "contacts") && (
+          <Field {...f("company_id", t("crm.company"))} kind="select" none="—" options={named(companies, record.company_id)}
+            display={linked("companies", record.company_id, companies)} />
+        )}
+        {entity !== "deals" && link("contacts", entity === "leads" ? record.contact_id : null, "crm.contact")}
+        {entity === "leads" && link("companies", record.company_id, "crm.company")}
         {link("deals", record.deal_id, "crm.deal")}
         {link("leads", entity !== "leads" ? record.lead_id : null, "crm.lead")}
+        <Field {...f("comments", t("crm.comments"))} kind="textarea" maxLength={4000}
+          display={record.comments ? <span class="pre">{record.comments}</span> : "—"} />
       </div>
       {editsCrm() && (entity === "contacts" || (entity === "deals" && record.contact_id)) && (
         <WriteToClient contactId={entity === "contacts" ? id : record.contact_id} conversations={timeline?.conversations || []} sent={load} />
@@ -139,4 +207,19 @@ function WriteToClient({ contactId, conversations, sent }: { contactId: string; 
       <button class="primary" type="submit" data-testid="write-send">{t("compose.send")}</button>
     </form>
   );
+}
+
+/** Staff a record can be given to (the names the console knows; the current one always, so
+ * saving another field's choice never changes it by accident). */
+function staff(current: string | null | undefined): Option[] {
+  const options = [...S.names].map(([value, label]) => ({ value, label }));
+  if (current && !S.names.has(current)) options.unshift({ value: current, label: who(current) });
+  return options;
+}
+
+/** Records to link as options; the linked one stays listed even beyond the first page. */
+function named(records: Rec[], current: string | null | undefined): Option[] {
+  const options = records.map((r) => ({ value: r.id, label: r.name || r.title || r.id }));
+  if (current && !options.some((o) => o.value === current)) options.unshift({ value: current, label: current });
+  return options;
 }

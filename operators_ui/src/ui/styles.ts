@@ -66,6 +66,8 @@ table.week td{padding:2px 0 6px}
 .crm-card .row{flex-wrap:wrap}
 .stage-column{flex-basis:78vw}
 .modal{position:fixed}
+.stage-row{flex-wrap:wrap}
+.stage-row input.grow{flex:1 1 100%;order:-1}
 }
 `;
 
@@ -225,4 +227,17 @@ dialog.confirm .form{margin-top:0;border:0;padding:0}
 .field-error{margin:2px 0 6px;font-size:13px}
 .msg .msg-action{font-size:11px;margin-left:6px;color:#1a4bb0}
 ol.order{margin:6px 0;padding-left:22px}
+.crm-field{margin:4px 0}
+.crm-field.editing{max-width:560px;background:#f6f8fb;border-radius:6px;padding:6px 8px}
+.crm-field button.edit{margin-left:8px}
+.crm-field fieldset{border:0;padding:0;margin:0}
+.crm-field .pre,.webhook-url{white-space:pre-wrap;overflow-wrap:anywhere}
+.stage-rows{padding:0;margin:0 0 8px}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.stage-row{display:flex;gap:6px;align-items:center;background:#fff;border:1px solid #dde3ec;border-left:6px solid #9aa5b8;border-radius:6px;padding:6px;margin-bottom:6px}
+.stage-row.dragging{opacity:.5}
+.stage-row input[type=color]{width:40px;padding:0}
+.stage-row .handle{cursor:grab}
+.pipeline-editor,.webhook-list .card{max-width:760px}
+.secret-once{background:#fff8dc;max-width:760px}
 ${PHONE}`;
