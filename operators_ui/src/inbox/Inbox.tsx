@@ -5,6 +5,7 @@ import { Conversation } from "../conversation/Conversation";
 import { t } from "../i18n";
 import { useNow } from "../state/clock";
 import { accept, inTab, listed, loadClosed, loadMoreClosed, select, tabs } from "../state/conversations";
+import { unreadOf } from "../state/notice";
 import { S, type InboxTab } from "../state/store";
 import { showOpened, showsConversation } from "../shell/phone";
 import { fail, setClosedQuery, setInboxTab } from "../state/ui";
@@ -100,7 +101,7 @@ function Match({ m }: { m: SearchMatch }) {
 }
 
 function Row({ c, tabStop, onFocus }: { c: Conv; tabStop: boolean; onFocus: () => void }) {
-  const unread = Math.max(0, (c.unread || 0) - (S.seen.get(c.id) ?? 0));
+  const unread = unreadOf(c);
   const offeredToMe = c.status === "offered" && c.offered_to.includes(S.me!.id);
   return (
     <li data-testid="conversation-item" data-id={c.id} class={S.selected === c.id ? "item on" : "item"} tabIndex={tabStop ? 0 : -1}

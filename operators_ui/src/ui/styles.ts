@@ -23,6 +23,7 @@ fieldset{min-width:0}
 .account{display:none;position:absolute;top:100%;right:8px;z-index:30;flex-direction:column;align-items:stretch;gap:8px;background:#1d2330;padding:10px;border-radius:0 0 10px 10px;min-width:200px;max-width:calc(100vw - 16px);box-shadow:0 6px 18px rgba(0,0,0,.25)}
 .account.open{display:flex}
 .account .me{padding:2px 4px}
+.account .notice-label{position:static;width:auto;height:auto;overflow:visible;clip:auto}
 .toast{left:16px;right:16px;bottom:12px}
 .inbox{flex-direction:column}
 .list{width:100%;border-right:0;flex:1}
@@ -99,6 +100,8 @@ label.inline{display:inline-flex;flex-direction:row;align-items:center;gap:6px;m
 .brand{font-size:16px;margin-right:8px}
 nav{display:flex;gap:6px}
 .account{display:contents}
+.notice{display:inline-flex;align-items:center;gap:6px}
+.notice-label{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .menu-toggle,.back,.phone-only{display:none}
 .banner{background:#b3261e;color:#fff;padding:6px 14px;font-weight:600}
 .toast{position:fixed;bottom:16px;right:16px;background:#1d2330;color:#fff;padding:10px 14px;border-radius:8px;z-index:20;max-width:min(420px,calc(100vw - 32px))}

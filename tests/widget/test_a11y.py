@@ -1,0 +1,44 @@
+"""Issue 15, point 14, the widget: its close button has a name in the visitor's language, the
+open panel is a named dialog, and Escape (or the close button) closes it with the focus back on
+the launcher, so a keyboard user is never left inside a hidden panel."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from tests.support.clients import Api
+from tests.widget.conftest import SiteFactory
+from tests.widget.support import widget_world
+
+
+async def test_close_is_named_and_escape_closes_back_to_the_launcher(
+    base_url: str, admin: Api, browser: Browser, customer_site: SiteFactory
+) -> None:
+    world = await widget_world(admin)
+    site = await customer_site(base_url, world.key)
+    for locale, close_name in (("en-US", "Close"), ("ru-RU", "Закрыть")):
+        context = await browser.new_context(locale=locale)
+        page = await context.new_page()
+        await page.goto(site)
+        launcher = page.get_by_test_id("ol-launcher")
+        panel = page.get_by_test_id("ol-panel")
+        await launcher.click()
+        await expect(panel).to_be_visible()
+        await expect(page.get_by_role("dialog", name="Shop help")).to_be_visible()
+        close = page.get_by_role("button", name=close_name, exact=True)
+        await expect(close).to_have_attribute("data-testid", "ol-close")
+
+        # Escape where the visitor types closes the panel; the launcher has the focus.
+        await expect(page.get_by_test_id("ol-input")).to_be_focused()
+        await page.keyboard.press("Escape")
+        await expect(panel).to_be_hidden()
+        await expect(launcher).to_be_focused()
+
+        # The keyboard opens it again; the close button, pressed with the keyboard, closes it.
+        await page.keyboard.press("Enter")
+        await expect(panel).to_be_visible()
+        await close.focus()
+        await page.keyboard.press("Enter")
+        await expect(panel).to_be_hidden()
+        await expect(launcher).to_be_focused()
+        await context.close()
