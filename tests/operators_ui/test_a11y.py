@@ -80,10 +80,11 @@ async def admin_walk(page: Page, scan: Scan, where: str) -> None:
     await expect(page.get_by_test_id("line-editor")).to_be_visible()
     await scan(page, f"{where} line editor")
     await page.get_by_test_id("nav-channels").click()
-    await page.get_by_test_id("channel-line").select_option(index=1)
-    await expect(page.get_by_test_id("embed-snippet")).to_be_visible()
+    await page.get_by_test_id("channel-line").select_option(label="Demo support")
+    demo_widget = page.get_by_test_id("channel-row").filter(has_text="Demo shop")
+    await expect(demo_widget.get_by_test_id("embed-snippet")).to_be_visible()
     await scan(page, f"{where} channels")
-    await page.get_by_test_id("channel-edit").first.click()
+    await demo_widget.get_by_test_id("channel-edit").click()
     await expect(page.get_by_test_id("channel-edit-form")).to_be_visible()
     await scan(page, f"{where} channel editor")
     await page.get_by_test_id("nav-answers").click()
@@ -93,6 +94,11 @@ async def admin_walk(page: Page, scan: Scan, where: str) -> None:
     await page.get_by_test_id("nav-crm").click()
     await expect(page.get_by_test_id("lead-row").first).to_be_visible()
     await scan(page, f"{where} crm leads")
+    await page.get_by_test_id("convert").first.click()  # the lead not converted yet
+    await expect(page.get_by_test_id("convert-dialog")).to_be_visible()
+    await scan(page, f"{where} crm convert dialog")
+    await page.get_by_test_id("convert-dialog").get_by_role("button").last.click()
+    await expect(page.get_by_test_id("convert-dialog")).to_have_count(0)
     await page.get_by_test_id("lead-row").first.get_by_test_id("lead-open").click()
     await expect(page.get_by_test_id("timeline-entry").first).to_be_visible()
     await scan(page, f"{where} crm lead card")
@@ -121,6 +127,9 @@ async def operator_walk(page: Page, scan: Scan, where: str) -> None:
     await page.get_by_test_id("conversation-item").first.click()
     await expect(page.get_by_test_id("composer")).to_be_visible()
     await scan(page, f"{where} conversation with composer")
+    await page.get_by_test_id("transfer").click()
+    await expect(page.get_by_test_id("transfer-picker")).to_be_visible()
+    await scan(page, f"{where} transfer picker")
 
 
 async def widget_walk(context: BrowserContext, url: str, scan: Scan, where: str) -> None:
@@ -202,4 +211,4 @@ async def test_every_screen_passes_axe(
         await visitor.close()
     await socket.close()
     assert not scan.found, f"axe found serious or critical violations:\n{scan.report()}"
-    assert scan.screens == 2 * (26 + 27)  # desktop, and a phone's account menu too
+    assert scan.screens == 2 * (28 + 29)  # desktop, and a phone's account menu too
