@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 import aiohttp
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from hub.settings import Settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, settings_env
@@ -50,86 +50,73 @@ class Scan:
         )
 
 
-async def admin_walk(page: Page, scan: Scan, where: str) -> None:
-    await open_tab(page, "all")
-    await expect(page.get_by_test_id("conversation-item").first).to_be_visible()
-    for tab in ("offered", "mine", "pinned", "queue", "all"):
-        await open_tab(page, tab)
-        await scan(page, f"{where} inbox {tab}")
-    await open_tab(page, "closed")
-    await expect(page.get_by_test_id("conversation-item").first).to_be_visible()
-    await scan(page, f"{where} inbox closed")
-    await open_tab(page, "all")
-    await page.get_by_test_id("conversation-item").first.click()
-    await expect(page.get_by_test_id("message").first).to_be_visible()
-    await scan(page, f"{where} conversation")
-    await page.get_by_test_id("client-name").click()
-    await expect(page.get_by_test_id("client-card")).to_be_visible()
-    await scan(page, f"{where} client card")
+class Walk:
+    """One page's walk through screens: each step clicks, waits for what it shows, scans."""
 
-    await page.get_by_test_id("nav-board").click()
-    await expect(page.get_by_test_id("board-operator").first).to_be_visible()
-    await scan(page, f"{where} board")
-    await page.get_by_test_id("nav-users").click()
-    await expect(page.get_by_test_id("user-row").first).to_be_visible()
-    await scan(page, f"{where} users")
-    await page.get_by_test_id("nav-lines").click()
-    await expect(page.get_by_test_id("line-row").first).to_be_visible()
-    await scan(page, f"{where} lines")
-    await page.get_by_test_id("line-row").last.get_by_role("button").click()
-    await expect(page.get_by_test_id("line-editor")).to_be_visible()
-    await scan(page, f"{where} line editor")
-    await page.get_by_test_id("nav-channels").click()
-    await page.get_by_test_id("channel-line").select_option(label="Demo support")
-    demo_widget = page.get_by_test_id("channel-row").filter(has_text="Demo shop")
+    def __init__(self, page: Page, scan: Scan, where: str) -> None:
+        self.page, self.scan, self.where = page, scan, where
+
+    def find(self, target: Locator | str) -> Locator:
+        """``target`` itself, or the elements with that test id."""
+        return self.page.get_by_test_id(target) if isinstance(target, str) else target
+
+    async def to(self, click: Locator | str, shown: Locator | str | None, screen: str) -> None:
+        await self.find(click).click()
+        if shown is None:
+            await self.page.wait_for_load_state("networkidle")
+        else:
+            await expect(self.find(shown).first).to_be_visible()
+        await self.scan(self.page, f"{self.where} {screen}")
+
+
+async def admin_walk(page: Page, scan: Scan, where: str) -> None:
+    walk = Walk(page, scan, where)
+    rows = walk.find("conversation-item")
+    await open_tab(page, "all")
+    await expect(rows.first).to_be_visible()
+    for tab in ("offered", "mine", "pinned", "queue", "all", "closed"):
+        await walk.to(f"tab-{tab}", rows if tab in ("all", "closed") else None, f"inbox {tab}")
+    await open_tab(page, "all")
+    await walk.to(rows.first, "message", "conversation")
+    await walk.to("client-name", "client-card", "client card")
+
+    await walk.to("nav-board", "board-operator", "board")
+    await walk.to("nav-users", "user-row", "users")
+    await walk.to("nav-lines", "line-row", "lines")
+    await walk.to(walk.find("line-row").last.get_by_role("button"), "line-editor", "line editor")
+    await walk.find("nav-channels").click()
+    # The demo line's widget, by name: the rows of the line shown before may still be there.
+    demo_widget = walk.find("channel-row").filter(has_text="Demo shop")
+    await walk.find("channel-line").select_option(label="Demo support")
     await expect(demo_widget.get_by_test_id("embed-snippet")).to_be_visible()
     await scan(page, f"{where} channels")
-    await demo_widget.get_by_test_id("channel-edit").click()
-    await expect(page.get_by_test_id("channel-edit-form")).to_be_visible()
-    await scan(page, f"{where} channel editor")
-    await page.get_by_test_id("nav-answers").click()
-    await expect(page.get_by_test_id("qa-form")).to_be_visible()
-    await scan(page, f"{where} quick answers")
+    await walk.to(
+        demo_widget.get_by_test_id("channel-edit"), "channel-edit-form", "channel editor"
+    )
+    await walk.to("nav-answers", "qa-form", "quick answers")
 
-    await page.get_by_test_id("nav-crm").click()
-    await expect(page.get_by_test_id("lead-row").first).to_be_visible()
-    await scan(page, f"{where} crm leads")
-    await page.get_by_test_id("convert").first.click()  # the lead not converted yet
-    await expect(page.get_by_test_id("convert-dialog")).to_be_visible()
-    await scan(page, f"{where} crm convert dialog")
-    await page.get_by_test_id("convert-dialog").get_by_role("button").last.click()
-    await expect(page.get_by_test_id("convert-dialog")).to_have_count(0)
-    await page.get_by_test_id("lead-row").first.get_by_test_id("lead-open").click()
-    await expect(page.get_by_test_id("timeline-entry").first).to_be_visible()
-    await scan(page, f"{where} crm lead card")
-    for tab, row in (("contacts", "contact-row"), ("companies", None), ("deals", "deal-card")):
-        await page.get_by_test_id(f"crm-tab-{tab}").click()
-        if row:
-            await expect(page.get_by_test_id(row).first).to_be_visible()
-        else:
-            await page.wait_for_load_state("networkidle")
-        await scan(page, f"{where} crm {tab}")
-        if tab == "contacts":  # the contact's card, with its "write to the client" form
-            await page.get_by_test_id("contact-row").first.get_by_role("button").click()
-            await expect(page.get_by_test_id("write-to-client")).to_be_visible()
-            await scan(page, f"{where} crm contact card")
-    if await page.get_by_test_id("menu").is_visible():  # a phone's header folds the account
-        await page.get_by_test_id("menu").click()
-        await expect(page.get_by_test_id("sign-out")).to_be_visible()
-        await scan(page, f"{where} header menu")
+    await walk.to("nav-crm", "lead-row", "crm leads")
+    # The lead not converted yet.
+    await walk.to(walk.find("convert").first, "convert-dialog", "crm convert dialog")
+    await walk.find("convert-dialog").get_by_role("button").last.click()  # Cancel
+    await expect(walk.find("convert-dialog")).to_have_count(0)
+    lead = walk.find("lead-row").first.get_by_test_id("lead-open")
+    await walk.to(lead, "timeline-entry", "crm lead card")
+    await walk.to("crm-tab-contacts", "contact-row", "crm contacts")
+    contact = walk.find("contact-row").first.get_by_role("button")
+    await walk.to(contact, "write-to-client", "crm contact card")
+    await walk.to("crm-tab-companies", None, "crm companies")
+    await walk.to("crm-tab-deals", "deal-card", "crm deals")
+    if await walk.find("menu").is_visible():  # a phone's header folds the account
+        await walk.to("menu", "sign-out", "header menu")
 
 
 async def operator_walk(page: Page, scan: Scan, where: str) -> None:
-    await open_tab(page, "offered")
-    await expect(page.get_by_test_id("accept").first).to_be_visible()
-    await scan(page, f"{where} inbox offered")
+    walk = Walk(page, scan, where)
+    await walk.to("tab-offered", "accept", "inbox offered")
     await open_tab(page, "mine")
-    await page.get_by_test_id("conversation-item").first.click()
-    await expect(page.get_by_test_id("composer")).to_be_visible()
-    await scan(page, f"{where} conversation with composer")
-    await page.get_by_test_id("transfer").click()
-    await expect(page.get_by_test_id("transfer-picker")).to_be_visible()
-    await scan(page, f"{where} transfer picker")
+    await walk.to(walk.find("conversation-item").first, "composer", "conversation with composer")
+    await walk.to("transfer", "transfer-picker", "transfer picker")
 
 
 async def widget_walk(context: BrowserContext, url: str, scan: Scan, where: str) -> None:
