@@ -108,3 +108,22 @@ async def test_tab_reaches_every_control_and_arrows_move_between_rows(
     assert (await chooser.value).is_multiple()
     for visitor in visitors:
         await visitor.close()
+
+
+async def test_a_deal_on_the_board_opens_with_the_keyboard(
+    base_url: str, admin: Api, browser: Browser
+) -> None:
+    manager = await admin.create_user("manager")
+    deal = await manager.post("/api/v1/crm/deals", {"title": "Big one"}, expect=201)
+    page = await sign_in(browser, base_url, manager)
+    await page.get_by_test_id("nav-crm").click()
+    await page.get_by_test_id("crm-tab-deals").click()
+    card = page.locator(f"[data-testid=deal-card][data-id='{deal['id']}']")
+    await expect(card).to_have_attribute("role", "button")
+    for _ in range(40):
+        await page.keyboard.press("Tab")
+        if await card.evaluate("el => el === document.activeElement"):
+            break
+    await expect(card).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("crm-card-title")).to_contain_text("Big one")

@@ -115,7 +115,7 @@ main{flex:1;min-height:0;display:flex}
 .list ul{list-style:none;margin:0;padding:0;overflow:auto;flex:1}
 .item{display:flex;gap:10px;padding:10px 12px;border-bottom:1px solid #f0f2f6;cursor:pointer;align-items:flex-start}
 .item.on{background:#eaf1ff}
-.item:focus-visible,.button:focus-within{outline:2px solid #2f6fed;outline-offset:-2px}
+.item:focus-visible,.deal-card:focus-visible,.button:focus-within{outline:2px solid #2f6fed;outline-offset:-2px}
 .item .preview{color:#5a6477;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:220px}
 .item .meta{font-size:12px;color:#566073;display:flex;gap:8px}
 .item .preview.match{white-space:normal;display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical}
