@@ -279,14 +279,18 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         await limits.event(WidgetEvent.HISTORY, visit.visitor_id, visit.ip)
         conversation = await latest_conversation(visit.channel.id, visit.visitor_id)
         if conversation is None:
-            return {"messages": [], "conversation_id": None}
+            return {"messages": [], "conversation_id": None, "closed": False, "csat": None}
         before = payload.before_seq if payload.before_seq else conversation.last_seq + 1
         messages = await hub.stream.page(
             conversation, before=before, limit=payload.limit, include_hidden=False
         )
+        # What the widget draws after a reload or a reconnect: the closed marker, and the
+        # rating card while a rating is still awaited (a close it missed while disconnected).
         return {
             "messages": [message_view(m) for m in messages],
             "conversation_id": conversation.id,
+            "closed": conversation.status == ConversationStatus.CLOSED,
+            "csat": conversation.csat.status if conversation.csat else None,
         }
 
     @event_handler(PrechatIn)

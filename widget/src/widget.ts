@@ -56,7 +56,10 @@ type Pending = {
   created_at: string;
   failed?: string;
 };
-type Stored = { token?: string; prechat?: boolean };
+// left: the closed conversation the visitor left with "New conversation" (not drawn again).
+type Stored = { token?: string; prechat?: boolean; left?: string };
+// The history ack: the latest conversation's public messages and whether it is closed.
+type History = { messages: Message[]; conversation_id: string | null; closed?: boolean; csat?: string | null };
 
 const EMOJI = "😀 😂 😊 😍 🤔 😢 😮 😡 👍 👎 🙏 👋 🎉 ❤️ 🔥 ✅ ❌ ⭐ 📎 📷 💬 🕒 🚚 💳".split(" ");
 
@@ -110,6 +113,8 @@ class Widget {
   private refused = "";
   private reconnecting = false;
   private closedConversation: string | null = null;
+  // The conversation the thread shows; ids are time-ordered, so a newer one compares greater.
+  private conversationId: string | null = null;
   private drafts: Attachment[] = [];
   // Send pressed while a file was still uploading: the message goes as soon as the last one lands.
   private sendWhenUploaded = false;
@@ -276,7 +281,7 @@ class Widget {
     const cfg = this.session?.widget;
     this.launcher.setAttribute("aria-label", t.launcher);
     (this.root.querySelector("[data-testid=ol-close]") as HTMLElement).setAttribute("aria-label", t.close);
-    this.titleEl.textContent = cfg?.title || "";
+    this.titleEl.textContent = cfg?.title || t.launcher;
     this.panel.setAttribute("aria-label", cfg?.title || t.launcher);
     this.input.placeholder = t.placeholder;
     const send = this.root.querySelector("[data-testid=ol-send]") as HTMLElement;
@@ -318,6 +323,10 @@ class Widget {
     const state = this.refused ? "refused" : this.reconnecting ? "reconnecting" : this.session ? "ready" : "connecting";
     this.root.host.setAttribute("data-ol-state", state);
     let text = "";
+    // Refused for good: the panel says so in the visitor's language and offers nothing to type in.
+    if (this.refused) {
+      for (const part of [this.composer, this.prechatForm, this.queue, this.typingEl]) part.setAttribute("hidden", "");
+    }
     if (this.refused) text = this.refused;
     else if (this.reconnecting) text = this.t.reconnecting;
     else if (this.session && !this.session.line.open_now) text = this.t.afterHours;
@@ -404,11 +413,20 @@ class Widget {
     }
     this.togglePrechat();
     this.socket.emit("history", { limit: 100 }, (ack: Ack) => {
-      if (ack.ok) {
-        for (const m of ack.messages as Message[]) this.onMessage(m, false);
-      }
+      if (ack.ok) this.onHistory(ack as unknown as History);
       this.flush();
     });
+  }
+
+  /** Draws the latest conversation as it stands: after a reload or a reconnect, a closed one
+   * keeps its marker and, while a rating is awaited, its rating card. */
+  private onHistory(history: History): void {
+    const id = history.conversation_id;
+    if (!id || (history.closed && this.stored.left === id)) return; // left behind: a clean thread
+    for (const m of history.messages) this.onMessage(m, false);
+    if (!this.follow(id) || !history.closed) return;
+    this.onClosed(id);
+    if (history.csat === "requested") this.showCsat(id);
   }
 
   /** The pre-chat fields to ask: not the e-mail when the site already proved it. */
@@ -519,15 +537,14 @@ class Widget {
 
   private onMessage(message: Message, live: boolean): void {
     const client = message.author.type === "client";
-    if (this.shown.has(message.id)) return;
-    if (message.conversation_id !== this.closedConversation && live) this.reopen(message.conversation_id);
+    if (this.shown.has(message.id) || !this.follow(message.conversation_id)) return;
     const kind = client ? "own" : message.author.type === "operator" ? "op" : "sys";
     const meta = client ? `${clock(message.created_at)} · ${this.statusLabel(message.status === "delivered" ? "sent" : message.status)}` : clock(message.created_at);
     const author = kind === "op" ? message.author.name || this.t.operator : undefined;
     const node = this.bubble(kind, message.text, message.attachments || [], meta, author);
     node.dataset.id = message.id;
     this.shown.set(message.id, node);
-    this.insertOrdered(node, message.seq);
+    this.insertOrdered(node, message.conversation_id, message.seq);
     if (kind === "op") {
       this.renderSubtitle(message.author.name);
       this.queue.setAttribute("hidden", "");
@@ -540,12 +557,41 @@ class Widget {
     this.scroll();
   }
 
-  private insertOrdered(node: HTMLElement, seq: number): void {
-    node.dataset.seq = String(seq);
-    // Pending bubbles (no seq yet) stay last; stored ones keep seq order.
+  /** Whether a message of ``conversationId`` belongs in the thread. A newer conversation than
+   * the one shown (a manager wrote after a close, or the visitor started one in another tab)
+   * takes the thread over; an older one's messages are not drawn. */
+  private follow(conversationId: string): boolean {
+    const shown = this.conversationId;
+    if (shown === conversationId) return true;
+    if (shown !== null && conversationId < shown) return false;
+    if (shown !== null) this.clearThread();
+    this.conversationId = conversationId;
+    if (this.closedConversation !== null) {
+      this.closedConversation = null;
+      this.togglePrechat();
+    }
+    return true;
+  }
+
+  /** Empties the thread for a new conversation; the visitor's unconfirmed messages stay. */
+  private clearThread(): void {
     for (const child of Array.from(this.thread.children) as HTMLElement[]) {
-      const other = child.dataset.seq;
-      if (other === "" || (other !== undefined && Number(other) > seq)) {
+      if (child.dataset.pending === undefined) child.remove();
+    }
+    for (const [key, node] of this.shown) if (!node.isConnected) this.shown.delete(key);
+    this.subtitle.removeAttribute("data-testid");
+    this.renderSubtitle();
+  }
+
+  /** Puts a stored message in its place: by conversation, then seq. What has no seq (the
+   * visitor's pending messages, the closed marker, the rating card) stays after it. */
+  private insertOrdered(node: HTMLElement, conversationId: string, seq: number): void {
+    node.dataset.conv = conversationId;
+    node.dataset.seq = String(seq);
+    for (const child of Array.from(this.thread.children) as HTMLElement[]) {
+      const { conv, seq: other } = child.dataset;
+      const later = conv !== undefined && (conv > conversationId || (conv === conversationId && Number(other) > seq));
+      if (other === "" || later) {
         this.thread.insertBefore(node, child);
         return;
       }
@@ -665,12 +711,15 @@ class Widget {
   // --- close, CSAT, new conversation --------------------------------------------------------
 
   private onClosed(conversationId: string): void {
+    if (this.conversationId !== null && conversationId < this.conversationId) return; // an older one
+    this.conversationId = conversationId;
+    if (this.closedConversation === conversationId) return; // already drawn (a reconnect)
     this.closedConversation = conversationId;
     this.queue.setAttribute("hidden", "");
     this.typingEl.textContent = "";
     const box = el("div", { class: "ol-m sys", "data-testid": "ol-closed" }, this.t.closed);
     const again = el("button", { class: "ol-btn", type: "button", "data-testid": "ol-new-conversation" }, this.t.newConversation);
-    again.onclick = () => this.reopen(null);
+    again.onclick = () => this.startNew();
     box.appendChild(el("br"));
     box.appendChild(again);
     box.dataset.seq = "";
@@ -679,19 +728,20 @@ class Widget {
     this.scroll();
   }
 
-  /** Leaves a closed conversation behind: a clean thread, the composer back. */
-  private reopen(conversationId: string | null): void {
-    if (this.closedConversation === null || conversationId === this.closedConversation) return;
+  /** Leaves a closed conversation behind: a clean thread, the composer back; a reload does not
+   * draw it again. */
+  private startNew(): void {
+    if (this.closedConversation === null) return;
+    this.stored.left = this.closedConversation;
+    this.write(`openlines:${this.key}`, this.stored);
     this.closedConversation = null;
-    this.thread.replaceChildren();
-    this.shown.clear();
-    this.subtitle.removeAttribute("data-testid");
-    this.renderSubtitle();
+    this.clearThread();
     this.togglePrechat();
     this.input.focus();
   }
 
-  private showCsat(_conversationId: string): void {
+  private showCsat(conversationId: string): void {
+    if (conversationId !== this.conversationId || this.thread.querySelector("[data-testid=ol-csat]")) return;
     const t = this.t;
     const card = el("div", { class: "ol-cs", "data-testid": "ol-csat" });
     card.dataset.seq = "";
