@@ -15,7 +15,7 @@ export const CSS = `
 .ol-p{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 110px);background:#fff;color:#1f2330;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.22);display:flex;flex-direction:column;overflow:hidden}
 .ol-p[hidden],[hidden]{display:none!important}
 .ol-h{background:var(--ol-c,${DEFAULT_COLOR});color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}
-.ol-h b{font-size:16px;display:block}.ol-h small{opacity:.85;font-size:12px}
+.ol-h b{font-size:16px;display:block}.ol-h small{font-size:12px}
 .ol-h .ol-x{margin-left:auto;background:none;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1}
 .ol-s{padding:6px 12px;background:#fff4d6;color:#5c4400;font-size:13px}
 .ol-n{padding:6px 12px;background:#fde2e2;color:#8a1111;font-size:13px}
@@ -26,8 +26,8 @@ export const CSS = `
 .ol-m.op{align-self:flex-start;background:#fff;border:1px solid #e3e5ea;border-bottom-left-radius:4px}
 .ol-m.sys,.ol-g{align-self:center;background:transparent;color:#667;font-size:13px;text-align:center}
 .ol-m a{color:inherit;text-decoration:underline}
-.ol-m .au{display:block;font-size:12px;font-weight:600;opacity:.8}
-.ol-m .mt{display:block;font-size:11px;opacity:.75;text-align:right;margin-top:2px}
+.ol-m .au{display:block;font-size:12px;font-weight:600}
+.ol-m .mt{display:block;font-size:11px;text-align:right;margin-top:2px}
 .ol-m.failed{opacity:.7}.ol-m .rt{background:none;border:0;color:inherit;text-decoration:underline;cursor:pointer;font-size:11px;padding:0 0 0 6px}
 .ol-m img{display:block;max-width:min(220px,100%);max-height:220px;height:auto;border-radius:8px;margin-top:4px;background:rgba(0,0,0,.06)}
 .ol-m .fl{display:block;margin-top:4px}

@@ -193,8 +193,18 @@ class Widget {
     const names = el("div");
     names.append(this.titleEl, this.subtitle);
     const close = el("button", { class: "ol-x", "data-testid": "ol-close", type: "button" }, "×");
-    close.onclick = () => this.toggle(false);
+    close.onclick = () => {
+      this.toggle(false);
+      this.launcher.focus();
+    };
     header.append(names, close);
+    // Escape closes the panel from anywhere in it; the focus goes back to the launcher.
+    this.panel.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Escape" || ev.isComposing) return;
+      ev.preventDefault();
+      this.toggle(false);
+      this.launcher.focus();
+    });
 
     const attach = el("button", { class: "ic", "data-testid": "ol-attach", type: "button" });
     attach.innerHTML = ICON_CLIP; // a constant of this file, never client text
@@ -272,6 +282,7 @@ class Widget {
     this.launcher.setAttribute("aria-label", t.launcher);
     (this.root.querySelector("[data-testid=ol-close]") as HTMLElement).setAttribute("aria-label", t.close);
     this.titleEl.textContent = cfg?.title || t.launcher;
+    this.panel.setAttribute("aria-label", cfg?.title || t.launcher);
     this.input.placeholder = t.placeholder;
     const send = this.root.querySelector("[data-testid=ol-send]") as HTMLElement;
     send.textContent = t.send;

@@ -17,7 +17,7 @@ function Embed({ embed }: { embed: string }) {
   // The hub makes it absolute (PUBLIC_URL, else the address the console talks to).
   return (
     <div class="embed"><b>{t("ch.embed")}</b> <small>{t("ch.embedHelp")}</small>
-      <textarea readOnly rows={2} data-testid="embed-snippet" value={embed} />
+      <textarea readOnly rows={2} data-testid="embed-snippet" aria-label={t("ch.embed")} value={embed} />
       <button data-testid="embed-copy" onClick={() => navigator.clipboard.writeText(embed).then(() => setCopied(true)).catch(fail)}>{t(copied ? "act.copied" : "act.copy")}</button>
     </div>
   );

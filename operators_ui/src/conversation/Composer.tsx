@@ -113,7 +113,7 @@ export function Composer({ c }: { c: Conv }) {
       <div class="tools">
         <button data-testid="hidden-toggle" aria-pressed={hidden} disabled={whisperOnly} class={hidden ? "toggle on" : "toggle"} onClick={() => { setHidden(!hidden); stopTyping(); }}><Icon name="lock" size={14} /> {t("compose.hidden")}</button>
         <button title={t("compose.emoji")} aria-label={t("compose.emoji")} onClick={() => setEmoji(!emoji)}><Icon name="smile" /></button>
-        <label class="button" title={t("compose.attach")}><Icon name="clip" /><input type="file" data-testid="attach" hidden multiple onChange={attach} /><span class="sr">{t("compose.attach")}</span></label>
+        <label class="button" title={t("compose.attach")}><Icon name="clip" /><input type="file" class="sr" data-testid="attach" multiple onChange={attach} /><span class="sr">{t("compose.attach")}</span></label>
         <button class="phone-only" data-testid="quick-answers-toggle" aria-expanded={!!answers} aria-controls={`answers-${c.id}`}
           title={t("compose.quick")} onClick={toggleAnswers}><span aria-hidden="true">/</span><span class="sr">{t("compose.quick")}</span></button>
         <span class="grow" />

@@ -23,7 +23,8 @@ export function Picker({ c, mode, close }: { c: Conv; mode: "transfer" | "invite
     if (await act(event, c.id, payload)) close();
   };
   return (
-    <div class="modal" data-testid={`${mode}-picker`} role="dialog">
+    <div class="modal" data-testid={`${mode}-picker`} role="dialog" aria-modal="true"
+      aria-label={t(mode === "transfer" ? "pick.transferTitle" : "pick.inviteTitle")}>
       <div class="card">
         <h3>{t(mode === "transfer" ? "pick.transferTitle" : "pick.inviteTitle")}</h3>
         <h4>{t("pick.operators")}</h4>

@@ -48,7 +48,7 @@ export function DealBoard() {
           {pipelines.map((p) => <option key={p.id} value={p.id}>{pipelineName(p)}</option>)}
         </select></label>
       {!pipeline || deals === null ? <p>{t("conv.loading")}</p> : (
-        <div class="deal-board" data-testid="deal-board">
+        <div class="deal-board" data-testid="deal-board" tabIndex={0} role="region" aria-label={pipeline.name}>
           {pipeline.stages.map((s) => {
             const inStage = deals.filter((d) => d.stage === s.id);
             return (
@@ -61,7 +61,8 @@ export function DealBoard() {
                 {inStage.map((d) => (
                   <div key={d.id} class="deal-card" data-testid="deal-card" data-id={d.id} draggable={editable}
                     onDragStart={(e) => { e.dataTransfer?.setData("text/plain", d.id); if (e.dataTransfer) e.dataTransfer.effectAllowed = "move"; }}
-                    onClick={() => openCrmCard("deals", d.id)}>
+                    role="button" tabIndex={0} onClick={() => openCrmCard("deals", d.id)}
+                    onKeyDown={(e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openCrmCard("deals", d.id); } }}>
                     <b>{d.title}</b>
                     <div class="muted">{money(d)} · {who(d.responsible_id)}</div>
                   </div>

@@ -88,7 +88,7 @@ function ConvertDialog({ lead, close }: { lead: Rec; close: (done: boolean) => v
     } catch (err) { fail(err); }
   };
   return (
-    <div class="modal" role="dialog" data-testid="convert-dialog">
+    <div class="modal" role="dialog" aria-modal="true" aria-label={t("crm.convertTitle", { title: lead.title })} data-testid="convert-dialog">
       <form class="card form" onSubmit={submit}>
         <h3>{t("crm.convertTitle", { title: lead.title })}</h3>
         <label class="inline"><input type="checkbox" data-testid="convert-contact" checked={contact} onChange={() => setContact(!contact)} />{t("crm.convertContact")}</label>

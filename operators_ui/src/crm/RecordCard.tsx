@@ -203,7 +203,7 @@ function WriteToClient({ contactId, conversations, sent }: { contactId: string; 
           <option value="">{t("crm.lastChannel")}</option>
           {[...channels].map(([chId, type]) => <option key={chId} value={chId}>{t(`ch.type.${type}`)}</option>)}
         </select></label>
-      <textarea rows={2} data-testid="write-text" value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+      <textarea rows={2} data-testid="write-text" aria-label={t("crm.write")} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
       <button class="primary" type="submit" data-testid="write-send">{t("compose.send")}</button>
     </form>
   );

@@ -1,9 +1,11 @@
 // The inbox: tabs of conversations (offered, mine, pinned, queue, all, closed) beside the open one.
+import { useState } from "preact/hooks";
 import type { Conv, SearchMatch } from "../api/types";
 import { Conversation } from "../conversation/Conversation";
 import { t } from "../i18n";
 import { useNow } from "../state/clock";
 import { accept, inTab, listed, loadClosed, loadMoreClosed, select, tabs } from "../state/conversations";
+import { unreadOf } from "../state/notice";
 import { S, type InboxTab } from "../state/store";
 import { showOpened, showsConversation } from "../shell/phone";
 import { fail, setClosedQuery, setInboxTab } from "../state/ui";
@@ -16,8 +18,24 @@ function openTab(tab: InboxTab): void {
   if (tab === "closed") loadClosed().catch(fail);
 }
 
+/** The list's keys: the arrows, Home and End move between rows, Enter or Space opens one. */
+function onListKey(e: KeyboardEvent): void {
+  const list = e.currentTarget as HTMLElement;
+  const rows = [...list.querySelectorAll<HTMLElement>(":scope > li[data-id]")];
+  const at = rows.indexOf(e.target as HTMLElement);
+  // Keys on a row's own button (Accept) are the button's; Alt+arrows are the inbox shortcuts.
+  if (at < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
+  const next = { ArrowDown: Math.min(rows.length - 1, at + 1), ArrowUp: Math.max(0, at - 1), Home: 0, End: rows.length - 1 }[e.key];
+  if (next !== undefined) { e.preventDefault(); rows[next].focus(); return; }
+  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); showOpened(); select(rows[at].dataset.id!); }
+}
+
 export function Inbox() {
   const items = listed();
+  // One row is in the Tab order (roving tabindex): the one last focused, else the open one,
+  // else the first; the arrows move from there.
+  const [focused, setFocused] = useState<string | null>(null);
+  const stop = [focused, S.selected].find((id) => id && items.some((c) => c.id === id)) || items[0]?.id;
   return (
     // On a phone, one of the two shows: the list, or (class "open") the conversation.
     <div class={showsConversation() ? "inbox open" : "inbox"}>
@@ -37,8 +55,8 @@ export function Inbox() {
           <input class="search" data-testid="closed-search" placeholder={t("list.search")} value={S.closedQ}
             onInput={(e) => { setClosedQuery((e.target as HTMLInputElement).value); loadClosed().catch(fail); }} />
         )}
-        <ul data-testid="conversation-list" onClickCapture={showOpened}>
-          {items.map((c) => <Row key={c.id} c={c} />)}
+        <ul data-testid="conversation-list" aria-label={t(`tab.${S.tab}`)} onClickCapture={showOpened} onKeyDown={onListKey}>
+          {items.map((c) => <Row key={c.id} c={c} tabStop={c.id === stop} onFocus={() => setFocused(c.id)} />)}
         </ul>
         {S.tab === "closed" && S.closedCursor && (
           <button class="more" data-testid="closed-more" onClick={() => loadMoreClosed().catch(fail)}>{t("list.more")}</button>
@@ -82,11 +100,12 @@ function Match({ m }: { m: SearchMatch }) {
   );
 }
 
-function Row({ c }: { c: Conv }) {
-  const unread = Math.max(0, (c.unread || 0) - (S.seen.get(c.id) ?? 0));
+function Row({ c, tabStop, onFocus }: { c: Conv; tabStop: boolean; onFocus: () => void }) {
+  const unread = unreadOf(c);
   const offeredToMe = c.status === "offered" && c.offered_to.includes(S.me!.id);
   return (
-    <li data-testid="conversation-item" data-id={c.id} class={S.selected === c.id ? "item on" : "item"} onClick={() => select(c.id)}>
+    <li data-testid="conversation-item" data-id={c.id} class={S.selected === c.id ? "item on" : "item"} tabIndex={tabStop ? 0 : -1}
+      aria-current={S.selected === c.id ? "true" : undefined} onFocus={(e) => { if (e.target === e.currentTarget) onFocus(); }} onClick={() => select(c.id)}>
       <ChannelIcon type={c.channel.type} />
       <div class="grow">
         <div class="row"><b class="name">{c.client.name || t("list.unknownClient")}</b>

@@ -1,4 +1,5 @@
-// The header: the screens this user may open, their presence, language and sign-out. On a
+// The header: the screens this user may open, their presence, language, offer alerts and
+// sign-out. On a
 // phone the screens become a row that scrolls in its own box, and the account (name,
 // language, sign-out) folds into a menu.
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -7,6 +8,8 @@ import { t } from "../i18n";
 import { isAdmin, readsCrm, setStatus, signOut, supervisesAny } from "../state/session";
 import { S, type View } from "../state/store";
 import { fail, setView } from "../state/ui";
+import { askNotifications, notificationPermission, setSound, soundOn } from "../state/notice";
+import { Icon } from "../ui/Icon";
 import { LangSwitch } from "../ui/LangSwitch";
 
 const PRESENCES: Presence[] = ["online", "away", "offline"];
@@ -61,9 +64,28 @@ export function Header() {
       </button>
       <div ref={account} id="account-menu" class={menu ? "account open" : "account"}>
         <LangSwitch />
+        <NoticeSwitch />
         <span class="me" data-testid="me">{S.me!.name}</span>
         <button data-testid="sign-out" onClick={() => signOut()}>{t("nav.signout")}</button>
       </div>
     </header>
+  );
+}
+
+/** The offer alerts: the ring's switch and, until the browser was asked, a button that asks
+ * for notifications (browsers only ask on a click). Icons on a desktop, words in the menu. */
+function NoticeSwitch() {
+  const on = soundOn();
+  return (
+    <>
+      <button role="switch" aria-checked={on} class="notice" data-testid="sound-switch" title={t("notice.sound")} onClick={() => setSound(!on)}>
+        <Icon name={on ? "bell" : "bellOff"} /><span class="notice-label">{t("notice.sound")}</span>
+      </button>
+      {notificationPermission() === "default" && (
+        <button class="notice" data-testid="notify-allow" title={t("notice.allow")} onClick={askNotifications}>
+          <Icon name="bellPlus" /><span class="notice-label">{t("notice.allow")}</span>
+        </button>
+      )}
+    </>
   );
 }

@@ -1,5 +1,5 @@
 // The /operator socket: live conversation and message events into the store, acks of the
-// console's own events, re-sync after a reconnect, and notifications while the tab is hidden.
+// console's own events, re-sync after a reconnect; what the user should notice goes to notice.ts.
 import { io, type Socket } from "socket.io-client";
 import { ApiError, LocalError } from "../api/http";
 import type { Conv, Msg, Presence } from "../api/types";
@@ -7,40 +7,11 @@ import { t } from "../i18n";
 import { ensureConv, loadClosed, loadOpen, mine, upsert } from "./conversations";
 import { signedOut } from "./session";
 import { S, changed, write } from "./store";
+import { messageArrived, offerArrived } from "./notice";
 import { catchUp, merge } from "./threads";
 import { fail } from "./ui";
 
 let socket: Socket | null = null;
-
-// --- notifications ---
-
-let audio: AudioContext | null = null;
-function beep(): void {
-  try {
-    audio = audio || new AudioContext();
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.frequency.value = 880;
-    gain.gain.value = 0.05;
-    osc.connect(gain).connect(audio.destination);
-    osc.start();
-    osc.stop(audio.currentTime + 0.15);
-  } catch { /* no audio device */ }
-}
-
-function notify(title: string, body: string): void {
-  if (!document.hidden) return;
-  write.badge += 1;
-  document.title = `(${S.badge}) ${t("app.title")}`;
-  beep();
-  if ("Notification" in window && Notification.permission === "granted") {
-    try { new Notification(title, { body }); } catch { /* not allowed here */ }
-  }
-}
-
-document.addEventListener("visibilitychange", () => {
-  if (!document.hidden) { write.badge = 0; document.title = t("app.title"); }
-});
 
 // --- the connection ---
 
@@ -87,7 +58,7 @@ export function connect(): void {
   });
   s.on("conversation:offered", (data: { conversation: Conv; expires_at: string | null }) => {
     upsert({ ...data.conversation, offer_expires_at: data.expires_at ?? data.conversation.offer_expires_at });
-    notify(t("notify.offer"), data.conversation.client.name || t("list.unknownClient"));
+    offerArrived(data.conversation);
   });
   s.on("conversation:updated", (data: { conversation: Conv }) => { upsert(data.conversation); });
   s.on("message:new", async (data: { message: Msg }) => {
@@ -102,7 +73,7 @@ export function connect(): void {
       if (m.direction === "in") {
         c.unread = (c.unread || 0) + 1;
         if (S.selected === c.id && !document.hidden) write.seen.set(c.id, c.unread);
-        if (mine(c)) notify(t("notify.message"), m.text.slice(0, 100));
+        if (mine(c)) messageArrived(c, m.text);
       }
       if (m.direction === "in" || m.author.id !== S.me?.id) write.typing.delete(m.conversation_id);
     }

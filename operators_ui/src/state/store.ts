@@ -49,7 +49,6 @@ export type State = {
   lines: Line[];
   names: Map<string, string>;
   toast: string | null;
-  badge: number;
 };
 
 /** The writable state: for the actions in state/ only. */
@@ -76,7 +75,6 @@ export const write: State = {
   lines: [],
   names: new Map(),
   toast: null,
-  badge: 0,
 };
 
 type ReadOnly<T> = {

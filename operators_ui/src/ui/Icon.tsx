@@ -10,6 +10,9 @@ const SHAPES: Record<string, preact.JSX.Element> = {
   plane: <path d="M22 2L11 13M22 2l-7 20-4-9-9-4z" />,
   mail: <><rect x="2" y="4" width="20" height="16" rx="2" /><path d="M22 6l-10 7L2 6" /></>,
   code: <path d="M16 18l6-6-6-6M8 6l-6 6 6 6" />,
+  bell: <path d="M18 8A6 6 0 0 0 6 8c0 7-3 9-3 9h18s-3-2-3-9M13.7 21a2 2 0 0 1-3.4 0" />,
+  bellOff: <path d="M18 8A6 6 0 0 0 6 8c0 7-3 9-3 9h18s-3-2-3-9M13.7 21a2 2 0 0 1-3.4 0M2 2l20 20" />,
+  bellPlus: <path d="M18 8A6 6 0 0 0 6 8c0 7-3 9-3 9h18s-3-2-3-9M13.7 21a2 2 0 0 1-3.4 0M19 1v6M16 4h6" />,
 };
 
 export function Icon({ name, size = 16 }: { name: keyof typeof SHAPES; size?: number }) {

@@ -23,6 +23,7 @@ fieldset{min-width:0}
 .account{display:none;position:absolute;top:100%;right:8px;z-index:30;flex-direction:column;align-items:stretch;gap:8px;background:#1d2330;padding:10px;border-radius:0 0 10px 10px;min-width:200px;max-width:calc(100vw - 16px);box-shadow:0 6px 18px rgba(0,0,0,.25)}
 .account.open{display:flex}
 .account .me{padding:2px 4px}
+.account .notice-label{position:static;width:auto;height:auto;overflow:visible;clip:auto}
 .toast{left:16px;right:16px;bottom:12px}
 .inbox{flex-direction:column}
 .list{width:100%;border-right:0;flex:1}
@@ -101,6 +102,8 @@ label.inline{display:inline-flex;flex-direction:row;align-items:center;gap:6px;m
 .brand{font-size:16px;margin-right:8px}
 nav{display:flex;gap:6px}
 .account{display:contents}
+.notice{display:inline-flex;align-items:center;gap:6px}
+.notice-label{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .menu-toggle,.back,.phone-only{display:none}
 .banner{background:#b3261e;color:#fff;padding:6px 14px;font-weight:600}
 .toast{position:fixed;bottom:16px;right:16px;background:#1d2330;color:#fff;padding:10px 14px;border-radius:8px;z-index:20;max-width:min(420px,calc(100vw - 32px))}
@@ -114,8 +117,9 @@ main{flex:1;min-height:0;display:flex}
 .list ul{list-style:none;margin:0;padding:0;overflow:auto;flex:1}
 .item{display:flex;gap:10px;padding:10px 12px;border-bottom:1px solid #f0f2f6;cursor:pointer;align-items:flex-start}
 .item.on{background:#eaf1ff}
+.item:focus-visible,.deal-card:focus-visible,.button:focus-within{outline:2px solid #2f6fed;outline-offset:-2px}
 .item .preview{color:#5a6477;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:220px}
-.item .meta{font-size:12px;color:#7a8497;display:flex;gap:8px}
+.item .meta{font-size:12px;color:#566073;display:flex;gap:8px}
 .item .preview.match{white-space:normal;display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical}
 .item mark{background:#ffe58a;color:#1d2433;border-radius:2px}
 .item .tag{background:#fff0c2;color:#5c4400;border-radius:6px;padding:0 6px;font-size:11px;margin-right:4px}
@@ -128,9 +132,9 @@ main{flex:1;min-height:0;display:flex}
 .unread{background:#2f6fed;color:#fff;border-radius:10px;padding:0 7px;font-size:12px}
 .icon{vertical-align:-3px;flex:none}
 .ch-icon{display:inline-flex;width:26px;height:26px;border-radius:50%;align-items:center;justify-content:center;background:#e8edf7;font-size:12px;font-weight:700;flex:none}
-.ch-telegram{background:#d7ecfb;color:#229ed9}.ch-vk{background:#dfe8f5;color:#0077ff}.ch-email{background:#f3e9d9}.ch-widget{background:#e3f4e8}
-.empty{color:#7a8497;padding:12px;text-align:center}
-.hint{font-size:12px;color:#7a8497;padding:6px 10px;margin:0;border-top:1px solid #eef1f5}
+.ch-telegram{background:#d7ecfb;color:#1a6f99}.ch-vk{background:#dfe8f5;color:#0055b8}.ch-email{background:#f3e9d9}.ch-widget{background:#e3f4e8}
+.empty{color:#566073;padding:12px;text-align:center}
+.hint{font-size:12px;color:#566073;padding:6px 10px;margin:0;border-top:1px solid #eef1f5}
 .conv{flex:1;display:flex;min-width:0;min-height:0}
 .conv>.empty{margin:auto}
 .conversation{flex:1;display:flex;flex-direction:column;min-height:0;position:relative}
@@ -143,15 +147,15 @@ main{flex:1;min-height:0;display:flex}
 .col{flex:1;display:flex;flex-direction:column;min-width:0;min-height:0}
 .thread{flex:1;overflow:auto;padding:12px 16px;display:flex;flex-direction:column;gap:6px}
 .day{align-self:center;font-size:12px;color:#5a6477;background:#e8edf7;border-radius:10px;padding:2px 10px;margin:8px 0}
-.start{align-self:center;font-size:12px;color:#7a8497}
+.start{align-self:center;font-size:12px;color:#566073}
 .msg{max-width:70%;padding:6px 10px;border-radius:10px;background:#fff;border:1px solid #e1e6ee;align-self:flex-start}
 .msg.out{align-self:flex-end;background:#dcebff;border-color:#c5dcfb}
 .msg.system{align-self:center;background:#f0f2f6;color:#4a5466;font-size:13px;max-width:85%}
 .msg.hidden{background:#fff6d6;border:1px dashed #d9a400;color:#4d3b00}
 .msg .who{font-size:12px;font-weight:600;color:#5a6477;display:flex;gap:6px;align-items:center}
-.msg .tag{background:#d9a400;color:#fff;border-radius:6px;padding:0 6px;font-size:11px}
+.msg .tag{background:#8a6a00;color:#fff;border-radius:6px;padding:0 6px;font-size:11px}
 .msg .text{white-space:pre-wrap;word-break:break-word}
-.msg .when{font-size:11px;color:#7a8497;text-align:right}
+.msg .when{font-size:11px;color:#566073;text-align:right}
 .preview-img{max-width:min(240px,100%);max-height:180px;height:auto;border-radius:6px;display:block;margin-top:4px;background:#e8edf7}
 .file{display:block;margin-top:4px}
 .typing{font-size:12px;color:#5a6477;padding:2px 16px}
@@ -161,7 +165,7 @@ main{flex:1;min-height:0;display:flex}
 .composer.whisper textarea{background:#fffbea;border-color:#d9a400}
 .whisper-note{font-size:12px;font-weight:600;color:#8a6a00;margin-bottom:4px}
 .tools{display:flex;gap:6px;align-items:center;margin-top:6px}
-.toggle.on{background:#d9a400;color:#fff;border-color:#d9a400}
+.toggle.on{background:#8a6a00;color:#fff;border-color:#8a6a00}
 .answers{position:absolute;bottom:100%;left:12px;right:12px;background:#fff;border:1px solid #c8cfdb;border-radius:8px;list-style:none;margin:0;padding:4px;max-height:200px;overflow:auto;box-shadow:0 4px 16px rgba(0,0,0,.1)}
 .answers li{padding:4px 8px;border-radius:4px;cursor:pointer}
 .answers li.on{background:#eaf1ff}
@@ -195,7 +199,7 @@ td,th{border-bottom:1px solid #eef1f5;padding:6px 10px;text-align:left;vertical-
 .form{max-width:640px;margin-top:12px}
 fieldset{border:1px solid #dde3ec;border-radius:8px;margin:8px 0}
 .interval{display:inline-flex;gap:4px;align-items:center;margin-right:8px}
-.muted{color:#7a8497}
+.muted{color:#566073}
 .pre{white-space:pre-wrap}
 .plain{list-style:none;padding:0}
 .embed textarea{width:100%;font-family:monospace;font-size:12px}
