@@ -137,6 +137,16 @@ def base_url(server: TestServer) -> str:
     return str(server.make_url("")).rstrip("/")
 
 
+async def hub_for(request: pytest.FixtureRequest, settings: Settings) -> str:
+    """The browser suites' ``base_url``: a browser test drives a real ``openlines serve``
+    process with the test's settings, as a user meets it; the others the app in this process."""
+    if "browser" in request.fixturenames:
+        spawn: Spawn = request.getfixturevalue("spawn")
+        return (await spawn(settings_env(settings), name="hub")).url
+    server: TestServer = request.getfixturevalue("server")
+    return str(server.make_url("")).rstrip("/")
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
@@ -184,5 +194,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     parallel part's browsers and sockets. Those that measure time are marked ``serial`` where
     they are written and run alone, last: on two busy cores they would miss their bounds."""
     for item in items:
-        if "spawn" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "spawn" in names or ("browser" in names and "base_url" in names):
             item.add_marker(pytest.mark.processes)

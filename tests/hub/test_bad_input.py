@@ -175,7 +175,13 @@ async def test_socket_events_with_bad_payloads_are_refused(base_url: str, admin:
         assert ack["ok"] is False, payload
         assert ack["error"]["code"] in ("validation_failed", "invalid_body"), ack
     history = await visitor.call("history", {})
-    assert history == {"ok": True, "messages": [], "conversation_id": None}
+    assert history == {
+        "ok": True,
+        "messages": [],
+        "conversation_id": None,
+        "closed": False,
+        "csat": None,
+    }
 
     operator = await operator_socket(base_url, world.operators[0].token or "", online=False)
     ack = await operator.call("status:set", {"status": "dancing"})

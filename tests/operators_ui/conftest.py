@@ -10,11 +10,18 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from hub.settings import Settings
+from tests.conftest import hub_for
 from tests.support.clients import Api
 from tests.widget.conftest import CHROMIUM, CHROMIUM_ARGS
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
 PASSWORD = "correct horse battery"  # what Api.create_user gives every user
+
+
+@pytest.fixture
+async def base_url(request: pytest.FixtureRequest, settings: Settings) -> str:
+    return await hub_for(request, settings)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, async_playwright
 
 from hub.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import hub_for, make_settings
+from tests.widget.support import CuttableProxy
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -40,6 +41,11 @@ SITE_PAGE = """<!doctype html>
 <script async src="{hub}/widget/loader.js" data-openlines-key="{key}"{attrs}></script>
 </body></html>
 """
+
+
+@pytest.fixture
+async def base_url(request: pytest.FixtureRequest, settings: Settings) -> str:
+    return await hub_for(request, settings)
 
 
 @pytest.fixture
@@ -104,3 +110,11 @@ async def shot(page: Page, name: str) -> None:
     """Keep a screenshot of this state for CI artifacts (tests/artifacts, git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+@pytest.fixture
+async def proxy(base_url: str) -> AsyncIterator[CuttableProxy]:
+    """A cuttable TCP path in front of the hub (the page reaches the hub through it)."""
+    cuttable = await CuttableProxy(int(base_url.rsplit(":", 1)[1])).start()
+    yield cuttable
+    await cuttable.close()

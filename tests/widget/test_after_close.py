@@ -5,10 +5,6 @@ asks for the rating when it reconnects."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 
 from tests.crm_bridge.test_crm import CRM_LINE, crm_of
@@ -22,13 +18,6 @@ from tests.widget.support import (
     send_from_page,
     widget_world,
 )
-
-
-@pytest.fixture
-async def proxy(server: TestServer) -> AsyncIterator[CuttableProxy]:
-    cuttable = await CuttableProxy(server.port).start()
-    yield cuttable
-    await cuttable.close()
 
 
 async def chat_then_close(page: Page, operator: SocketClient, *texts: str) -> str:

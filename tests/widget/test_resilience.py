@@ -3,10 +3,6 @@ is stored exactly once (a lost ack is resent with the same client_msg_id and ded
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
 
 from tests.support.clients import Api
@@ -20,14 +16,6 @@ from tests.widget.support import (
     stored_texts,
     widget_world,
 )
-
-
-@pytest.fixture
-async def proxy(server: TestServer) -> AsyncIterator[CuttableProxy]:
-    assert server.port is not None
-    cuttable = await CuttableProxy(server.port).start()
-    yield cuttable
-    await cuttable.close()
 
 
 async def test_cut_connection_loses_nothing_and_duplicates_nothing(
