@@ -137,12 +137,17 @@ def base_url(server: TestServer) -> str:
     return str(server.make_url("")).rstrip("/")
 
 
-async def hub_for(request: pytest.FixtureRequest, settings: Settings) -> str:
+@pytest.fixture
+async def served(settings: Settings, spawn: Spawn) -> str:
+    """A real ``openlines serve`` process with the test's settings; its URL."""
+    return (await spawn(settings_env(settings), name="hub")).url
+
+
+def hub_for(request: pytest.FixtureRequest) -> str:
     """The browser suites' ``base_url``: a browser test drives a real ``openlines serve``
-    process with the test's settings, as a user meets it; the others the app in this process."""
+    process (``served``), as a user meets it; the others the app in this process."""
     if "browser" in request.fixturenames:
-        spawn: Spawn = request.getfixturevalue("spawn")
-        return (await spawn(settings_env(settings), name="hub")).url
+        return str(request.getfixturevalue("served"))
     server: TestServer = request.getfixturevalue("server")
     return str(server.make_url("")).rstrip("/")
 

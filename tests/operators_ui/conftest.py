@@ -20,8 +20,9 @@ PASSWORD = "correct horse battery"  # what Api.create_user gives every user
 
 
 @pytest.fixture
-async def base_url(request: pytest.FixtureRequest, settings: Settings) -> str:
-    return await hub_for(request, settings)
+def base_url(request: pytest.FixtureRequest, settings: Settings) -> str:
+    # ``settings`` named here: the test's settings (and their parametrisation) decide the hub.
+    return hub_for(request)
 
 
 @pytest.fixture
