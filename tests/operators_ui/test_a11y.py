@@ -83,7 +83,8 @@ async def admin_walk(page: Page, scan: Scan, where: str) -> None:
     await walk.to("nav-board", "board-operator", "board")
     await walk.to("nav-users", "user-row", "users")
     await walk.to("nav-lines", "line-row", "lines")
-    await walk.to(walk.find("line-row").last.get_by_role("button"), "line-editor", "line editor")
+    edit_line = walk.find("line-row").last.get_by_test_id("line-edit")
+    await walk.to(edit_line, "line-editor", "line editor")
     await walk.find("nav-channels").click()
     # The demo line's widget, by name: the rows of the line shown before may still be there.
     demo_widget = walk.find("channel-row").filter(has_text="Demo shop")

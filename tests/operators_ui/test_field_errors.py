@@ -45,7 +45,6 @@ async def test_forms_show_field_errors(browser: Browser, base_url: str, admin: A
     await page.get_by_test_id("line-save").click()
     expected = RU["errors.field.too_small"].replace("{limit}", "1")
     await expect(page.get_by_test_id("field-error-accept_timeout_s")).to_have_text(expected)
-    await expect(page.get_by_test_id("toast")).to_have_text(RU["errors.validation_failed"])
     await shot(page, "ru-line-field-error")
 
     # A Telegram bot token of the wrong shape: under the token field.

@@ -9,6 +9,7 @@ import { t } from "../i18n";
 import { loadLines } from "../state/session";
 import { toast } from "../state/ui";
 import { FieldError } from "../ui/FieldError";
+import { pipelineName } from "../crm/format";
 import { calendarDay } from "../ui/format";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -126,7 +127,7 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
         <label class="inline"><input type="checkbox" checked={!!v.crm?.deal_for_existing_contact} onChange={() => set({ crm: { ...v.crm, deal_for_existing_contact: !v.crm?.deal_for_existing_contact } })} />{t("lines.crmDeal")}</label>
         <label>{t("lines.crmPipeline")}<select data-testid="line-pipeline" value={v.crm?.pipeline_id ?? ""} onChange={(e) => set({ crm: { ...v.crm, pipeline_id: (e.target as HTMLSelectElement).value || null } })}>
           <option value="">{t("lines.crmPipelineDefault")}</option>
-          {pipelines.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+          {pipelines.map((p) => <option key={p.id} value={p.id}>{pipelineName(p)}</option>)}
           {v.crm?.pipeline_id && !pipelines.some((p) => p.id === v.crm.pipeline_id) && <option value={v.crm.pipeline_id}>{v.crm.pipeline_id}</option>}
         </select></label>
       </fieldset>

@@ -48,7 +48,7 @@ export function DealBoard() {
           {pipelines.map((p) => <option key={p.id} value={p.id}>{pipelineName(p)}</option>)}
         </select></label>
       {!pipeline || deals === null ? <p>{t("conv.loading")}</p> : (
-        <div class="deal-board" data-testid="deal-board" tabIndex={0} role="region" aria-label={pipeline.name}>
+        <div class="deal-board" data-testid="deal-board" tabIndex={0} role="region" aria-label={pipelineName(pipeline)}>
           {pipeline.stages.map((s) => {
             const inStage = deals.filter((d) => d.stage === s.id);
             return (

@@ -10,6 +10,7 @@ import { ApiError } from "../api/http";
 import { t } from "../i18n";
 import { fail, toast } from "../state/ui";
 import { focusOnMount, message } from "./Fields";
+import { pipelineName } from "./format";
 
 const SEMANTICS: Stage["semantic"][] = ["open", "won", "lost"];
 // The colour a stage without one shows in the picker (the board's colour for open stages).
@@ -61,7 +62,7 @@ export function Pipelines() {
       <div class="row filters">
         <label class="inline">{t("crm.pipeline")}
           <select data-testid="pipelines-select" value={selected} onChange={(e) => setSelected((e.target as HTMLSelectElement).value)}>
-            {pipelines.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+            {pipelines.map((p) => <option key={p.id} value={p.id}>{pipelineName(p)}</option>)}
           </select></label>
         <form class="row" onSubmit={create}>
           <label class="inline">{t("crm.newPipeline")}
@@ -135,7 +136,7 @@ function PipelineEditor({ pipeline, others, changed }: {
     } catch (err) {
       setConfirming(null);
       if (err instanceof ApiError && err.code === "pipeline_in_use") {
-        await offerMove("pipeline", () => dealsIn(pipeline.id, () => true), others.map((p) => ({ id: p.id, name: p.name })));
+        await offerMove("pipeline", () => dealsIn(pipeline.id, () => true), others.map((p) => ({ id: p.id, name: pipelineName(p) })));
       } else setError(message(err));
     }
   };
@@ -229,7 +230,7 @@ function PipelineEditor({ pipeline, others, changed }: {
           {t("crm.discard")}</button>}
         <span class="grow" />
         {!pipeline.is_default && (confirming === "pipeline" ? <>
-          <span>{t("crm.deletePipelineQ", { name: pipeline.name })}</span>
+          <span>{t("crm.deletePipelineQ", { name: pipelineName(pipeline) })}</span>
           <button ref={focusOnMount} type="button" class="danger" data-testid="pipeline-delete-confirm" onClick={remove}>{t("crm.confirmDelete")}</button>
           <button type="button" onClick={() => setConfirming(null)}>{t("act.cancel")}</button>
         </> : <button type="button" class="danger" data-testid="pipeline-delete" onClick={() => setConfirming("pipeline")}>{t("crm.deletePipeline")}</button>)}
