@@ -194,7 +194,8 @@ def _patient_browser_assertions() -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start ``openlines serve`` processes run as ``processes``: after the rest, two
+    """Tests that start ``openlines serve`` processes (a browser test gets one through
+    ``base_url``, see ``hub_for``) run as ``processes``: after the rest, two
     at a time (``make test``), so their start-ups (seconds of CPU each) do not starve the
     parallel part's browsers and sockets. Those that measure time are marked ``serial`` where
     they are written and run alone, last: on two busy cores they would miss their bounds."""
