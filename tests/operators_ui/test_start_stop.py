@@ -1,7 +1,7 @@
 """Issue 15, point 11: start and stop as an admin does them. The port comes from ``PORT`` /
 ``OPENLINES_PORT`` and the first-start banner prints the address served; a Ctrl-C with browser
-tabs open (a websocket and a long poll) stops within 5 s and cleanly; a start right after it on
-the same data directory comes up."""
+tabs open (the console and the demo's chat in Chromium, a chat on a long poll) stops within 5 s
+and cleanly; a start right after it on the same data directory comes up."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 import socketio
+from playwright.async_api import Browser, expect
 
 from hub.embedded import free_port
 from tests.support.processes import REPO
+from tests.widget.support import open_widget
 
 pytestmark = [pytest.mark.processes, pytest.mark.timeout(240)]
 
@@ -81,24 +83,24 @@ class Terminal:
         return self.log.read_text(errors="replace")
 
 
-async def open_tabs(url: str, key: str) -> list[socketio.AsyncClient]:
-    """What open browser tabs hold: one widget on a websocket, one on a long poll."""
-    tabs = []
-    for transport in ("websocket", "polling"):
-        tab = socketio.AsyncClient(reconnection=False)
-        await tab.connect(
-            url,
-            namespaces=["/widget"],
-            auth={"key": key},
-            transports=[transport],
-            headers={"Origin": url},
-            wait_timeout=20,
-        )
-        tabs.append(tab)
-    return tabs
+async def long_poll(url: str, key: str) -> socketio.AsyncClient:
+    """A tab whose transport is a long poll (a browser behind a proxy without websockets)."""
+    tab = socketio.AsyncClient(reconnection=False)
+    await tab.connect(
+        url,
+        namespaces=["/widget"],
+        auth={"key": key},
+        transports=["polling"],
+        headers={"Origin": url},
+        wait_timeout=20,
+    )
+    return tab
 
 
-async def test_port_banner_and_a_stop_with_open_tabs_then_a_start(tmp_path: Path) -> None:
+@pytest.mark.serial  # it measures the stop: alone, as the other timing tests
+async def test_port_banner_and_a_stop_with_open_tabs_then_a_start(
+    tmp_path: Path, browser: Browser
+) -> None:
     data = tmp_path / "data"
     hub = Terminal(data, tmp_path / "serve.log", OPENLINES_DEMO="true")
     try:
@@ -106,22 +108,34 @@ async def test_port_banner_and_a_stop_with_open_tabs_then_a_start(tmp_path: Path
         # The banner names the address actually served, for the demo and the console.
         assert f"{hub.url}/demo" in hub.text()
         assert f"on {hub.url}" in hub.text()
-        async with aiohttp.ClientSession() as http, http.get(hub.url + "/demo") as page:
-            found = re.search(r'data-openlines-key="([^"]+)"', await page.text())
-        assert found is not None
-        tabs = await open_tabs(hub.url, found.group(1))
+        password = re.search(r"admin\s+admin@example.com\s+password: (\S+)", hub.text())
+        assert password is not None
+
+        # Open tabs, as an admin has them: the console signed in, the demo site's open chat,
+        # and a chat on a long poll.
+        console = await browser.new_page()
+        await console.goto(hub.url + "/")
+        await console.get_by_test_id("login-email").fill("admin@example.com")
+        await console.get_by_test_id("login-password").fill(password.group(1))
+        await console.get_by_test_id("login-submit").click()
+        await expect(console.get_by_test_id("status-switch")).to_be_visible()
+        site = await open_widget(browser, hub.url + "/demo")
+        key = await site.locator("script[data-openlines-key]").get_attribute("data-openlines-key")
+        assert key
+        poll = await long_poll(hub.url, key)
 
         code, took = await hub.ctrl_c()
         assert code == 0, hub.text()
         assert took < STOP_WITHIN_S, f"the stop took {took:.1f} s"
         assert "CRITICAL" not in hub.text()
-        for tab in tabs:
-            await tab.disconnect()
+        await poll.disconnect()
 
-        # At once on the same data directory: it waits for the database, not dies.
+        # At once on the same data directory: it waits for the database, not dies; the tabs
+        # find it again.
         again = Terminal(data, tmp_path / "again.log", OPENLINES_PORT=str(hub.port))
         try:
             await again.start()
+            await site.locator("#openlines-widget[data-ol-state=ready]").wait_for(state="attached")
             code, _ = await again.ctrl_c()
             assert code == 0, again.text()
         finally:
