@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
@@ -221,23 +225,104 @@ Event = Annotated[
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 Handler = Callable[[Any], Awaitable[None]]
+# Events a subscription handles in order are those of one key (a conversation, say); a key
+# function of None puts every event in one lane, one at a time.
+KeyOf = Callable[[Any], Hashable]
+# A run of waiting events of one key whose coalesce keys are equal (and not None) needs only
+# its newest handled: it takes the place of the one waiting before it.
+CoalesceOf = Callable[[Any], Hashable | None]
+
+
+# --- notices: told to every process, not once per cluster ------------------------------------
+
+
+class _Notice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class LineWritten(_Notice):
+    """A line was written: every process forgets the lines it keeps."""
+
+    kind: Literal["line_written"] = "line_written"
+    line_id: str
+
+
+class ChannelWritten(_Notice):
+    """A channel was written: every process forgets its copy of it."""
+
+    kind: Literal["channel_written"] = "channel_written"
+    channel_id: str
+
+
+class LineChannelsWritten(_Notice):
+    """Every channel of a line was written (archived, restored, the line deleted)."""
+
+    kind: Literal["line_channels_written"] = "line_channels_written"
+    line_id: str
+
+
+class NoticesLost(_Notice):
+    """Local only: this process may have missed notices (its Redis connection dropped), so
+    whatever it keeps on their word is to be forgotten."""
+
+    kind: Literal["notices_lost"] = "notices_lost"
+
+
+Notice = Annotated[
+    LineWritten | ChannelWritten | LineChannelsWritten | NoticesLost, Field(discriminator="kind")
+]
+_notice_adapter: TypeAdapter[Notice] = TypeAdapter(Notice)
+NoticeHandler = Callable[[Any], None]
+
+
+class _Listeners:
+    """The handlers of notices in this process; each runs at once (they only forget)."""
+
+    def __init__(self) -> None:
+        self._handlers: list[tuple[NoticeHandler, tuple[type[_Notice], ...]]] = []
+
+    def add(self, handler: NoticeHandler, kinds: tuple[type[_Notice], ...]) -> None:
+        self._handlers.append((handler, kinds))
+
+    def tell(self, notice: _Notice) -> None:
+        for handler, kinds in self._handlers:
+            if isinstance(notice, kinds):
+                try:
+                    handler(notice)
+                except Exception:
+                    log.exception("notice handler failed notice=%s", type(notice).__name__)
+
+
+# --- subscriptions ---------------------------------------------------------------------------
 
 
 class _Subscription:
-    def __init__(self, name: str, handler: Handler, kinds: tuple[type[_Event], ...]) -> None:
+    def __init__(
+        self,
+        name: str,
+        handler: Handler,
+        kinds: tuple[type[_Event], ...],
+        key: KeyOf | None = None,
+        coalesce: CoalesceOf | None = None,
+    ) -> None:
         self.name = name
         self.handler = handler
         self.kinds = kinds
+        self.key = key
+        self.coalesce = coalesce
 
     def wants(self, event: _Event) -> bool:
         return isinstance(event, self.kinds)
 
     async def deliver(self, event: _Event, stats: BusStats) -> None:
+        token = _handling.set(True)
         try:
             await self.handler(event)
         except Exception:
             stats.handler_failures += 1
             log.exception("subscriber=%s failed on event=%s", self.name, type(event).__name__)
+        finally:
+            _handling.reset(token)
 
 
 class BusStats:
@@ -246,14 +331,148 @@ class BusStats:
         self.handler_failures = 0
         self.publish_failures = 0
         self.reclaimed = 0  # events taken over from consumers that died holding them
+        self.coalesced = 0  # events a newer one of their run stood in for
+        self.notices_lost = 0  # times the notices' connection dropped (every cache forgotten)
+
+
+# Set while a handler runs (and in tasks it starts): its publishes never wait for room, so
+# handlers that publish to each other's full queues cannot deadlock.
+_handling: ContextVar[bool] = ContextVar("openlines_bus_handling", default=False)
+_ONE_LANE = object()
+
+
+class _Slot:
+    __slots__ = ("coalesce_key", "event")
+
+    def __init__(self, event: _Event, coalesce_key: Hashable | None) -> None:
+        self.event = event
+        self.coalesce_key = coalesce_key
+
+
+class _Lanes:
+    """The waiting events of one subscription: in order within a key, different keys handled
+    at once (up to ``concurrency``), and a run of coalescible events of one key replaced by its
+    newest. With a ``limit``, ``put`` waits while that many events wait (back-pressure)."""
+
+    def __init__(
+        self, sub: _Subscription, stats: BusStats, *, limit: int | None, concurrency: int
+    ) -> None:
+        self._sub = sub
+        self._stats = stats
+        self._limit = limit
+        self._concurrency = concurrency if sub.key is not None else 1
+        self._lanes: dict[Hashable, deque[_Slot]] = {}
+        self._ready: deque[Hashable] = deque()  # keys with waiting events and none running
+        self._busy: set[Hashable] = set()
+        self._waiting = 0
+        self._workers: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    async def put(self, event: _Event) -> None:
+        while (
+            self._limit is not None
+            and self._waiting >= self._limit
+            and not _handling.get()
+            and not self._coalesces(event)
+        ):
+            self._room.clear()
+            await self._room.wait()
+        self.put_nowait(event)
+
+    def _coalesces(self, event: _Event) -> bool:
+        sub = self._sub
+        ckey = sub.coalesce(event) if sub.coalesce is not None else None
+        if ckey is None:
+            return False
+        lane = self._lanes.get(sub.key(event) if sub.key is not None else _ONE_LANE)
+        return lane is not None and bool(lane) and lane[-1].coalesce_key == ckey
+
+    def put_nowait(self, event: _Event) -> None:
+        sub = self._sub
+        key = sub.key(event) if sub.key is not None else _ONE_LANE
+        ckey = sub.coalesce(event) if sub.coalesce is not None else None
+        lane = self._lanes.get(key)
+        if ckey is not None and lane and lane[-1].coalesce_key == ckey:
+            lane[-1].event = event  # the newest of the run stands for it; not yet started
+            self._stats.coalesced += 1
+            return
+        if lane is None:
+            lane = self._lanes[key] = deque()
+            if key not in self._busy:
+                self._ready.append(key)
+        lane.append(_Slot(event, ckey))
+        self._waiting += 1
+        self._idle.clear()
+        if self._ready and len(self._workers) < self._concurrency:
+            # Started outside any handler's context, so its own publishes may wait for room.
+            worker = asyncio.create_task(
+                self._work(), name=f"bus:{sub.name}", context=_OUTSIDE.copy()
+            )
+            self._workers.add(worker)
+            worker.add_done_callback(self._worker_done)
+
+    def _worker_done(self, worker: asyncio.Task[None]) -> None:
+        self._workers.discard(worker)
+        if not self._workers and not self._waiting:
+            self._idle.set()
+
+    async def _work(self) -> None:
+        while self._ready:
+            key = self._ready.popleft()
+            lane = self._lanes[key]
+            slot = lane.popleft()
+            self._waiting -= 1
+            if self._limit is None or self._waiting < self._limit:
+                self._room.set()
+            self._busy.add(key)
+            try:
+                await self._sub.deliver(slot.event, self._stats)
+            finally:
+                self._busy.discard(key)
+                if lane:
+                    self._ready.append(key)
+                else:
+                    del self._lanes[key]
+
+    async def idle(self) -> None:
+        """Wait until no event waits and no handler runs."""
+        await self._idle.wait()
+
+    async def cancel(self) -> None:
+        for worker in list(self._workers):
+            worker.cancel()
+        for worker in list(self._workers):
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+
+_OUTSIDE = contextvars.Context()
 
 
 class EventBus(Protocol):
     stats: BusStats
 
-    def subscribe(self, name: str, handler: Handler, *kinds: type[_Event]) -> None: ...
+    def subscribe(
+        self,
+        name: str,
+        handler: Handler,
+        *kinds: type[_Event],
+        key: KeyOf | None = None,
+        coalesce: CoalesceOf | None = None,
+    ) -> None: ...
 
     async def publish(self, event: _Event) -> None: ...
+
+    def listen(self, handler: NoticeHandler, *kinds: type[_Notice]) -> None: ...
+
+    async def broadcast(self, notice: _Notice) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -262,51 +481,72 @@ class EventBus(Protocol):
     async def drain(self) -> None: ...
 
 
+def conversation_key(event: Any) -> Hashable:
+    """The key that keeps one conversation's events in order (``subscribe(key=...)``); other
+    events share one lane of their own."""
+    conversation = getattr(event, "conversation", None)
+    return conversation.id if conversation is not None else _ONE_LANE
+
+
+# Events a subscription lets wait in memory before a publisher waits for room.
+QUEUE_LIMIT = 10_000
+# Handlers of one subscription running at once (each for another key).
+CONCURRENCY = 32
+
+
 class InMemoryBus:
-    """One process: a queue and a consumer task per subscription, so handlers run in order."""
+    """One process: the waiting events of each subscription in memory (``_Lanes``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, limit: int = QUEUE_LIMIT, concurrency: int = CONCURRENCY) -> None:
         self.stats = BusStats()
+        self._limit = limit
+        self._concurrency = concurrency
         self._subs: list[_Subscription] = []
-        self._queues: dict[str, asyncio.Queue[_Event]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._lanes: dict[str, _Lanes] = {}
+        self._listeners = _Listeners()
 
-    def subscribe(self, name: str, handler: Handler, *kinds: type[_Event]) -> None:
-        self._subs.append(_Subscription(name, handler, kinds))
+    def subscribe(
+        self,
+        name: str,
+        handler: Handler,
+        *kinds: type[_Event],
+        key: KeyOf | None = None,
+        coalesce: CoalesceOf | None = None,
+    ) -> None:
+        sub = _Subscription(name, handler, kinds, key, coalesce)
+        self._subs.append(sub)
+        self._lanes[name] = _Lanes(
+            sub, self.stats, limit=self._limit, concurrency=self._concurrency
+        )
 
     async def publish(self, event: _Event) -> None:
         self.stats.published += 1
         for sub in self._subs:
             if sub.wants(event):
-                self._queues[sub.name].put_nowait(event)
+                await self._lanes[sub.name].put(event)
+
+    def listen(self, handler: NoticeHandler, *kinds: type[_Notice]) -> None:
+        self._listeners.add(handler, kinds)
+
+    async def broadcast(self, notice: _Notice) -> None:
+        self._listeners.tell(notice)
 
     async def start(self) -> None:
-        for sub in self._subs:
-            queue: asyncio.Queue[_Event] = asyncio.Queue()
-            self._queues[sub.name] = queue
-            self._tasks.append(asyncio.create_task(self._consume(sub, queue), name=sub.name))
-
-    async def _consume(self, sub: _Subscription, queue: asyncio.Queue[_Event]) -> None:
-        while True:
-            event = await queue.get()
-            try:
-                await sub.deliver(event, self.stats)
-            finally:
-                queue.task_done()
+        """Nothing to start: handlers run as events come."""
 
     async def drain(self) -> None:
         """Wait until every published event has been handled (shutdown, tests)."""
-        for queue in self._queues.values():
-            await queue.join()
+        while any(lanes.waiting for lanes in self._lanes.values()):
+            for lanes in self._lanes.values():
+                await lanes.idle()
+        for lanes in self._lanes.values():
+            await lanes.idle()
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.drain(), timeout=5)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for lanes in self._lanes.values():
+            await lanes.cancel()
 
 
 class RedisStreamBus:
@@ -318,13 +558,27 @@ class RedisStreamBus:
     # An entry pending this long was taken by a consumer that is gone (handlers take well
     # under a second); claiming sooner could hand a slow but live consumer's entry to another.
     CLAIM_IDLE_S = 60.0
+    READ_COUNT = 100
+    DECODED_KEPT = 1_000
 
-    def __init__(self, redis: Redis, stream: str, *, claim_idle_s: float = CLAIM_IDLE_S) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        *,
+        claim_idle_s: float = CLAIM_IDLE_S,
+        concurrency: int = CONCURRENCY,
+    ) -> None:
         self.stats = BusStats()
         self.claim_idle_s = claim_idle_s
         self._redis = redis
         self._stream = stream
         self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self._origin = f"{self._consumer}-{uuid.uuid4().hex[:8]}"
+        self._notices = f"{stream}:notices"
+        self._listeners = _Listeners()
+        self._decoded: OrderedDict[bytes, _Event] = OrderedDict()
+        self._concurrency = concurrency
         self._subs: list[_Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -332,8 +586,83 @@ class RedisStreamBus:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def subscribe(self, name: str, handler: Handler, *kinds: type[_Event]) -> None:
-        self._subs.append(_Subscription(name, handler, kinds))
+    def subscribe(
+        self,
+        name: str,
+        handler: Handler,
+        *kinds: type[_Event],
+        key: KeyOf | None = None,
+        coalesce: CoalesceOf | None = None,
+    ) -> None:
+        self._subs.append(_Subscription(name, handler, kinds, key, coalesce))
+
+    def listen(self, handler: NoticeHandler, *kinds: type[_Notice]) -> None:
+        self._listeners.add(handler, kinds)
+
+    async def broadcast(self, notice: _Notice) -> None:
+        """Tell this process at once, then every other one (Redis pub/sub: a process that
+        is not connected at that moment misses it, and forgets everything when it reconnects)."""
+        self._listeners.tell(notice)
+        payload = orjson.dumps({"from": self._origin, "notice": notice.model_dump(mode="json")})
+        try:
+            await self._redis.publish(self._notices, payload)
+        except Exception:
+            # What changed is stored; the others' copies expire (their TTL) or are forgotten
+            # when their own connection drops. Counted and logged, not raised to the writer.
+            self.stats.publish_failures += 1
+            log.warning("notice not sent notice=%s", type(notice).__name__, exc_info=True)
+
+    def _heard(self, data: bytes) -> None:
+        message = orjson.loads(data)
+        if message.get("from") == self._origin:
+            return  # ours: told already
+        notice: _Notice = _notice_adapter.validate_python(message["notice"])
+        self._listeners.tell(notice)
+
+    def _lost_notices(self) -> None:
+        self.stats.notices_lost += 1
+        self._listeners.tell(NoticesLost())
+
+    async def _listen_notices(self) -> None:
+        """Hear other processes' notices. Each (re)subscription after the first means the
+        connection dropped (redis-py reconnects and subscribes again by itself): notices sent
+        meanwhile are lost, so everything kept on their word is forgotten."""
+        subscribed_before = False
+        while not self._stopping:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._notices)
+                while not self._stopping:
+                    message = await pubsub.get_message(timeout=self.BLOCK_MS / 1000)
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":
+                        if subscribed_before:
+                            log.warning("notices: reconnected to Redis; caches forgotten")
+                            self._lost_notices()
+                        subscribed_before = True
+                    elif message["type"] == "message":
+                        self._heard(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("notices: lost the Redis connection; caches forgotten", exc_info=True)
+                self._lost_notices()
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: untyped
+
+    def _decode(self, entry_id: bytes, payload: bytes) -> _Event:
+        """The event of a stream entry, decoded once for all of this process's subscriptions
+        (each reads the same entries through its own group)."""
+        event = self._decoded.get(entry_id)
+        if event is None:
+            event = _event_adapter.validate_python(orjson.loads(payload))
+            self._decoded[entry_id] = event
+            if len(self._decoded) > self.DECODED_KEPT:
+                self._decoded.popitem(last=False)
+        return event
 
     async def publish(self, event: _Event) -> None:
         payload = orjson.dumps(event.model_dump(mode="json"))
@@ -355,12 +684,14 @@ class RedisStreamBus:
                 if "BUSYGROUP" not in str(exc):
                     raise
             self._tasks.append(asyncio.create_task(self._consume(sub, group), name=sub.name))
+        self._tasks.append(asyncio.create_task(self._listen_notices(), name="bus:notices"))
 
     async def _consume(self, sub: _Subscription, group: str) -> None:
         # First our own entries left pending by a crash of this consumer name, then new ones;
         # now and then, entries another consumer took and never acknowledged (it died).
         cursor = "0"
         next_claim = time.monotonic() + self.claim_idle_s
+        lanes = _Lanes(sub, self.stats, limit=None, concurrency=self._concurrency)
         while not self._stopping:
             try:
                 if time.monotonic() >= next_claim:
@@ -371,7 +702,7 @@ class RedisStreamBus:
                         group,
                         self._consumer,
                         {self._stream: cursor},
-                        count=100,
+                        count=self.READ_COUNT,
                         block=None if cursor == "0" else self.BLOCK_MS,
                     )
                     entries = reply[0][1] if reply else []  # [(entry_id, {field: value})]
@@ -385,19 +716,35 @@ class RedisStreamBus:
                 log.exception("bus read failed subscriber=%s", sub.name)
                 await asyncio.sleep(1)
                 continue
+            if entries:
+                await self._handle(sub, group, lanes, entries)
+
+    async def _handle(
+        self, sub: _Subscription, group: str, lanes: _Lanes, entries: list[Any]
+    ) -> None:
+        """Handle one read: its events in order per key, several keys at once, a run of one
+        key coalesced; then acknowledge the whole read with one ``XACK``. A crash before that
+        leaves the read pending, to be handled again (at least once, as before)."""
+        self._inflight += 1
+        self._idle.clear()
+        try:
             for entry_id, fields in entries:
-                self._inflight += 1
-                self._idle.clear()
+                if fields is None:  # trimmed from the stream before it was claimed
+                    continue
                 try:
-                    if fields is not None:  # None: trimmed from the stream before it was claimed
-                        event = _event_adapter.validate_python(orjson.loads(fields[b"e"]))
-                        if sub.wants(event):
-                            await sub.deliver(event, self.stats)
-                    await self._redis.xack(self._stream, group, entry_id)
-                finally:
-                    self._inflight -= 1
-                    if self._inflight == 0:
-                        self._idle.set()
+                    event = self._decode(entry_id, fields[b"e"])
+                except Exception:
+                    self.stats.handler_failures += 1
+                    log.exception("undecodable event entry=%s subscriber=%s", entry_id, sub.name)
+                    continue
+                if sub.wants(event):
+                    lanes.put_nowait(event)
+            await lanes.idle()
+            await self._redis.xack(self._stream, group, *(entry_id for entry_id, _ in entries))
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
 
     async def _claim_abandoned(self, group: str) -> list[Any]:
         """Take over entries pending longer than ``claim_idle_s`` with any consumer: one that

@@ -19,6 +19,7 @@ from hub.events import (
     MessageStored,
     MessageUpdated,
     PresenceChanged,
+    conversation_key,
 )
 from hub.metrics import Metrics
 from hub.models import Conversation, ConversationStatus, Message
@@ -95,6 +96,7 @@ class Gateway:
             MessageUpdated,
             ConversationChanged,
             PresenceChanged,
+            key=conversation_key,  # one conversation's emits in order, others' meanwhile
         )
 
     async def _on_event(self, event: Any) -> None:
