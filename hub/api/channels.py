@@ -12,6 +12,7 @@ from hub.api.common import caller, hub_of
 from hub.api.lines import ensure_member, load_line
 from hub.channels import ChannelKind
 from hub.errors import ChannelError, Conflict, NotFound, ValidationFailed
+from hub.events import ChannelWritten
 from hub.http import json_response, read_json
 from hub.models import ChannelRecord, Role
 from hub.services import Hub
@@ -142,7 +143,7 @@ async def patch_channel(request: web.Request) -> web.Response:
         await hub.store.channels.update(
             channel, config=changes.get("config"), active=changes.get("active")
         )
-        hub.stream.forget_channel(channel.id)
+        await hub.bus.broadcast(ChannelWritten(channel_id=channel.id))
         hub.runners.poke()
     updated = channel.model_copy(update=changes)
     return json_response(hub.registry.public_view(updated, public_base(request)))
@@ -168,7 +169,7 @@ async def rotate_secret(request: web.Request) -> web.Response:
     merged = hub.registry.validate_config(channel.type, fresh, partial_of=previous)
     config = await connect(kind, merged, channel.id, hub, previous)
     await hub.store.channels.update(channel, config=config, active=None)
-    hub.stream.forget_channel(channel.id)
+    await hub.bus.broadcast(ChannelWritten(channel_id=channel.id))
     hub.runners.poke()
     updated = channel.model_copy(update={"config": config})
     view = hub.registry.public_view(updated, public_base(request))
@@ -183,7 +184,7 @@ async def delete_channel(request: web.Request) -> web.Response:
     channel = await load_channel(hub, request.match_info["channel_id"])
     await hub.registry.get(channel.type).disconnect(channel, hub.channel_deps())
     await hub.store.channels.delete(channel.id)
-    hub.stream.forget_channel(channel.id)
+    await hub.bus.broadcast(ChannelWritten(channel_id=channel.id))
     return web.Response(status=204)
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.common import caller, hub_of
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.events import LineChannelsWritten
 from hub.http import json_response, read_json
 from hub.models import (
     MAX_ACCEPT_TIMEOUT_S,
@@ -129,7 +130,7 @@ async def _archive_channels(hub: Hub, line: Line) -> None:
         await hub.store.channels.pause_line(line.id)
     else:
         await hub.store.channels.resume_line(line.id)
-    hub.stream.forget_line(line.id)
+    await hub.bus.broadcast(LineChannelsWritten(line_id=line.id))
     hub.runners.poke()
 
 
@@ -152,6 +153,6 @@ async def delete_line(request: web.Request) -> web.Response:
             details={"open_conversations": open_count},
         )
     await hub.store.channels.deactivate_line(line.id)
-    hub.stream.forget_line(line.id)
+    await hub.bus.broadcast(LineChannelsWritten(line_id=line.id))
     await hub.store.lines.delete(line.id)
     return web.Response(status=204)

@@ -51,7 +51,15 @@ from hub.channels import ChannelDeps, ChannelRegistry
 from hub.conversations import Conversations
 from hub.embedded import EmbeddedMongo, EmbeddedMongoError
 from hub.errors import Conflict
-from hub.events import EventBus, InMemoryBus, RedisStreamBus
+from hub.events import (
+    ChannelWritten,
+    EventBus,
+    InMemoryBus,
+    LineChannelsWritten,
+    LineWritten,
+    NoticesLost,
+    RedisStreamBus,
+)
 from hub.files import Files
 from hub.indexer import SearchIndexer
 from hub.metrics import Metrics
@@ -284,6 +292,7 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     )
     metrics = Metrics()
     stream = Stream(hub_store, bus, metrics)
+    _forget_across_processes(hub_store, stream, bus)
     gateway = Gateway(app[SIO], hub_store, metrics)
     files = Files(hub_store, settings.upload_max_bytes)
     visitor_tokens = VisitorTokens(
@@ -341,6 +350,19 @@ async def services(app: web.Application) -> AsyncIterator[None]:
     await _bootstrap_admin(hub)
     app[HUB] = hub
     yield
+
+
+def _forget_across_processes(hub_store: Store, stream: Stream, bus: EventBus) -> None:
+    """What each process keeps of lines and channels, forgotten in every process on a write
+    (and everything at once when this one may have missed a notice)."""
+
+    async def line_written(line_id: str) -> None:
+        await bus.broadcast(LineWritten(line_id=line_id))
+
+    hub_store.lines.on_change(line_written)
+    bus.listen(lambda _: hub_store.lines.forget(), LineWritten, NoticesLost)
+    bus.listen(lambda notice: stream.forget_channel(notice.channel_id), ChannelWritten)
+    bus.listen(lambda notice: stream.forget_line(notice.line_id), LineChannelsWritten)
 
 
 async def _unreachable(core: Core, channel: ChannelRecord, chat_id: str, reason: str) -> None:
