@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Hashable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from hub.events import (
     MessageStored,
     PresenceChanged,
     QueuePositionChanged,
+    conversation_key,
 )
 from hub.hours import is_open, next_open
 from hub.loops import Worker
@@ -57,6 +59,25 @@ _REDISPATCH = {
     ConversationChange.OFFER_EXPIRED,
     ConversationChange.TRANSFERRED,
 }
+
+
+def stands_for(event: Any) -> Hashable | None:
+    """What a waiting event of a conversation can be replaced by (``subscribe(coalesce=)``):
+    a newer one of the same run and value handled instead does all it would (``_message``).
+
+    The client's messages after the first since an operator's reply only ask the after-hours
+    question, which the newest answers as well; an operator's replies only move the auto-close
+    deadline, which the newest moves furthest; the rest need nothing. The first client message
+    after a reply (``unread == 1``) cancels a timer and is never replaced, nor is any other
+    event (an opening, a change, a presence)."""
+    if not isinstance(event, MessageStored):
+        return None
+    message = event.message
+    if message.direction == Direction.IN:
+        return "client" if event.conversation.unread > 1 else None
+    if message.author.type == AuthorType.OPERATOR and not message.hidden:
+        return "reply"
+    return "quiet"
 
 
 class Router:
@@ -106,6 +127,8 @@ class Router:
         return False
 
     def subscribe(self) -> None:
+        # One conversation's events in order, several conversations at once; a burst of
+        # messages of one conversation handled once (``stands_for``).
         self._hub.bus.subscribe(
             "routing",
             self._on_event,
@@ -113,6 +136,8 @@ class Router:
             ConversationChanged,
             PresenceChanged,
             MessageStored,
+            key=conversation_key,
+            coalesce=stands_for,
         )
         self._timers.on(OFFER, self._offer_expired)
         self._timers.on(NO_ANSWER, self._no_answer)
@@ -150,7 +175,12 @@ class Router:
     async def _message(self, event: MessageStored) -> None:
         message, conversation = event.message, event.conversation
         if message.direction == Direction.IN:
-            await self._timers.cancel(AUTO_CLOSE, conversation.id)
+            line = await self._hub.conversations.line(conversation.line_id)
+            if conversation.unread == 1 and line is not None and line.auto_close_after_s:
+                # The client's first word since the operator's reply: the reply set the timer.
+                # Later ones find it gone; one this misses finds the client has written
+                # (``_auto_close``), so skipping them is safe, not just cheap.
+                await self._timers.cancel(AUTO_CLOSE, conversation.id)
             await self._after_hours(conversation)
         elif (
             message.author.type == AuthorType.OPERATOR
@@ -236,7 +266,14 @@ class Router:
         conversation = await self._hub.conversations.load(conversation_id)
         if conversation.status == ConversationStatus.CLOSED:
             return
+        if conversation.unread:
+            # The client wrote after the operator's last reply (``unread`` counts their
+            # messages since it): not silent, whether or not that message cancelled us.
+            log.info("auto-close skipped: the client wrote conversation=%s", conversation_id)
+            return
         line = await self._hub.conversations.line(conversation.line_id)
+        if line is not None and not line.auto_close_after_s:
+            return  # switched off since the timer was set
         if line is not None and line.messages.auto_close:
             await self._hub.conversations.say(conversation, line.messages.auto_close)
         try:
