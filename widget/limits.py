@@ -94,9 +94,12 @@ class WidgetLimits:
     async def message(self, visitor_id: str, ip: str) -> None:
         """One ``message:send``: ``WIDGET_RATE_MESSAGES`` per visitor, ``..._IP_...`` per IP."""
         settings = self._settings
-        if not await self._events.allow(
-            f"visitor:{visitor_id}", settings.widget_rate_messages
-        ) or not await self._events.allow(f"ip:{ip}", settings.widget_rate_ip_messages):
+        if not await self._events.allow_all(
+            [
+                (f"visitor:{visitor_id}", settings.widget_rate_messages),
+                (f"ip:{ip}", settings.widget_rate_ip_messages),
+            ]
+        ):
             raise RateLimited(
                 "you are sending messages too fast; wait a few seconds",
                 details={"window_s": settings.widget_rate_window_s},
@@ -108,9 +111,12 @@ class WidgetLimits:
         limit = settings.widget_rate_events
         if event is WidgetEvent.PRECHAT:
             limit = max(1, limit // PRECHAT_SHARE)
-        if not await self._events.allow(
-            f"{event.value}:visitor:{visitor_id}", limit
-        ) or not await self._events.allow(f"{event.value}:ip:{ip}", limit * EVENTS_IP_FACTOR):
+        if not await self._events.allow_all(
+            [
+                (f"{event.value}:visitor:{visitor_id}", limit),
+                (f"{event.value}:ip:{ip}", limit * EVENTS_IP_FACTOR),
+            ]
+        ):
             raise RateLimited(
                 "too many requests; wait a few seconds",
                 details={"window_s": settings.widget_rate_window_s},
@@ -129,17 +135,16 @@ class WidgetLimits:
         ``ip``: files per ``UPLOAD_RATE_WINDOW_S``, bytes per ``UPLOAD_QUOTA_WINDOW_S``."""
         settings = self._settings
         files, quota = settings.upload_rate_files, settings.upload_quota_bytes
-        if not await self._upload_files.allow(
-            f"visitor:{visitor}", files
-        ) or not await self._upload_files.allow(f"ip:{ip}", files * UPLOAD_FILES_IP_FACTOR):
+        if not await self._upload_files.allow_all(
+            [(f"visitor:{visitor}", files), (f"ip:{ip}", files * UPLOAD_FILES_IP_FACTOR)]
+        ):
             raise RateLimited(
                 "you are sending files too fast; wait a few minutes",
                 details={"limit": "files", "window_s": settings.upload_rate_window_s},
             )
-        if not await self._upload_bytes.allow(
-            f"visitor:{visitor}", quota, cost=size_bytes
-        ) or not await self._upload_bytes.allow(
-            f"ip:{ip}", quota * UPLOAD_BYTES_IP_FACTOR, cost=size_bytes
+        if not await self._upload_bytes.allow_all(
+            [(f"visitor:{visitor}", quota), (f"ip:{ip}", quota * UPLOAD_BYTES_IP_FACTOR)],
+            cost=size_bytes,
         ):
             raise RateLimited(
                 "you have sent too much in files for today; try again later",
