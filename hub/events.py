@@ -366,6 +366,7 @@ class _Lanes:
         self._busy: set[Hashable] = set()
         self._waiting = 0
         self._workers: set[asyncio.Task[None]] = set()
+        self._active = 0  # workers running
         self._room = asyncio.Event()
         self._room.set()
         self._idle = asyncio.Event()
@@ -410,36 +411,39 @@ class _Lanes:
         lane.append(_Slot(event, ckey))
         self._waiting += 1
         self._idle.clear()
-        if self._ready and len(self._workers) < self._concurrency:
+        if self._ready and self._active < self._concurrency:
+            # Counted here and uncounted by the worker itself as it finds nothing ready (not
+            # in a done callback, which runs later: a key made ready in between would wait).
+            self._active += 1
             # Started outside any handler's context, so its own publishes may wait for room.
             worker = asyncio.create_task(
                 self._work(), name=f"bus:{sub.name}", context=_OUTSIDE.copy()
             )
             self._workers.add(worker)
-            worker.add_done_callback(self._worker_done)
-
-    def _worker_done(self, worker: asyncio.Task[None]) -> None:
-        self._workers.discard(worker)
-        if not self._workers and not self._waiting:
-            self._idle.set()
+            worker.add_done_callback(self._workers.discard)
 
     async def _work(self) -> None:
-        while self._ready:
-            key = self._ready.popleft()
-            lane = self._lanes[key]
-            slot = lane.popleft()
-            self._waiting -= 1
-            if self._limit is None or self._waiting < self._limit:
-                self._room.set()
-            self._busy.add(key)
-            try:
-                await self._sub.deliver(slot.event, self._stats)
-            finally:
-                self._busy.discard(key)
-                if lane:
-                    self._ready.append(key)
-                else:
-                    del self._lanes[key]
+        try:
+            while self._ready:
+                key = self._ready.popleft()
+                lane = self._lanes[key]
+                slot = lane.popleft()
+                self._waiting -= 1
+                if self._limit is None or self._waiting < self._limit:
+                    self._room.set()
+                self._busy.add(key)
+                try:
+                    await self._sub.deliver(slot.event, self._stats)
+                finally:
+                    self._busy.discard(key)
+                    if lane:
+                        self._ready.append(key)
+                    else:
+                        del self._lanes[key]
+        finally:
+            self._active -= 1
+            if not self._active and not self._waiting:
+                self._idle.set()
 
     async def idle(self) -> None:
         """Wait until no event waits and no handler runs."""

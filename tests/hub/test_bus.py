@@ -1,17 +1,37 @@
-"""The Redis event bus: every event is handled once per subscription across the cluster, even
-when the process that took it died before acknowledging it."""
+"""The event bus: every event is handled once per subscription across the cluster (even when
+the process that took it died before acknowledging it), in order per key and several keys at
+once, a run of coalescible events once; notices reach every process."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
-from hub.events import PresenceChanged, RedisStreamBus
-from hub.models import PresenceStatus
+from hub.events import (
+    ChannelWritten,
+    InMemoryBus,
+    LineWritten,
+    MessageStored,
+    NoticesLost,
+    PresenceChanged,
+    RedisStreamBus,
+)
+from hub.models import (
+    Author,
+    AuthorType,
+    ChannelRef,
+    ClientInfo,
+    Conversation,
+    Direction,
+    Message,
+    PresenceStatus,
+)
 from tests.conftest import REDIS_URL
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -55,3 +75,247 @@ async def test_events_a_dead_consumer_held_are_taken_over(redis: Redis, db_name:
     finally:
         await live.stop()
     assert seen.empty()
+
+
+# --- ordering, concurrency and coalescing (both buses) ----------------------------------------
+
+
+def _message_event(conversation_id: str, text: str) -> MessageStored:
+    """A client's message of a conversation (only the ids and the text matter here)."""
+    conversation = Conversation(
+        id=conversation_id,
+        line_id="line-1",
+        channel=ChannelRef(id="channel-1", type="widget"),
+        chat_id="chat-1",
+        client=ClientInfo(id="client-1", name="Visitor"),
+    )
+    message = Message(
+        conversation_id=conversation_id,
+        seq=1,
+        channel_id="channel-1",
+        external_id=f"x-{conversation_id}-{text}",
+        direction=Direction.IN,
+        author=Author(type=AuthorType.CLIENT, id="client-1", name="Visitor"),
+        text=text,
+    )
+    return MessageStored(message=message, conversation=conversation)
+
+
+def _key(event: Any) -> Any:
+    return event.conversation.id if isinstance(event, MessageStored) else "other"
+
+
+def _text(event: Any) -> str:
+    return str(event.message.text)
+
+
+async def _now(value: Any) -> Any:
+    return list(value)
+
+
+async def _started(
+    kind: str,
+    redis: Redis,
+    db_name: str,
+    subscribe: Callable[[Any], None],
+    events: list[Any],
+) -> Any:
+    """A started bus of ``kind`` that has ``events`` to handle: in memory published one by one
+    after the start; on Redis published before, so that its first read takes them all."""
+    if kind == "memory":
+        bus: Any = InMemoryBus()
+        subscribe(bus)
+        await bus.start()
+        for event in events:
+            await bus.publish(event)
+        return bus
+    stream = f"openlines:{db_name}:events"
+    before = RedisStreamBus(redis, stream)
+    subscribe(before)
+    await before.start()  # makes the groups
+    await before.stop()
+    for event in events:
+        await before.publish(event)
+    bus = RedisStreamBus(redis, stream)
+    subscribe(bus)
+    await bus.start()
+    return bus
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_slow_conversation_does_not_hold_up_the_others_and_each_keeps_its_order(
+    kind: str, redis: Redis, db_name: str
+) -> None:
+    release = asyncio.Event()
+    seen: list[tuple[str, str]] = []
+
+    async def handle(event: MessageStored) -> None:
+        if event.conversation.id == "slow" and not release.is_set():
+            await release.wait()
+        seen.append((event.conversation.id, _text(event)))
+
+    events = [_message_event("slow", "1"), _message_event("slow", "2")]
+    events += [_message_event("fast", str(n)) for n in range(1, 4)]
+    bus = await _started(
+        kind,
+        redis,
+        db_name,
+        lambda b: b.subscribe("realtime", handle, MessageStored, key=_key),
+        events,
+    )
+    try:
+        await eventually(lambda: _now(seen), lambda s: len(s) == 3)
+        assert seen == [("fast", "1"), ("fast", "2"), ("fast", "3")]
+        release.set()
+        await eventually(lambda: _now(seen), lambda s: len(s) == 5)
+        assert seen[3:] == [("slow", "1"), ("slow", "2")]
+    finally:
+        await bus.stop()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_a_run_of_coalescible_events_is_handled_once_and_nothing_else_is_dropped(
+    kind: str, redis: Redis, db_name: str
+) -> None:
+    seen: list[str] = []
+
+    async def handle(event: Any) -> None:
+        seen.append(_text(event) if isinstance(event, MessageStored) else event.user_id)
+
+    def coalesce(event: Any) -> str | None:
+        # Messages stand for each other, "keep" ones never do, nor any other event.
+        if not isinstance(event, MessageStored) or _text(event).startswith("keep"):
+            return None
+        return "message"
+
+    def subscribe(bus: Any) -> None:
+        bus.subscribe(
+            "routing",
+            handle,
+            MessageStored,
+            PresenceChanged,
+            key=lambda _: "one lane",
+            coalesce=coalesce,
+        )
+
+    events: list[Any] = [_message_event("c", text) for text in ["1", "2", "keep-3", "4", "5"]]
+    events.append(PresenceChanged(user_id="never-coalesced", status=PresenceStatus.AWAY))
+    events.append(_message_event("c", "6"))
+    bus = await _started(kind, redis, db_name, subscribe, events)
+    try:
+        await eventually(lambda: _now(seen), lambda s: "6" in s)
+        await bus.drain()
+        assert seen == ["2", "keep-3", "5", "never-coalesced", "6"]
+        assert bus.stats.coalesced == 2
+    finally:
+        await bus.stop()
+
+
+async def test_a_full_queue_holds_up_publishers_not_handlers() -> None:
+    bus = InMemoryBus(limit=2)
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(event: MessageStored) -> None:
+        await release.wait()
+        handled.append(_text(event))
+
+    async def republish(event: PresenceChanged) -> None:
+        # A handler publishing into a full queue goes on (handlers never wait on each other).
+        for n in range(3):
+            await bus.publish(_message_event(f"from-handler-{n}", str(n)))
+        handled.append("republished")
+
+    bus.subscribe("realtime", slow, MessageStored)
+    bus.subscribe("routing", republish, PresenceChanged)
+    await bus.start()
+    try:
+        for n in range(3):  # one is handled (held), two wait: the queue is full
+            await bus.publish(_message_event("c", str(n)))
+            await asyncio.sleep(0)  # let the first one start
+        blocked = asyncio.create_task(bus.publish(_message_event("c", "3")))
+        await asyncio.sleep(0.2)
+        assert not blocked.done()
+        await bus.publish(PresenceChanged(user_id="u", status=PresenceStatus.ONLINE))
+        await eventually(lambda: _now(handled), lambda h: "republished" in h)
+        release.set()
+        await asyncio.wait_for(blocked, 10)
+        await bus.drain()
+        assert sorted(handled) == sorted(["republished", "0", "1", "2", "3", "0", "1", "2"])
+    finally:
+        await bus.stop()
+
+
+async def test_a_read_is_acknowledged_at_once_after_its_events_ran(
+    redis: Redis, db_name: str
+) -> None:
+    stream = f"openlines:{db_name}:events"
+    bus = RedisStreamBus(redis, stream)
+    seen: list[str] = []
+
+    async def handle(event: MessageStored) -> None:
+        seen.append(_text(event))
+
+    bus.subscribe("realtime", handle, MessageStored, key=_key)
+    bus.subscribe("routing", handle, MessageStored, key=_key)
+    await bus.start()
+    try:
+        for n in range(50):
+            await bus.publish(_message_event(f"c{n % 7}", str(n)))
+        await eventually(lambda: _now(seen), lambda s: len(s) == 100)
+        await bus.drain()
+        for name in ("realtime", "routing"):
+            assert (await redis.xpending(stream, f"{stream}:{name}"))["pending"] == 0
+    finally:
+        await bus.stop()
+
+
+# --- notices: every process hears them --------------------------------------------------------
+
+
+async def test_notices_reach_every_process_and_a_lost_connection_forgets_all(
+    redis: Redis, db_name: str
+) -> None:
+    stream = f"openlines:{db_name}:events"
+    one, two = RedisStreamBus(redis, stream), RedisStreamBus(redis, stream)
+    heard: dict[str, list[Any]] = {"one": [], "two": []}
+    one.listen(heard["one"].append, LineWritten, NoticesLost)
+    two.listen(heard["two"].append, LineWritten, NoticesLost)
+    await one.start()
+    await two.start()
+    try:
+        await eventually(lambda: _subscribers(redis, f"{stream}:notices"), lambda n: n == 2)
+        await one.broadcast(LineWritten(line_id="line-1"))
+        # The sender is told at once, the other process as soon as Redis delivers; each once.
+        assert heard["one"] == [LineWritten(line_id="line-1")]
+        await eventually(lambda: _now(heard["two"]), lambda h: len(h) == 1)
+        assert heard["two"] == [LineWritten(line_id="line-1")]
+
+        # Cut the notices' connections: a process cannot know what it missed meanwhile.
+        await redis.client_kill_filter(_type="pubsub")
+        await eventually(lambda: _now(heard["two"]), lambda h: NoticesLost() in h, timeout_s=10)
+        assert two.stats.notices_lost >= 1
+
+        # Once subscribed again (redis-py reconnects by itself), it hears notices again.
+        async def tell_again() -> list[Any]:
+            await one.broadcast(LineWritten(line_id="line-2"))
+            return list(heard["two"])
+
+        await eventually(tell_again, lambda h: LineWritten(line_id="line-2") in h)
+    finally:
+        await one.stop()
+        await two.stop()
+
+
+async def _subscribers(redis: Redis, channel: str) -> int:
+    counts = await redis.pubsub_numsub(channel)
+    return int(counts[0][1])
+
+
+async def test_the_memory_bus_tells_its_listeners_at_once() -> None:
+    bus = InMemoryBus()
+    heard: list[Any] = []
+    bus.listen(heard.append, ChannelWritten)
+    await bus.broadcast(ChannelWritten(channel_id="ch-1"))
+    await bus.broadcast(LineWritten(line_id="not-listened-for"))
+    assert heard == [ChannelWritten(channel_id="ch-1")]
