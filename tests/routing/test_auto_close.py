@@ -1,0 +1,67 @@
+"""Auto-close after client silence costs nothing while the client talks: the timer is touched
+only by the first client message after a reply, and one left set never closes a conversation
+whose client wrote since (a cancel lost between processes, or to coalescing)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from hub.appkeys import HUB
+from hub.models import utcnow
+from routing.router import AUTO_CLOSE
+from tests.routing.test_router import online_operators
+from tests.support.clients import Api, new_msg_id
+from tests.support.waiting import eventually
+from tests.support.world import make_line, visitor_says
+
+
+async def test_a_client_who_wrote_after_the_reply_is_not_auto_closed(
+    base_url: str, admin: Api, hub_app: web.Application
+) -> None:
+    hub = hub_app[HUB]
+    world = await make_line(admin, auto_close_after_s=1, messages={"auto_close": "Bye."})
+    (operator,) = await online_operators(base_url, world)
+    visitor, message = await visitor_says(base_url, world.key, "question")
+    cid = message["conversation_id"]
+    await operator.events.wait("conversation:offered")
+    assert (await operator.call("conversation:accept", {"id": cid}))["ok"]
+    await operator.call("message:send", {"conversation_id": cid, "text": "Anything else?"})
+    await eventually(lambda: hub.store.timers.get(AUTO_CLOSE, cid), lambda t: t is not None)
+    ack = await visitor.call(
+        "message:send", {"text": "Yes, one more", "client_msg_id": new_msg_id()}
+    )
+    assert ack["ok"]
+    await eventually(lambda: hub.store.timers.get(AUTO_CLOSE, cid), lambda t: t is None)
+
+    # A timer that outlived the client's message (its cancel went missing) fires, and leaves
+    # the conversation open: the client is waiting for an answer, not silent.
+    await hub.timers.set(AUTO_CLOSE, cid, utcnow() - timedelta(seconds=1))
+    await eventually(lambda: hub.store.timers.get(AUTO_CLOSE, cid), lambda t: t is None)
+    conversation = await admin.get(f"/api/v1/conversations/{cid}")
+    assert conversation["status"] == "active"
+
+    # Once the operator answers again and the client stays silent, it closes as before.
+    await operator.call("message:send", {"conversation_id": cid, "text": "Done?"})
+    await visitor.events.wait("conversation:closed", timeout_s=10)
+    closed = await admin.get(f"/api/v1/conversations/{cid}")
+    assert closed["close_reason"] == "auto"
+    await visitor.close()
+    await operator.close()
+
+
+async def test_a_talking_client_reads_no_line_after_the_first(
+    base_url: str, admin: Api, hub_app: web.Application
+) -> None:
+    hub = hub_app[HUB]
+    world = await make_line(admin)
+    visitor, _ = await visitor_says(base_url, world.key, "first")
+    await hub.bus.drain()
+    reads = hub.store.lines.reads
+    for n in range(10):
+        ack = await visitor.call("message:send", {"text": f"m{n}", "client_msg_id": new_msg_id()})
+        assert ack["ok"]
+    await hub.bus.drain()
+    assert hub.store.lines.reads == reads
+    await visitor.close()
