@@ -585,6 +585,7 @@ class RedisStreamBus:
         self._concurrency = concurrency
         self._subs: list[_Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._lanes: list[_Lanes] = []
         self._stopping = False
         self._inflight = 0
         self._idle = asyncio.Event()
@@ -696,6 +697,7 @@ class RedisStreamBus:
         cursor = "0"
         next_claim = time.monotonic() + self.claim_idle_s
         lanes = _Lanes(sub, self.stats, limit=None, concurrency=self._concurrency)
+        self._lanes.append(lanes)
         while not self._stopping:
             try:
                 if time.monotonic() >= next_claim:
@@ -788,4 +790,7 @@ class RedisStreamBus:
         for task in late:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for lanes in self._lanes:  # handlers of a read cut short by the cancel above
+            await lanes.cancel()
         self._tasks.clear()
+        self._lanes.clear()
