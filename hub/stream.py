@@ -371,16 +371,9 @@ class Stream:
     ) -> Appended:
         """Store a staff or system message; public ones are queued for delivery."""
         message_id = new_id()
-        if client_msg_id:
-            external_id = f"cmid:{author.id}:{client_msg_id}"
-            existing = await self._store.messages.by_external_id(
-                conversation.channel.id, external_id
-            )
-            if existing is not None:
-                self._metrics.duplicates.inc()
-                return Appended(existing, conversation, True)
-        else:
-            external_id = f"id:{message_id}"
+        # A repeated send returns the first message: the group commit looks the id up before
+        # it takes a seq (nothing is written before it here).
+        external_id = f"cmid:{author.id}:{client_msg_id}" if client_msg_id else f"id:{message_id}"
         message = Message(
             id=message_id,
             conversation_id=conversation.id,
@@ -398,12 +391,18 @@ class Stream:
             client_msg_id=client_msg_id,
             system=system,
         )
-        return await self._append(message, conversation)
+        return await self._append(message, conversation, check_stored=bool(client_msg_id))
 
-    async def _append(self, message: Message, conversation: Conversation) -> Appended:
-        committed = await self._commit(message, conversation.id, only_open=False)
+    async def _append(
+        self, message: Message, conversation: Conversation, *, check_stored: bool = False
+    ) -> Appended:
+        committed = await self._committer.append(
+            message, conversation.id, only_open=False, check_stored=check_stored
+        )
         if committed is None:
             raise RuntimeError(f"conversation {conversation.id} vanished")
+        if committed.conversation is None:  # a repeated send, in the conversation it was for
+            committed = Committed(committed.message, conversation, duplicate=True)
         return await self._finish(committed)
 
     async def _commit(
