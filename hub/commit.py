@@ -215,8 +215,7 @@ class Committer:
                 # Each waiting caller fails as its own write would have (the client sends
                 # again); seqs taken already are gaps, which paging tolerates.
                 for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
+                    _fail(pending, exc)
                 log.warning("group commit of %d messages failed: %r", len(batch), exc)
 
     async def _flush(self, batch: list[Pending]) -> None:
@@ -284,9 +283,7 @@ class Committer:
                 continue
             existing = originals.get(pending.key)
             if existing is None:
-                pending.future.set_exception(
-                    RuntimeError(f"message {message.id} collided with no stored message")
-                )
+                _fail(pending, RuntimeError(f"message {message.id} collided with no stored one"))
             else:
                 _resolve(pending, Committed(existing, conversation, duplicate=True))
 
@@ -363,3 +360,8 @@ class Committer:
 def _resolve(pending: Pending, outcome: Committed | None) -> None:
     if not pending.future.done():  # its caller may have given up (cancelled)
         pending.future.set_result(outcome)
+
+
+def _fail(pending: Pending, exc: BaseException) -> None:
+    if not pending.future.done():
+        pending.future.set_exception(exc)

@@ -27,9 +27,10 @@ from hub.models import Author, AuthorType, Direction, Message, MessageStatus
 from tests.channels.telegram.conftest import PUBLIC_URL, TOKEN, connect_bot, fixture_update
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, make_settings, settings_env
 from tests.fakes.telegram import FakeBotApi
+from tests.support.api_channel import post_api_message
 from tests.support.clients import Api, SocketClient, new_msg_id, visitor_socket
 from tests.support.processes import ServeProcess, wait_gone
-from tests.support.world import make_line
+from tests.support.world import make_line, visitor_says
 
 VISITORS = 34
 CHATS = 4
@@ -307,6 +308,58 @@ async def test_fifty_concurrent_senders_are_stored_once_in_order_with_dense_seqs
         check_stored(senders, await all_messages(admin))
         for socket, _ in senders.visitors:
             await socket.close()
+
+
+def posted(message_id: str, text: str) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "chat_id": "chat-1",
+        "sender": {"id": "user-1", "name": "Ann"},
+        "text": text,
+    }
+
+
+async def test_concurrent_retries_of_a_platform_message_are_stored_once_with_no_seq_gap(
+    admin: Api,
+) -> None:
+    world = await make_line(admin)
+    channel = await admin.create_channel(world.line["id"], "api", {})
+    status, body = await post_api_message(admin, channel, posted("a", "A"))
+    assert status == 200, body  # the chat is remembered now: its dedupe goes with the batch
+    sends = [posted(m, m.upper()) for m in ("b", "c", "b", "d", "c", "b", "c", "d")]
+    results = await asyncio.gather(*(post_api_message(admin, channel, p) for p in sends))
+    assert all(status == 200 for status, _ in results), results
+
+    (conversation,) = (await admin.get(f"/api/v1/conversations?line_id={world.line['id']}"))[
+        "conversations"
+    ]
+    messages = await all_messages(admin)
+    assert sorted(m["text"] for m in messages if m["direction"] == "in") == ["A", "B", "C", "D"]
+    seqs = sorted(m["seq"] for m in messages)
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert conversation["unread"] == 4
+
+
+async def test_concurrent_repeats_of_a_staff_reply_are_one_message(
+    base_url: str, admin: Api
+) -> None:
+    world = await make_line(admin)
+    visitor, first = await visitor_says(base_url, world.key, "hello")
+    conversation_id = first["conversation_id"]
+    await admin.post(f"/api/v1/conversations/{conversation_id}/accept", expect=200)
+    path = f"/api/v1/conversations/{conversation_id}/messages"
+    body = {"text": "once", "client_msg_id": new_msg_id()}
+    answers = await asyncio.gather(*(admin.call("POST", path, body) for _ in range(6)))
+    assert sorted(status for status, _ in answers) == [200] * 5 + [201], answers
+    assert len({answer["id"] for _, answer in answers}) == 1
+
+    messages = (await admin.get(path))["messages"]
+    assert [m["text"] for m in messages if m["author"]["type"] == "operator"] == ["once"]
+    seqs = [m["seq"] for m in messages]
+    assert seqs == list(range(1, len(seqs) + 1))
+    (row,) = [m for m in messages if m["text"] == "once"]
+    assert row["status"] in {"pending", "sent"}  # its one outbox row delivers it
+    await visitor.close()
 
 
 # --- a crash mid-batch ------------------------------------------------------------------------
