@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from hub.commit import Adjust, Committed, Committer
 from hub.conversations.transitions import Transitions
 from hub.events import (
     ClientUpdated,
@@ -35,7 +36,6 @@ from hub.models import (
     ConversationStatus,
     Direction,
     Inbound,
-    LastMessage,
     Message,
     MessagePurpose,
     MessageStatus,
@@ -45,7 +45,6 @@ from hub.models import (
     utcnow,
 )
 from hub.storage.conversations import Where
-from hub.storage.outbox import OutboxRow
 from hub.storage.threads import thread_id as thread_of
 from hub.store import Store
 
@@ -108,6 +107,7 @@ class Stream:
         self._bus = bus
         self._metrics = metrics
         self._transitions = Transitions(store, bus)
+        self._committer = Committer(store, metrics)
         self._outbox_listeners: list[Callable[[], None]] = []
         # channel id -> (record, monotonic expiry); see CHANNEL_TTL_S.
         self._channels: _Recent[str, tuple[ChannelRecord, float]] = _Recent(RECENT_CHATS)
@@ -150,26 +150,27 @@ class Stream:
     async def ingest(self, inbound: Inbound, channel: ChannelRecord) -> Appended:
         """Store one client message: find or create the client and the open conversation.
 
-        Once a chat has written, its later messages cost three round trips: the dedupe lookup,
-        the seq ``$inc`` (conditional on the remembered conversation being open, so one closed
+        Once a chat has written, its later messages cost no round trip of their own: they are
+        stored with the others that arrive meanwhile (``hub.commit``), the dedupe lookup, the
+        seq ``$inc`` (conditional on the remembered conversation being open, so one closed
         elsewhere sends this message down the full path into a new one) and the journaled
-        insert."""
+        insert shared with them."""
         started = time.perf_counter()
-        # Kept although the unique index would catch a retry: a retry that got past this would
-        # still take a seq and count as unread before the insert failed.
-        existing = await self._store.messages.by_external_id(
-            inbound.channel_id, inbound.external_id
-        )
-        if existing is not None:
-            self._metrics.duplicates.inc()
-            return Appended(existing, await self._conversation(existing.conversation_id), True)
-
         identity_id = f"{channel.id}:{inbound.sender.external_id}"
         thread_id = thread_of(channel.id, inbound.chat_id)
         known_id = self._open_chats.get(thread_id)
         client = self._clients.get(identity_id) if known_id is not None else None
         remembered = client is not None and _tells_nothing_new(inbound.sender, client)
         if client is None or not remembered:
+            # Kept although the unique index would catch a retry: a retry that got past this
+            # would still take a seq and count as unread before the insert failed. Looked up
+            # before the client and thread writes, which a retry must not redo either; on the
+            # remembered path there are none, so the batch looks (before any seq is taken).
+            existing = await self._store.messages.by_external_id(
+                inbound.channel_id, inbound.external_id
+            )
+            if existing is not None:
+                return await self._finish(Committed(existing, None, duplicate=True))
             client = await self._find_or_create_client(channel.id, inbound.sender, flush=False)
         reply_to = None
         if inbound.reply_to_external_id:
@@ -178,31 +179,46 @@ class Stream:
             )
             reply_to = quoted.id if quoted else None
         message = _inbound_message(inbound, channel.id, client, reply_to)
+        signer = client
+        stale = False
+
+        def sign(message: Message, conversation: Conversation) -> Message:
+            nonlocal stale
+            told = conversation.client
+            stale = remembered and told.id == signer.id and told != signer.info()
+            if not stale:
+                return message
+            # Changed through another process (pre-chat in a second tab) since we remembered
+            # it; open conversations are told at once (``_refresh_open_conversations``).
+            return message.model_copy(
+                update={"author": message.author.model_copy(update={"name": told.name})}
+            )
+
+        committed: Committed | None = None
 
         async def take_seq(conversation_id: str) -> Conversation | None:
-            return await self._take_seq(conversation_id, message, only_open=True)
+            nonlocal committed
+            committed = await self._commit(
+                message, conversation_id, only_open=True, check_stored=remembered, adjust=sign
+            )
+            return committed.conversation if committed is not None else None
 
-        taken = await take_seq(known_id) if known_id is not None else None
-        if taken is None:
+        if known_id is not None:
+            await take_seq(known_id)
+        if committed is None:
             # The full path: the chat's first message in this process, or its conversation
             # closed. A new conversation must carry the client as stored, not as remembered.
             self._open_chats.drop(thread_id)
             if remembered:
                 client = await self._find_or_create_client(channel.id, inbound.sender, flush=False)
                 message = _inbound_message(inbound, channel.id, client, reply_to)
+                signer = client
                 remembered = False
-            taken, _ = await self._open_conversation(
+            await self._open_conversation(
                 channel, inbound.chat_id, client, inbound.source, claim=take_seq
             )
-        told = taken.client
-        stale = remembered and told.id == client.id and told != client.info()
-        if stale:
-            # Changed through another process (pre-chat in a second tab) since we remembered
-            # it; open conversations are told at once (``_refresh_open_conversations``).
-            message = message.model_copy(
-                update={"author": message.author.model_copy(update={"name": told.name})}
-            )
-        result = await self._store_message(message, taken)
+        assert committed is not None  # _open_conversation raises when it claims none
+        result = await self._finish(committed)
         if not result.duplicate:
             # Only now: the journaled insert made the writes these hints stand for durable.
             self._open_chats.put(thread_id, result.conversation.id)
@@ -355,16 +371,9 @@ class Stream:
     ) -> Appended:
         """Store a staff or system message; public ones are queued for delivery."""
         message_id = new_id()
-        if client_msg_id:
-            external_id = f"cmid:{author.id}:{client_msg_id}"
-            existing = await self._store.messages.by_external_id(
-                conversation.channel.id, external_id
-            )
-            if existing is not None:
-                self._metrics.duplicates.inc()
-                return Appended(existing, conversation, True)
-        else:
-            external_id = f"id:{message_id}"
+        # A repeated send returns the first message: the group commit looks the id up before
+        # it takes a seq (nothing is written before it here).
+        external_id = f"cmid:{author.id}:{client_msg_id}" if client_msg_id else f"id:{message_id}"
         message = Message(
             id=message_id,
             conversation_id=conversation.id,
@@ -382,85 +391,52 @@ class Stream:
             client_msg_id=client_msg_id,
             system=system,
         )
-        return await self._append(message, conversation)
+        return await self._append(message, conversation, check_stored=bool(client_msg_id))
 
-    async def _append(self, message: Message, conversation: Conversation) -> Appended:
-        taken = await self._take_seq(conversation.id, message, only_open=False)
-        if taken is None:
+    async def _append(
+        self, message: Message, conversation: Conversation, *, check_stored: bool = False
+    ) -> Appended:
+        committed = await self._committer.append(
+            message, conversation.id, only_open=False, check_stored=check_stored
+        )
+        if committed is None:
             raise RuntimeError(f"conversation {conversation.id} vanished")
-        return await self._store_message(message, taken)
+        if committed.conversation is None:  # a repeated send, in the conversation it was for
+            committed = Committed(committed.message, conversation, duplicate=True)
+        return await self._finish(committed)
 
-    async def _take_seq(
-        self, conversation_id: str, message: Message, *, only_open: bool
-    ) -> Conversation | None:
-        """The conversation after giving ``message`` the next seq (the one atomic ``$inc``);
-        None if there is no such conversation, or with ``only_open`` if it is closed."""
-        update: dict[str, Any] = {
-            "$inc": {"last_seq": 1, "rev": 1},
-            "$set": {"updated_at": utcnow()},
-        }
-        if not message.hidden and message.direction != Direction.SYSTEM:
-            # The preview people scan in lists: what the client or an operator wrote, not the
-            # line's automatic texts.
-            update["$set"]["last_message"] = _summary(message)
-        if message.direction == Direction.IN:
-            update["$inc"]["unread"] = 1
-        elif message.author.type == AuthorType.OPERATOR and not message.hidden:
-            update["$set"]["unread"] = 0
-        expected: dict[str, Any] = (
-            {"status": {"$ne": ConversationStatus.CLOSED.value}} if only_open else {}
+    async def _commit(
+        self,
+        message: Message,
+        conversation_id: str,
+        *,
+        only_open: bool,
+        check_stored: bool = False,
+        adjust: Adjust | None = None,
+    ) -> Committed | None:
+        """Store ``message`` as the conversation's next (the group commit gives it its seq and
+        writes it, and its outbox row, with the others arriving meanwhile); the outcome with
+        the conversation as it is now, or None when it is gone (or with ``only_open`` closed).
+        A duplicate comes back as the stored message."""
+        committed = await self._committer.append(
+            message, conversation_id, only_open=only_open, check_stored=check_stored, adjust=adjust
         )
-        # Unflushed: the journaled message insert that follows flushes it.
-        return await self._store.conversations.update(
-            conversation_id, expected, update, flush=False
-        )
+        if committed is not None and committed.conversation is None:
+            conversation = await self._conversation(committed.message.conversation_id)
+            committed = Committed(committed.message, conversation, committed.duplicate)
+        return committed
 
-    async def _store_message(self, message: Message, taken: Conversation) -> Appended:
-        """Store ``message`` with the seq ``taken`` (the conversation after ``_take_seq``) gave."""
-        conversation_id = taken.id
-        # Ours is the seq this ``$inc`` returned; a re-read below may see later ones already.
-        seq = taken.last_seq
-        now = utcnow()
-        if (
-            message.author.type == AuthorType.OPERATOR
-            and not message.hidden
-            and taken.first_response_at is None
-        ):
-            taken = (
-                await self._store.conversations.update(
-                    conversation_id,
-                    {"first_response_at": None},
-                    {"$set": {"first_response_at": now}, "$inc": {"rev": 1}},
-                    flush=False,
-                )
-                or taken
-            )
-        message = message.model_copy(update={"seq": seq, "conversation_id": conversation_id})
-        needs_delivery = message.status == MessageStatus.PENDING
-        if needs_delivery:
-            await self._store.outbox.enqueue(
-                OutboxRow(
-                    id=message.id,
-                    channel_id=message.channel_id,
-                    conversation_id=message.conversation_id,
-                    due_at=now,
-                    created_at=now,
-                )
-            )
-        if not await self._store.messages.insert(message):
-            # A concurrent retry of the same platform message won; its seq stands, ours is a gap.
-            if needs_delivery:
-                await self._store.outbox.withdraw(message.id)
-            existing = await self._store.messages.by_external_id(
-                message.channel_id, message.external_id
-            )
-            if existing is None:
-                raise RuntimeError(f"message {message.id} collided with no stored message")
+    async def _finish(self, committed: Committed) -> Appended:
+        """Tell everyone of a message just stored (a duplicate: only count it)."""
+        message = committed.message
+        conversation = committed.conversation
+        if conversation is None:
+            conversation = await self._conversation(message.conversation_id)
+        if committed.duplicate:
             self._metrics.duplicates.inc()
-            return Appended(existing, taken, True)
-        conversation = taken
+            return Appended(message, conversation, True)
         await self._bus.publish(MessageStored(message=message, conversation=conversation))
-        if needs_delivery:
+        if message.status == MessageStatus.PENDING:
             for callback in self._outbox_listeners:
                 callback()
         return Appended(message, conversation)
@@ -534,14 +510,3 @@ def _told(sender: Sender) -> dict[str, Any]:
 def _tells_nothing_new(sender: Sender, client: Client) -> bool:
     """Whether every detail ``sender`` carries is what ``client`` already says."""
     return all(getattr(client, field) == value for field, value in _told(sender).items())
-
-
-def _summary(message: Message) -> dict[str, Any]:
-    """The conversation's ``last_message``, stored as its JSON (``created_at`` a string)."""
-    return LastMessage(
-        id=message.id,
-        direction=message.direction,
-        author=message.author,
-        text=message.text[:200],
-        created_at=message.created_at,
-    ).model_dump(mode="json")

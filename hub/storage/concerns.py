@@ -11,7 +11,8 @@ from pymongo.errors import DuplicateKeyError
 
 Doc = dict[str, Any]
 
-# Messages, outbox rows and conversation state are promises to people: fsync the journal.
+# Messages, outbox rows and conversation state are promises to people: fsync the journal
+# (an outbox row and a message's seq by the journaled insert of the message that follows).
 JOURNALED = WriteConcern(j=True)
 
 # The ingest path's writes before its journaled message insert go without a flush each.
@@ -29,6 +30,18 @@ JOURNALED = WriteConcern(j=True)
 # wait for replication on every write. Anything acknowledged to people by itself (a new
 # conversation, pre-chat details, the message) stays journaled. Repositories take an
 # ``flush=False`` argument on exactly the writes this covers.
+#
+# The group commit (hub/commit.py) leans on the same argument for a whole batch: its seq
+# ``$inc``s (side by side, one per conversation), the ``first_response_at`` stamp and the
+# outbox rows are all acknowledged before the one journaled ``insert_many`` of the messages is
+# sent, so that flush makes them durable with the messages, and no caller is answered before
+# it returns. ``ordered=False`` does not weaken it: the server commits the batch's surviving
+# documents in one transaction with the flush and reports the duplicates per document
+# (SecantusDB: ``insert`` with ``sync=journal`` per chunk of up to 1,000; MongoDB: the write
+# concern of a bulk insert covers every document it wrote). An outbox row is unflushed for the
+# same reason: written before its message, durable no later than it, and an orphan the sender
+# drops when a crash kept the message from being written. A crash mid-batch loses the batch's
+# unflushed suffix along with messages nobody was told are stored.
 UNFLUSHED = WriteConcern(w=1)
 
 

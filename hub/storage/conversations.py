@@ -1,6 +1,7 @@
 """The ``conversations`` collection: the one place conversations are read and written.
 
-Journaled, except the ingest path's seq ``$inc`` (``flush=False``, see hub/storage/concerns.py).
+Journaled, except the seq ``$inc`` of the messages being stored (``take_seqs``, and
+``flush=False``), see hub/storage/concerns.py.
 Reads take a ``Where``, a typed filter, so no caller builds a MongoDB query; writes are the
 conditional update ``hub.conversations.transitions`` makes every change by, plus the insert of a
 new conversation and the one-time give-back of its capacity slot.
@@ -234,6 +235,21 @@ class ConversationStore:
         collection = self._collection if flush else self._unflushed
         doc = await collection.find_one_and_update(
             {"_id": conversation_id, **expected}, update, return_document=ReturnDocument.AFTER
+        )
+        return Conversation.from_doc(doc) if doc else None
+
+    async def take_seqs(
+        self, conversation_id: str, count: int, expected: Doc, update: Doc
+    ) -> Conversation | None:
+        """Give ``count`` messages their seqs at once: one ``$inc`` of ``last_seq`` by
+        ``count`` (with ``update``, if the conversation still matches ``expected``). The
+        conversation as it is now (its ``last_seq`` is the last seq of the range), or None.
+        Unflushed: the journaled insert of those messages follows (hub/storage/concerns.py)."""
+        if count < 1:
+            raise ValueError(f"a seq range of {count} messages")
+        taking = {**update, "$inc": {**update.get("$inc", {}), "last_seq": count}}
+        doc = await self._unflushed.find_one_and_update(
+            {"_id": conversation_id, **expected}, taking, return_document=ReturnDocument.AFTER
         )
         return Conversation.from_doc(doc) if doc else None
 

@@ -12,12 +12,15 @@ from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from hub.models import Message, MessageStatus, utcnow
 from hub.storage.retry import retry_transient
 
 Doc = dict[str, Any]
+
+# The server's code for a unique index violation, per document of a bulk write.
+DUPLICATE_KEY = 11000
 
 
 class MessageStore:
@@ -45,6 +48,28 @@ class MessageStore:
             return False
         return True
 
+    async def insert_all(self, messages: Sequence[Message]) -> list[bool]:
+        """Store ``messages`` with one journaled ``insert_many`` (``ordered=False``: each
+        stands on its own); per message, False when it is a duplicate (its platform id, or its
+        seq, is taken). The journal is flushed once for them all, and the ones stored are
+        durable when this returns even if others were duplicates: the server commits the
+        survivors of an unordered batch (with the flush) and reports the rest per document."""
+        if not messages:
+            return []
+        stored = [True] * len(messages)
+        try:
+            await self._collection.insert_many(
+                [{**m.to_doc(), "search_indexed": False} for m in messages], ordered=False
+            )
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            others = [e for e in errors if e.get("code") != DUPLICATE_KEY]
+            if others or exc.details.get("writeConcernErrors"):
+                raise
+            for error in errors:
+                stored[int(error["index"])] = False
+        return stored
+
     async def get(self, message_id: str) -> Message | None:
         doc = await self._collection.find_one({"_id": message_id})
         return Message.from_doc(doc) if doc else None
@@ -54,6 +79,18 @@ class MessageStore:
             {"channel_id": channel_id, "external_id": external_id}
         )
         return Message.from_doc(doc) if doc else None
+
+    async def by_external_ids(
+        self, channel_id: str, external_ids: Sequence[str]
+    ) -> dict[str, Message]:
+        """The channel's stored messages among ``external_ids`` (one query on the unique
+        index), by external id."""
+        if not external_ids:
+            return {}
+        docs = await self._collection.find(
+            {"channel_id": channel_id, "external_id": {"$in": list(external_ids)}}
+        ).to_list()
+        return {str(d["external_id"]): Message.from_doc(d) for d in docs}
 
     async def edit_text(self, channel_id: str, external_id: str, text: str) -> Message | None:
         """The client edited a message on their platform: the new text, marked edited."""

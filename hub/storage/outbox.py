@@ -1,9 +1,11 @@
 """The ``outbox`` collection: one durable row per outgoing message, from ``pending`` to
-``sent`` or ``failed``. Journaled: a reply the operator saw accepted is never lost. Rows are
-claimed with a lease (a conditional update of ``due_at``), so processes share the work."""
+``sent`` or ``failed``. Journaled (a new row by the journaled insert of its message, which
+follows it): a reply the operator saw accepted is never lost. Rows are claimed with a lease (a
+conditional update of ``due_at``), so processes share the work."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +14,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from hub.models import MessageStatus
+from hub.storage.concerns import UNFLUSHED
 from hub.storage.retry import retry_transient
 
 Doc = dict[str, Any]
@@ -45,6 +48,8 @@ class OutboxRow(BaseModel):
 class OutboxStore:
     def __init__(self, collection: AsyncCollection[Doc]) -> None:
         self._collection = collection
+        # For rows written just before the journaled insert of their messages.
+        self._unflushed = collection.with_options(write_concern=UNFLUSHED)
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
@@ -54,9 +59,23 @@ class OutboxStore:
         sender drops (see hub/outbox.py)."""
         await self._collection.insert_one(row.to_doc())
 
+    async def enqueue_before_messages(self, rows: Sequence[OutboxRow]) -> None:
+        """Write the rows of messages about to be inserted, unflushed (one ``insert_many``):
+        the journaled insert of those messages, which follows, flushes them with it (see
+        ``UNFLUSHED`` in hub/storage/concerns.py). A row is durable no later than its message,
+        so a reply the operator saw accepted is never lost; one whose message a crash kept
+        from being written is an orphan the sender drops, as with ``enqueue``."""
+        if rows:
+            await self._unflushed.insert_many([row.to_doc() for row in rows], ordered=False)
+
     async def withdraw(self, row_id: str) -> None:
         """Drop a row whose message turned out a duplicate (its original has its own row)."""
         await self._collection.delete_one({"_id": row_id})
+
+    async def withdraw_many(self, row_ids: Sequence[str]) -> None:
+        """``withdraw`` for several rows at once."""
+        if row_ids:
+            await self._collection.delete_many({"_id": {"$in": list(row_ids)}})
 
     async def get(self, row_id: str) -> OutboxRow | None:
         doc = await self._collection.find_one({"_id": row_id})
