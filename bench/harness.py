@@ -268,6 +268,17 @@ def add_common(parser: argparse.ArgumentParser, *, runs: int = 1) -> None:
     )
 
 
+def apply_defaults(
+    args: argparse.Namespace, *, quick: dict[str, Any], full: dict[str, Any]
+) -> argparse.Namespace:
+    """Fill the options left unset from ``quick`` (with ``--quick``) or ``full``: a number
+    given on the command line wins."""
+    for name, value in (quick if args.quick else full).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
 def report_figures(report: dict[str, Any], figures: Sequence[Figure], title: str) -> str:
     """Put ``figures`` into ``report`` and return the printed summary."""
     report["figures"] = [f.as_json() for f in figures]

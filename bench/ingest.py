@@ -43,6 +43,7 @@ from bench.harness import (  # noqa: E402
     Figure,
     X,
     add_common,
+    apply_defaults,
     finish_machine,
     machine,
     now_iso,
@@ -363,7 +364,7 @@ async def _scrape_ingest(http: aiohttp.ClientSession, url: str) -> tuple[float, 
     return values["sum"], values["count"]
 
 
-def _cpu_seconds() -> dict[str, float]:
+def cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) used so far by this process and its children by role:
     ``bench`` (this client), ``hub`` (openlines serve), ``mongo`` (SecantusDB)."""
     times = os.times()
@@ -393,19 +394,19 @@ def _per_message(
     return {k: round(v / messages, 2) for k, v in ops.items() if v > 0}
 
 
-async def _opcounters(mongo: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
+async def opcounters(mongo: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
     status = await mongo.admin.command("serverStatus")
     return {k: int(v) for k, v in status.get("opcounters", {}).items()}
 
 
-async def _quiesce(mongo: AsyncMongoClient[dict[str, Any]]) -> float | None:
+async def quiesce(mongo: AsyncMongoClient[dict[str, Any]]) -> float | None:
     """Wait until the hub stops working the database (its event subscribers may still be
     catching up after the sockets went quiet); seconds waited, None if not within TIMEOUT_S."""
     started = time.perf_counter()
-    previous = sum((await _opcounters(mongo)).values())
+    previous = sum((await opcounters(mongo)).values())
     while time.perf_counter() - started < TIMEOUT_S:
         await asyncio.sleep(QUIET_WINDOW_S)
-        current = sum((await _opcounters(mongo)).values())
+        current = sum((await opcounters(mongo)).values())
         if current - previous <= QUIET_OPS:
             return round(time.perf_counter() - started - QUIET_WINDOW_S, 2)
         previous = current
@@ -454,7 +455,7 @@ async def setup_world(
     if run.accept_errors:
         raise BenchError("conversation:accept failed: " + "; ".join(run.accept_errors[:5]))
     per_operator = [sum(1 for o in run.owner.values() if o == op.index) for op in operators]
-    await _quiesce(mongo)  # routing and timers finish reacting to the set-up
+    await quiesce(mongo)  # routing and timers finish reacting to the set-up
     return visitors, operators, per_operator
 
 
@@ -545,18 +546,18 @@ async def bench_hub(
             visitors[0].send_measured(probe, PROBE_MESSAGES, wait_each=True),
             _watchdog(run, probe),
         )
-        await _quiesce(mongo)
+        await quiesce(mongo)
 
         # Measured phase: every visitor at once, K messages each.
         ingest_sum0, ingest_count0 = await _scrape_ingest(http, serve.url)
-        ops_before = await _opcounters(mongo)
-        cpu_before = _cpu_seconds()
+        ops_before = await opcounters(mongo)
+        cpu_before = cpu_seconds()
         phase, wall_s = await closed_loop(run, visitors, args.messages)
-        cpu_after = _cpu_seconds()
-        ops_after = await _opcounters(mongo)
+        cpu_after = cpu_seconds()
+        ops_after = await opcounters(mongo)
         # Deferred work (event subscribers other than the realtime one) may still be queued.
-        drain_s = await _quiesce(mongo)
-        ops_drained = await _opcounters(mongo)
+        drain_s = await quiesce(mongo)
+        ops_drained = await opcounters(mongo)
         ingest_sum1, ingest_count1 = await _scrape_ingest(http, serve.url)
         async with http.get(serve.url + "/healthz?verbose=1") as response:
             health = await response.json()
@@ -566,7 +567,7 @@ async def bench_hub(
         if args.open_loop_s > 0:
             rate = len(phase.received) / wall_s * OPEN_LOOP_SHARE
             opened = await open_loop(run, visitors, rate, args.open_loop_s)
-            await _quiesce(mongo)
+            await quiesce(mongo)
 
     cpu_busy = {  # share of one core during the measured phase
         role: round((cpu_after[role] - cpu_before.get(role, 0.0)) / wall_s * 100)
@@ -682,7 +683,7 @@ async def bench_insert_many(url: str, batches: int, batch_size: int) -> dict[str
 # --- the run ---------------------------------------------------------------------------------
 
 
-def _log_problems(path: Path, limit: int = 20) -> list[str]:
+def log_problems(path: Path, limit: int = 20) -> list[str]:
     """Warnings, errors and whole tracebacks from the serve log; repeats counted, not shown."""
     try:
         lines = path.read_text(errors="replace").splitlines()
@@ -711,7 +712,7 @@ def _log_problems(path: Path, limit: int = 20) -> list[str]:
     return shown[:limit]
 
 
-async def _redis_reachable() -> None:
+async def redis_reachable() -> None:
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
         await asyncio.wait_for(client.ping(), 3)
@@ -724,22 +725,22 @@ async def _redis_reachable() -> None:
         await client.aclose()
 
 
-async def _redis_forget() -> None:
+async def redis_forget(db: str = MONGO_DB) -> None:
     """Drop this bench's stream and consumer groups so runs do not see each other's events."""
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
-        keys = [k async for k in client.scan_iter(f"openlines:{MONGO_DB}:*")]
+        keys = [k async for k in client.scan_iter(f"openlines:{db}:*")]
         if keys:
             await client.delete(*keys)
     finally:
         await client.aclose()
 
 
-def hub_env(mongo_url: str, data_dir: Path, *, redis: bool) -> dict[str, str]:
+def hub_env(mongo_url: str, data_dir: Path, *, redis: bool, db: str = MONGO_DB) -> dict[str, str]:
     """The settings of every bench's ``openlines serve``."""
     env = {
         "OPENLINES_MONGO_URL": mongo_url,
-        "OPENLINES_MONGO_DB": MONGO_DB,
+        "OPENLINES_MONGO_DB": db,
         "OPENLINES_DATA_DIR": str(data_dir),
         "OPENLINES_SECRET_KEY": "bench-secret-key-not-for-production",
         "OPENLINES_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -777,8 +778,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     ok = False
     try:
         if args.redis:
-            await _redis_reachable()
-            await _redis_forget()
+            await redis_reachable()
+            await redis_forget()
         await asyncio.to_thread(mongo.start)
         env = hub_env(mongo.url, tmp / "data", redis=args.redis)
         serve = await ServeProcess(env, serve_log).start()
@@ -788,7 +789,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         exit_code = await serve.stop()
         serve = None
         report["hub"]["serve_exit_code"] = exit_code
-        report["hub"]["serve_log_problems"] = _log_problems(serve_log)
+        report["hub"]["serve_log_problems"] = log_problems(serve_log)
 
         # Baselines against the same (now idle) database server, hub process stopped, through
         # the same URL as the hub (EmbeddedMongo.url: retryWrites=false, as the hub has it).
@@ -833,14 +834,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             with contextlib.suppress(Exception):
                 await serve.stop()
         if not ok:
-            problems = _log_problems(serve_log, limit=40)
+            problems = log_problems(serve_log, limit=40)
             if problems:
                 print("--- serve log (errors and warnings) ---", file=sys.stderr)
                 print("\n".join(problems), file=sys.stderr)
         await asyncio.to_thread(mongo.stop)
         if args.redis:
             with contextlib.suppress(Exception):
-                await _redis_forget()
+                await redis_forget()
         if args.keep:
             print(f"kept {tmp} (serve.log, mongo-home/mongo.log)", file=sys.stderr)
         else:
@@ -1106,16 +1107,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--keep", action="store_true", help="keep the temporary directory (serve and mongo logs)"
     )
     add_common(parser)
-    args = parser.parse_args(argv)
-    # Defaults, and --quick's smaller ones; a number given on the command line wins.
-    quick = {"visitors": 4, "operators": 2, "messages": 5, "open_loop_s": 2.0}
-    full = {"visitors": 20, "operators": 4, "messages": 25, "open_loop_s": 10.0}
-    for name, value in (quick if args.quick else full).items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    if args.insert_many_batches is None:
-        args.insert_many_batches = 2 if args.quick else 10
-    return args
+    return apply_defaults(
+        parser.parse_args(argv),
+        quick={
+            "visitors": 4,
+            "operators": 2,
+            "messages": 5,
+            "open_loop_s": 2.0,
+            "insert_many_batches": 2,
+        },
+        full={
+            "visitors": 20,
+            "operators": 4,
+            "messages": 25,
+            "open_loop_s": 10.0,
+            "insert_many_batches": 10,
+        },
+    )
 
 
 def cli(argv: list[str] | None = None) -> int:
