@@ -399,7 +399,9 @@ async def opcounters(mongo: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
     return {k: int(v) for k, v in status.get("opcounters", {}).items()}
 
 
-async def quiesce(mongo: AsyncMongoClient[dict[str, Any]]) -> float | None:
+async def quiesce(
+    mongo: AsyncMongoClient[dict[str, Any]], quiet_ops: int = QUIET_OPS
+) -> float | None:
     """Wait until the hub stops working the database (its event subscribers may still be
     catching up after the sockets went quiet); seconds waited, None if not within TIMEOUT_S."""
     started = time.perf_counter()
@@ -407,7 +409,7 @@ async def quiesce(mongo: AsyncMongoClient[dict[str, Any]]) -> float | None:
     while time.perf_counter() - started < TIMEOUT_S:
         await asyncio.sleep(QUIET_WINDOW_S)
         current = sum((await opcounters(mongo)).values())
-        if current - previous <= QUIET_OPS:
+        if current - previous <= quiet_ops:
             return round(time.perf_counter() - started - QUIET_WINDOW_S, 2)
         previous = current
     return None
@@ -455,7 +457,8 @@ async def setup_world(
     if run.accept_errors:
         raise BenchError("conversation:accept failed: " + "; ".join(run.accept_errors[:5]))
     per_operator = [sum(1 for o in run.owner.values() if o == op.index) for op in operators]
-    await quiesce(mongo)  # routing and timers finish reacting to the set-up
+    # Routing and timers finish reacting to the set-up (each hub has its own pollers).
+    await quiesce(mongo, QUIET_OPS * len(serve_urls))
     return visitors, operators, per_operator
 
 

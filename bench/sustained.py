@@ -251,7 +251,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--visitors", metavar="N", type=positive, help="widget visitors (20)")
     parser.add_argument("--operators", metavar="M", type=positive, help="operators (4)")
     parser.add_argument(
-        "--messages", metavar="K", type=positive, help="messages per visitor per phase (25)"
+        "--messages", metavar="K", type=positive, help="messages per visitor per phase (10)"
     )
     parser.add_argument("--phases", metavar="P", type=positive, default=8, help="phases (8)")
     parser.add_argument("--redis", action="store_true", help="run the hub on Redis")
@@ -259,7 +259,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return apply_defaults(
         parser.parse_args(argv),
         quick={"visitors": 4, "operators": 2, "messages": 5},
-        full={"visitors": 20, "operators": 4, "messages": 25},
+        full={"visitors": 20, "operators": 4, "messages": 10},
     )
 
 

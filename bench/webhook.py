@@ -286,7 +286,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Telegram webhook answer time of `openlines serve` under load."
     )
     parser.add_argument(
-        "--updates", metavar="U", type=positive, help="updates per back-to-back phase (300)"
+        "--updates", metavar="U", type=positive, help="updates per back-to-back phase (200)"
     )
     parser.add_argument(
         "--open-loop-s", metavar="S", type=float, help="seconds of the open loop (10)"
@@ -296,7 +296,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return apply_defaults(
         parser.parse_args(argv),
         quick={"updates": 20, "open_loop_s": 2.0},
-        full={"updates": 300, "open_loop_s": 10.0},
+        full={"updates": 200, "open_loop_s": 10.0},
     )
 
 
