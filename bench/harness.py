@@ -131,7 +131,7 @@ def median_figures(runs: Sequence[Sequence[Figure]]) -> list[Figure]:
 
 def _median_detail(same: Sequence[Figure]) -> str:
     """Details are "name number unit" pieces; the median of each number across runs."""
-    pieces = [re.split(r"(-?\d+(?:\.\d+)?)", f.detail) for f in same]
+    pieces = [re.split(r"(?<![\w.])(-?\d+(?:\.\d+)?)", f.detail) for f in same]
     if len({len(p) for p in pieces}) != 1:
         return same[0].detail
     out = []
@@ -153,10 +153,14 @@ def _num(value: float | None) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if value else "0"
 
 
-def _range(bounds: tuple[float, float] | None) -> str:
+def _range(bounds: tuple[float, float] | None, form: Callable[[float], str] = _num) -> str:
     if not bounds or bounds[0] == bounds[1]:
         return ""
-    return f" ({_num(bounds[0])}{DASH}{_num(bounds[1])})"
+    return f" ({form(bounds[0])}{DASH}{form(bounds[1])})"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.3f}" if abs(value) < 0.1 else f"{value:.2f}"
 
 
 def markdown_table(figures: Sequence[Figure]) -> str:
@@ -174,7 +178,9 @@ def markdown_table(figures: Sequence[Figure]) -> str:
             if f.baseline is not None
             else f.baseline_label or DASH
         )
-        ratio = f"{_num(f.ratio)}{X}{_range(f.ratio_range)}" if f.ratio is not None else DASH
+        ratio = (
+            f"{_ratio(f.ratio)}{X}{_range(f.ratio_range, _ratio)}" if f.ratio is not None else DASH
+        )
         met = {True: "✓", False: "✗", None: ""}[f.met]
         lines.append(f"| {f.label} | {now} | {baseline} | {ratio} | {f.goal} | {met} |")
     return "\n".join(lines)
