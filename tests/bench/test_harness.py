@@ -3,6 +3,7 @@ carries."""
 
 from __future__ import annotations
 
+from bench.all import figures_of
 from bench.harness import Figure, figures_from_json, markdown_table, median_figures
 
 
@@ -52,3 +53,14 @@ def test_the_table_round_trips_through_json() -> None:
         "| closed-loop ingest | 100 msg/s (90.0–110); ack p50 10.0 ms | raw journaled "
         "`insert_one` 100 /s | 1.00× (0.90–1.10) | ≥ 1.0 | ✓ |"
     )
+
+
+def test_the_suite_takes_a_bench_of_another_format_as_rows_without_goals() -> None:
+    report = {"figures": {"connects_per_s": 1200.5, "close_s": 4, "verdict": True, "x": "y"}}
+    rows = figures_of("sockets", report)
+    assert [(f.key, f.value, f.met) for f in rows] == [
+        ("sockets.connects_per_s", 1200.5, None),
+        ("sockets.close_s", 4, None),
+    ]
+    harness_rows = figures_of("ingest", {"figures": [closed_loop(90, 100).as_json()]})
+    assert harness_rows == [closed_loop(90, 100)]
