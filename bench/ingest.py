@@ -55,7 +55,10 @@ from tests.support.clients import Api, new_msg_id  # noqa: E402
 from tests.support.processes import ServeProcess  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-MONGO_DB = "bench"
+# The hub's database, and with it its Redis keys (``openlines:<db>:*``): one per bench process,
+# because benches of other worktrees share the machine's Redis (a shared stream would hand
+# this run's events to another run's consumers, and each run's clean-up would delete the other's).
+MONGO_DB = f"bench{os.getpid()}"
 BASELINE_DB = "bench_baseline"
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_PASSWORD = "bench admin password"

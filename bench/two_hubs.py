@@ -41,6 +41,7 @@ from bench.harness import (  # noqa: E402
 )
 from bench.ingest import (  # noqa: E402
     CPU_ROLES,
+    MONGO_DB,
     Operator,
     Run,
     Visitor,
@@ -63,7 +64,7 @@ async def measure(
 ) -> dict[str, Any]:
     """``processes`` hubs on one fresh database (and its Redis keys), the closed loop spread
     over them round robin; each hub stopped after."""
-    db = f"bench_hubs{processes}"
+    db = f"{MONGO_DB}_hubs{processes}"
     await redis_forget(db)
     serves: list[ServeProcess] = []
     people: list[Operator | Visitor] = []
