@@ -87,7 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="run these benches only (names as in SUITE)"
     )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: one table of these suite JSONs (a bench in a later one wins)",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.json)
     combined: dict[str, Any] = {"date": now_iso(), "machine": machine(), "benches": {}}
     failed = []
     began = time.monotonic()
@@ -129,6 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(whole suite {combined['run_s']} s)")
     write_json(args.json, combined)
     return 1 if failed else 0
+
+
+def merge(paths: list[Path], out: Path | None) -> int:
+    """One table from several runs of the suite (say, a bench re-run after the rest)."""
+    benches: dict[str, Any] = {}
+    for path in paths:
+        benches.update(json.loads(path.read_text())["benches"])
+    figures = [f for name, report in benches.items() for f in figures_of(name, report)]
+    for name, report in benches.items():
+        if "machine" in report:
+            print(f"{name} ({report.get('date', '?')}): {load_line(report['machine'])}")
+    print(markdown_table(figures))
+    write_json(out, {"benches": benches, "figures": [f.as_json() for f in figures]})
+    return 0
 
 
 if __name__ == "__main__":
