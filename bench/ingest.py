@@ -79,6 +79,9 @@ RATE_PER_IP_MAX = 1_000_000
 # "The hub is idle": at most this many database operations (its pollers, our serverStatus)
 # in this window. Busy, it does hundreds a second.
 QUIET_WINDOW_S = 1.0
+# A serve start imports everything first: seconds on an idle box, over a minute when the
+# machine's load is 13 (other worktrees' tests and benches), as seen on 2026-12-03.
+SERVE_START_S = 240.0
 QUIET_OPS = 8
 
 
@@ -788,7 +791,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await redis_forget()
         await asyncio.to_thread(mongo.start)
         env = hub_env(mongo.url, tmp / "data", redis=args.redis)
-        serve = await ServeProcess(env, serve_log).start()
+        serve = await ServeProcess(env, serve_log).start(SERVE_START_S)
         report["hub"] = await bench_hub(args, serve, mongo.url, people)
         await asyncio.gather(*(p.close() for p in people))
         people.clear()

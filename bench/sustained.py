@@ -41,6 +41,7 @@ from bench.harness import (  # noqa: E402
 )
 from bench.ingest import (  # noqa: E402
     BASELINE_DB,
+    SERVE_START_S,
     Operator,
     Run,
     Visitor,
@@ -166,7 +167,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await redis_forget()
         await asyncio.to_thread(mongo.start)
         serve = ServeProcess(hub_env(mongo.url, tmp / "data", redis=args.redis), serve_log)
-        await serve.start()
+        await serve.start(SERVE_START_S)
         report["phases"] = await hub_phases(args, serve, mongo.url, people)
         await asyncio.gather(*(p.close() for p in people))
         people.clear()

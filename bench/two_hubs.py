@@ -42,6 +42,7 @@ from bench.harness import (  # noqa: E402
 from bench.ingest import (  # noqa: E402
     CPU_ROLES,
     MONGO_DB,
+    SERVE_START_S,
     Operator,
     Run,
     Visitor,
@@ -74,7 +75,7 @@ async def measure(
         await mongo.drop_database(db)
         for number in range(processes):  # one after the other: the first seeds the admin
             env = hub_env(mongo_url, tmp / f"data-{processes}-{number}", redis=True, db=db)
-            serves.append(await ServeProcess(env, logs[number]).start())
+            serves.append(await ServeProcess(env, logs[number]).start(SERVE_START_S))
         run = Run()
         async with aiohttp.ClientSession() as http:
             visitors, _, per_operator = await setup_world(

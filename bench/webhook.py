@@ -46,6 +46,7 @@ from bench.ingest import (  # noqa: E402
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     OPEN_LOOP_SHARE,
+    SERVE_START_S,
     TIMEOUT_S,
     bench_insert,
     hub_env,
@@ -183,7 +184,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "OPENLINES_PUBLIC_URL": PUBLIC_URL,
             "OPENLINES_ALLOW_PRIVATE_URLS": "true",  # the fake Bot API is on 127.0.0.1
         }
-        serve = await ServeProcess(env, serve_log).start()
+        serve = await ServeProcess(env, serve_log).start(SERVE_START_S)
         async with aiohttp.ClientSession() as http:
             admin = await Api(serve.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
             line = await admin.create_line(name="Bench webhook")
