@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             code = subprocess.call(command, cwd=REPO)
             print(f"=== {name}: exit {code} in {time.monotonic() - started:.0f} s", flush=True)
-            if not out.exists():  # a bench that misses a goal may exit 1 with its figures
+            # A bench exits 1 with figures when some of its runs failed (or a goal was missed).
+            if not out.exists():
                 failed.append(name)
                 combined["benches"][name] = {"exit_code": code}
                 continue
@@ -133,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"OpenLines benchmarks, {now_iso()}: median of {args.runs} run(s) each")
     print(load_line(combined["machine"]))
     print(markdown_table(figures))
+    partial = [n for n, r in combined["benches"].items() if r.get("failed_runs")]
+    for name in partial:
+        print(f"{name}: {len(combined['benches'][name]['failed_runs'])} run(s) failed:")
+        print("\n".join(f"  {f}" for f in combined["benches"][name]["failed_runs"]))
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
     print(f"(whole suite {combined['run_s']} s)")

@@ -329,7 +329,9 @@ def run_cli(
     title: str,
 ) -> int:
     """``--runs`` whole runs, each printed; then the figures (medians) and ``--json``.
-    Exit 0 with figures, 1 when the hub misbehaved, 130 when interrupted."""
+    A run that fails (the hub misbehaved) is reported and the others go on: the figures are
+    the medians of the runs that completed, and the exit code is 1. Exit 0 when every run
+    completed; 1 with none (no figures); 130 when interrupted."""
     began = time.monotonic()
 
     async def guarded() -> dict[str, Any]:
@@ -339,6 +341,7 @@ def run_cli(
         return await one_run()
 
     reports = []
+    failures = []
     for number in range(args.runs):
         if args.runs > 1:
             print(f"--- {title}: run {number + 1} of {args.runs}", flush=True)
@@ -346,12 +349,15 @@ def run_cli(
             report = asyncio.run(guarded())
         except RuntimeError as exc:  # BenchError, or a serve process that did not start
             print(f"bench failed: {exc}", file=sys.stderr)
-            return 1
+            failures.append(f"run {number + 1}: {exc}")
+            continue
         except (KeyboardInterrupt, asyncio.CancelledError):
             print("bench interrupted", file=sys.stderr)
             return 130
         print(render(report), flush=True)
         reports.append(report)
+    if not reports:
+        return 1
     combined = dict(reports[0])
     if len(reports) > 1:
         combined["machine"] = dict(reports[0]["machine"])
@@ -362,8 +368,11 @@ def run_cli(
         )
         combined["runs"] = reports
     combined["run_s"] = round(time.monotonic() - began, 1)
+    combined["failed_runs"] = failures
     print()
     print(report_figures(combined, median_figures([figures(r) for r in reports]), title))
+    for failure in failures:
+        print(f"FAILED {failure}")
     print(f"(whole run {combined['run_s']} s)")
     write_json(args.json, combined)
-    return 0
+    return 1 if failures else 0
