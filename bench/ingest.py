@@ -1,11 +1,14 @@
 """End-to-end ingest benchmark: visitor send -> stored in MongoDB -> event bus -> operator socket.
 
 Runs a real ``openlines serve`` against an embedded SecantusDB, drives it with N widget visitors
-and M operators over Socket.IO, and compares the result with a raw ``insert_one`` baseline
-measured in the same run against the same database server. See docs/performance.md.
+and M operators over Socket.IO (a probe, the closed loop, then an open loop at half of the
+closed loop's throughput), and compares the result with raw ``insert_one`` and ``insert_many``
+baselines measured in the same run against the same database server. Its simulated people and
+phases serve the other benches too (sustained.py, two_hubs.py). See docs/performance.md.
 
     .venv/bin/python bench/ingest.py [--visitors N] [--operators M] [--messages K]
-                                     [--redis] [--json PATH] [--keep]
+                                     [--open-loop-s S] [--insert-many-batches B]
+                                     [--redis] [--json PATH] [--keep] [--quick] [--runs R]
 """
 
 from __future__ import annotations
@@ -79,10 +82,10 @@ RATE_PER_IP_MAX = 1_000_000
 # "The hub is idle": at most this many database operations (its pollers, our serverStatus)
 # in this window. Busy, it does hundreds a second.
 QUIET_WINDOW_S = 1.0
+QUIET_OPS = 8
 # A serve start imports everything first: seconds on an idle box, over a minute when the
 # machine's load is 13 (other worktrees' tests and benches), as seen on 2026-12-03.
 SERVE_START_S = 240.0
-QUIET_OPS = 8
 
 
 # --- the simulated people --------------------------------------------------------------------
