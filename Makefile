@@ -59,9 +59,13 @@ test: install
 	$(BIN)/python -m pytest -q -m "processes and not serial" -n 2 --dist worksteal
 	$(BIN)/python -m pytest -q -m serial
 
+# Every bench under bench/ (bench/all.py finds them), medians of 3, one table of figures;
+# make bench BENCH_JSON=/tmp/bench.json writes every figure, BENCH_ARGS="--quick" a smoke run.
+BENCH_JSON ?=
+BENCH_ARGS ?=
 bench: install
 	scripts/test-services.sh
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/all.py $(if $(BENCH_JSON),--json $(BENCH_JSON)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,11 +1,14 @@
 """End-to-end ingest benchmark: visitor send -> stored in MongoDB -> event bus -> operator socket.
 
 Runs a real ``openlines serve`` against an embedded SecantusDB, drives it with N widget visitors
-and M operators over Socket.IO, and compares the result with a raw ``insert_one`` baseline
-measured in the same run against the same database server. See docs/performance.md.
+and M operators over Socket.IO (a probe, the closed loop, then an open loop at half of the
+closed loop's throughput), and compares the result with raw ``insert_one`` and ``insert_many``
+baselines measured in the same run against the same database server. Its simulated people and
+phases serve the other benches too (sustained.py, two_hubs.py). See docs/performance.md.
 
     .venv/bin/python bench/ingest.py [--visitors N] [--operators M] [--messages K]
-                                     [--redis] [--json PATH] [--keep]
+                                     [--open-loop-s S] [--insert-many-batches B]
+                                     [--redis] [--json PATH] [--keep] [--quick] [--runs R]
 """
 
 from __future__ import annotations
@@ -13,20 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
-import json
-import math
 import os
-import platform
+import random
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +41,27 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.harness import (  # noqa: E402
+    BenchError,
+    Figure,
+    X,
+    add_common,
+    apply_defaults,
+    finish_machine,
+    machine,
+    now_iso,
+    positive,
+    run_cli,
+    summary_ms,
+)
 from tests.support.clients import Api, new_msg_id  # noqa: E402
 from tests.support.processes import ServeProcess  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-MONGO_DB = "bench"
+# The hub's database, and with it its Redis keys (``openlines:<db>:*``): one per bench process,
+# because benches of other worktrees share the machine's Redis (a shared stream would hand
+# this run's events to another run's consumers, and each run's clean-up would delete the other's).
+MONGO_DB = f"bench{os.getpid()}"
 BASELINE_DB = "bench_baseline"
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_PASSWORD = "bench admin password"
@@ -59,37 +73,19 @@ BASELINE_WARMUP = 20
 # Sent one at a time (each awaited at the operator) before the measured phase.
 PROBE_MESSAGES = 20
 CPU_ROLES = ("hub", "mongo", "bench")
-UNLIMITED = 1_000_000_000
+# The open loop sends at this share of the closed-loop throughput measured in the same run.
+OPEN_LOOP_SHARE = 0.5
+INSERT_MANY_BATCH = 1000
+# The settings' ceilings (hub/settings.py) per 10 s window: far above what the bench sends.
+RATE_PER_VISITOR_MAX = 100_000
+RATE_PER_IP_MAX = 1_000_000
 # "The hub is idle": at most this many database operations (its pollers, our serverStatus)
 # in this window. Busy, it does hundreds a second.
 QUIET_WINDOW_S = 1.0
 QUIET_OPS = 8
-
-
-class BenchError(RuntimeError):
-    """The hub misbehaved (or did not answer in time): the run has no valid figures."""
-
-
-# --- figures ---------------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    """Nearest-rank percentile (no interpolation), in the unit of ``samples``."""
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
-def summary_ms(samples_s: list[float]) -> dict[str, float]:
-    ms = [s * 1000 for s in samples_s]
-    return {
-        "p50_ms": round(percentile(ms, 50), 2),
-        "p99_ms": round(percentile(ms, 99), 2),
-        "max_ms": round(max(ms), 2) if ms else float("nan"),
-        "mean_ms": round(sum(ms) / len(ms), 2) if ms else float("nan"),
-    }
+# A serve start imports everything first: seconds on an idle box, over a minute when the
+# machine's load is 13 (other worktrees' tests and benches), as seen on 2026-12-03.
+SERVE_START_S = 240.0
 
 
 # --- the simulated people --------------------------------------------------------------------
@@ -301,6 +297,14 @@ class Visitor:
                     poll_s=0.002,
                 )
 
+    async def send_one(self, phase: Phase) -> None:
+        """One message, without waiting for earlier ones (the open loop)."""
+        text = new_msg_id()
+        started = time.perf_counter()
+        phase.sent[text] = Sent(self.index, self.conversation_id, started)
+        await self.send(text)
+        phase.acks.append(time.perf_counter() - started)
+
     async def close(self) -> None:
         await _disconnect(self.sio)
 
@@ -369,7 +373,7 @@ async def _scrape_ingest(http: aiohttp.ClientSession, url: str) -> tuple[float, 
     return values["sum"], values["count"]
 
 
-def _cpu_seconds() -> dict[str, float]:
+def cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) used so far by this process and its children by role:
     ``bench`` (this client), ``hub`` (openlines serve), ``mongo`` (SecantusDB)."""
     times = os.times()
@@ -399,23 +403,133 @@ def _per_message(
     return {k: round(v / messages, 2) for k, v in ops.items() if v > 0}
 
 
-async def _opcounters(mongo: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
+async def opcounters(mongo: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]:
     status = await mongo.admin.command("serverStatus")
     return {k: int(v) for k, v in status.get("opcounters", {}).items()}
 
 
-async def _quiesce(mongo: AsyncMongoClient[dict[str, Any]]) -> float | None:
+async def quiesce(
+    mongo: AsyncMongoClient[dict[str, Any]], quiet_ops: int = QUIET_OPS
+) -> float | None:
     """Wait until the hub stops working the database (its event subscribers may still be
     catching up after the sockets went quiet); seconds waited, None if not within TIMEOUT_S."""
     started = time.perf_counter()
-    previous = sum((await _opcounters(mongo)).values())
+    previous = sum((await opcounters(mongo)).values())
     while time.perf_counter() - started < TIMEOUT_S:
         await asyncio.sleep(QUIET_WINDOW_S)
-        current = sum((await _opcounters(mongo)).values())
-        if current - previous <= QUIET_OPS:
+        current = sum((await opcounters(mongo)).values())
+        if current - previous <= quiet_ops:
             return round(time.perf_counter() - started - QUIET_WINDOW_S, 2)
         previous = current
     return None
+
+
+async def setup_world(
+    serve_urls: list[str],
+    mongo: AsyncMongoClient[dict[str, Any]],
+    http: aiohttp.ClientSession,
+    run: Run,
+    people: list[Operator | Visitor],
+    *,
+    visitors_n: int,
+    operators_n: int,
+) -> tuple[list[Visitor], list[Operator], list[int]]:
+    """Operators online, one widget visitor per conversation, each conversation accepted by
+    one operator; then wait until the hub is idle. People are spread round robin over
+    ``serve_urls`` (two hubs on Redis: bench/two_hubs.py)."""
+    admin = await Api(serve_urls[0], http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    staff = [await admin.create_user("operator") for _ in range(operators_n)]
+    line = await admin.create_line(
+        name="Bench",
+        operators=[api.user["id"] for api in staff if api.user],
+        max_active_per_operator=0,
+    )
+    widget = await admin.create_channel(line["id"], "widget", {"title": "Bench"})
+
+    def url(index: int) -> str:
+        return serve_urls[index % len(serve_urls)]
+
+    operators = [Operator(i, api.token or "", run) for i, api in enumerate(staff)]
+    people.extend(operators)
+    await asyncio.gather(*(op.connect(url(op.index)) for op in operators))
+    visitors = [Visitor(i, run) for i in range(visitors_n)]
+    people.extend(visitors)
+    await asyncio.gather(*(v.connect(url(v.index), widget["key"]) for v in visitors))
+
+    # Set-up: one first message per visitor opens its conversation; an operator takes it.
+    await asyncio.gather(*(v.open_conversation() for v in visitors))
+    await _until(
+        lambda: run.accept_errors or all(v.conversation_id in run.owner for v in visitors),
+        f"all {len(visitors)} conversations to be accepted",
+    )
+    await _until(lambda: not any(op.accepts for op in operators), "accept calls to settle")
+    if run.accept_errors:
+        raise BenchError("conversation:accept failed: " + "; ".join(run.accept_errors[:5]))
+    per_operator = [sum(1 for o in run.owner.values() if o == op.index) for op in operators]
+    # Routing and timers finish reacting to the set-up (each hub has its own pollers).
+    await quiesce(mongo, QUIET_OPS * len(serve_urls))
+    return visitors, operators, per_operator
+
+
+async def closed_loop(run: Run, visitors: list[Visitor], messages: int) -> tuple[Phase, float]:
+    """Every visitor at once, ``messages`` each, each send after the previous ack; the phase
+    and its wall time (start to the last delivery)."""
+    phase = run.phase = Phase(expected=len(visitors) * messages)
+    started = time.perf_counter()
+
+    async def measured() -> None:
+        await asyncio.gather(*(v.send_measured(phase, messages) for v in visitors))
+        await phase.all_received.wait()
+
+    await _first_of(measured(), _watchdog(run, phase))
+    return phase, max(phase.received.values()) - started
+
+
+async def open_loop(
+    run: Run, visitors: list[Visitor], rate_per_s: float, duration_s: float
+) -> dict[str, Any]:
+    """Poisson arrivals at ``rate_per_s`` for ``duration_s``, each sent without waiting for
+    any earlier ack (visitors taken in turn): latency as a steady arrival rate sees it, with
+    no coordinated omission from a sender that waits."""
+    rng = random.Random(16)
+    schedule, at = [], 0.0
+    while True:
+        at += rng.expovariate(rate_per_s)
+        if at > duration_s:
+            break
+        schedule.append(at)
+    phase = run.phase = Phase(expected=len(schedule))
+    late: list[float] = []  # how far behind its schedule each send started (a busy client)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def arrivals() -> None:
+        started = time.perf_counter()
+        for index, due in enumerate(schedule):
+            delay = started + due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            late.append(max(0.0, -delay))
+            task = asyncio.create_task(visitors[index % len(visitors)].send_one(phase))
+            tasks.add(task)
+        await asyncio.gather(*tasks)
+        await phase.all_received.wait()
+
+    try:
+        await _first_of(arrivals(), _watchdog(run, phase))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return {
+        "rate_per_s": round(rate_per_s, 1),
+        "duration_s": duration_s,
+        "messages": len(phase.received),
+        "end_to_end": summary_ms(phase.latencies()),
+        "ack": summary_ms(phase.acks),
+        "sender_behind_schedule": summary_ms(late),
+        "duplicates": phase.duplicates,
+        "leaked_to_other_operators": phase.leaked,
+    }
 
 
 async def bench_hub(
@@ -428,33 +542,15 @@ async def bench_hub(
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     async with aiohttp.ClientSession() as http, contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(mongo.close)
-        admin = await Api(serve.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        staff = [await admin.create_user("operator") for _ in range(args.operators)]
-        line = await admin.create_line(
-            name="Bench",
-            operators=[api.user["id"] for api in staff if api.user],
-            max_active_per_operator=0,
+        visitors, _, per_operator = await setup_world(
+            [serve.url],
+            mongo,
+            http,
+            run,
+            people,
+            visitors_n=args.visitors,
+            operators_n=args.operators,
         )
-        widget = await admin.create_channel(line["id"], "widget", {"title": "Bench"})
-
-        operators = [Operator(i, api.token or "", run) for i, api in enumerate(staff)]
-        people.extend(operators)
-        await asyncio.gather(*(op.connect(serve.url) for op in operators))
-        visitors = [Visitor(i, run) for i in range(args.visitors)]
-        people.extend(visitors)
-        await asyncio.gather(*(v.connect(serve.url, widget["key"]) for v in visitors))
-
-        # Set-up: one first message per visitor opens its conversation; an operator takes it.
-        await asyncio.gather(*(v.open_conversation() for v in visitors))
-        await _until(
-            lambda: run.accept_errors or all(v.conversation_id in run.owner for v in visitors),
-            f"all {len(visitors)} conversations to be accepted",
-        )
-        await _until(lambda: not any(op.accepts for op in operators), "accept calls to settle")
-        if run.accept_errors:
-            raise BenchError("conversation:accept failed: " + "; ".join(run.accept_errors[:5]))
-        per_operator = [sum(1 for o in run.owner.values() if o == op.index) for op in operators]
-        await _quiesce(mongo)  # routing and timers finish reacting to the set-up
 
         # Probe: one visitor, one message in flight at a time: the hub's service time.
         probe = run.phase = Phase(expected=PROBE_MESSAGES)
@@ -462,31 +558,29 @@ async def bench_hub(
             visitors[0].send_measured(probe, PROBE_MESSAGES, wait_each=True),
             _watchdog(run, probe),
         )
-        await _quiesce(mongo)
+        await quiesce(mongo)
 
         # Measured phase: every visitor at once, K messages each.
-        phase = run.phase = Phase(expected=args.visitors * args.messages)
         ingest_sum0, ingest_count0 = await _scrape_ingest(http, serve.url)
-        ops_before = await _opcounters(mongo)
-        cpu_before = _cpu_seconds()
-        started = time.perf_counter()
-
-        async def measured() -> None:
-            await asyncio.gather(*(v.send_measured(phase, args.messages) for v in visitors))
-            await phase.all_received.wait()
-
-        await _first_of(measured(), _watchdog(run, phase))
-        finished = max(phase.received.values())
-        cpu_after = _cpu_seconds()
-        ops_after = await _opcounters(mongo)
+        ops_before = await opcounters(mongo)
+        cpu_before = cpu_seconds()
+        phase, wall_s = await closed_loop(run, visitors, args.messages)
+        cpu_after = cpu_seconds()
+        ops_after = await opcounters(mongo)
         # Deferred work (event subscribers other than the realtime one) may still be queued.
-        drain_s = await _quiesce(mongo)
-        ops_drained = await _opcounters(mongo)
+        drain_s = await quiesce(mongo)
+        ops_drained = await opcounters(mongo)
         ingest_sum1, ingest_count1 = await _scrape_ingest(http, serve.url)
         async with http.get(serve.url + "/healthz?verbose=1") as response:
             health = await response.json()
 
-    wall_s = finished - started
+        # Open loop at half of the throughput just measured.
+        opened = None
+        if args.open_loop_s > 0:
+            rate = len(phase.received) / wall_s * OPEN_LOOP_SHARE
+            opened = await open_loop(run, visitors, rate, args.open_loop_s)
+            await quiesce(mongo)
+
     cpu_busy = {  # share of one core during the measured phase
         role: round((cpu_after[role] - cpu_before.get(role, 0.0)) / wall_s * 100)
         for role in cpu_after
@@ -515,6 +609,7 @@ async def bench_hub(
         "probe_messages": PROBE_MESSAGES,
         "probe_end_to_end": summary_ms(probe.latencies()),
         "probe_ack": summary_ms(probe.acks),
+        "open_loop": opened,
         "conversations_per_operator": per_operator,
         "accept_already_taken": run.already_taken,
         "accept_not_found": run.accept_not_found,
@@ -559,38 +654,48 @@ async def bench_insert(url: str, count: int, *, journaled: bool) -> dict[str, An
         await client.close()
 
 
+async def bench_insert_many(url: str, batches: int, batch_size: int) -> dict[str, Any]:
+    """Journaled ``insert_many`` of ``batch_size`` documents, one batch after another: what
+    one journal flush per batch buys on this server (the ceiling for group commit)."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+    try:
+        collection = client[BASELINE_DB].get_collection(
+            "insert_many", write_concern=WriteConcern(j=True)
+        )
+        conversation_id = new_msg_id()[:24]
+
+        def batch(first: int) -> list[dict[str, Any]]:
+            at = datetime.now(UTC)
+            return [
+                {"c": conversation_id, "s": first + n, "t": new_msg_id(), "at": at}
+                for n in range(batch_size)
+            ]
+
+        await collection.insert_many(batch(-batch_size))  # warm-up, not counted
+        samples = []
+        started = time.perf_counter()
+        for number in range(batches):
+            docs = batch(number * batch_size)
+            before = time.perf_counter()
+            await collection.insert_many(docs)
+            samples.append(time.perf_counter() - before)
+        wall_s = time.perf_counter() - started
+        await client.drop_database(BASELINE_DB)
+        return {
+            "batches": batches,
+            "batch_size": batch_size,
+            "wall_s": round(wall_s, 3),
+            "docs_per_s": round(batches * batch_size / wall_s, 1),
+            "batch": summary_ms(samples),
+        }
+    finally:
+        await client.close()
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
-def _versions() -> dict[str, str]:
-    found = {}
-    for dist in ("openlines", "pymongo", "SecantusDB", "python-socketio", "aiohttp", "redis"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            found[dist] = metadata.version(dist)
-    return found
-
-
-def _cpu_pressure() -> float | None:
-    """Linux PSI ``some avg10``: % of the last 10 s that runnable tasks waited for a CPU.
-    Near 0 on a quiet box; other work on the machine shows up here first."""
-    try:
-        first = Path("/proc/pressure/cpu").read_text().splitlines()[0]
-    except (OSError, IndexError):
-        return None
-    match = re.search(r"avg10=([\d.]+)", first)
-    return float(match.group(1)) if match else None
-
-
-def _source_digest() -> str:
-    """A short fingerprint of the product code measured (the tree has no commit to name)."""
-    digest = hashlib.sha256()
-    for package in ("hub", "routing", "widget", "operators_ui", "channels", "crm_bridge"):
-        for path in sorted((REPO / package).rglob("*.py")):
-            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _log_problems(path: Path, limit: int = 20) -> list[str]:
+def log_problems(path: Path, limit: int = 20) -> list[str]:
     """Warnings, errors and whole tracebacks from the serve log; repeats counted, not shown."""
     try:
         lines = path.read_text(errors="replace").splitlines()
@@ -619,7 +724,7 @@ def _log_problems(path: Path, limit: int = 20) -> list[str]:
     return shown[:limit]
 
 
-async def _redis_reachable() -> None:
+async def redis_reachable() -> None:
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
         await asyncio.wait_for(client.ping(), 3)
@@ -632,36 +737,49 @@ async def _redis_reachable() -> None:
         await client.aclose()
 
 
-async def _redis_forget() -> None:
+async def redis_forget(db: str = MONGO_DB) -> None:
     """Drop this bench's stream and consumer groups so runs do not see each other's events."""
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
-        keys = [k async for k in client.scan_iter(f"openlines:{MONGO_DB}:*")]
+        keys = [k async for k in client.scan_iter(f"openlines:{db}:*")]
         if keys:
             await client.delete(*keys)
     finally:
         await client.aclose()
 
 
+def hub_env(mongo_url: str, data_dir: Path, *, redis: bool, db: str = MONGO_DB) -> dict[str, str]:
+    """The settings of every bench's ``openlines serve``."""
+    env = {
+        "OPENLINES_MONGO_URL": mongo_url,
+        "OPENLINES_MONGO_DB": db,
+        "OPENLINES_DATA_DIR": str(data_dir),
+        "OPENLINES_SECRET_KEY": "bench-secret-key-not-for-production",
+        "OPENLINES_ADMIN_EMAIL": ADMIN_EMAIL,
+        "OPENLINES_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "OPENLINES_LOG_LEVEL": "WARNING",
+        # Every simulated visitor shares 127.0.0.1 and types faster than a person: lift the
+        # widget's per-visitor and per-IP send limits (the check itself still runs).
+        "OPENLINES_WIDGET_RATE_MESSAGES": str(RATE_PER_VISITOR_MAX),
+        "OPENLINES_WIDGET_RATE_IP_MESSAGES": str(RATE_PER_IP_MAX),
+    }
+    if redis:
+        env["OPENLINES_REDIS_URL"] = REDIS_URL
+    return env
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "nproc": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "versions": _versions(),
-            "source_digest": _source_digest(),
-            # Everything (hub, SecantusDB, this client) shares these cores: a busy box skews it.
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-            "cpu_pressure_avg10_at_start": _cpu_pressure(),
-        },
+        "date": now_iso(),
+        "machine": machine(),
         "params": {
             "visitors": args.visitors,
             "operators": args.operators,
             "messages_per_visitor": args.messages,
             "total_messages": args.visitors * args.messages,
             "bus": "redis" if args.redis else "in-memory",
+            "open_loop_s": args.open_loop_s,
+            "insert_many": f"{args.insert_many_batches} x {INSERT_MANY_BATCH}",
         },
     }
     tmp = Path(tempfile.mkdtemp(prefix="openlines-bench-"))
@@ -672,37 +790,27 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     ok = False
     try:
         if args.redis:
-            await _redis_reachable()
-            await _redis_forget()
+            await redis_reachable()
+            await redis_forget()
         await asyncio.to_thread(mongo.start)
-        env = {
-            "OPENLINES_MONGO_URL": mongo.url,
-            "OPENLINES_MONGO_DB": MONGO_DB,
-            "OPENLINES_DATA_DIR": str(tmp / "data"),
-            "OPENLINES_SECRET_KEY": "bench-secret-key-not-for-production",
-            "OPENLINES_ADMIN_EMAIL": ADMIN_EMAIL,
-            "OPENLINES_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "OPENLINES_LOG_LEVEL": "WARNING",
-            # Every simulated visitor shares 127.0.0.1 and types faster than a person: lift the
-            # widget's per-visitor and per-IP send limits (the check itself still runs).
-            "OPENLINES_WIDGET_RATE_MESSAGES": str(UNLIMITED),
-            "OPENLINES_WIDGET_RATE_IP_MESSAGES": str(UNLIMITED),
-        }
-        if args.redis:
-            env["OPENLINES_REDIS_URL"] = REDIS_URL
-        serve = await ServeProcess(env, serve_log).start()
+        env = hub_env(mongo.url, tmp / "data", redis=args.redis)
+        serve = await ServeProcess(env, serve_log).start(SERVE_START_S)
         report["hub"] = await bench_hub(args, serve, mongo.url, people)
         await asyncio.gather(*(p.close() for p in people))
         people.clear()
         exit_code = await serve.stop()
         serve = None
         report["hub"]["serve_exit_code"] = exit_code
-        report["hub"]["serve_log_problems"] = _log_problems(serve_log)
+        report["hub"]["serve_log_problems"] = log_problems(serve_log)
 
-        # Baselines against the same (now idle) database server, hub process stopped.
+        # Baselines against the same (now idle) database server, hub process stopped, through
+        # the same URL as the hub (EmbeddedMongo.url: retryWrites=false, as the hub has it).
         total = args.visitors * args.messages
         report["baseline_journaled"] = await bench_insert(mongo.url, total, journaled=True)
         report["baseline_default"] = await bench_insert(mongo.url, total, journaled=False)
+        report["baseline_insert_many"] = await bench_insert_many(
+            mongo.url, args.insert_many_batches, INSERT_MANY_BATCH
+        )
         hub = report["hub"]
         raw = report["baseline_journaled"]
         report["ratios"] = {
@@ -715,18 +823,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "hub_probe_p50_over_raw_j_insert_p50": round(
                 hub["probe_end_to_end"]["p50_ms"] / raw["insert"]["p50_ms"], 1
             ),
+            "hub_msgs_per_s_over_raw_insert_many_docs_per_s": round(
+                hub["msgs_per_s"] / report["baseline_insert_many"]["docs_per_s"], 4
+            ),
         }
+        if hub["open_loop"]:
+            report["ratios"]["open_loop_p99_over_raw_j_insert_p99"] = round(
+                hub["open_loop"]["end_to_end"]["p99_ms"] / raw["insert"]["p99_ms"], 2
+            )
         # What the hub asks of the database per second, against what one client gets raw.
         hub_ops = sum(hub["db_ops_per_message_incl_deferred"].values()) * hub["msgs_per_s"]
         report["ratios"]["hub_db_ops_per_s_over_raw_j_inserts_per_s"] = round(
             hub_ops / raw["inserts_per_s"], 2
         )
         hub["db_ops_per_s"] = round(hub_ops, 1)
-        report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-        report["machine"]["cpu_pressure_avg10_at_end"] = _cpu_pressure()
-        report["machine"]["source_changed_during_run"] = (
-            _source_digest() != report["machine"]["source_digest"]
-        )
+        finish_machine(report["machine"])
         ok = True
         return report
     finally:
@@ -735,18 +846,83 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             with contextlib.suppress(Exception):
                 await serve.stop()
         if not ok:
-            problems = _log_problems(serve_log, limit=40)
+            problems = log_problems(serve_log, limit=40)
             if problems:
                 print("--- serve log (errors and warnings) ---", file=sys.stderr)
                 print("\n".join(problems), file=sys.stderr)
         await asyncio.to_thread(mongo.stop)
         if args.redis:
             with contextlib.suppress(Exception):
-                await _redis_forget()
+                await redis_forget()
         if args.keep:
             print(f"kept {tmp} (serve.log, mongo-home/mongo.log)", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def figures(report: dict[str, Any], *, redis: bool) -> list[Figure]:
+    """The issue's rows this run gives (docs/performance.md)."""
+    hub, raw = report["hub"], report["baseline_journaled"]
+    many = report["baseline_insert_many"]
+    tag = "redis" if redis else "memory"
+    where = " with `--redis`" if redis else ", in-memory bus"
+    found = [
+        Figure(
+            key=f"ingest.{tag}.closed_loop",
+            label=f"closed-loop ingest{where}",
+            value=hub["msgs_per_s"],
+            unit="msg/s",
+            baseline_label="raw journaled `insert_one`",
+            baseline=raw["inserts_per_s"],
+            baseline_unit="/s",
+            goal=f"≥ 0.9{X}" if redis else f"≥ 1.0{X}",
+            ratio_at_least=0.9 if redis else 1.0,
+            detail=f"ack p50 {hub['ack']['p50_ms']:.1f} ms, "
+            f"e2e p50 {hub['end_to_end']['p50_ms']:.1f} ms",
+        ),
+        Figure(
+            key=f"ingest.{tag}.vs_insert_many",
+            label=f"closed-loop ingest{where} vs raw `insert_many`",
+            value=hub["msgs_per_s"],
+            unit="msg/s",
+            baseline_label=f"journaled `insert_many` ({many['batch_size']} per batch)",
+            baseline=many["docs_per_s"],
+            baseline_unit="docs/s",
+            goal=f"≥ 0.3{X}",
+            ratio_at_least=0.3,
+        ),
+    ]
+    opened = hub["open_loop"]
+    if opened:
+        found.append(
+            Figure(
+                key=f"ingest.{tag}.open_loop_p99",
+                label=f"open loop at half of max{where}, end-to-end p99",
+                value=opened["end_to_end"]["p99_ms"],
+                unit="ms",
+                baseline_label="raw journaled insert p99",
+                baseline=raw["insert"]["p99_ms"],
+                baseline_unit="ms",
+                goal=f"≤ 3{X}",
+                ratio_at_most=3.0,
+                detail=f"p50 {opened['end_to_end']['p50_ms']:.1f} ms, ack p50 "
+                f"{opened['ack']['p50_ms']:.1f} / p99 {opened['ack']['p99_ms']:.1f} ms at "
+                f"{opened['rate_per_s']} msg/s",
+            )
+        )
+        # Issue 16 point 3: delivery within 5 ms of the ack (p50), at half load.
+        lag = opened["end_to_end"]["p50_ms"] - opened["ack"]["p50_ms"]
+        found.append(
+            Figure(
+                key=f"ingest.{tag}.delivery_lag_p50",
+                label=f"delivery lag behind the ack at half load{where}, p50",
+                value=round(lag, 2),
+                unit="ms",
+                goal="≤ 5 ms",
+                value_at_most=5.0,
+            )
+        )
+    return found
 
 
 def render(report: dict[str, Any]) -> str:
@@ -803,6 +979,7 @@ def render(report: dict[str, Any]) -> str:
         (f"HUB probe ({hub['probe_messages']} msgs, one in flight)", ""),
         ("  latency p50 / p99 / max", _lat(hub["probe_end_to_end"])),
         ("  ack p50 / p99 / max", _lat(hub["probe_ack"])),
+        *_open_loop_rows(hub["open_loop"]),
         ("HUB checks", ""),
         ("  conversations per operator", str(hub["conversations_per_operator"])),
         (
@@ -837,6 +1014,18 @@ def render(report: dict[str, Any]) -> str:
             f"{d['inserts_per_s']:.1f} inserts/s ({d['inserts']} in {d['wall_s']:.2f} s)",
         ),
         ("  latency p50 / p99 / max", _lat(d["insert"])),
+        (
+            f"RAW insert_many j=True ({report['baseline_insert_many']['batch_size']} per batch, "
+            "sequential)",
+            "",
+        ),
+        (
+            "  throughput",
+            f"{report['baseline_insert_many']['docs_per_s']:.0f} docs/s "
+            f"({report['baseline_insert_many']['batches']} batches in "
+            f"{report['baseline_insert_many']['wall_s']:.2f} s)",
+        ),
+        ("  batch latency p50 / p99 / max", _lat(report["baseline_insert_many"]["batch"])),
         ("", ""),
         ("RATIOS", ""),
         ("  hub msgs/s / raw j insert/s", f"{ratios['hub_msgs_per_s_over_raw_j_inserts_per_s']}"),
@@ -849,7 +1038,18 @@ def render(report: dict[str, Any]) -> str:
             f"  hub DB ops/s ({hub['db_ops_per_s']}) / raw j insert/s",
             f"{ratios['hub_db_ops_per_s_over_raw_j_inserts_per_s']}",
         ),
+        (
+            "  hub msgs/s / raw insert_many docs/s",
+            f"{ratios['hub_msgs_per_s_over_raw_insert_many_docs_per_s']}",
+        ),
     ]
+    if "open_loop_p99_over_raw_j_insert_p99" in ratios:
+        rows.append(
+            (
+                "  open loop p99 / raw j insert p99",
+                f"{ratios['open_loop_p99_over_raw_j_insert_p99']}x",
+            )
+        )
     if machine["source_changed_during_run"]:
         rows.insert(5, ("WARNING", "product source files changed during the run"))
     width = max(len(k) for k, _ in rows) + 2
@@ -860,71 +1060,88 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join([bar, "OpenLines ingest benchmark", bar, *lines, bar])
 
 
+def _open_loop_rows(opened: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not opened:
+        return []
+    return [
+        (
+            f"HUB open loop ({opened['rate_per_s']} msg/s Poisson, half of the closed loop, "
+            f"{opened['duration_s']:.0f} s)",
+            "",
+        ),
+        ("  messages received", str(opened["messages"])),
+        ("  latency p50 / p99 / max", _lat(opened["end_to_end"])),
+        ("  ack p50 / p99 / max", _lat(opened["ack"])),
+        ("  sender behind schedule p99", f"{opened['sender_behind_schedule']['p99_ms']} ms"),
+    ]
+
+
 def _lat(figures: dict[str, float]) -> str:
     return f"{figures['p50_ms']:.1f} / {figures['p99_ms']:.1f} / {figures['max_ms']:.1f} ms"
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="End-to-end message throughput and latency of `openlines serve`, "
-        "against a raw MongoDB insert_one baseline measured in the same run."
+        "against raw MongoDB insert_one and insert_many baselines measured in the same run."
     )
     parser.add_argument(
-        "--visitors", metavar="N", type=_positive, default=20, help="widget visitors (N)"
+        "--visitors", metavar="N", type=positive, default=None, help="widget visitors (N, 20)"
     )
     parser.add_argument(
-        "--operators", metavar="M", type=_positive, default=4, help="operators (M)"
+        "--operators", metavar="M", type=positive, default=None, help="operators (M, 4)"
     )
     parser.add_argument(
         "--messages",
         metavar="K",
-        type=_positive,
-        default=25,
-        help="measured messages per visitor (K)",
+        type=positive,
+        default=None,
+        help="measured messages per visitor (K, 25)",
     )
     parser.add_argument(
         "--redis", action="store_true", help=f"run the hub with OPENLINES_REDIS_URL={REDIS_URL}"
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write figures as JSON")
+    parser.add_argument(
+        "--open-loop-s",
+        metavar="S",
+        type=float,
+        default=None,
+        help="seconds of the open loop at half of the closed-loop throughput (10; 0: none)",
+    )
+    parser.add_argument(
+        "--insert-many-batches",
+        metavar="B",
+        type=positive,
+        default=None,
+        help=f"batches of {INSERT_MANY_BATCH} documents in the insert_many baseline (10)",
+    )
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary directory (serve and mongo logs)"
     )
-    return parser.parse_args(argv)
+    add_common(parser)
+    return apply_defaults(
+        parser.parse_args(argv),
+        quick={
+            "visitors": 4,
+            "operators": 2,
+            "messages": 5,
+            "open_loop_s": 2.0,
+            "insert_many_batches": 2,
+        },
+        full={
+            "visitors": 20,
+            "operators": 4,
+            "messages": 25,
+            "open_loop_s": 10.0,
+            "insert_many_batches": 10,
+        },
+    )
 
 
 def cli(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    began = time.monotonic()
-
-    async def guarded() -> dict[str, Any]:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        if task is not None:
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        return await main(args)
-
-    try:
-        report = asyncio.run(guarded())
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("bench interrupted", file=sys.stderr)
-        return 130
-    report["run_s"] = round(time.monotonic() - began, 1)
-    print(render(report))
-    print(f"(whole run {report['run_s']} s)")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.json}")
-    return 0
+    title = "ingest" + (" --redis" if args.redis else "")
+    return run_cli(args, lambda: main(args), render, lambda r: figures(r, redis=args.redis), title)
 
 
 if __name__ == "__main__":
