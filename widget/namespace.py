@@ -238,6 +238,8 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         ):
             raise refuse("origin_not_allowed", "this site may not use the widget")
         email = None
+        # A visitor id made just now has no conversation to look up.
+        fresh = False
         if creds.identity is not None or creds.identity_hash is not None:
             identity = creds.identity
             if not identity or not identity_proven(channel.config, identity, creds.identity_hash):
@@ -254,6 +256,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                 resumed = None
             # An expired, foreign or old-format token just starts a new visitor.
             visitor_id = resumed or new_id()
+            fresh = resumed is None
         await sio.save_session(
             sid,
             {
@@ -266,7 +269,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         )
         await sio.enter_room(sid, visitor_room(visitor_id), namespace=WIDGET_NS)
         hub.metrics.socket_connections.labels("widget").inc()
-        conversation = await latest_conversation(channel.id, visitor_id)
+        conversation = None if fresh else await latest_conversation(channel.id, visitor_id)
         open_id = (
             conversation.id
             if conversation and conversation.status != ConversationStatus.CLOSED
