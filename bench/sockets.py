@@ -226,6 +226,39 @@ async def _until_sockets(http: aiohttp.ClientSession, url: str, check: Any, what
     raise RuntimeError(f"the hub did not reach {what} within {TIMEOUT_S} s")
 
 
+async def _settled(http: aiohttp.ClientSession, url: str, expected: int) -> int:
+    """The hub's count of widget sockets once it reaches ``expected`` or stops moving."""
+    last, still_since = -1.0, time.monotonic()
+    while True:
+        count = await _widget_sockets(http, url)
+        if count >= expected:
+            return int(count)
+        if count != last:
+            last, still_since = count, time.monotonic()
+        elif time.monotonic() - still_since > 3:
+            return int(count)
+        await asyncio.sleep(0.1)
+
+
+def _note(text: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", file=sys.stderr, flush=True)
+
+
+class _Cost:
+    """CPU seconds the hub and its database spent between start and ``per(n)``."""
+
+    def __init__(self, hub_pid: int, mongo_pid: int | None) -> None:
+        self._pids = {"hub": hub_pid, "mongo": mongo_pid}
+        self._start = {k: _cpu_s(p) for k, p in self._pids.items() if p}
+
+    def per(self, n: int) -> dict[str, float]:
+        return {
+            f"{k}_cpu_ms_per_connect": round((_cpu_s(p) - self._start[k]) / max(n, 1) * 1000, 2)
+            for k, p in self._pids.items()
+            if p
+        }
+
+
 def _serve_env(mongo_url: str, data_dir: Path) -> dict[str, str]:
     return {
         "OPENLINES_MONGO_URL": mongo_url,
@@ -285,30 +318,40 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(1)
             rss_before = _rss_kib(serve.pid)
 
+            _note(f"{n} new visitors connect")
+            cost = _Cost(serve.pid, mongo.pid)
             elapsed, tokens, failures = await clients.connect([None] * n)
             figures["cold_connects_per_s"] = round(len(tokens) / elapsed, 1)
             figures["cold_connect_failures"] = failures
-            await _until_sockets(http, serve.url, lambda v: v >= len(tokens), "all sockets")
+            figures["cold"] = cost.per(len(tokens))
+            figures["open_after_cold_connect"] = await _settled(http, serve.url, len(tokens))
+            _note(f"cold: {figures['cold_connects_per_s']}/s {figures['cold']}")
             await asyncio.sleep(2)
             rss_after = _rss_kib(serve.pid)
             figures["rss_kib_before"] = rss_before
             figures["rss_kib_with_sockets"] = rss_after
             figures["rss_kib_per_socket"] = round((rss_after - rss_before) / len(tokens), 2)
 
+            _note(f"RSS {figures['rss_kib_per_socket']} KiB per socket; idle {args.idle_s} s")
             cpu0, t0 = _cpu_s(serve.pid), time.monotonic()
             await asyncio.sleep(args.idle_s)
             cpu1, t1 = _cpu_s(serve.pid), time.monotonic()
             figures["idle_cpu_percent"] = round((cpu1 - cpu0) / (t1 - t0) * 100, 1)
 
+            _note(f"idle CPU {figures['idle_cpu_percent']} %; close")
             started = time.monotonic()
             await clients.close()
             await _until_sockets(http, serve.url, lambda v: v <= 0, "0 sockets")
             figures["close_s"] = round(time.monotonic() - started, 2)
 
+            _note(f"closed in {figures['close_s']} s; reconnect")
+            cost = _Cost(serve.pid, mongo.pid)
             elapsed, tokens2, failures = await clients.connect(list(tokens))
             figures["reconnects_per_s"] = round(len(tokens2) / elapsed, 1)
             figures["reconnect_failures"] = failures
-            await _until_sockets(http, serve.url, lambda v: v >= len(tokens2), "all sockets")
+            figures["reconnect"] = cost.per(len(tokens2))
+            figures["open_after_reconnect"] = await _settled(http, serve.url, len(tokens2))
+            _note(f"reconnect: {figures['reconnects_per_s']}/s {figures['reconnect']}; stop")
 
             stop_s, code = await _stop_timed(serve)
             serve = None
@@ -320,7 +363,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await clients.stop()
             clients = Clients(args.clients)
             clients.start(serve.url, widget["key"])
+            _note(f"stopped in {figures['stop_s']} s; reconnect after the restart")
+            cost = _Cost(serve.pid, mongo.pid)
             elapsed, tokens3, failures = await clients.connect(list(tokens2))
+            figures["restart"] = cost.per(len(tokens3))
             figures["restart_reconnects_per_s"] = round(len(tokens3) / elapsed, 1)
             figures["restart_reconnect_failures"] = failures
             await clients.close()
@@ -366,6 +412,9 @@ def render(report: dict[str, Any]) -> str:
         f"{m['loadavg_at_start']}, cpu PSI avg10 {m['cpu_pressure_avg10_at_start']} → "
         f"{m.get('cpu_pressure_avg10_at_end')}",
         *(f"  {name:<36} {value:>10}   goal {goal}" for name, value, goal in rows),
+        f"  CPU ms per connect (hub, database): new {f['cold']}, reconnect {f['reconnect']}, "
+        f"after a restart {f['restart']}",
+        f"  open after the storms: {f['open_after_cold_connect']} / {f['open_after_reconnect']}",
         f"  failures: {f['cold_connect_failures']} / {f['reconnect_failures']} / "
         f"{f['restart_reconnect_failures']}; stop exit code {f['stop_exit_code']}",
     ]

@@ -15,15 +15,19 @@ What the stock managers (5.x) do that costs at scale, and what these do instead:
   (as stock), and a process skips its own message when it comes back (as stock).
 
 Emits with a callback (an ack per recipient) and binary payloads take the stock path.
+``SocketServer`` is python-socketio's server on an engine.io server whose sweep for clients
+gone silent is one pass per ``ping_timeout`` instead of a timer per socket.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import engineio
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
@@ -66,6 +70,17 @@ class _PendingByNamespace(dict[str, _SidSet]):
         super().__setitem__(namespace, sids)
 
 
+class _Room(dict[str, str]):
+    """A room's members (sid -> engine.io sid) with the one bidict attribute the base class
+    reads of a room (``_fwdm``, in ``get_participants``)."""
+
+    __slots__ = ()
+
+    @property
+    def _fwdm(self) -> dict[str, str]:
+        return self
+
+
 class _Frame(eio_packet.Packet):  # type: ignore[misc]  # engineio has no type hints
     """An engine.io MESSAGE frame whose text is computed once for all its recipients."""
 
@@ -86,7 +101,8 @@ class IndexedRooms:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._rooms_of: dict[str, dict[str, set[Room]]] = {}
+        # namespace -> sid -> its rooms (a list: a socket is in a few)
+        self._rooms_of: dict[str, dict[str, list[Room]]] = {}
         self.pending_connect = _PendingByNamespace()
         self.pending_disconnect = _PendingByNamespace()
 
@@ -95,8 +111,23 @@ class IndexedRooms:
     def basic_enter_room(
         self, sid: str, namespace: str, room: Room, eio_sid: str | None = None
     ) -> None:
-        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
-        self._rooms_of.setdefault(namespace, {}).setdefault(sid, set()).add(room)
+        # The base class's, but a room other than the namespace's own (``None``, whose inverse
+        # map finds a sid by its engine.io sid) is a plain dict: every widget socket has two
+        # rooms of its own (its sid's and its visitor's), and a bidict is three objects.
+        if room is None:
+            super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
+        else:
+            if eio_sid is None and namespace not in self.rooms:
+                raise ValueError("sid is not connected to requested namespace")
+            if sid != room and self.is_sid_room(namespace, room):  # type: ignore[attr-defined]
+                raise ValueError("cannot enter a sid room")
+            ns = self.rooms.setdefault(namespace, {})
+            if eio_sid is None:
+                eio_sid = ns[None][sid]
+            ns.setdefault(room, _Room())[sid] = eio_sid
+        joined = self._rooms_of.setdefault(namespace, {}).setdefault(sid, [])
+        if room not in joined:
+            joined.append(room)
 
     def basic_leave_room(self, sid: str, namespace: str, room: Room) -> None:
         super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
@@ -104,9 +135,9 @@ class IndexedRooms:
         if of_ns is None:
             return
         joined = of_ns.get(sid)
-        if joined is None:
+        if joined is None or room not in joined:
             return
-        joined.discard(room)
+        joined.remove(room)
         if not joined:
             del of_ns[sid]
             if not of_ns:
@@ -305,3 +336,42 @@ class RedisManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignore[mi
             message.get("room"),
             message.get("skip_sid"),
         )
+
+
+class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """engine.io's server with a sweep that costs nothing per socket while all is well.
+
+    The stock service task visits one socket at a time, sleeping ``ping_timeout / n`` between
+    two (a ``wait_for`` each: 500 timers a second for 10k sockets, idle or not). This one
+    sleeps ``ping_timeout`` and then looks at every socket in one pass: closed ones are
+    forgotten, those whose client missed its pong are closed, as stock and within the same
+    bound (a socket is looked at once per ``ping_timeout``)."""
+
+    async def _service_task(self) -> None:
+        self.service_task_event = self.create_event()
+        while not self.service_task_event.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.service_task_event.wait(), timeout=self.ping_timeout)
+                return
+            try:
+                await self._sweep()
+            except asyncio.CancelledError:
+                return
+            except Exception:
+                self.logger.exception("service task exception")
+
+    async def _sweep(self) -> None:
+        now = time.time()
+        timeout = self.ping_timeout
+        for socket in list(self.sockets.values()):
+            if socket.closed:
+                self.sockets.pop(socket.sid, None)
+            elif not socket.closing and socket.last_ping and now - socket.last_ping > timeout:
+                await socket.check_ping_timeout()
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server on the engine.io server above."""
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return _EngineServer

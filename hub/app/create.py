@@ -73,7 +73,7 @@ def _socket_server(settings: Settings) -> socketio.AsyncServer:
         if settings.redis_url
         else socket_manager.Manager()
     )
-    return socketio.AsyncServer(
+    return socket_manager.SocketServer(
         async_mode="aiohttp",
         client_manager=manager,
         # The widget runs on customers' sites; /widget checks each channel's allowed origins

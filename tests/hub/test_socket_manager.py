@@ -9,11 +9,12 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 from aiohttp import web
 
-from hub.socket_manager import Manager, RedisManager
+from hub.socket_manager import Manager, RedisManager, SocketServer
 from tests.conftest import REDIS_URL
 from tests.support.waiting import eventually
 
@@ -104,8 +105,9 @@ async def test_a_refused_connect_leaves_nothing_behind() -> None:
 class Hub:
     """A bare python-socketio server on our manager, on a real port."""
 
-    def __init__(self, manager: Any) -> None:
-        self.sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager)
+    def __init__(self, manager: Any, **options: Any) -> None:
+        self.sio = SocketServer(async_mode="aiohttp", client_manager=manager, **options)
+        self.gone: list[str] = []
         self.app = web.Application()
         self.sio.attach(self.app)
         self.runner = web.AppRunner(self.app)
@@ -116,7 +118,11 @@ class Hub:
             if auth and auth.get("room"):
                 await self.sio.enter_room(sid, auth["room"], namespace="/operator")
 
+        async def disconnect(sid: str, reason: Any = None) -> None:
+            self.gone.append(sid)
+
         self.sio.on("connect", connect, namespace="/operator")
+        self.sio.on("disconnect", disconnect, namespace="/operator")
 
     async def start(self) -> Hub:
         await self.runner.setup()
@@ -237,3 +243,28 @@ async def test_on_redis_an_emit_reaches_each_socket_once_on_both_hubs() -> None:
         for hub in (one, two):
             await hub.stop()
             await hub.sio.manager.close()
+
+
+async def test_a_client_that_stops_answering_pings_is_closed() -> None:
+    hub = await Hub(Manager(), ping_interval=0.3, ping_timeout=0.5).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(hub.url + "/socket.io/?EIO=4&transport=websocket")
+            await ws.receive_str()  # open
+            await ws.send_str("40/operator,{}")
+            assert (await ws.receive_str()).startswith("40/operator,")
+            alive = Client()
+            await alive.connect(hub.url)  # answers its pings: stays
+            # This one never answers "2" with "3": gone within the ping bounds.
+            await eventually(
+                lambda: asyncio.sleep(0, len(hub.gone)), lambda n: n == 1, timeout_s=10
+            )
+            # Forgotten by the next sweep (or when its connection ends).
+            await eventually(
+                lambda: asyncio.sleep(0, len(hub.sio.eio.sockets)), lambda n: n == 1, timeout_s=10
+            )
+            assert alive.sio.connected
+            await alive.sio.disconnect()
+            await ws.close()
+    finally:
+        await hub.stop()
