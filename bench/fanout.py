@@ -75,7 +75,7 @@ async def _serve_hub(port: int) -> None:
                 chat_id=f"bench-{time.time_ns()}",
                 external_id=f"bench-{time.time_ns()}",
                 sender=Sender(external_id="bench-visitor", name="Bench visitor"),
-                text="A message of the length a visitor writes, give or take a few words.",
+                text=f"A message of the length a visitor writes ({body['marker']}).",
             ),
             channel,
         )
@@ -209,9 +209,10 @@ class _Count:
 
 
 class _Staff:
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, counter: _Count) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, counter: _Count, marker: str) -> None:
         self.ws = ws
         self.counter = counter
+        self.marker = marker
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -219,14 +220,15 @@ class _Staff:
             async for message in self.ws:
                 if message.type != aiohttp.WSMsgType.TEXT:
                     continue
-                if message.data.startswith(EVENT_PREFIX):
+                # Only the run's message: the router's own notices are message:new too.
+                if message.data.startswith(EVENT_PREFIX) and self.marker in message.data:
                     self.counter.add()
                 elif message.data == "2":
                     await self.ws.send_str("3")
 
 
 async def _connect_staff(
-    http: aiohttp.ClientSession, url: str, token: str, counter: _Count
+    http: aiohttp.ClientSession, url: str, token: str, counter: _Count, marker: str
 ) -> _Staff:
     ws = await http.ws_connect(url + "/socket.io/?EIO=4&transport=websocket", max_msg_size=0)
     await ws.receive_str()  # engine.io open
@@ -234,7 +236,7 @@ async def _connect_staff(
     while True:
         text = await ws.receive_str()
         if text.startswith("40/operator,"):
-            return _Staff(ws, counter)
+            return _Staff(ws, counter, marker)
         if text.startswith("44/operator,"):
             raise RuntimeError(f"refused: {text}")
 
@@ -246,10 +248,10 @@ async def _client(conn: Connection) -> None:
         while True:
             command, arg = await asyncio.to_thread(conn.recv)
             if command == "connect":
-                url, token, count = arg
+                url, token, count, marker = arg
                 staff = list(
                     await asyncio.gather(
-                        *(_connect_staff(http, url, token, counter) for _ in range(count))
+                        *(_connect_staff(http, url, token, counter, marker) for _ in range(count))
                     )
                 )
                 counter.got = 0
@@ -295,9 +297,9 @@ class Clients:
         n = len(self._conns)
         return [total // n + (1 if i < total % n else 0) for i in range(n)]
 
-    async def connect(self, url: str, token: str, sockets: int) -> list[int]:
+    async def connect(self, url: str, token: str, sockets: int, marker: str) -> list[int]:
         shares = self.shares(sockets)
-        await self._all("connect", [(url, token, s) for s in shares])
+        await self._all("connect", [(url, token, s, marker) for s in shares])
         return shares
 
     async def wait(self, expected: list[int]) -> tuple[int, int]:
@@ -336,7 +338,8 @@ async def _one_run(
     messages: int,
     body: dict[str, Any],
 ) -> tuple[float, dict[str, Any]]:
-    shares = await clients.connect(server.url, token, sockets)
+    marker = body["marker"]
+    shares = await clients.connect(server.url, token, sockets, marker)
     await asyncio.sleep(0.5)  # the connects settle (presence writes on the hub)
     async with http.post(server.url + "/bench/fire", json={**body, "count": messages}) as r:
         answer = await r.json()
@@ -392,21 +395,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             widget = await admin.create_channel(line["id"], "widget", {"title": "Bench"})
             token = admin.token or ""
             # Warm-up of both, and the hub's view of the message the bare server sends.
-            _, answer = await _one_run(
-                http, clients, hub, token, 10, 50, {"channel_id": widget["id"]}
-            )
+            hub_body = {"channel_id": widget["id"], "marker": f"bench-{time.time_ns()}"}
+            _, answer = await _one_run(http, clients, hub, token, 10, 50, hub_body)
             view = answer["message"]
-            await _one_run(http, clients, bare, token, 10, 50, {"message": view})
+            bare_body = {"message": view, "marker": hub_body["marker"]}
+            await _one_run(http, clients, bare, token, 10, 50, bare_body)
             for sockets in args.sockets:
                 messages = max(1, args.deliveries // sockets)
                 rates: dict[str, list[float]] = {"hub": [], "bare": []}
                 for _ in range(args.repeats):
                     rate, _ = await _one_run(
-                        http, clients, hub, token, sockets, messages, {"channel_id": widget["id"]}
+                        http, clients, hub, token, sockets, messages, hub_body
                     )
                     rates["hub"].append(rate)
                     rate, _ = await _one_run(
-                        http, clients, bare, token, sockets, messages, {"message": view}
+                        http, clients, bare, token, sockets, messages, bare_body
                     )
                     rates["bare"].append(rate)
                 hub_rate = statistics.median(rates["hub"])

@@ -45,6 +45,8 @@ ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_PASSWORD = "bench admin password"
 UNLIMITED = 1_000_000_000
 TIMEOUT_S = 120.0
+# A loaded box takes its time to import and start a hub.
+START_TIMEOUT_S = 240.0
 # Sockets each client process has opening at once.
 IN_FLIGHT = 100
 GOALS = {
@@ -302,7 +304,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await asyncio.to_thread(mongo.start)
         env = _serve_env(mongo.url, tmp / "data")
-        serve = await ServeProcess(env, tmp / "serve.log").start()
+        serve = await ServeProcess(env, tmp / "serve.log").start(START_TIMEOUT_S)
         async with aiohttp.ClientSession() as http:
             admin = await Api(serve.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
             operator = await admin.create_user("operator")
@@ -359,7 +361,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["stop_exit_code"] = code
             await clients.forget()
 
-            serve = await ServeProcess(env, tmp / "serve2.log").start()
+            serve = await ServeProcess(env, tmp / "serve2.log").start(START_TIMEOUT_S)
             await clients.stop()
             clients = Clients(args.clients)
             clients.start(serve.url, widget["key"])
