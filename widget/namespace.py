@@ -8,9 +8,11 @@ the channel and that identity, the same on every device. Every connect hands out
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,6 +152,22 @@ class _Expiring:
         self._values.pop(key, None)
 
 
+class _SingleFlight:
+    """One read at a time per key: callers that miss a copy together wait for the same read
+    (a storm's connects would otherwise each read what just expired)."""
+
+    def __init__(self) -> None:
+        self._flights: dict[str, asyncio.Future[Any]] = {}
+
+    async def run(self, key: str, read: Callable[[], Awaitable[Any]]) -> Any:
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(read())
+            self._flights[key] = flight
+            flight.add_done_callback(lambda _: self._flights.pop(key, None))
+        return await asyncio.shield(flight)
+
+
 def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
     """A refused connection: the client's ``connect_error`` has ``message`` as its message and
     ``{code, message}`` as its data."""
@@ -182,15 +200,18 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     # CHANNEL_TTL_S), and a key that no longer names it is looked up again.
     channel_of_key = _Expiring(KNOWN_KEYS)
     line_states = _Expiring(KNOWN_KEYS)
+    reads = _SingleFlight()
 
     async def channel_by_key(key: str) -> ChannelRecord | None:
         channel_id = channel_of_key.get(key)
         if channel_id is not None:
-            channel = await hub.stream.channel(channel_id)
+            channel: ChannelRecord | None = await reads.run(
+                f"channel:{channel_id}", lambda: hub.stream.channel(channel_id)
+            )
             if channel is not None and channel.widget_key == key and not channel.deleted:
                 return channel
             channel_of_key.drop(key)
-        channel = await hub.store.channels.by_widget_key(key)
+        channel = await reads.run(f"key:{key}", lambda: hub.store.channels.by_widget_key(key))
         if channel is not None:
             channel_of_key.put(key, channel.id, math.inf)
         return channel
@@ -199,6 +220,12 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         cached: dict[str, Any] | None = line_states.get(line_id)
         if cached is not None:
             return cached
+        state: dict[str, Any] = await reads.run(
+            f"line:{line_id}", lambda: read_line_state(line_id)
+        )
+        return state
+
+    async def read_line_state(line_id: str) -> dict[str, Any]:
         line = await hub.store.lines.get(line_id)
         if line is None:
             state: dict[str, Any] = {"title": None, "online": False, "open_now": False}
