@@ -134,11 +134,13 @@ class Gateway:
                 rooms.append(user_room(event.actor_id))
             if event.former_line_id:
                 rooms += [line_room(event.former_line_id), supervise_room(event.former_line_id)]
-            payload = {"conversation": conversation_view(conversation), "change": event.change}
+            # One view for both emits; each emit encodes it once for all its rooms.
+            view = conversation_view(conversation)
+            payload = {"conversation": view, "change": event.change}
             await self.emit("conversation:updated", payload, room=rooms, namespace=OPERATOR_NS)
             if event.change in ("offered", "transferred"):
                 offer = {
-                    "conversation": conversation_view(conversation),
+                    "conversation": view,
                     "expires_at": _iso(conversation.offer_expires_at),
                 }
                 await self.emit(

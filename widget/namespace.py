@@ -8,7 +8,11 @@ the channel and that identity, the same on every device. Every connect hands out
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +40,11 @@ from widget.limits import WidgetEvent, WidgetLimits, client_ip
 log = logging.getLogger("openlines.widget")
 
 MAX_TEXT = 4000
+# What the widget shows of its line at connect (title, anyone online, open now) is shared by
+# every visitor of the line for this long: a reconnect storm reads it once, not per socket.
+LINE_STATE_TTL_S = 1.0
+# Widget keys (and lines) remembered per process; past this the memory starts over.
+KNOWN_KEYS = 10_000
 # Far above any conversation's length, and within every integer type on the way to the store.
 MAX_SEQ = 1_000_000_000
 _EMAIL: TypeAdapter[EmailStr] = TypeAdapter(EmailStr)
@@ -121,6 +130,44 @@ class Visit:
         return Sender(external_id=self.visitor_id, **told)
 
 
+class _Expiring:
+    """Values kept until their deadline (monotonic); at most ``size``, then it starts over."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: dict[str, tuple[Any, float]] = {}
+
+    def get(self, key: str) -> Any | None:
+        entry = self._values.get(key)
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key: str, value: Any, ttl_s: float) -> None:
+        if len(self._values) >= self._size:
+            self._values.clear()
+        self._values[key] = (value, time.monotonic() + ttl_s)
+
+    def drop(self, key: str) -> None:
+        self._values.pop(key, None)
+
+
+class _SingleFlight:
+    """One read at a time per key: callers that miss a copy together wait for the same read
+    (a storm's connects would otherwise each read what just expired)."""
+
+    def __init__(self) -> None:
+        self._flights: dict[str, asyncio.Future[Any]] = {}
+
+    async def run(self, key: str, read: Callable[[], Awaitable[Any]]) -> Any:
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(read())
+            self._flights[key] = flight
+            flight.add_done_callback(lambda _: self._flights.pop(key, None))
+        return await asyncio.shield(flight)
+
+
 def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
     """A refused connection: the client's ``connect_error`` has ``message`` as its message and
     ``{code, message}`` as its data."""
@@ -149,16 +196,47 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     async def latest_conversation(channel_id: str, visitor_id: str) -> Conversation | None:
         return await hub.store.conversations.latest_of_chat(channel_id, visitor_id)
 
+    # widget key -> channel id; the record itself comes from the stream's copy (fresh within
+    # CHANNEL_TTL_S), and a key that no longer names it is looked up again.
+    channel_of_key = _Expiring(KNOWN_KEYS)
+    line_states = _Expiring(KNOWN_KEYS)
+    reads = _SingleFlight()
+
+    async def channel_by_key(key: str) -> ChannelRecord | None:
+        channel_id = channel_of_key.get(key)
+        if channel_id is not None:
+            channel: ChannelRecord | None = await reads.run(
+                f"channel:{channel_id}", lambda: hub.stream.channel(channel_id)
+            )
+            if channel is not None and channel.widget_key == key and not channel.deleted:
+                return channel
+            channel_of_key.drop(key)
+        channel = await reads.run(f"key:{key}", lambda: hub.store.channels.by_widget_key(key))
+        if channel is not None:
+            channel_of_key.put(key, channel.id, math.inf)
+        return channel
+
     async def line_state(line_id: str) -> dict[str, Any]:
+        cached: dict[str, Any] | None = line_states.get(line_id)
+        if cached is not None:
+            return cached
+        state: dict[str, Any] = await reads.run(
+            f"line:{line_id}", lambda: read_line_state(line_id)
+        )
+        return state
+
+    async def read_line_state(line_id: str) -> dict[str, Any]:
         line = await hub.store.lines.get(line_id)
         if line is None:
-            return {"title": None, "online": False, "open_now": False}
-        online = bool(await hub.presence.available(line.operators))
-        return {
-            "title": line.name,
-            "online": online,
-            "open_now": is_open(line.working_hours, utcnow()),
-        }
+            state: dict[str, Any] = {"title": None, "online": False, "open_now": False}
+        else:
+            state = {
+                "title": line.name,
+                "online": bool(await hub.presence.available(line.operators)),
+                "open_now": is_open(line.working_hours, utcnow()),
+            }
+        line_states.put(line_id, state, LINE_STATE_TTL_S)
+        return state
 
     async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
         ip = client_ip(environ, hub.settings.trusted_proxies)
@@ -179,7 +257,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             creds = ConnectAuth.model_validate(auth or {})
         except ValueError:
             raise refuse("invalid_auth", "connect with auth {key, token?}") from None
-        channel = await hub.store.channels.by_widget_key(creds.key)
+        channel = await channel_by_key(creds.key)
         if channel is None or not channel.active:
             raise refuse("unknown_widget", "no widget with this key")
         if not origin_allowed(
@@ -187,6 +265,8 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         ):
             raise refuse("origin_not_allowed", "this site may not use the widget")
         email = None
+        # A visitor id made just now has no conversation to look up.
+        fresh = False
         if creds.identity is not None or creds.identity_hash is not None:
             identity = creds.identity
             if not identity or not identity_proven(channel.config, identity, creds.identity_hash):
@@ -203,6 +283,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                 resumed = None
             # An expired, foreign or old-format token just starts a new visitor.
             visitor_id = resumed or new_id()
+            fresh = resumed is None
         await sio.save_session(
             sid,
             {
@@ -215,7 +296,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         )
         await sio.enter_room(sid, visitor_room(visitor_id), namespace=WIDGET_NS)
         hub.metrics.socket_connections.labels("widget").inc()
-        conversation = await latest_conversation(channel.id, visitor_id)
+        conversation = None if fresh else await latest_conversation(channel.id, visitor_id)
         open_id = (
             conversation.id
             if conversation and conversation.status != ConversationStatus.CLOSED

@@ -16,7 +16,7 @@ from aiohttp import web
 import crm_bridge
 import operators_ui.web
 import widget.web
-from hub import api
+from hub import api, socket_manager
 from hub.api.openapi import OPENAPI, build_spec
 from hub.app.parts import PARTS, Part, disconnect_sockets
 from hub.appkeys import EXIT, SETTINGS, SIO, ExitStatus
@@ -67,12 +67,13 @@ async def create_app(settings: Settings, *, parts: Sequence[Part] = PARTS) -> we
 
 def _socket_server(settings: Settings) -> socketio.AsyncServer:
     prefix = f"openlines:{settings.mongo_db}"
-    manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel=f"{prefix}:socketio")
+    # Rooms indexed by sid and one encoding per broadcast (hub/socket_manager.py).
+    manager: socket_manager.Manager | socket_manager.RedisManager = (
+        socket_manager.RedisManager(settings.redis_url, channel=f"{prefix}:socketio")
         if settings.redis_url
-        else None
+        else socket_manager.Manager()
     )
-    return socketio.AsyncServer(
+    return socket_manager.SocketServer(
         async_mode="aiohttp",
         client_manager=manager,
         # The widget runs on customers' sites; /widget checks each channel's allowed origins
