@@ -476,7 +476,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     # --- operations
     ("GET", "/healthz"): Operation(
         result=_ref("Health"),
-        query=(_text("verbose", "any value adds the failure counters"),),
+        query=(_text("verbose", "any value adds the process id and the failure counters"),),
         auth=Auth.NONE,
         other_errors=((503, JSON, _ref("Health")),),
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import os
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +34,8 @@ async def healthz(request: web.Request) -> web.Response:
         except Exception as exc:
             body["redis"] = f"error: {type(exc).__name__}"
     if request.query.get("verbose"):
+        # Which process answered (a port reused by another hub must not pass for this one).
+        body["pid"] = os.getpid()
         body["counters"] = {
             "emit_failures": hub.gateway.emit_failures,
             "event_handler_failures": hub.bus.stats.handler_failures,

@@ -105,8 +105,12 @@ class ServeProcess:
                         return False
                     raise RuntimeError(f"serve exited {code}: {self.log()}")
                 try:
-                    async with session.get(self.url + "/healthz") as response:
-                        if response.status == 200:
+                    async with session.get(self.url + "/healthz?verbose=1") as response:
+                        # Ours, not another test's serve that took this port first (ours then
+                        # exits with the port taken, above).
+                        if response.status == 200 and (
+                            (await response.json()).get("pid") == self._process.pid
+                        ):
                             return True
                 except aiohttp.ClientError:
                     pass
