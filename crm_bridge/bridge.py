@@ -48,7 +48,9 @@ class CrmBridge:
         self.contacting = Contacting(
             self.hub, self.access, self.records, self.linking, self.timeline
         )
-        self.rules = Rules(self.hub, self.storage, self.records, self.linking, self.timeline)
+        self.rules = Rules(
+            self.hub, self.storage, self.records, self.linking, self.timeline, self.webhooks
+        )
         self._bus = hub.bus
 
     async def prepare(self) -> None:

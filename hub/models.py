@@ -253,6 +253,39 @@ class LineCrm(BaseModel):
     pipeline_id: str | None = Field(default=None, max_length=100)
 
 
+class SlaKind(StrEnum):
+    """The response-time clocks of a line (Bitrix24's KPI of first and further answers)."""
+
+    FIRST_ANSWER = "first_answer"
+    NEXT_ANSWER = "next_answer"
+    RESOLVE = "resolve"
+
+
+class LineSla(BaseModel):
+    """A line's response-time targets; an unset one is not watched.
+
+    ``first_answer_s``: from the client's first message to staff's first public answer;
+    ``next_answer_s``: from a client's message that finds nobody waiting to answer (staff had
+    answered before) to the next public answer; ``resolve_s``: from the first message to the
+    close. With ``business_hours`` the clocks stand still outside the line's working hours.
+    On a breach the line's supervisors and ``notify_user_ids`` hear ``sla:breached``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_answer_s: int | None = Field(default=None, ge=1, le=MAX_TIMER_S)
+    next_answer_s: int | None = Field(default=None, ge=1, le=MAX_TIMER_S)
+    resolve_s: int | None = Field(default=None, ge=1, le=MAX_TIMER_S)
+    business_hours: bool = False
+    notify_user_ids: list[str] = Field(default_factory=list, max_length=100)
+
+    def seconds(self, kind: SlaKind) -> int | None:
+        return {
+            SlaKind.FIRST_ANSWER: self.first_answer_s,
+            SlaKind.NEXT_ANSWER: self.next_answer_s,
+            SlaKind.RESOLVE: self.resolve_s,
+        }[kind]
+
+
 class Line(Doc):
     name: str
     operators: list[str] = Field(default_factory=list)
@@ -266,6 +299,7 @@ class Line(Doc):
     auto_close_after_s: TimerS | None = 86400
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
+    sla: LineSla = Field(default_factory=LineSla)
     # Archived: its channels are switched off (no new conversations), it is left out of the
     # pickers, and it can be restored; see hub/api/lines.py.
     archived: bool = False
@@ -367,6 +401,20 @@ class Csat(_Part):
     submitted_at: datetime | None = None
 
 
+class ConversationSla(BaseModel):
+    """Where a conversation's response-time clocks stand: the due time of each running one
+    (None: not running) and the kinds already breached (each fires once)."""
+
+    first_answer_due_at: datetime | None = None
+    next_answer_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+    breached: list[SlaKind] = Field(default_factory=list)
+
+    def due(self, kind: SlaKind) -> datetime | None:
+        at: datetime | None = getattr(self, f"{kind.value}_due_at")
+        return at
+
+
 class Transfer(_Part):
     """A transfer to one operator waiting for their accept (``from``/``to`` on the wire)."""
 
@@ -460,6 +508,8 @@ class Conversation(Doc):
     after_hours_until: datetime | None = None
     # Where the client came from (a Telegram ``/start`` payload, a campaign tag).
     source: str | None = None
+    # The line's response-time clocks (``LineSla``): all None while none runs.
+    sla: ConversationSla = Field(default_factory=ConversationSla)
 
     def staff_ids(self) -> set[str]:
         """Users who take part: the assignee and every participant, hidden ones included."""

@@ -18,6 +18,7 @@ from hub.models import (
     LineCrm,
     LineCsat,
     LineMessages,
+    LineSla,
     Role,
     User,
     WorkingHours,
@@ -44,11 +45,12 @@ class LineIn(BaseModel):
     auto_close_after_s: int | None = Field(default=86400, ge=1, le=MAX_TIMER_S)
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
+    sla: LineSla = Field(default_factory=LineSla)
     archived: bool = False
 
 
 async def _check_users(hub: Hub, body: LineIn) -> None:
-    wanted = set(body.operators) | set(body.supervisors)
+    wanted = set(body.operators) | set(body.supervisors) | set(body.sla.notify_user_ids)
     if not wanted:
         return
     found = await hub.store.users.many(wanted)

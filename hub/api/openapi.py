@@ -340,6 +340,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             ),
             LINE_ID,
             _text("assignee", "`me` or a user id"),
+            _text(
+                "sla",
+                "`breached`: only those whose response-time clock ran out",
+                enum=["breached"],
+            ),
             Q,
             LIMIT_200,
             CURSOR,

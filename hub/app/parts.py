@@ -41,6 +41,7 @@ import channels.vk
 import crm_bridge
 import operators_ui.namespace
 import routing.router
+import routing.sla
 import widget.channel
 import widget.lifecycle
 import widget.namespace
@@ -395,11 +396,13 @@ async def realtime(app: web.Application) -> AsyncIterator[None]:
 
 
 async def routing_rules(app: web.Application) -> AsyncIterator[None]:
-    """The router hears conversation events (it starts with the workers, below)."""
+    """The router hears conversation events (it starts with the workers, below); the SLA
+    watch runs the lines' response-time clocks."""
     hub = app[HUB]
     router = routing.router.Router(hub, hub.timers)
     router.subscribe()
     app[ROUTER] = router
+    routing.sla.SlaWatch(hub, hub.timers).subscribe()
     yield
 
 

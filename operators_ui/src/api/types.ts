@@ -39,6 +39,13 @@ export type Conv = {
   transfer?: { from: string; to: string; back_to: string | null; at: string | null } | null;
   /** In search results: the newest message with the searched words, around them. */
   match?: SearchMatch;
+  /** The line's response-time clocks: when each running one runs out, and those that did. */
+  sla?: ConvSla;
+};
+export type SlaKind = "first_answer" | "next_answer" | "resolve";
+export type ConvSla = {
+  first_answer_due_at: string | null; next_answer_due_at: string | null; resolve_due_at: string | null;
+  breached: SlaKind[];
 };
 /** The client's rating of a closed conversation (``rating`` once they gave it). */
 export type Csat = { status: "requested" | "submitted" | "expired"; rating: number | null; comment: string | null };
