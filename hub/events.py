@@ -82,6 +82,8 @@ class ConversationChange(StrEnum):
     # A response-time clock started or stopped (``sla`` due times), or one ran out.
     SLA = "sla"
     SLA_BREACHED = "sla_breached"
+    # The assignee's answer timeout started or stopped (``answer_due_at``).
+    ANSWER_DUE = "answer_due"
 
 
 # --- what a change carries (the conversation after it is always on the event) ---------------

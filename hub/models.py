@@ -253,6 +253,15 @@ class LineCrm(BaseModel):
     pipeline_id: str | None = Field(default=None, max_length=100)
 
 
+class AnswerTimeoutAction(StrEnum):
+    """Where an accepted conversation goes when its operator leaves the client unanswered for
+    the line's ``answer_timeout_s``: offered to the next operator (not back to the same one),
+    or back to the queue for anyone, the same operator included."""
+
+    NEXT_OPERATOR = "next_operator"
+    QUEUE = "queue"
+
+
 class SlaKind(StrEnum):
     """The response-time clocks of a line (Bitrix24's KPI of first and further answers)."""
 
@@ -297,6 +306,10 @@ class Line(Doc):
     messages: LineMessages = Field(default_factory=LineMessages)
     no_answer_after_s: TimerS | None = 60
     auto_close_after_s: TimerS | None = 86400
+    # An accepted conversation whose client waits this long for the operator's answer moves on
+    # (``answer_timeout_action``); unset: it stays. Not the accept timeout of an offer.
+    answer_timeout_s: TimerS | None = None
+    answer_timeout_action: AnswerTimeoutAction = AnswerTimeoutAction.NEXT_OPERATOR
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
     sla: LineSla = Field(default_factory=LineSla)
@@ -508,6 +521,9 @@ class Conversation(Doc):
     after_hours_until: datetime | None = None
     # Where the client came from (a Telegram ``/start`` payload, a campaign tag).
     source: str | None = None
+    # When the assignee's answer timeout runs out (``Line.answer_timeout_s``): set while the
+    # client of an accepted conversation waits for the operator.
+    answer_due_at: datetime | None = None
     # The line's response-time clocks (``LineSla``): all None while none runs.
     sla: ConversationSla = Field(default_factory=ConversationSla)
 

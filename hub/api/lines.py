@@ -13,6 +13,7 @@ from hub.models import (
     MAX_ACCEPT_TIMEOUT_S,
     MAX_ACTIVE_PER_OPERATOR,
     MAX_TIMER_S,
+    AnswerTimeoutAction,
     Distribution,
     Line,
     LineCrm,
@@ -43,6 +44,8 @@ class LineIn(BaseModel):
     messages: LineMessages = Field(default_factory=LineMessages)
     no_answer_after_s: int | None = Field(default=60, ge=1, le=MAX_TIMER_S)
     auto_close_after_s: int | None = Field(default=86400, ge=1, le=MAX_TIMER_S)
+    answer_timeout_s: int | None = Field(default=None, ge=1, le=MAX_TIMER_S)
+    answer_timeout_action: AnswerTimeoutAction = AnswerTimeoutAction.NEXT_OPERATOR
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
     sla: LineSla = Field(default_factory=LineSla)

@@ -40,6 +40,7 @@ import channels.telegram
 import channels.vk
 import crm_bridge
 import operators_ui.namespace
+import routing.answers
 import routing.router
 import routing.sla
 import widget.channel
@@ -397,12 +398,13 @@ async def realtime(app: web.Application) -> AsyncIterator[None]:
 
 async def routing_rules(app: web.Application) -> AsyncIterator[None]:
     """The router hears conversation events (it starts with the workers, below); the SLA
-    watch runs the lines' response-time clocks."""
+    watch runs the lines' response-time clocks, the answer watch their answer timeouts."""
     hub = app[HUB]
     router = routing.router.Router(hub, hub.timers)
     router.subscribe()
     app[ROUTER] = router
     routing.sla.SlaWatch(hub, hub.timers).subscribe()
+    routing.answers.AnswerWatch(hub, hub.timers).subscribe()
     yield
 
 

@@ -74,6 +74,8 @@ class Conversations:
         self.cancel_transfer = self.moves.cancel_transfer
         self.leave = self.moves.leave
         self.pin = self.moves.pin
+        self.time_answer = self.moves.time_answer
+        self.pass_unanswered = self.moves.pass_unanswered
         self.pinned_operator = self.moves.pinned_operator
         # closing
         self.close = self.closing.close

@@ -175,6 +175,10 @@ async def _breach(ctx: Ctx) -> None:
     assert await sla.breach(ctx.conversation_id, SlaKind.FIRST_ANSWER, SLA_DUE)
 
 
+async def _time_answer(ctx: Ctx) -> None:
+    assert await ctx.hub.conversations.time_answer(ctx.conversation_id, ctx.op_id(0), SLA_DUE)
+
+
 # change -> (bring the conversation to where it applies, apply it)
 CASES: dict[ConversationChange, tuple[Step, Step]] = {
     ConversationChange.OFFERED: (_nothing, _offer),
@@ -213,6 +217,7 @@ CASES: dict[ConversationChange, tuple[Step, Step]] = {
     ConversationChange.QUEUE_NOTICE: (_nothing, _queue_notice),
     ConversationChange.SLA: (_nothing, _start_clock),
     ConversationChange.SLA_BREACHED: (_start_clock, _breach),
+    ConversationChange.ANSWER_DUE: (_accept, _time_answer),
 }
 
 

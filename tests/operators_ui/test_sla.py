@@ -1,5 +1,5 @@
-"""Response-time control in the console (issue 17, point 1): the admin sets a line's targets in
-the line editor (a refused value shows under its field); a supervisor, on a phone and in
+"""Response-time control in the console (issue 17, points 1 and 2): the admin sets a line's
+targets and its answer timeout in the line editor (a refused value shows under its field); a supervisor, on a phone and in
 Russian, is alerted when a client waits too long, sees the conversation marked late with
 the time left on the others, and can list the late ones first or only."""
 
@@ -19,7 +19,7 @@ from tests.support.world import make_line, visitor_says
 RU = json.loads(I18N_PATH.read_text(encoding="utf-8"))["ru"]
 
 
-async def test_the_admin_sets_the_targets_in_the_line_editor(
+async def test_the_admin_sets_the_targets_and_the_answer_timeout_in_the_line_editor(
     base_url: str, admin: Api, browser: Browser
 ) -> None:
     named = await admin.create_user("operator", name="Vera")
@@ -44,10 +44,14 @@ async def test_the_admin_sets_the_targets_in_the_line_editor(
     await sla.locator(
         f"[data-testid=line-sla-notify][data-user-id='{named.user['id']}']"  # type: ignore[index]
     ).check()
+    await editor.get_by_test_id("line-answer_timeout_s").fill("90")
+    await editor.get_by_test_id("line-answer_timeout_action").select_option("queue")
     assert await violations(page, "[data-testid=line-editor]") == []
     await editor.get_by_test_id("line-save").click()
     await expect(editor).to_have_count(0)
-    stored = (await admin.get(f"/api/v1/lines/{line['id']}"))["sla"]
+    saved = await admin.get(f"/api/v1/lines/{line['id']}")
+    assert saved["answer_timeout_s"] == 90 and saved["answer_timeout_action"] == "queue"
+    stored = saved["sla"]
     assert stored == {
         "first_answer_s": 300,
         "next_answer_s": 600,

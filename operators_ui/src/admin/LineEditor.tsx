@@ -14,6 +14,7 @@ import { calendarDay } from "../ui/format";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const DISTRIBUTIONS = ["round_robin", "strict_order", "all_at_once"];
+const ANSWER_ACTIONS = ["next_operator", "queue"];
 const MESSAGE_KEYS = ["welcome", "after_hours", "closing", "auto_close", "no_answer", "queued", "csat"];
 
 // The response-time targets, in seconds like the line's other timers (unset: not watched).
@@ -93,6 +94,10 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
       <FieldError err={err} name="no_answer_after_s" />
       <label>{t("lines.autoClose")}{num("auto_close_after_s")}</label>
       <FieldError err={err} name="auto_close_after_s" />
+      <label>{t("lines.answerTimeout")}{num("answer_timeout_s")}</label>
+      <FieldError err={err} name="answer_timeout_s" />
+      <label>{t("lines.answerTimeoutAction")}<select data-testid="line-answer_timeout_action" value={v.answer_timeout_action ?? "next_operator"} onChange={(e) => set({ answer_timeout_action: (e.target as HTMLSelectElement).value })}>
+        {ANSWER_ACTIONS.map((a) => <option key={a} value={a}>{t(`lines.answerTimeout.${a}`)}</option>)}</select></label>
       <fieldset data-testid="working-hours"><legend>{t("wh.title")}</legend>
         <label class="inline"><input type="checkbox" data-testid="wh-enabled" checked={!!wh} onChange={() => set({ working_hours: wh ? null : nineToSix() })} />{t("wh.enabled")}</label>
         {wh && <>
@@ -149,7 +154,7 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
           {v.crm?.pipeline_id && !pipelines.some((p) => p.id === v.crm.pipeline_id) && <option value={v.crm.pipeline_id}>{v.crm.pipeline_id}</option>}
         </select></label>
       </fieldset>
-      <FieldError err={err} name="form" fields={["name", "accept_timeout_s", "max_active_per_operator", "no_answer_after_s", "auto_close_after_s", "working_hours", "messages", "sla"]} />
+      <FieldError err={err} name="form" fields={["name", "accept_timeout_s", "max_active_per_operator", "no_answer_after_s", "auto_close_after_s", "answer_timeout_s", "working_hours", "messages", "sla"]} />
       <div class="row"><button class="primary" data-testid="line-save" onClick={save}>{t("act.save")}</button><button onClick={done}>{t("act.cancel")}</button></div>
     </div>
   );
