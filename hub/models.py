@@ -262,6 +262,28 @@ class AnswerTimeoutAction(StrEnum):
     QUEUE = "queue"
 
 
+class Prefer(StrEnum):
+    """Whom a returning client is offered first (``LineRouting.prefer``)."""
+
+    CRM_RESPONSIBLE = "crm_responsible"
+    LAST_OPERATOR = "last_operator"
+
+
+MAX_PREFER_WAIT_S = 3600
+
+
+class LineRouting(BaseModel):
+    """Sticky routing: a returning client is offered first to the responsible of their CRM
+    contact or open deal, or to the operator who last served them, when that person is online
+    with room; while they are not, the conversation waits for them up to ``prefer_wait_s``
+    after it was queued (without holding up the rest of the queue), then goes the usual way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prefer: Prefer | None = None
+    prefer_wait_s: int = Field(default=30, ge=0, le=MAX_PREFER_WAIT_S)
+
+
 class SlaKind(StrEnum):
     """The response-time clocks of a line (Bitrix24's KPI of first and further answers)."""
 
@@ -313,6 +335,7 @@ class Line(Doc):
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
     sla: LineSla = Field(default_factory=LineSla)
+    routing: LineRouting = Field(default_factory=LineRouting)
     # Archived: its channels are switched off (no new conversations), it is left out of the
     # pickers, and it can be restored; see hub/api/lines.py.
     archived: bool = False

@@ -19,6 +19,7 @@ from hub.models import (
     LineCrm,
     LineCsat,
     LineMessages,
+    LineRouting,
     LineSla,
     Role,
     User,
@@ -49,6 +50,7 @@ class LineIn(BaseModel):
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
     sla: LineSla = Field(default_factory=LineSla)
+    routing: LineRouting = Field(default_factory=LineRouting)
     archived: bool = False
 
 

@@ -426,6 +426,7 @@ async def crm_rules(app: web.Application) -> AsyncIterator[None]:
     crm = crm_bridge.CrmBridge(app[HUB], app[HTTP])
     await crm.prepare()
     app[crm_bridge.CRM] = crm
+    app[HUB].owners = crm.owners  # sticky routing asks it who is responsible for a client
     yield
 
 

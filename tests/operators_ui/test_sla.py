@@ -1,7 +1,8 @@
-"""Response-time control in the console (issue 17, points 1 and 2): the admin sets a line's
-targets and its answer timeout in the line editor (a refused value shows under its field); a supervisor, on a phone and in
-Russian, is alerted when a client waits too long, sees the conversation marked late with
-the time left on the others, and can list the late ones first or only."""
+"""Response-time control in the console (issue 17, points 1, 2 and 6): the admin sets a line's
+targets, its answer timeout and sticky routing in the line editor (a refused value shows under
+its field); a supervisor, on a phone and in Russian, is alerted when a client waits too long,
+sees the conversation marked late with the time left on the others, and can list the late ones
+first or only."""
 
 from __future__ import annotations
 
@@ -46,11 +47,14 @@ async def test_the_admin_sets_the_targets_and_the_answer_timeout_in_the_line_edi
     ).check()
     await editor.get_by_test_id("line-answer_timeout_s").fill("90")
     await editor.get_by_test_id("line-answer_timeout_action").select_option("queue")
+    await editor.get_by_test_id("line-prefer").select_option("last_operator")
+    await editor.get_by_test_id("line-prefer_wait_s").fill("45")
     assert await violations(page, "[data-testid=line-editor]") == []
     await editor.get_by_test_id("line-save").click()
     await expect(editor).to_have_count(0)
     saved = await admin.get(f"/api/v1/lines/{line['id']}")
     assert saved["answer_timeout_s"] == 90 and saved["answer_timeout_action"] == "queue"
+    assert saved["routing"] == {"prefer": "last_operator", "prefer_wait_s": 45}
     stored = saved["sla"]
     assert stored == {
         "first_answer_s": 300,

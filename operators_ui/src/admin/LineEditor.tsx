@@ -15,6 +15,9 @@ import { calendarDay } from "../ui/format";
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const DISTRIBUTIONS = ["round_robin", "strict_order", "all_at_once"];
 const ANSWER_ACTIONS = ["next_operator", "queue"];
+// Sticky routing: whom a returning client is offered first ("" = nobody in particular).
+const PREFERS = ["", "last_operator", "crm_responsible"];
+const PREFER_DEFAULT = { prefer: null, prefer_wait_s: 30 };
 const MESSAGE_KEYS = ["welcome", "after_hours", "closing", "auto_close", "no_answer", "queued", "csat"];
 
 // The response-time targets, in seconds like the line's other timers (unset: not watched).
@@ -86,6 +89,12 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
       </fieldset>
       <label>{t("lines.distribution")}<select data-testid="line-distribution" value={v.distribution} onChange={(e) => set({ distribution: (e.target as HTMLSelectElement).value })}>
         {DISTRIBUTIONS.map((d) => <option key={d} value={d}>{t(`dist.${d}`)}</option>)}</select></label>
+      <label>{t("lines.prefer")}<select data-testid="line-prefer" value={v.routing?.prefer ?? ""} onChange={(e) => set({ routing: { ...PREFER_DEFAULT, ...v.routing, prefer: (e.target as HTMLSelectElement).value || null } })}>
+        {PREFERS.map((p) => <option key={p} value={p}>{t(`lines.prefer.${p || "none"}`)}</option>)}</select></label>
+      {v.routing?.prefer && <label>{t("lines.preferWait")}<input type="number" min={0} data-testid="line-prefer_wait_s" value={v.routing?.prefer_wait_s ?? 30} onInput={(e) => {
+        const raw = (e.target as HTMLInputElement).value; set({ routing: { ...PREFER_DEFAULT, ...v.routing, prefer_wait_s: raw === "" ? 0 : Number(raw) } });
+      }} /></label>}
+      <FieldError err={err} name="routing.prefer_wait_s" />
       <label>{t("lines.acceptTimeout")}{num("accept_timeout_s")}</label>
       <FieldError err={err} name="accept_timeout_s" />
       <label>{t("lines.maxActive")}{num("max_active_per_operator")}</label>
@@ -154,7 +163,7 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
           {v.crm?.pipeline_id && !pipelines.some((p) => p.id === v.crm.pipeline_id) && <option value={v.crm.pipeline_id}>{v.crm.pipeline_id}</option>}
         </select></label>
       </fieldset>
-      <FieldError err={err} name="form" fields={["name", "accept_timeout_s", "max_active_per_operator", "no_answer_after_s", "auto_close_after_s", "answer_timeout_s", "working_hours", "messages", "sla"]} />
+      <FieldError err={err} name="form" fields={["name", "accept_timeout_s", "max_active_per_operator", "no_answer_after_s", "auto_close_after_s", "answer_timeout_s", "working_hours", "messages", "sla", "routing"]} />
       <div class="row"><button class="primary" data-testid="line-save" onClick={save}>{t("act.save")}</button><button onClick={done}>{t("act.cancel")}</button></div>
     </div>
   );
