@@ -30,6 +30,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def to_millis(at: datetime) -> datetime:
+    """``at`` as MongoDB stores it (milliseconds): what is answered now equals what is read
+    back later, and a time kept elsewhere (a timer's payload) compares equal to the stored one."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 class Role(StrEnum):
     OPERATOR = "operator"
     SUPERVISOR = "supervisor"

@@ -16,7 +16,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.conversations.sla import to_millis
 from hub.events import ConversationChange, ConversationChanged, MessageStored, conversation_key
 from hub.models import (
     AnswerTimeoutAction,
@@ -25,6 +24,7 @@ from hub.models import (
     ConversationStatus,
     Direction,
     Message,
+    to_millis,
     utcnow,
 )
 from hub.services import Hub

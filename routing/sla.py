@@ -27,7 +27,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from hub.conversations.sla import to_millis
 from hub.events import (
     ConversationChange,
     ConversationChanged,
@@ -44,6 +43,7 @@ from hub.models import (
     Line,
     Message,
     SlaKind,
+    to_millis,
 )
 from hub.realtime import OPERATOR_NS, conversation_view, supervise_room, user_room
 from hub.services import Hub

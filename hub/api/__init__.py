@@ -11,13 +11,25 @@ from hub.api import (
     channels,
     conversations,
     csat,
+    forms,
     lines,
     openapi,
     ops,
     users,
 )
 
-_MODULES = (auth, users, lines, channel_types, channels, conversations, csat, ops, openapi)
+_MODULES = (
+    auth,
+    users,
+    lines,
+    channel_types,
+    channels,
+    conversations,
+    csat,
+    forms,
+    ops,
+    openapi,
+)
 
 
 def routes() -> list[web.RouteDef]:
@@ -41,4 +53,6 @@ def body_models() -> dict[tuple[str, str], type[BaseModel]]:
         ("POST", "/api/v1/conversations/{conversation_id}/transfer"): conversations.TransferIn,
         ("POST", "/api/v1/conversations/{conversation_id}/invite"): conversations.InviteIn,
         ("POST", "/api/v1/conversations/{conversation_id}/join"): conversations.JoinIn,
+        ("POST", "/api/v1/forms"): forms.FormIn,
+        ("PATCH", "/api/v1/forms/{form_id}"): forms.FormIn,
     }

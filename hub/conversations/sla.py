@@ -13,19 +13,13 @@ from typing import Any
 
 from hub.conversations.transitions import Transitions
 from hub.events import ConversationChange, SlaBreached
-from hub.models import Conversation, ConversationStatus, SlaKind
+from hub.models import Conversation, ConversationStatus, SlaKind, to_millis
 
 _NOT_CLOSED = {"status": {"$ne": ConversationStatus.CLOSED.value}}
 
 
 def due_field(kind: SlaKind) -> str:
     return f"sla.{kind.value}_due_at"
-
-
-def to_millis(at: datetime) -> datetime:
-    """``at`` as MongoDB stores it (milliseconds), so the due time a timer carries compares
-    equal to the one read back from the conversation."""
-    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 class SlaClocks:
