@@ -115,3 +115,10 @@ export type ConfigSchema = {
 };
 /** One entry of ``GET /api/v1/channel-types``: a kind and its config model as JSON Schema. */
 export type ChannelType = { type: string; title: Localized; schema: ConfigSchema };
+
+/** A text in Russian and English (at least one). */
+export type Texts = { ru: string | null; en: string | null };
+export type FormOption = { key: string; label: Texts };
+export type FormFieldDraft = { key: string; label: Texts; type: string; options: FormOption[] | null; required: boolean };
+export type FormDraft = { name: string; fields: FormFieldDraft[]; agreement_text: Texts | null };
+export type Form = FormDraft & { id: string; created_at: string; updated_at: string | null };

@@ -38,6 +38,7 @@ export function Header() {
     ["users", "nav.users", isAdmin()],
     ["lines", "nav.lines", isAdmin()],
     ["channels", "nav.channels", isAdmin()],
+    ["forms", "nav.forms", isAdmin()],
   ];
   return (
     <header class="top">
