@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from hub.api import (
     auth,
+    bots,
     channel_types,
     channels,
     conversations,
@@ -27,6 +28,7 @@ _MODULES = (
     conversations,
     csat,
     forms,
+    bots,
     ops,
     openapi,
 )
@@ -55,4 +57,6 @@ def body_models() -> dict[tuple[str, str], type[BaseModel]]:
         ("POST", "/api/v1/conversations/{conversation_id}/join"): conversations.JoinIn,
         ("POST", "/api/v1/forms"): forms.FormIn,
         ("PATCH", "/api/v1/forms/{form_id}"): forms.FormIn,
+        ("POST", "/api/v1/bots"): bots.BotIn,
+        ("PATCH", "/api/v1/bots/{bot_id}"): bots.BotIn,
     }

@@ -24,10 +24,6 @@ class FormPatch(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def _view(form: Form) -> dict[str, object]:
-    return form.model_dump(mode="json", exclude_none=False)
-
-
 async def _load(request: web.Request) -> Form:
     form = await hub_of(request).store.forms.get(request.match_info["form_id"])
     if form is None:
@@ -41,20 +37,20 @@ async def create_form(request: web.Request) -> web.Response:
     body = await read_json(request, FormIn)
     form = Form(**body.model_dump(), created_at=to_millis(utcnow()))
     await hub_of(request).store.forms.insert(form)
-    return json_response(_view(form), status=201)
+    return json_response(form.model_dump(mode="json"), status=201)
 
 
 @routes.get("/api/v1/forms")
 async def list_forms(request: web.Request) -> web.Response:
     await caller(request)
     forms = await hub_of(request).store.forms.all()
-    return json_response({"forms": [_view(f) for f in forms]})
+    return json_response({"forms": [f.model_dump(mode="json") for f in forms]})
 
 
 @routes.get("/api/v1/forms/{form_id}")
 async def get_form(request: web.Request) -> web.Response:
     await caller(request)
-    return json_response(_view(await _load(request)))
+    return json_response((await _load(request)).model_dump(mode="json"))
 
 
 @routes.patch("/api/v1/forms/{form_id}")
@@ -69,7 +65,7 @@ async def patch_form(request: web.Request) -> web.Response:
     )
     if not await hub_of(request).store.forms.replace(updated):
         raise NotFound("no such form")
-    return json_response(_view(updated))
+    return json_response(updated.model_dump(mode="json"))
 
 
 @routes.delete("/api/v1/forms/{form_id}")

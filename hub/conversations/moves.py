@@ -268,8 +268,8 @@ class Moves:
         if updated is not None:
             user = await self._store.users.get(assignee_id)
             name = user.name if user is not None else assignee_id
-            code = "unanswered_next" if to_next else "unanswered_queue"
-            await self._notices.note(updated, code, user=name)
+            note = "unanswered_next" if to_next else "unanswered_queue"
+            await self._notices.note(updated, note, user=name)
         return updated
 
     async def invite(self, user: User, conversation_id: str, invitee_id: str) -> Conversation:

@@ -56,6 +56,7 @@ class Kind(StrEnum):
     PIPELINE = "pipeline"
     WEBHOOK = "webhook"
     FORM = "form"
+    BOT = "bot"
     CSAT = "csat"
     HOOK = "hook"
     LOGIN = "login"
@@ -127,6 +128,7 @@ class Subject(Enum):
     PIPELINE = "pipeline"
     WEBHOOK = "webhook"
     FORM = "form"
+    BOT = "bot"
     CSAT_LINK = "rating link"
     CSAT_FORGED = "forged link"
     SECRET_RIGHT = "signed"
@@ -321,6 +323,7 @@ SUBJECTS: dict[Subject, SubjectInfo] = {
     Subject.PIPELINE: SubjectInfo(Kind.PIPELINE, "pipeline", "a deal pipeline"),
     Subject.WEBHOOK: SubjectInfo(Kind.WEBHOOK, "webhook", "an outgoing CRM webhook"),
     Subject.FORM: SubjectInfo(Kind.FORM, "form", "a form staff send into conversations"),
+    Subject.BOT: SubjectInfo(Kind.BOT, "bot", "a bot that answers first"),
     Subject.CSAT_LINK: SubjectInfo(
         Kind.CSAT, "rating link", "the signed rating link of a closed conversation"
     ),
@@ -501,6 +504,14 @@ SOCKET_ROLES = STAFF
 
 # A form's fields in the matrix's bodies (one text field).
 FORM_FIELDS = [{"key": "name", "label": {"en": "Name"}, "type": "text"}]
+# A bot's nodes in the matrix's bodies (a greeting that hands over).
+BOT_NODES = [
+    {
+        "id": "start",
+        "text": {"en": "Hello"},
+        "choices": [{"label": {"en": "A person"}, "action": {"type": "operator"}}],
+    }
+]
 
 # --- the rules, each written once --------------------------------------------------------
 
@@ -815,6 +826,22 @@ anonymous   401
 """)
 FORM_WRITE = grid("""
             FORM
+operator    403
+supervisor  403
+manager     403
+admin       ok
+anonymous   401
+""")
+BOT_READ = grid("""
+            BOT
+operator    ok
+supervisor  ok
+manager     ok
+admin       ok
+anonymous   401
+""")
+BOT_WRITE = grid("""
+            BOT
 operator    403
 supervisor  403
 manager     403
@@ -1296,6 +1323,30 @@ ROWS: list[Row] = [
         FORM_WRITE,
         Effect.FRESH,
         probe="/api/v1/forms",
+    ),
+    # --- bots (issue 17) --------------------------------------------------------------------
+    Row("Bots", Rest("GET", "/api/v1/bots"), ANYONE_SIGNED_IN),
+    Row(
+        "Bots",
+        Rest("POST", "/api/v1/bots", {"name": "Matrix {unique}", "nodes": BOT_NODES}),
+        ADMIN_ONLY,
+        Effect.BENIGN,
+        probe="/api/v1/bots",
+    ),
+    Row("Bots", Rest("GET", "/api/v1/bots/{bot_id}"), BOT_READ),
+    Row(
+        "Bots",
+        Rest("PATCH", "/api/v1/bots/{bot_id}", {"name": "Matrix {unique}"}),
+        BOT_WRITE,
+        Effect.FRESH,
+        probe="/api/v1/bots/{bot_id}",
+    ),
+    Row(
+        "Bots",
+        Rest("DELETE", "/api/v1/bots/{bot_id}"),
+        BOT_WRITE,
+        Effect.FRESH,
+        probe="/api/v1/bots",
     ),
     Row("CRM", Rest("GET", "/api/v1/webhooks"), ADMIN_ONLY, check=Check.NO_SECRETS),
     Row(
