@@ -55,8 +55,6 @@ def body_models() -> dict[tuple[str, str], type[BaseModel]]:
         ("POST", "/api/v1/conversations/{conversation_id}/transfer"): conversations.TransferIn,
         ("POST", "/api/v1/conversations/{conversation_id}/invite"): conversations.InviteIn,
         ("POST", "/api/v1/conversations/{conversation_id}/join"): conversations.JoinIn,
-        ("POST", "/api/v1/forms"): forms.FormIn,
-        ("PATCH", "/api/v1/forms/{form_id}"): forms.FormIn,
-        ("POST", "/api/v1/bots"): bots.BotIn,
-        ("PATCH", "/api/v1/bots/{bot_id}"): bots.BotIn,
+        **forms.body_models(),
+        **bots.body_models(),
     }
