@@ -5,6 +5,7 @@ import { AdminChannels } from "./admin/Channels";
 import { Lines } from "./admin/Lines";
 import { Users } from "./admin/Users";
 import { Answers } from "./answers/Answers";
+import { Bots } from "./admin/Bots";
 import { Forms } from "./admin/Forms";
 import { Board } from "./board/Board";
 import { CrmSection } from "./crm/Section";
@@ -35,6 +36,7 @@ function App() {
         {S.view === "lines" && <Lines />}
         {S.view === "channels" && <AdminChannels />}
         {S.view === "forms" && <Forms />}
+        {S.view === "bots" && <Bots />}
       </main>
     </div>
   );

@@ -38,7 +38,7 @@ function body(form: FormDraft): FormDraft {
   };
 }
 
-function TextsInput({ value, set, label, testid }: { value: Texts | null; set: (v: Texts) => void; label: string; testid: string }) {
+export function TextsInput({ value, set, label, testid }: { value: Texts | null; set: (v: Texts) => void; label: string; testid: string }) {
   const v = value || { ru: null, en: null };
   return (
     <div class="row wrap texts">

@@ -122,3 +122,10 @@ export type FormOption = { key: string; label: Texts };
 export type FormFieldDraft = { key: string; label: Texts; type: string; options: FormOption[] | null; required: boolean };
 export type FormDraft = { name: string; fields: FormFieldDraft[]; agreement_text: Texts | null };
 export type Form = FormDraft & { id: string; created_at: string; updated_at: string | null };
+export type BotAction =
+  | { type: "answer"; text: Texts } | { type: "transfer"; line_id: string } | { type: "operator" }
+  | { type: "form"; form_id: string } | { type: "close" };
+export type BotChoice = { label: Texts; next?: string | null; action?: BotAction | null };
+export type BotNode = { id: string; text: Texts; choices: BotChoice[] };
+export type BotDraft = { name: string; nodes: BotNode[] };
+export type Bot = BotDraft & { id: string; created_at: string; updated_at: string | null };

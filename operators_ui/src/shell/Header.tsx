@@ -39,6 +39,7 @@ export function Header() {
     ["lines", "nav.lines", isAdmin()],
     ["channels", "nav.channels", isAdmin()],
     ["forms", "nav.forms", isAdmin()],
+    ["bots", "nav.bots", isAdmin()],
   ];
   return (
     <header class="top">

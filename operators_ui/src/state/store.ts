@@ -4,7 +4,7 @@
 import { useLayoutEffect, useState } from "preact/hooks";
 import type { Conv, Lang, Line, Presence, User } from "../api/types";
 
-export type View = "inbox" | "board" | "crm" | "users" | "lines" | "channels" | "answers" | "forms";
+export type View = "inbox" | "board" | "crm" | "users" | "lines" | "channels" | "answers" | "forms" | "bots";
 export type InboxTab = "offered" | "mine" | "pinned" | "queue" | "all" | "closed";
 export type InboxOrder = "newest" | "due";
 export type CrmTab = "leads" | "contacts" | "companies" | "deals";
