@@ -9,6 +9,7 @@ from hub.api import (
     auth,
     channel_types,
     channels,
+    clients,
     conversations,
     csat,
     lines,
@@ -17,7 +18,18 @@ from hub.api import (
     users,
 )
 
-_MODULES = (auth, users, lines, channel_types, channels, conversations, csat, ops, openapi)
+_MODULES = (
+    auth,
+    users,
+    lines,
+    channel_types,
+    channels,
+    conversations,
+    clients,
+    csat,
+    ops,
+    openapi,
+)
 
 
 def routes() -> list[web.RouteDef]:
@@ -41,4 +53,5 @@ def body_models() -> dict[tuple[str, str], type[BaseModel]]:
         ("POST", "/api/v1/conversations/{conversation_id}/transfer"): conversations.TransferIn,
         ("POST", "/api/v1/conversations/{conversation_id}/invite"): conversations.InviteIn,
         ("POST", "/api/v1/conversations/{conversation_id}/join"): conversations.JoinIn,
+        ("POST", "/api/v1/conversations/{conversation_id}/rating"): conversations.RatingIn,
     }
