@@ -206,9 +206,15 @@ async def board(request: web.Request) -> web.Response:
         ensure_member(user, line)  # 404 for strangers, 403 for the line's operators
         raise Forbidden("only the line's supervisors and admins see its board")
     now = utcnow()
-    waiting = await hub.store.conversations.matching(
-        Where(line_id=line.id, statuses=[ConversationStatus.QUEUED, ConversationStatus.OFFERED])
-    )
+    waiting = [
+        c
+        for c in await hub.store.conversations.matching(
+            Where(
+                line_id=line.id, statuses=[ConversationStatus.QUEUED, ConversationStatus.OFFERED]
+            )
+        )
+        if not c.client.blocked  # waits for nobody (docs/spam.md): no one's wait to count
+    ]
     since = [_aware(c.queued_at or c.created_at) for c in waiting]
     today_start = _start_of_today(line, now)
     today = await hub.store.conversations.matching(

@@ -152,6 +152,8 @@ async def test_a_blocked_client_is_stored_once_and_offered_to_nobody_until_unblo
     assert cid not in [c["id"] for c in queue["conversations"]]
     queue = await supervisor.get("/api/v1/conversations?status=queued")
     assert cid in [c["id"] for c in queue["conversations"]]
+    board = await supervisor.get(f"/api/v1/console/lines/{world.line['id']}/board")
+    assert board["waiting"] == 1  # the one offered; the blocked one waits for nobody
 
     # Unblocked: offered as normal, from its place in the queue.
     unblocked = await supervisor.post(f"/api/v1/clients/{client_id}/unblock", expect=200)
