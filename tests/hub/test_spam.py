@@ -127,6 +127,8 @@ async def test_a_blocked_client_is_stored_once_and_offered_to_nobody_until_unblo
     blocked = await supervisor.post(f"/api/v1/clients/{client_id}/block", expect=200)
     assert blocked["blocked"] is True and blocked["blocked_at"]
 
+    told = await visitor.call("prechat", {"name": "Returning visitor"})
+    assert told["ok"] and "blocked" not in told["client"], told  # never told they are blocked
     msg_id = new_msg_id()
     ack = await visitor.call("message:send", {"text": "I am back", "client_msg_id": msg_id})
     again = await visitor.call("message:send", {"text": "I am back", "client_msg_id": msg_id})
