@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from hub.models import Client, Conversation, Message, PresenceStatus
+from hub.models import Client, Conversation, Message, PresenceStatus, SlaKind
 
 log = logging.getLogger("openlines.events")
 
@@ -84,6 +84,11 @@ class ConversationChange(StrEnum):
     UNBLOCKED = "unblocked"
     # A supervisor rated the closed conversation (``rating``), or rated it again.
     RATING = "rating"
+    # A response-time clock started or stopped (``sla`` due times), or one ran out.
+    SLA = "sla"
+    SLA_BREACHED = "sla_breached"
+    # The assignee's answer timeout started or stopped (``answer_due_at``).
+    ANSWER_DUE = "answer_due"
 
 
 # --- what a change carries (the conversation after it is always on the event) ---------------
@@ -163,6 +168,11 @@ class ClientUnreachableSet(_Detail):
     reason: str
 
 
+class SlaBreached(_Detail):
+    change: Literal[ConversationChange.SLA_BREACHED] = ConversationChange.SLA_BREACHED
+    kind: SlaKind
+
+
 ChangeDetail = Annotated[
     Offered
     | OfferExpired
@@ -176,7 +186,8 @@ ChangeDetail = Annotated[
     | Closed
     | CsatSubmitted
     | Rated
-    | ClientUnreachableSet,
+    | ClientUnreachableSet
+    | SlaBreached,
     Field(discriminator="change"),
 ]
 

@@ -7,11 +7,13 @@ from pydantic import BaseModel
 
 from hub.api import (
     auth,
+    bots,
     channel_types,
     channels,
     clients,
     conversations,
     csat,
+    forms,
     lines,
     openapi,
     ops,
@@ -27,6 +29,8 @@ _MODULES = (
     conversations,
     clients,
     csat,
+    forms,
+    bots,
     ops,
     openapi,
 )
@@ -54,4 +58,6 @@ def body_models() -> dict[tuple[str, str], type[BaseModel]]:
         ("POST", "/api/v1/conversations/{conversation_id}/invite"): conversations.InviteIn,
         ("POST", "/api/v1/conversations/{conversation_id}/join"): conversations.JoinIn,
         ("POST", "/api/v1/conversations/{conversation_id}/rating"): conversations.RatingIn,
+        **forms.body_models(),
+        **bots.body_models(),
     }

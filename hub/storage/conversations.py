@@ -20,7 +20,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from hub.models import Conversation, ConversationStatus, CsatStatus
+from hub.models import Conversation, ConversationStatus, CsatStatus, SlaKind
 
 Doc = dict[str, Any]
 
@@ -60,6 +60,8 @@ class Where:
     csat: CsatStatus | None = None
     # True: linked to a lead, a contact or a deal.
     crm_linked: bool = False
+    # True: a response-time clock of it ran out (``sla.breached`` not empty).
+    sla_breached: bool = False
     # Case-insensitive, in the client's name or e-mail or the last message; or one of
     # ``mentioning`` (the conversations the word index found it in).
     text: str | None = None
@@ -99,6 +101,8 @@ class Where:
             base["load_key"] = self.load_key
         if self.csat is not None:
             base["csat.status"] = self.csat.value
+        if self.sla_breached:
+            base["sla.breached"] = {"$in": [kind.value for kind in SlaKind]}
         alternatives: list[list[Doc]] = []
         if self.crm_linked:
             alternatives.append(

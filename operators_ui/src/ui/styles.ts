@@ -137,6 +137,9 @@ fieldset.rate{display:flex;gap:2px;border:0;margin:0;padding:0}
 .rate label.on{color:#8a5a00}.rate label:focus-within{outline:2px solid #2f6fed}
 .rate input{position:absolute;opacity:0;width:1px;height:1px;margin:0}
 .countdown{color:#b3261e;font-weight:600}
+.item .tag.late{background:#b3261e;color:#fff;font-weight:600}
+.item .due{color:#5c4400}
+.list-tools{flex-wrap:wrap;gap:8px;padding:4px 8px;font-size:13px}
 .unread{background:#2f6fed;color:#fff;border-radius:10px;padding:0 7px;font-size:12px}
 .icon{vertical-align:-3px;flex:none}
 .ch-icon{display:inline-flex;width:26px;height:26px;border-radius:50%;align-items:center;justify-content:center;background:#e8edf7;font-size:12px;font-weight:700;flex:none}
