@@ -22,11 +22,13 @@ def may_see(user: User, conversation: Conversation, line: Line | None) -> bool:
         return True
     if user.role == Role.MANAGER and any(conversation.crm.model_dump().values()):
         return True
-    # Line operators see the line's queue (so they can pick from it), not colleagues' chats.
+    # Line operators see the line's queue (so they can pick from it), not colleagues' chats,
+    # and not a blocked client's waiting conversation (offered to nobody: docs/spam.md).
     return (
         line is not None
         and user.id in line.operators
         and conversation.status.value in ("queued", "offered")
+        and not conversation.client.blocked
     )
 
 

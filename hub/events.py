@@ -79,6 +79,11 @@ class ConversationChange(StrEnum):
     AFTER_HOURS = "after_hours"
     # The one queue-position text of a platform without a live view was claimed.
     QUEUE_NOTICE = "queue_notice"
+    # The client was blocked (offered to nobody) or unblocked (offered as normal again).
+    BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
+    # A supervisor rated the closed conversation (``rating``), or rated it again.
+    RATING = "rating"
     # A response-time clock started or stopped (``sla`` due times), or one ran out.
     SLA = "sla"
     SLA_BREACHED = "sla_breached"
@@ -152,6 +157,12 @@ class CsatSubmitted(_Detail):
     rating: int
 
 
+class Rated(_Detail):
+    change: Literal[ConversationChange.RATING] = ConversationChange.RATING
+    rating: int
+    by_user_id: str
+
+
 class ClientUnreachableSet(_Detail):
     change: Literal[ConversationChange.CLIENT_UNREACHABLE] = ConversationChange.CLIENT_UNREACHABLE
     reason: str
@@ -174,6 +185,7 @@ ChangeDetail = Annotated[
     | Left
     | Closed
     | CsatSubmitted
+    | Rated
     | ClientUnreachableSet
     | SlaBreached,
     Field(discriminator="change"),

@@ -88,6 +88,17 @@ class CsatStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class CloseReason(StrEnum):
+    """Why a conversation closed (``close_reason``): the router sends the line's closing text
+    only after an operator's close, and nothing at all after a spam close."""
+
+    OPERATOR = "operator"
+    SYSTEM = "system"
+    AUTO = "auto"
+    # Staff marked it spam: closed without the closing text or the rating request.
+    SPAM = "spam"
+
+
 class MessageStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -370,6 +381,9 @@ class ClientInfo(BaseModel):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    # The client was blocked when this conversation opened (or since): it is offered to
+    # nobody, and only the line's supervisors and admins see it waiting (docs/spam.md).
+    blocked: bool = False
 
 
 class Client(Doc):
@@ -385,10 +399,19 @@ class Client(Doc):
     username: str | None = None
     language: str | None = None
     identities: list[dict[str, str]] = Field(default_factory=list)
+    # Blocked by a supervisor or admin: new conversations are stored but offered to nobody.
+    blocked: bool = False
+    blocked_at: datetime | None = None
+    blocked_by_user_id: str | None = None
+    # How often staff marked the client's conversations spam, and when last.
+    spam_count: int = 0
+    spam_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
     def info(self) -> ClientInfo:
-        return ClientInfo(id=self.id, name=self.name, email=self.email, phone=self.phone)
+        return ClientInfo(
+            id=self.id, name=self.name, email=self.email, phone=self.phone, blocked=self.blocked
+        )
 
 
 class ChannelRef(BaseModel):
@@ -441,6 +464,16 @@ class Csat(_Part):
     rating: int | None = None
     comment: str | None = None
     submitted_at: datetime | None = None
+
+
+class SupervisorRating(_Part):
+    """A supervisor's (or an admin's) rating of a closed conversation, beside the client's
+    CSAT; rating again replaces it. Kept on the conversation for the reports."""
+
+    rating: int
+    comment: str | None = None
+    by_user_id: str
+    rated_at: datetime | None = None
 
 
 class ConversationSla(BaseModel):
@@ -545,6 +578,8 @@ class Conversation(Doc):
     closed_at: datetime | None = None
     close_reason: str | None = None
     csat: Csat | None = None
+    # The supervisor's rating, once one rated it (closed conversations only).
+    rating: SupervisorRating | None = None
     # Set when the platform refused delivery for good (bot blocked, address bouncing).
     client_unreachable: ClientUnreachable | None = None
     after_hours_until: datetime | None = None

@@ -103,9 +103,10 @@ class Gateway:
         if isinstance(event, MessageStored | MessageUpdated):
             conversation = event.conversation
             name = "message:new" if isinstance(event, MessageStored) else "message:updated"
-            # Line colleagues see public messages of waiting conversations (the Queue tab);
-            # hidden ones only reach the people inside the conversation and its supervisors.
-            waiting = conversation.status in (
+            # Line colleagues see public messages of waiting conversations (the Queue tab),
+            # not a blocked client's; hidden ones only reach the people inside the
+            # conversation and its supervisors.
+            waiting = not conversation.client.blocked and conversation.status in (
                 ConversationStatus.QUEUED,
                 ConversationStatus.OFFERED,
             )

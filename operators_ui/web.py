@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.access import may_see, oversees
+from hub.access import oversees
+from hub.api.clients import client_view
 from hub.api.common import caller, hub_of, int_param
 from hub.api.lines import ensure_member, load_line
+from hub.conversations.spam import may_block
 from hub.errors import Forbidden, NotFound, ValidationFailed
 from hub.http import FAVICON, PAGE_CSP, json_response, read_json
 from hub.models import (
@@ -32,7 +34,7 @@ from hub.models import (
 )
 from hub.realtime import conversation_view, message_view
 from hub.services import Hub
-from hub.storage.conversations import Order, Where
+from hub.storage.conversations import Where
 from hub.storage.quick_answers import AnswerScope, QuickAnswer
 
 DIST = Path(__file__).resolve().parent / "static" / "dist"
@@ -204,9 +206,15 @@ async def board(request: web.Request) -> web.Response:
         ensure_member(user, line)  # 404 for strangers, 403 for the line's operators
         raise Forbidden("only the line's supervisors and admins see its board")
     now = utcnow()
-    waiting = await hub.store.conversations.matching(
-        Where(line_id=line.id, statuses=[ConversationStatus.QUEUED, ConversationStatus.OFFERED])
-    )
+    waiting = [
+        c
+        for c in await hub.store.conversations.matching(
+            Where(
+                line_id=line.id, statuses=[ConversationStatus.QUEUED, ConversationStatus.OFFERED]
+            )
+        )
+        if not c.client.blocked  # waits for nobody (docs/spam.md): no one's wait to count
+    ]
     since = [_aware(c.queued_at or c.created_at) for c in waiting]
     today_start = _start_of_today(line, now)
     today = await hub.store.conversations.matching(
@@ -420,20 +428,13 @@ async def transfer_lines(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/console/clients/{client_id}")
 async def client_card(request: web.Request) -> web.Response:
-    """A client with their channel identities and the conversations the caller may see."""
+    """A client with their channel identities and the conversations the caller may see;
+    ``may_block``: the caller may block or unblock them (docs/spam.md)."""
     user = await caller(request)
     hub = hub_of(request)
     client_id = request.match_info["client_id"]
-    found = await hub.store.conversations.matching(
-        Where(client_ids=[client_id]), order=Order.NEWEST, limit=200
-    )
-    lines: dict[str, Line | None] = {}
-    visible = []
-    for conversation in found:
-        if conversation.line_id not in lines:
-            lines[conversation.line_id] = await hub.conversations.line(conversation.line_id)
-        if may_see(user, conversation, lines[conversation.line_id]):
-            visible.append(conversation)
+    seen = await hub.conversations.of_client(user, client_id)
+    visible = [conversation for conversation, _ in seen]
     client = await hub.store.clients.get(client_id)
     # Staff who may see none of the client's conversations learn nothing about the client.
     if client is None or not visible:
@@ -451,7 +452,8 @@ async def client_card(request: web.Request) -> web.Response:
         )
     return json_response(
         {
-            "client": client.info().model_dump(mode="json"),
+            "client": client_view(client),
+            "may_block": may_block(user, seen),
             "identities": identities,
             "conversations": [conversation_view(c) for c in visible[:50]],
         }

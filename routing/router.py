@@ -62,6 +62,8 @@ _REDISPATCH = {
     ConversationChange.LINE_CHANGED,
     ConversationChange.OFFER_EXPIRED,
     ConversationChange.TRANSFERRED,
+    ConversationChange.BLOCKED,
+    ConversationChange.UNBLOCKED,
 }
 
 
@@ -164,8 +166,9 @@ class Router:
 
     async def _opened(self, conversation: Conversation) -> None:
         line = await self._hub.conversations.line(conversation.line_id)
-        if line is None or conversation.assignee_id is not None:
-            # Staff opened it to write first (from the CRM): theirs, nothing to greet or route.
+        if line is None or conversation.assignee_id is not None or conversation.client.blocked:
+            # Staff opened it to write first (from the CRM): theirs, nothing to greet or route;
+            # a blocked client is told nothing and offered to nobody (docs/spam.md).
             return
         if line.messages.welcome:
             await self._hub.conversations.say(conversation, line.messages.welcome)
@@ -186,7 +189,8 @@ class Router:
                 # Later ones find it gone; one this misses finds the client has written
                 # (``_auto_close``), so skipping them is safe, not just cheap.
                 await self._timers.cancel(AUTO_CLOSE, conversation.id)
-            await self._after_hours(conversation)
+            if not conversation.client.blocked:
+                await self._after_hours(conversation)
         elif (
             message.author.type == AuthorType.OPERATOR
             and not message.hidden
@@ -330,9 +334,11 @@ class Router:
             if line is None:
                 return
             waiting = queue_order(
-                await self._hub.store.conversations.matching(
+                c
+                for c in await self._hub.store.conversations.matching(
                     Where(line_id=line.id, statuses=WAITING)
                 )
+                if not c.client.blocked  # offered to nobody, not in anyone's way either
             )
             candidates = await self._candidates(line, waiting)
             expires_at = offer_deadline(utcnow(), line.accept_timeout_s)

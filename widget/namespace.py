@@ -386,7 +386,8 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
                 phone=payload.phone,
             ),
         )
-        return {"client": client.info().model_dump(mode="json")}
+        # Whether staff blocked them is not the visitor's to know (docs/spam.md).
+        return {"client": client.info().model_dump(mode="json", exclude={"blocked"})}
 
     @event_handler(TypingIn)
     async def typing(sid: str, payload: TypingIn) -> Ack:

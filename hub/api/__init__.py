@@ -10,6 +10,7 @@ from hub.api import (
     bots,
     channel_types,
     channels,
+    clients,
     conversations,
     csat,
     forms,
@@ -26,6 +27,7 @@ _MODULES = (
     channel_types,
     channels,
     conversations,
+    clients,
     csat,
     forms,
     bots,
@@ -55,6 +57,7 @@ def body_models() -> dict[tuple[str, str], type[BaseModel]]:
         ("POST", "/api/v1/conversations/{conversation_id}/transfer"): conversations.TransferIn,
         ("POST", "/api/v1/conversations/{conversation_id}/invite"): conversations.InviteIn,
         ("POST", "/api/v1/conversations/{conversation_id}/join"): conversations.JoinIn,
+        ("POST", "/api/v1/conversations/{conversation_id}/rating"): conversations.RatingIn,
         **forms.body_models(),
         **bots.body_models(),
     }

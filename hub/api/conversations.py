@@ -1,4 +1,4 @@
-"""Conversations: list, read, write, accept, close."""
+"""Conversations: list, read, write, accept, close, mark spam, rate."""
 
 from __future__ import annotations
 
@@ -124,6 +124,35 @@ async def close(request: web.Request) -> web.Response:
     user = await caller(request)
     conversation = await hub_of(request).conversations.close(
         user, request.match_info["conversation_id"]
+    )
+    return json_response(conversation_view(conversation))
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/spam")
+async def spam(request: web.Request) -> web.Response:
+    """Close as spam: no closing text, no rating request; counted on the client."""
+    user = await caller(request)
+    conversation = await hub_of(request).conversations.mark_spam(
+        user, request.match_info["conversation_id"]
+    )
+    return json_response(conversation_view(conversation))
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Strict: "4", 4.5 or true are not a rating.
+    rating: int = Field(ge=1, le=5, strict=True)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/rating")
+async def rate(request: web.Request) -> web.Response:
+    """A supervisor of the line (or an admin) rates the closed conversation 1 to 5."""
+    user = await caller(request)
+    body = await read_json(request, RatingIn)
+    conversation = await hub_of(request).conversations.rate(
+        user, request.match_info["conversation_id"], body.rating, body.comment
     )
     return json_response(conversation_view(conversation))
 

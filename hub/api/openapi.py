@@ -174,6 +174,27 @@ RESULT_SCHEMAS: dict[str, Any] = {
             "status": {"enum": [s.value for s in ConversationStatus]},
             "assignee_id": OPTIONAL_STRING,
             "participants": {"type": "array"},
+            # Why it closed: operator, system, auto or spam.
+            "close_reason": OPTIONAL_STRING,
+            # The supervisor's rating (beside the client's csat).
+            "rating": {
+                "type": ["object", "null"],
+                "properties": {
+                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "comment": OPTIONAL_STRING,
+                    "by_user_id": STRING,
+                },
+            },
+        }
+    ),
+    "Client": _object(
+        {
+            "id": STRING,
+            "name": OPTIONAL_STRING,
+            # Blocked: their conversations are stored but offered to nobody.
+            "blocked": {"type": "boolean"},
+            # How many of their conversations were marked spam.
+            "spam_count": {"type": "integer"},
         }
     ),
     "Message": _object(
@@ -376,6 +397,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/conversations/{conversation_id}/return"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/pin"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/unpin"): _CONVERSATION_ACTION,
+    # Spam closes without the closing text or the rating request; the rating is the
+    # supervisor's, on a closed conversation (409 while it is open).
+    ("POST", "/api/v1/conversations/{conversation_id}/spam"): _CONVERSATION_ACTION,
+    ("POST", "/api/v1/conversations/{conversation_id}/rating"): _CONVERSATION_ACTION,
     ("POST", "/api/v1/conversations/{conversation_id}/deal"): Operation(
         ok=(201,), result=_ref("Record"), errors=(403, 409)
     ),
@@ -465,6 +490,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/api/v1/console/transfer-lines"): Operation(
         result=_object({"lines": {"type": "array"}})
+    ),
+    # --- clients: supervisors of a line the client wrote to, and admins
+    ("POST", "/api/v1/clients/{client_id}/block"): Operation(result=_ref("Client"), errors=(403,)),
+    ("POST", "/api/v1/clients/{client_id}/unblock"): Operation(
+        result=_ref("Client"), errors=(403,)
     ),
     ("GET", "/api/v1/console/clients/{client_id}"): Operation(
         result=_object({"client": {"type": "object"}, "conversations": {"type": "array"}})

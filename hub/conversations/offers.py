@@ -39,10 +39,15 @@ class Offers:
         user_ids: list[str],
         expires_at: datetime | None,
     ) -> Conversation | None:
-        """Offer a queued conversation; None when it is no longer waiting as it was."""
+        """Offer a queued conversation; None when it is no longer waiting as it was (or its
+        client was blocked meanwhile: a blocked client's are offered to nobody)."""
         updated = await self._transitions.apply(
             conversation.id,
-            {"status": ConversationStatus.QUEUED.value, "line_id": conversation.line_id},
+            {
+                "status": ConversationStatus.QUEUED.value,
+                "line_id": conversation.line_id,
+                "client.blocked": {"$ne": True},
+            },
             {
                 "$set": {
                     "status": ConversationStatus.OFFERED.value,
@@ -101,6 +106,10 @@ class Offers:
         if not in_line and user.id not in conversation.offered_to:
             ensure_may_see(user, conversation, line)  # 404 to strangers
             raise Forbidden("you are not an operator of this line")
+        if conversation.client.blocked and not oversees(user, line):
+            # A blocked client's conversation waits for nobody: the line's operators do not
+            # even see it (docs/spam.md); its supervisors may still take it up.
+            ensure_may_see(user, conversation, line)
         if conversation.status not in (ConversationStatus.QUEUED, ConversationStatus.OFFERED):
             raise Conflict("someone else has taken this conversation", code="already_taken")
         if (

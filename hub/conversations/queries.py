@@ -159,6 +159,25 @@ class Queries:
                 )
         return SearchPage(result, next_cursor, matches)
 
+    async def of_client(
+        self, user: User, client_id: str, *, limit: int = 200
+    ) -> list[tuple[Conversation, Line | None]]:
+        """The client's newest conversations (up to ``limit`` read) that ``user`` may see,
+        each with its line: what the client card lists, and what decides who may act on the
+        client (staff who see none of them learn nothing about the client)."""
+        found = await self._store.conversations.matching(
+            Where(client_ids=[client_id]), order=Order.NEWEST, limit=limit
+        )
+        lines: dict[str, Line | None] = {}
+        visible = []
+        for conversation in found:
+            if conversation.line_id not in lines:
+                lines[conversation.line_id] = await self.line(conversation.line_id)
+            line = lines[conversation.line_id]
+            if may_see(user, conversation, line):
+                visible.append((conversation, line))
+        return visible
+
     async def _word_hits(self, q: str) -> dict[str, WordHit]:
         """Conversation id -> its newest message with a word starting with each of the
         query's words."""

@@ -1,5 +1,5 @@
 """``Conversations``: the one face the rest of the hub and the packages see, composed of the
-focused parts of this package (queries, posting, capacity, offers, moves, closing) over one
+focused parts of this package (queries, posting, capacity, offers, moves, closing, spam) over one
 ``Transitions``. It holds no logic of its own: each method is a part's, so callers keep one
 object and each part stays small enough to read."""
 
@@ -15,6 +15,7 @@ from hub.conversations.offers import Offers
 from hub.conversations.posting import MAX_TEXT, Notices, Posting
 from hub.conversations.queries import OPEN, Queries
 from hub.conversations.sla import SlaClocks
+from hub.conversations.spam import Spam
 from hub.conversations.transitions import Transitions
 from hub.events import EventBus
 from hub.files import Files
@@ -41,6 +42,7 @@ class Conversations:
         self.posting = Posting(self.queries, stream, files, self.offers.accept)
         self.moves = Moves(store, self.transitions, self.queries, self.notices, self.capacity)
         self.closing = Closing(store, self.transitions, self.queries)
+        self.spam = Spam(store, self.transitions, self.queries, self.closing)
         # response-time clocks (started and stopped by routing/sla.py)
         self.sla = SlaClocks(self.transitions)
         # the one change path (the CRM reaches it through the hub)
@@ -50,6 +52,7 @@ class Conversations:
         self.line = self.queries.line
         self.get = self.queries.get
         self.search = self.queries.search
+        self.of_client = self.queries.of_client
         self.messages = self.queries.messages
         # writing
         self.post = self.posting.post
@@ -82,3 +85,8 @@ class Conversations:
         self.close_by_system = self.closing.close_by_system
         self.submit_csat = self.closing.submit_csat
         self.expire_csat = self.closing.expire_csat
+        self.rate = self.closing.rate
+        # spam and blocked clients
+        self.mark_spam = self.spam.mark
+        self.block_client = self.spam.block
+        self.unblock_client = self.spam.unblock

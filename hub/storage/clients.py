@@ -8,6 +8,7 @@ hub/storage/concerns.py), whose journaled message insert follows.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -65,3 +66,22 @@ class ClientStore:
     async def set_details(self, client_id: str, details: Doc) -> None:
         """Keep ``details`` (name, e-mail, phone and their proofs), journaled."""
         await self._clients.update_one({"_id": client_id}, {"$set": details})
+
+    async def set_blocked(
+        self, client_id: str, blocked: bool, *, by_user_id: str, at: datetime
+    ) -> Client | None:
+        """Block or unblock the client, journaled; the client as it is now (None: no such
+        client). Unblocking keeps who blocked and when, for the record."""
+        update: Doc = {"blocked": blocked}
+        if blocked:
+            update |= {"blocked_at": at, "blocked_by_user_id": by_user_id}
+        doc = await self._clients.find_one_and_update(
+            {"_id": client_id}, {"$set": update}, return_document=ReturnDocument.AFTER
+        )
+        return Client.from_doc(doc) if doc else None
+
+    async def mark_spam(self, client_id: str, at: datetime) -> None:
+        """Count one more conversation of the client's marked spam (journaled)."""
+        await self._clients.update_one(
+            {"_id": client_id}, {"$inc": {"spam_count": 1}, "$set": {"spam_at": at}}
+        )

@@ -162,6 +162,24 @@ async def _queue_notice(ctx: Ctx) -> None:
     assert await ctx.hub.conversations.claim_queue_notice(ctx.conversation_id)
 
 
+async def _client_path(ctx: Ctx, action: str) -> None:
+    client_id = (await ctx.hub.conversations.load(ctx.conversation_id)).client.id
+    await ctx.admin.post(f"/api/v1/clients/{client_id}/{action}", expect=200)
+
+
+async def _block(ctx: Ctx) -> None:
+    await _client_path(ctx, "block")
+
+
+async def _unblock(ctx: Ctx) -> None:
+    await _client_path(ctx, "unblock")
+
+
+async def _supervisor_rates(ctx: Ctx) -> None:
+    path = f"/api/v1/conversations/{ctx.conversation_id}/rating"
+    await ctx.admin.post(path, {"rating": 4, "comment": "Well handled"}, expect=200)
+
+
 SLA_DUE = utcnow() + timedelta(hours=1)
 
 
@@ -215,6 +233,9 @@ CASES: dict[ConversationChange, tuple[Step, Step]] = {
     ConversationChange.CLIENT_REACHABLE: (_unreachable, _reachable),
     ConversationChange.AFTER_HOURS: (_nothing, _after_hours),
     ConversationChange.QUEUE_NOTICE: (_nothing, _queue_notice),
+    ConversationChange.BLOCKED: (_nothing, _block),
+    ConversationChange.UNBLOCKED: (_block, _unblock),
+    ConversationChange.RATING: (_accept_and_close, _supervisor_rates),
     ConversationChange.SLA: (_nothing, _start_clock),
     ConversationChange.SLA_BREACHED: (_start_clock, _breach),
     ConversationChange.ANSWER_DUE: (_accept, _time_answer),

@@ -1,5 +1,6 @@
 """Issue 15, point 14: axe-core finds no serious or critical violation on any screen of the
-console (each role's: inbox tabs, an open conversation, the client card, board, users, lines,
+console (each role's: inbox tabs, an open conversation, its spam and block dialogs, the client
+card, a closed conversation with the supervisor's rating form, board, users, lines,
 the line editor, channels, quick answers, the CRM's lists and record card, the sign-in form)
 nor in the open widget on /demo; in English and Russian, on a desktop and at 390 × 844.
 One real ``openlines serve`` for the whole walk."""
@@ -78,7 +79,16 @@ async def admin_walk(page: Page, scan: Scan, where: str) -> None:
         await walk.to(f"tab-{tab}", rows if tab in ("all", "closed") else None, f"inbox {tab}")
     await open_tab(page, "all")
     await walk.to(rows.first, "message", "conversation")
-    await walk.to("client-name", "client-card", "client card")
+    for action in ("spam", "client-name", "block"):  # the dialogs, cancelled; the card between
+        shown = {"spam": "spam-dialog", "client-name": "client-card", "block": "block-dialog"}
+        await walk.to(action, shown[action], shown[action].replace("-", " "))
+        if action != "client-name":
+            await walk.find(shown[action]).get_by_test_id("confirm-no").click()
+            await expect(walk.find(shown[action])).to_have_count(0)
+    if await walk.find("back").is_visible():  # a phone shows the list or the conversation
+        await walk.find("back").click()
+    await open_tab(page, "closed")
+    await walk.to(rows.first, "rate-form", "closed conversation with the rating form")
 
     await walk.to("nav-board", "board-operator", "board")
     await walk.to("nav-users", "user-row", "users")
@@ -199,4 +209,4 @@ async def test_every_screen_passes_axe(
         await visitor.close()
     await socket.close()
     assert not scan.found, f"axe found serious or critical violations:\n{scan.report()}"
-    assert scan.screens == 2 * (28 + 29)  # desktop, and a phone's account menu too
+    assert scan.screens == 2 * (31 + 32)  # desktop, and a phone's account menu too

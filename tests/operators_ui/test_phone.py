@@ -16,6 +16,7 @@ from playwright.async_api import Browser, Page, Route, expect
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.crm_bridge.test_crm import CRM_LINE, crm_of, widget_visitor
 from tests.operators_ui.conftest import open_tab, shot, sign_in
+from tests.operators_ui.test_spam_rating import supervised
 from tests.support.clients import Api, new_msg_id, operator_socket
 from tests.support.world import make_line, visitor_says
 from tests.widget.support import accept_next, png_bytes, reply
@@ -239,6 +240,48 @@ async def test_supervisor_board_and_all_tab_on_a_phone(
     for visitor in visitors:
         await visitor.close()
     await socket.close()
+
+
+async def test_spam_block_and_rating_fit_a_phone(
+    base_url: str, admin: Api, browser: Browser
+) -> None:
+    world, supervisor = await supervised(admin)
+    operator = world.operators[0]
+    closed, first = await visitor_says(base_url, world.key, "a question, answered and closed")
+    path = f"/api/v1/conversations/{first['conversation_id']}"
+    await operator.post(f"{path}/accept", expect=200)
+    await operator.post(f"{path}/close", expect=200)
+    waiting, _ = await visitor_says(base_url, world.key, "a client with a rather long question")
+
+    page = await phone(browser, base_url, supervisor)
+    await open_tab(page, "closed")
+    await page.get_by_test_id("conversation-item").first.tap()
+    await expect(page.get_by_test_id("rate-form")).to_be_visible()
+    await page.locator("label", has=page.get_by_test_id("rate-5")).tap()
+    await in_view(page, "rate-save")
+    await fits(page, "closed-rating")
+    await page.get_by_test_id("rate-save").tap()
+    head = page.locator(".conversation .head")
+    await expect(head.get_by_test_id("supervisor-rating")).to_have_attribute("data-rating", "5")
+    await page.get_by_test_id("back").tap()
+    await open_tab(page, "queue")
+    await page.get_by_test_id("conversation-item").first.tap()
+    await page.get_by_test_id("spam").tap()
+    await expect(page.get_by_test_id("spam-dialog")).to_be_visible()
+    await in_view(page, "confirm-yes")
+    await fits(page, "spam-dialog")
+    await page.get_by_test_id("confirm-no").tap()
+    await page.get_by_test_id("client-name").tap()
+    await expect(page.get_by_test_id("block")).to_be_visible()
+    await fits(page, "client-card-block")
+    await page.get_by_test_id("block").tap()
+    await expect(page.get_by_test_id("block-dialog")).to_be_visible()
+    await fits(page, "block-dialog")
+    await page.get_by_test_id("confirm-yes").tap()
+    await expect(page.get_by_test_id("card-blocked")).to_be_visible()
+    await fits(page, "client-card-blocked")
+    await closed.close()
+    await waiting.close()
 
 
 async def test_manager_reads_the_crm_on_a_phone(

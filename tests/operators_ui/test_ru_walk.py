@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from playwright.async_api import Browser, Page, expect
@@ -16,7 +17,7 @@ from playwright.async_api import Browser, Page, expect
 from hub.conversations.posting import SYSTEM_NOTES
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, make_settings, settings_env
 from tests.operators_ui.conftest import I18N_PATH, PASSWORD, open_tab, shot
-from tests.support.clients import Api, new_msg_id, visitor_socket
+from tests.support.clients import Api, SocketClient, new_msg_id, visitor_socket
 
 ROOT = Path(__file__).resolve().parents[2]
 STRINGS = json.loads(I18N_PATH.read_text(encoding="utf-8"))
@@ -149,6 +150,17 @@ async def user(admin: Api, role: str, name: str) -> tuple[Api, str]:
     return api, api.user["id"]
 
 
+async def visitor_writes(
+    base_url: str, key: str, name: str, text: str
+) -> tuple[SocketClient, dict[str, Any]]:
+    """A new widget visitor who gives their name and writes: the socket and the message."""
+    visitor = await visitor_socket(base_url, key)
+    await visitor.call("prechat", {"name": name})
+    sent = await visitor.call("message:send", {"text": text, "client_msg_id": new_msg_id()})
+    assert sent["ok"], sent
+    return visitor, sent["message"]
+
+
 async def test_every_screen_in_russian(
     browser: Browser, spawn: Spawn, mongo_url: str, db_name: str, tmp_path: Path
 ) -> None:
@@ -177,12 +189,8 @@ async def test_every_screen_in_russian(
         )
 
         # A conversation with system notes: taken, transferred, taken, a supervisor joins.
-        visitor = await visitor_socket(base, widget["key"])
-        await visitor.call("prechat", {"name": "Дмитрий"})
-        sent = await visitor.call(
-            "message:send", {"text": "Здравствуйте!", "client_msg_id": new_msg_id()}
-        )
-        cid = sent["message"]["conversation_id"]
+        visitor, sent = await visitor_writes(base, widget["key"], "Дмитрий", "Здравствуйте!")
+        cid = sent["conversation_id"]
         await first.post(f"/api/v1/conversations/{cid}/accept", expect=200)
         await first.post(
             f"/api/v1/conversations/{cid}/transfer", {"to_user_id": second_id}, expect=200
@@ -205,6 +213,20 @@ async def test_every_screen_in_russian(
             {"deal": {"title": "Поставка", "amount": 125000.5, "currency": "RUB"}},
             expect=201,
         )
+
+        # Closed ones: one the supervisor rated; one marked spam, whose client, blocked, writes
+        # again (a waiting conversation nobody is offered).
+        rated, sent = await visitor_writes(base, widget["key"], "Елена", "Спасибо!")
+        rated_id = sent["conversation_id"]
+        await first.post(f"/api/v1/conversations/{rated_id}/accept", expect=200)
+        await first.post(f"/api/v1/conversations/{rated_id}/close", expect=200)
+        await supervisor.post(
+            f"/api/v1/conversations/{rated_id}/rating", {"rating": 4, "comment": "Вежливо"}
+        )
+        spammer, sent = await visitor_writes(base, widget["key"], "Рассылка", "Дешёвые часы")
+        await first.post(f"/api/v1/conversations/{sent['conversation_id']}/spam")
+        await admin.post(f"/api/v1/clients/{sent['author']['id']}/block", expect=200)
+        await spammer.call("message:send", {"text": "Снова я", "client_msg_id": new_msg_id()})
 
         # --- the admin: every screen ---------------------------------------------------------
         page = await ru_page(browser, base)
@@ -229,6 +251,16 @@ async def test_every_screen_in_russian(
         await page.get_by_test_id("client-name").click()
         await expect(page.get_by_test_id("client-card")).to_be_visible()
         await walk.read(page, "admin-client-card")
+        for action in ("block", "spam"):
+            await page.get_by_test_id(action).click()
+            await expect(page.get_by_test_id(f"{action}-dialog")).to_be_visible()
+            await walk.read(page, f"admin-{action}-dialog")
+            await page.get_by_test_id("confirm-no").click()
+        await open_tab(page, "closed")
+        await page.locator(f'[data-testid="conversation-item"][data-id="{rated_id}"]').click()
+        await expect(page.get_by_test_id("rate-form")).to_be_visible()
+        await expect(page.get_by_test_id("spam-badge")).to_be_visible()  # the spam one's row
+        await walk.read(page, "admin-closed-rated")
         await page.get_by_test_id("nav-board").click()
         await walk.read(page, "admin-board")
         await page.get_by_test_id("nav-crm").click()
@@ -309,6 +341,8 @@ async def test_every_screen_in_russian(
         await walk.read(page, "manager-leads")
         await page.context.close()
         await visitor.close()
+        await rated.close()
+        await spammer.close()
 
     # --- the widget on /demo ------------------------------------------------------------------
     context = await browser.new_context(locale="ru-RU")

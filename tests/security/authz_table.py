@@ -646,6 +646,35 @@ manager     ok   404   ok        404    ok       404
 admin       ok   ok    ok        ok     ok       ok
 anonymous   401  401   401       401    401      401
 """)
+# Spam: who takes part, the line's staff (its operators see its queue) and admins, while it is
+# open; managers, though they see linked conversations, are not the line's staff.
+SPAM = grid("""
+            MINE QUEUE COLLEAGUE CLOSED B_ACTIVE B_QUEUE
+operator    ok   ok    404       409    404      404
+supervisor  ok   ok    ok        409    404      404
+manager     403  404   403       404    403      404
+admin       ok   ok    ok        409    ok       ok
+anonymous   401  401   401       401    401      401
+""")
+# Blocking the client of a conversation: supervisors of its line and admins; 404 to staff who
+# see none of the client's conversations.
+BLOCK = grid("""
+            MINE QUEUE COLLEAGUE CLOSED B_ACTIVE B_QUEUE
+operator    403  403   404       403    404      404
+supervisor  ok   ok    ok        ok     404      404
+manager     403  404   403       404    403      404
+admin       ok   ok    ok        ok     ok       ok
+anonymous   401  401   401       401    401      401
+""")
+# The supervisor's rating: supervisors of the line and admins, once it is closed (else 409).
+RATE = grid("""
+            MINE QUEUE COLLEAGUE CLOSED B_ACTIVE B_QUEUE
+operator    403  403   404       403    404      404
+supervisor  409  409   409       ok     404      404
+manager     403  404   403       404    403      404
+admin       409  409   409       ok     409      409
+anonymous   401  401   401       401    401      401
+""")
 
 # Lines: admins write, members (and managers, who read all) read; 404 to strangers.
 LINE_READ = grid("""
@@ -1218,6 +1247,36 @@ ROWS: list[Row] = [
         Rest("GET", "/api/v1/console/clients/{client_id}"),
         SEE,
         note="a client is shown to who may see one of their conversations, with those only",
+    ),
+    Row(
+        "Conversations",
+        Rest("POST", CONVERSATION + "/spam"),
+        SPAM,
+        Effect.FRESH,
+        probe=CONVERSATION,
+        note="closes without the closing text or the rating request",
+    ),
+    Row(
+        "Conversations",
+        Rest("POST", CONVERSATION + "/rating", {"rating": 4, "comment": "matrix"}),
+        RATE,
+        Effect.FRESH,
+        probe=CONVERSATION,
+    ),
+    Row(
+        "Conversations",
+        Rest("POST", "/api/v1/clients/{client_id}/block"),
+        BLOCK,
+        Effect.FRESH,
+        probe="/api/v1/console/clients/{client_id}",
+        note="the client of the conversation; a decision about a person, so not the operators'",
+    ),
+    Row(
+        "Conversations",
+        Rest("POST", "/api/v1/clients/{client_id}/unblock"),
+        BLOCK,
+        Effect.FRESH,
+        probe="/api/v1/console/clients/{client_id}",
     ),
     # --- CRM ------------------------------------------------------------------------------
     Row(

@@ -1,7 +1,7 @@
 // The typed REST client of the console: one function per endpoint it uses (docs/api.md).
 import { request, upload } from "./http";
 import type {
-  Attachment, Channel, ChannelType, ClientCard, Conv, ConvPage, ConvStatus, CreatedChannel, History, Line,
+  Attachment, Channel, ChannelType, ClientCard, ClientInfo, Conv, ConvPage, ConvStatus, CreatedChannel, History, Line,
   Bot, BotDraft, Form, FormDraft, LineBoard, LineDraft, Member, Msg, QuickAnswer, QuickAnswerDraft, Role, StaffMember, User,
 } from "./types";
 
@@ -43,6 +43,12 @@ export const history = (id: string, page: { before?: number; limit: number }) =>
 export const messagesAfter = async (id: string, after: number, limit: number) =>
   (await request<{ messages: Msg[] }>("GET", `/api/v1/conversations/${enc(id)}/messages?after=${after}&limit=${limit}`)).messages;
 export const clientCard = (clientId: string) => request<ClientCard>("GET", `/api/v1/console/clients/${enc(clientId)}`);
+// Spam, blocking and the supervisor's rating (docs/spam.md).
+export const markSpam = (id: string) => request<Conv>("POST", `/api/v1/conversations/${enc(id)}/spam`);
+export const rateConversation = (id: string, rating: number, comment: string) =>
+  request<Conv>("POST", `/api/v1/conversations/${enc(id)}/rating`, { rating, comment: comment || null });
+export const setClientBlocked = (clientId: string, blocked: boolean) =>
+  request<ClientInfo>("POST", `/api/v1/clients/${enc(clientId)}/${blocked ? "block" : "unblock"}`);
 export const uploadFile = (file: File, progress: (percent: number) => void, failed: string) =>
   upload<Attachment>("/api/v1/widget/uploads", file, progress, failed);
 

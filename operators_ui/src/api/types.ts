@@ -27,7 +27,8 @@ export type Msg = {
 export type ConvStatus = "queued" | "offered" | "active" | "closed";
 export type Conv = {
   id: string; line_id: string; channel: { id: string; type: string };
-  client: { id: string; name?: string | null; email?: string | null; phone?: string | null };
+  /** ``blocked``: the client was blocked; the conversation is offered to nobody. */
+  client: { id: string; name?: string | null; email?: string | null; phone?: string | null; blocked?: boolean };
   status: ConvStatus; assignee_id: string | null;
   participants: { user_id: string; hidden: boolean }[]; offered_to: string[];
   offer_expires_at: string | null; pinned: boolean;
@@ -35,6 +36,10 @@ export type Conv = {
   last_message: { text: string; direction: string; created_at: string } | null;
   unread: number; created_at: string; updated_at?: string; rev?: number; queued_at: string | null; closed_at: string | null;
   csat?: Csat | null;
+  /** Why it closed: "operator", "system", "auto" or "spam". */
+  close_reason?: string | null;
+  /** The supervisor's rating of the closed conversation, beside the client's. */
+  rating?: SupervisorRating | null;
   /** A transfer to one operator waiting for their accept. */
   transfer?: { from: string; to: string; back_to: string | null; at: string | null } | null;
   /** In search results: the newest message with the searched words, around them. */
@@ -49,6 +54,7 @@ export type ConvSla = {
 };
 /** The client's rating of a closed conversation (``rating`` once they gave it). */
 export type Csat = { status: "requested" | "submitted" | "expired"; rating: number | null; comment: string | null };
+export type SupervisorRating = { rating: number; comment: string | null; by_user_id: string };
 /** ``highlights``: [start, end) offsets into ``text`` of each matching word. */
 export type SearchMatch = { message_id: string; seq: number; hidden: boolean; text: string; highlights: [number, number][] };
 export type ConvPage = { conversations: Conv[]; next_cursor: string | null };
@@ -71,10 +77,13 @@ export type LineBoard = {
   avg_first_response_s: number | null; by_hour: number[]; operators: BoardOperator[];
 };
 export type ClientIdentity = { channel_id: string; type?: string; name?: string | null };
-export type ClientCard = {
-  client: { id: string; name?: string | null; email?: string | null; phone?: string | null };
-  identities: ClientIdentity[]; conversations: Conv[];
+/** A client as staff see them: blocked or not, how often their conversations were spam. */
+export type ClientInfo = {
+  id: string; name?: string | null; email?: string | null; phone?: string | null;
+  blocked: boolean; blocked_at: string | null; spam_count: number; spam_at: string | null;
 };
+/** ``may_block``: the user may block or unblock the client (supervisors, admins). */
+export type ClientCard = { client: ClientInfo; identities: ClientIdentity[]; conversations: Conv[]; may_block: boolean };
 /** Who sees a quick answer: its owner, its line's staff, or all staff. */
 export type AnswerScope = "personal" | "line" | "everyone";
 export type QuickAnswer = { id: string; title: string; text: string; line_id: string | null; scope?: AnswerScope; owner_id?: string };

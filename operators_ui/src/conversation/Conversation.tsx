@@ -1,5 +1,6 @@
 // One open conversation: its header of actions (accept, transfer, invite, pin, return, join,
-// leave, close, CRM), the thread, who is typing and the composer.
+// leave, close, spam, CRM), the thread, who is typing and the composer; a closed one shows
+// its supervisor the rating form instead of the composer.
 import { useState } from "preact/hooks";
 import type { Conv } from "../api/types";
 import { StartDeal } from "../crm/StartDeal";
@@ -15,6 +16,7 @@ import { Rating } from "../ui/Rating";
 import { ClientCard } from "./ClientCard";
 import { Composer } from "./Composer";
 import { Picker } from "./Picker";
+import { Marks, RateForm, SpamAction, marksSpam } from "./Spam";
 import { Thread } from "./Thread";
 
 /** "… is typing": shown until the hub says it stopped, or six seconds without news. */
@@ -58,6 +60,7 @@ export function Conversation({ id }: { id: string }) {
         {editsCrm() && !c.crm?.deal_id && <StartDeal c={c} />}
         <span class={`badge st-${c.status}`} data-testid="conversation-status">{t(`conv.status.${c.status}`)}</span>
         <Rating csat={c.csat} comment />
+        <Marks c={c} />
         <span class="grow" />
         {((c.status === "offered" && c.offered_to.includes(me)) || (c.status === "queued" && !over)) && <button class="primary" data-testid="accept" onClick={() => accept(id)}>{t("act.accept")}</button>}
         {open && c.status === "active" && (assignee || over) && <button data-testid="transfer" onClick={() => setPicker("transfer")}>{t("act.transfer")}</button>}
@@ -67,6 +70,7 @@ export function Conversation({ id }: { id: string }) {
         {open && over && !inside && <button data-testid="join-hidden" onClick={on("conversation:join", { hidden: true })}>{t("act.joinHidden")}</button>}
         {c.status === "active" && over && c.assignee_id && !assignee && <button data-testid="take-over" onClick={on("conversation:take_over", {})}>{t("act.takeOver")}</button>}
         {open && !assignee && c.participants.some((p) => p.user_id === me) && <button data-testid="leave" onClick={on("conversation:leave", {})}>{t("act.leave")}</button>}
+        {open && marksSpam(c) && <SpamAction c={c} />}
         {open && (assignee || over) && <button class="danger" data-testid="close" onClick={on("conversation:close", {})}>{t("act.close")}</button>}
       </div>
       {c.transfer && c.status === "offered" && (c.transfer.from === me || over) && (
@@ -80,6 +84,7 @@ export function Conversation({ id }: { id: string }) {
           <Thread id={id} />
           <Typing id={id} />
           {open ? <Composer c={c} /> : <p class="empty">{t("compose.closed")}</p>}
+          {!open && over && <RateForm key={c.id} c={c} />}
         </div>
         {card && <ClientCard clientId={c.client.id} close={() => setCard(false)} />}
       </div>

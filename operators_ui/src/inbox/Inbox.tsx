@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import type { Conv, SearchMatch } from "../api/types";
 import { Conversation } from "../conversation/Conversation";
+import { Marks } from "../conversation/Spam";
 import { t } from "../i18n";
 import { useNow } from "../state/clock";
 import { accept, inTab, late, listed, loadClosed, loadMoreClosed, nextDue, select, tabs } from "../state/conversations";
@@ -141,6 +142,7 @@ function Row({ c, tabStop, onFocus }: { c: Conv; tabStop: boolean; onFocus: () =
         {c.match ? <Match m={c.match} /> : <div class="preview">{c.last_message?.text || t("list.noMessages")}</div>}
         <Waiting c={c} offeredToMe={offeredToMe} />
         {c.status === "closed" && <Rating csat={c.csat} comment />}
+        <Marks c={c} />
       </div>
       {offeredToMe && <button class="primary" data-testid="accept" onClick={(e) => { e.stopPropagation(); accept(c.id); }}>{t("act.accept")}</button>}
     </li>

@@ -101,7 +101,8 @@ export function inTab(c: Conv, tab: InboxTab): boolean {
     case "mine": return (c.status === "active" && mine) || (c.status === "offered" && c.transfer?.from === me);
     // A pin is the assignee's (their client comes back to them), not the whole line's.
     case "pinned": return c.pinned && c.status !== "closed" && c.assignee_id === me;
-    case "queue": return c.status === "queued" || (c.status === "offered" && !c.offered_to.includes(me));
+    // A blocked client's waits for no one: supervisors find it under All (docs/spam.md).
+    case "queue": return !c.client.blocked && (c.status === "queued" || (c.status === "offered" && !c.offered_to.includes(me)));
     case "all": return c.status !== "closed";
     default: return false;
   }

@@ -128,6 +128,14 @@ main{flex:1;min-height:0;display:flex}
 .rating{display:inline-flex;gap:6px;align-items:baseline;flex-wrap:wrap}
 .rating .stars{color:#8a5a00;letter-spacing:1px}.rating .stars .off{color:#c4cad6}
 .rating .comment{color:#3d4657;font-style:italic}
+.badge.blocked,.badge.spam{background:#fde2e0;color:#8c1d18}
+.rate-form{display:flex;flex-direction:column;gap:6px;padding:8px 12px;border-top:1px solid #dde3ec;background:#fff}
+.rate-form textarea{width:100%}.rate-form button{align-self:flex-start}
+fieldset.rate{display:flex;gap:2px;border:0;margin:0;padding:0}
+.rate legend{font-weight:600;margin-bottom:4px;padding:0}
+.rate label{font-size:24px;line-height:1;color:#6b7385;cursor:pointer;padding:2px 4px;border-radius:4px}
+.rate label.on{color:#8a5a00}.rate label:focus-within{outline:2px solid #2f6fed}
+.rate input{position:absolute;opacity:0;width:1px;height:1px;margin:0}
 .countdown{color:#b3261e;font-weight:600}
 .item .tag.late{background:#b3261e;color:#fff;font-weight:600}
 .item .due{color:#5c4400}
