@@ -1,8 +1,9 @@
 """Idle widget sockets against a real ``openlines serve``: memory per socket, connect rate,
 close time, stop time and idle CPU for N sockets (10k by default). See issue 16, point 5.
 
-The clients speak engine.io v4 / Socket.IO v5 over raw aiohttp websockets (a python-socketio
-client per socket would be the bottleneck), from ``--clients`` processes of their own:
+The clients speak engine.io v4 / Socket.IO v5 over websockets written by hand on asyncio
+protocols (a python-socketio client per socket, or even aiohttp's websocket client, would cost
+as much as the hub and be the bottleneck), from ``--clients`` processes of their own:
 
     .venv/bin/python bench/sockets.py [--sockets N] [--clients 2] [--idle-s 30] [--json PATH]
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import multiprocessing
@@ -25,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -61,84 +64,160 @@ GOALS = {
 # --- the client processes ----------------------------------------------------------------------
 
 
-class _Visitor:
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, token: str) -> None:
-        self.ws = ws
-        self.token = token
-        self.task = asyncio.create_task(self._answer_pings())
+class _Visitor(asyncio.Protocol):
+    """One widget visitor on a raw websocket, written by hand on an asyncio protocol: the
+    handshake, engine.io's open and pings, Socket.IO's connect to ``/widget``. Many times
+    cheaper per connect than the hub (aiohttp's client costs about as much as the hub's own
+    side), so the load client is not what a storm measures."""
 
-    async def _answer_pings(self) -> None:
-        with contextlib.suppress(Exception):
-            async for message in self.ws:
-                if message.type == aiohttp.WSMsgType.TEXT and message.data == "2":
-                    await self.ws.send_str("3")
+    def __init__(self, host: str, key: str, token: str | None, done: asyncio.Future[Any]) -> None:
+        self._request = (
+            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {_WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        auth: dict[str, str] = {"key": key}
+        if token:
+            auth["token"] = token
+        self._connect = "40/widget," + json.dumps(auth)
+        self._done = done
+        self._buffer = b""
+        self._upgraded = False
+        self.transport: asyncio.Transport | None = None
+        self.token: str | None = None
+        self.lost: asyncio.Future[None] = done.get_loop().create_future()
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self._request)
 
-async def _open(
-    http: aiohttp.ClientSession, url: str, key: str, token: str | None
-) -> _Visitor | None:
-    ws = await http.ws_connect(
-        url + "/socket.io/?EIO=4&transport=websocket", autoping=False, max_msg_size=0
-    )
-    opened = await ws.receive_str()
-    if not opened.startswith("0"):
-        await ws.close()
-        return None
-    auth: dict[str, str] = {"key": key}
-    if token:
-        auth["token"] = token
-    await ws.send_str("40/widget," + json.dumps(auth))
-    while True:
-        text = await ws.receive_str()
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if not self._upgraded:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self._buffer.startswith(b"HTTP/1.1 101"):
+                self._finish(None)
+                return
+            self._upgraded = True
+            self._buffer = self._buffer[end + 4 :]
+        while (frame := _read_frame(self._buffer)) is not None:
+            opcode, text, used = frame
+            self._buffer = self._buffer[used:]
+            if opcode == 0x8:  # close
+                self.close()
+            elif opcode == 0x1:
+                self._on_text(text)
+
+    def _on_text(self, text: str) -> None:
         if text == "2":
-            await ws.send_str("3")
+            self.send("3")
+        elif text.startswith("0{"):
+            self.send(self._connect)
         elif text.startswith("44/widget,"):  # refused
-            await ws.close()
-            return None
+            self._finish(None)
         elif text.startswith('42/widget,["session",'):
-            event = json.loads(text[len("42/widget,") :])
-            return _Visitor(ws, event[1]["token"])
+            self.token = json.loads(text[len("42/widget,") :])[1]["token"]
+            self._finish(self)
+
+    def _finish(self, result: _Visitor | None) -> None:
+        if not self._done.done():
+            self._done.set_result(result)
+        if result is None:
+            self.close()
+
+    def send(self, text: str) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_client_frame(0x1, text.encode()))
+
+    def close(self) -> None:
+        """A close frame, then the end of the connection (the hub answers it or not)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_client_frame(0x8, b"\x03\xe8"))
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._done.done():
+            self._done.set_result(None)
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+_WS_KEY = base64.b64encode(b"openlines-bench!").decode()
+
+
+def _client_frame(opcode: int, payload: bytes) -> bytes:
+    """A final client frame; masked (clients must) with a zero key, so the payload is as is."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x80 | opcode, 0x80 | size))
+    elif size < 1 << 16:
+        header = bytes((0x80 | opcode, 0x80 | 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, 0x80 | 127)) + size.to_bytes(8, "big")
+    return header + b"\0\0\0\0" + payload
+
+
+def _read_frame(buffer: bytes) -> tuple[int, str, int] | None:
+    """The first whole (unmasked, unfragmented) server frame: opcode, text, bytes used."""
+    if len(buffer) < 2:
+        return None
+    opcode, size, start = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+    if size == 126:
+        if len(buffer) < 4:
+            return None
+        size, start = int.from_bytes(buffer[2:4], "big"), 4
+    elif size == 127:
+        if len(buffer) < 10:
+            return None
+        size, start = int.from_bytes(buffer[2:10], "big"), 10
+    if len(buffer) < start + size:
+        return None
+    payload = buffer[start : start + size]
+    return opcode, payload.decode("utf-8", "replace") if opcode == 0x1 else "", start + size
 
 
 async def _one(
-    http: aiohttp.ClientSession, url: str, key: str, token: str | None, gate: asyncio.Semaphore
+    host: str, port: int, key: str, token: str | None, gate: asyncio.Semaphore
 ) -> _Visitor | None:
     async with gate:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[_Visitor | None] = loop.create_future()
         try:
-            return await asyncio.wait_for(_open(http, url, key, token), TIMEOUT_S)
+            await loop.create_connection(
+                lambda: _Visitor(f"{host}:{port}", key, token, done), host, port
+            )
+            return await asyncio.wait_for(done, TIMEOUT_S)
         except Exception:
             return None
 
 
 async def _client(url: str, key: str, conn: Connection) -> None:
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    address = urllib.parse.urlsplit(url)
+    host, port = address.hostname or "127.0.0.1", address.port or 80
     visitors: list[_Visitor] = []
-    async with aiohttp.ClientSession(connector=connector) as http:
-        while True:
-            command, arg = await asyncio.to_thread(conn.recv)
-            if command == "connect":
-                tokens: list[str | None] = arg
-                gate = asyncio.Semaphore(IN_FLIGHT)
-                started = time.monotonic()
-                opened = await asyncio.gather(*(_one(http, url, key, t, gate) for t in tokens))
-                elapsed = time.monotonic() - started
-                visitors = [v for v in opened if v is not None]
-                failures = len(tokens) - len(visitors)
-                conn.send((elapsed, [v.token for v in visitors], failures))
-            elif command == "close":
-                await asyncio.gather(*(v.ws.close() for v in visitors), return_exceptions=True)
-                await asyncio.gather(*(v.task for v in visitors), return_exceptions=True)
-                visitors = []
-                conn.send(None)
-            elif command == "forget":  # the hub went away: drop what is left
-                for v in visitors:
-                    v.task.cancel()
-                await asyncio.gather(*(v.task for v in visitors), return_exceptions=True)
-                visitors = []
-                conn.send(None)
-            else:
-                conn.send(None)
-                return
+    while True:
+        command, arg = await asyncio.to_thread(conn.recv)
+        if command == "connect":
+            tokens: list[str | None] = arg
+            gate = asyncio.Semaphore(IN_FLIGHT)
+            started = time.monotonic()
+            opened = await asyncio.gather(*(_one(host, port, key, t, gate) for t in tokens))
+            elapsed = time.monotonic() - started
+            visitors = [v for v in opened if v is not None]
+            failures = len(tokens) - len(visitors)
+            conn.send((elapsed, [v.token for v in visitors], failures))
+        elif command in ("close", "forget"):  # forget: the hub went away, drop what is left
+            for v in visitors:
+                v.close()
+            await asyncio.gather(*(v.lost for v in visitors))
+            visitors = []
+            conn.send(None)
+        else:
+            conn.send(None)
+            return
 
 
 def _client_main(url: str, key: str, conn: Connection) -> None:
