@@ -180,18 +180,27 @@ def _read_frame(buffer: bytes) -> tuple[int, str, int] | None:
 
 
 async def _one(
-    host: str, port: int, key: str, token: str | None, gate: asyncio.Semaphore
+    host: str, port: int, key: str, token: str | None, source: str, gate: asyncio.Semaphore
 ) -> _Visitor | None:
     async with gate:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[_Visitor | None] = loop.create_future()
         try:
             await loop.create_connection(
-                lambda: _Visitor(f"{host}:{port}", key, token, done), host, port
+                lambda: _Visitor(f"{host}:{port}", key, token, done),
+                host,
+                port,
+                local_addr=(source, 0),
             )
             return await asyncio.wait_for(done, TIMEOUT_S)
         except Exception:
             return None
+
+
+def _source(n: int) -> str:
+    """The loopback address the ``n``-th visitor of a client process connects from: visitors
+    come from many addresses (as on the internet), so per-address counters stay small."""
+    return f"127.0.{n // 250 % 250 + 1}.{n % 250 + 1}"
 
 
 async def _client(url: str, key: str, conn: Connection) -> None:
@@ -204,7 +213,9 @@ async def _client(url: str, key: str, conn: Connection) -> None:
             tokens: list[str | None] = arg
             gate = asyncio.Semaphore(IN_FLIGHT)
             started = time.monotonic()
-            opened = await asyncio.gather(*(_one(host, port, key, t, gate) for t in tokens))
+            opened = await asyncio.gather(
+                *(_one(host, port, key, t, _source(i), gate) for i, t in enumerate(tokens))
+            )
             elapsed = time.monotonic() - started
             visitors = [v for v in opened if v is not None]
             failures = len(tokens) - len(visitors)
@@ -349,7 +360,7 @@ def _serve_env(mongo_url: str, data_dir: Path) -> dict[str, str]:
         "OPENLINES_ADMIN_EMAIL": ADMIN_EMAIL,
         "OPENLINES_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "OPENLINES_LOG_LEVEL": "WARNING",
-        # Every simulated visitor shares 127.0.0.1: lift the per-address limits.
+        # Visitors of the client processes share addresses: lift the per-address limits.
         "OPENLINES_WIDGET_CONNECTS_PER_IP": "1000000",
         "OPENLINES_WIDGET_SOCKETS_PER_IP": "100000",
     }
