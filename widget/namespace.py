@@ -171,7 +171,7 @@ class _SingleFlight:
         return await asyncio.shield(flight)
 
 
-class _LatestOfChats:
+class LatestOfChats:
     """Visitors' latest conversations, looked up together: those asked for while a lookup of
     their channel is in flight go into its next query (at most ``LOOKUP_BATCH`` a query), so a
     storm of reconnects costs a query per batch, not one per socket. Each answer is read
@@ -241,7 +241,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             verified_email=session.get("verified_email"),
         )
 
-    latest = _LatestOfChats(hub.store.conversations.latest_of_chats)
+    latest = LatestOfChats(hub.store.conversations.latest_of_chats)
 
     async def latest_conversation(channel_id: str, visitor_id: str) -> Conversation | None:
         return await latest.get(channel_id, visitor_id)
