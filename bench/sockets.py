@@ -366,10 +366,18 @@ def _serve_env(mongo_url: str, data_dir: Path) -> dict[str, str]:
     }
 
 
-async def _stop_timed(serve: ServeProcess) -> tuple[float, int]:
-    started = time.monotonic()
-    code = await serve.stop()
-    return time.monotonic() - started, code
+async def _stop_timed(serve: ServeProcess) -> tuple[float, int, float]:
+    """Seconds from SIGTERM to exit, the exit code, and the hub's CPU seconds meanwhile (to
+    its last 50 ms: read until the process is gone)."""
+    pid, started = serve.pid, time.monotonic()
+    cpu_before = cpu_last = _cpu_s(pid)
+    stopping = asyncio.create_task(serve.stop())
+    while not stopping.done():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            cpu_last = _cpu_s(pid)
+        await asyncio.wait([stopping], timeout=0.05)
+    code = await stopping
+    return time.monotonic() - started, code, round(cpu_last - cpu_before, 2)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -431,10 +439,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["idle_cpu_percent"] = round((cpu1 - cpu0) / (t1 - t0) * 100, 1)
 
             _note(f"idle CPU {figures['idle_cpu_percent']} %; close")
-            started = time.monotonic()
+            started, cpu0 = time.monotonic(), _cpu_s(serve.pid)
             await clients.close()
             await _until_sockets(http, serve.url, lambda v: v <= 0, "0 sockets")
             figures["close_s"] = round(time.monotonic() - started, 2)
+            figures["close_hub_cpu_s"] = round(_cpu_s(serve.pid) - cpu0, 2)
 
             _note(f"closed in {figures['close_s']} s; reconnect")
             cost = _Cost(serve.pid, mongo.pid)
@@ -445,9 +454,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["open_after_reconnect"] = await _settled(http, serve.url, len(tokens2))
             _note(f"reconnect: {figures['reconnects_per_s']}/s {figures['reconnect']}; stop")
 
-            stop_s, code = await _stop_timed(serve)
+            stop_s, code, stop_cpu_s = await _stop_timed(serve)
             serve = None
             figures["stop_s"] = round(stop_s, 2)
+            figures["stop_hub_cpu_s"] = stop_cpu_s
             figures["stop_exit_code"] = code
             await clients.forget()
 
@@ -498,6 +508,7 @@ def render(report: dict[str, Any]) -> str:
         (f"close {n} sockets, s", f["close_s"], "≤ 5"),
         (f"stop with {n} open, s", f["stop_s"], "≤ 10"),
     ]
+    costs = f"hub CPU s: close {f['close_hub_cpu_s']}, stop {f['stop_hub_cpu_s']}"
     m = report["machine"]
     lines = [
         f"{n} widget sockets, {report['params']['clients']} client processes; load "
@@ -506,6 +517,7 @@ def render(report: dict[str, Any]) -> str:
         *(f"  {name:<36} {value:>10}   goal {goal}" for name, value, goal in rows),
         f"  CPU ms per connect (hub, database): new {f['cold']}, reconnect {f['reconnect']}, "
         f"after a restart {f['restart']}",
+        f"  {costs}",
         f"  open after the storms: {f['open_after_cold_connect']} / {f['open_after_reconnect']}",
         f"  failures: {f['cold_connect_failures']} / {f['reconnect_failures']} / "
         f"{f['restart_reconnect_failures']}; stop exit code {f['stop_exit_code']}",

@@ -226,6 +226,8 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     """Attach the ``/widget`` handlers to the server."""
     limits = WidgetLimits(hub)
     tokens = hub.visitor_tokens
+    # The gauge's child, looked up once (a storm opens and closes thousands of sockets).
+    open_sockets = hub.metrics.socket_connections.labels("widget")
 
     async def visitor(sid: str) -> Visit:
         """Who is on this socket. The channel comes from the stream's per-process copy: one
@@ -345,7 +347,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             namespace=WIDGET_NS,
         )
         await sio.enter_room(sid, visitor_room(visitor_id), namespace=WIDGET_NS)
-        hub.metrics.socket_connections.labels("widget").inc()
+        open_sockets.inc()
         conversation = None if fresh else await latest_conversation(channel.id, visitor_id)
         open_id = (
             conversation.id
@@ -369,7 +371,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         )
 
     async def disconnect(sid: str) -> None:
-        hub.metrics.socket_connections.labels("widget").dec()
+        open_sockets.dec()
         limits.sockets.release(sid)
 
     @event_handler(SendIn)
