@@ -2,8 +2,9 @@
 close time, stop time and idle CPU for N sockets (10k by default). See issue 16, point 5.
 
 The clients speak engine.io v4 / Socket.IO v5 over websockets written by hand on asyncio
-protocols (a python-socketio client per socket, or even aiohttp's websocket client, would cost
-as much as the hub and be the bottleneck), from ``--clients`` processes of their own:
+protocols (a python-socketio client per socket, or aiohttp's websocket client, costs too much
+per connect: the load client must be far cheaper than the hub), from ``--clients`` processes of
+their own, visitors coming from many loopback addresses:
 
     .venv/bin/python bench/sockets.py [--sockets N] [--clients 2] [--idle-s 30] [--json PATH]
 
@@ -66,9 +67,9 @@ GOALS = {
 
 class _Visitor(asyncio.Protocol):
     """One widget visitor on a raw websocket, written by hand on an asyncio protocol: the
-    handshake, engine.io's open and pings, Socket.IO's connect to ``/widget``. Many times
-    cheaper per connect than the hub (aiohttp's client costs about as much as the hub's own
-    side), so the load client is not what a storm measures."""
+    handshake, engine.io's open and pings, Socket.IO's connect to ``/widget``: a few writes
+    and parses per connect, far cheaper than the hub's side, so the load client is not what a
+    storm measures."""
 
     def __init__(self, host: str, key: str, token: str | None, done: asyncio.Future[Any]) -> None:
         self._request = (
