@@ -55,9 +55,9 @@ lint: install
 test: install
 	scripts/test-services.sh
 	$(MAKE) --no-print-directory lint
-	$(BIN)/python -m pytest -q -m "not processes and not serial" -n 2 --dist loadfile
-	$(BIN)/python -m pytest -q -m "processes and not serial" -n 2 --dist worksteal
-	$(BIN)/python -m pytest -q -m serial
+	$(BIN)/python -m pytest -q -m "not processes and not serial" -n 2 --dist loadfile --durations=15
+	$(BIN)/python -m pytest -q -m "processes and not serial" -n 2 --dist worksteal --durations=25
+	$(BIN)/python -m pytest -q -m serial --durations=10
 
 # Every bench under bench/ (bench/all.py finds them), medians of 3, one table of figures;
 # make bench BENCH_JSON=/tmp/bench.json writes every figure, BENCH_ARGS="--quick" a smoke run.

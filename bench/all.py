@@ -75,10 +75,21 @@ def figures_of(name: str, report: dict[str, Any]) -> list[Figure]:
     if isinstance(found, dict):
         return [
             Figure(key=f"{name}.{key}", label=f"{name}: {key}", value=value, unit="")
-            for key, value in found.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
+            for key, value in _numbers(found)
         ]
     return []
+
+
+def _numbers(found: dict[str, Any], prefix: str = "") -> list[tuple[str, float]]:
+    """The numbers of a bench's own ``figures`` mapping, nested ones by dotted key (fanout.py
+    keeps one mapping per socket count); lists (the runs behind a median) are left out."""
+    numbers: list[tuple[str, float]] = []
+    for key, value in found.items():
+        if isinstance(value, dict):
+            numbers += _numbers(value, f"{prefix}{key}.")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            numbers.append((f"{prefix}{key}", value))
+    return numbers
 
 
 def main(argv: list[str] | None = None) -> int:

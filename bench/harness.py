@@ -237,10 +237,13 @@ def finish_machine(found: dict[str, Any]) -> None:
 
 
 def load_line(found: dict[str, Any]) -> str:
+    """One line of what a bench recorded of the machine (a bench with its own report format
+    records only some of it)."""
     return (
-        f"machine: {found['nproc']} cores, Python {found['python']}; CPU pressure some avg10 "
-        f"{found['cpu_pressure_avg10_at_start']} → {found.get('cpu_pressure_avg10_at_end')} %, "
-        f"load {found['loadavg_at_start']} → {found.get('loadavg_at_end')}"
+        f"machine: {found.get('nproc', '?')} cores, Python {found.get('python', '?')}; "
+        f"CPU pressure some avg10 {found.get('cpu_pressure_avg10_at_start')} → "
+        f"{found.get('cpu_pressure_avg10_at_end')} %, "
+        f"load {found.get('loadavg_at_start')} → {found.get('loadavg_at_end')}"
         + ("; WARNING: product sources changed" if found.get("source_changed_during_run") else "")
     )
 

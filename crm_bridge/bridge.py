@@ -16,6 +16,7 @@ from crm_bridge.deals import Deals
 from crm_bridge.documents import Reader
 from crm_bridge.hub_view import HubView
 from crm_bridge.linking import Linking
+from crm_bridge.owners import Owners
 from crm_bridge.records import Records
 from crm_bridge.rules import Rules
 from crm_bridge.storage import CrmStorage
@@ -48,7 +49,10 @@ class CrmBridge:
         self.contacting = Contacting(
             self.hub, self.access, self.records, self.linking, self.timeline
         )
-        self.rules = Rules(self.hub, self.storage, self.records, self.linking, self.timeline)
+        self.rules = Rules(
+            self.hub, self.storage, self.records, self.linking, self.timeline, self.webhooks
+        )
+        self.owners = Owners(self.hub, self.storage)
         self._bus = hub.bus
 
     async def prepare(self) -> None:

@@ -208,6 +208,8 @@ class WebhookEvent(StrEnum):
     CONTACT_CREATED = "contact.created"
     DEAL_CREATED = "deal.created"
     DEAL_STAGE_CHANGED = "deal.stage_changed"
+    # A line's response-time clock ran out (routing/sla.py): ``{conversation, kind}``.
+    CONVERSATION_SLA_BREACHED = "conversation.sla_breached"
 
 
 class Webhook(Doc):

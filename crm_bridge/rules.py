@@ -26,20 +26,24 @@ from crm_bridge.models import (
     Entity,
     Lead,
     LeadStatus,
+    WebhookEvent,
     ref,
 )
 from crm_bridge.normalize import blocked
 from crm_bridge.records import Records
 from crm_bridge.storage import CrmStorage
 from crm_bridge.timeline import Timeline
+from crm_bridge.webhooks import Webhooks
 from hub.events import (
     ClientUpdated,
     ConversationChange,
     ConversationChanged,
     ConversationOpened,
     EventBus,
+    SlaBreached,
 )
 from hub.models import Client, Conversation
+from hub.realtime import conversation_view
 
 log = logging.getLogger("openlines.crm.rules")
 
@@ -52,12 +56,14 @@ class Rules:
         records: Records,
         linking: Linking,
         timeline: Timeline,
+        webhooks: Webhooks,
     ) -> None:
         self._hub = hub
         self._storage = storage
         self._records = records
         self._linking = linking
         self._timeline = timeline
+        self._webhooks = webhooks
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe("crm", self.handle, ConversationOpened, ConversationChanged, ClientUpdated)
@@ -73,6 +79,14 @@ class Rules:
             await self.assigned(event.conversation)
         elif event.change == ConversationChange.CLOSED:
             await self.closed(event.conversation)
+        elif isinstance(event.detail, SlaBreached):
+            await self._webhooks.emit(
+                WebhookEvent.CONVERSATION_SLA_BREACHED,
+                {
+                    "conversation": conversation_view(event.conversation),
+                    "kind": event.detail.kind.value,
+                },
+            )
 
     async def opened(self, conversation: Conversation) -> None:
         line = await self._hub.line(conversation.line_id)

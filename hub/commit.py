@@ -6,8 +6,9 @@ once (a lone message waits for nobody); the ones that arrive meanwhile queue up 
 next batch. A batch costs, whatever its size:
 
 - at most one ``find`` per channel, for the messages whose dedupe lookup was left to the batch;
-- one ``$inc`` of ``last_seq`` per conversation, by the number of its messages in the batch
-  (unflushed), the seqs handed out in arrival order;
+- one unflushed ``update`` command with an ``$inc`` of ``last_seq`` per conversation, by the
+  number of its messages in the batch, and one ``find`` of those conversations, which tells each
+  its range (``ConversationStore.take_seqs``); the seqs handed out in arrival order;
 - one unflushed ``insert_many`` of the outbox rows of the messages to deliver;
 - one journaled ``insert_many`` (``ordered=False``) of the messages: one journal flush.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ from hub.models import (
     MessageStatus,
     utcnow,
 )
+from hub.storage.conversations import SeqClaim, Taken
 from hub.storage.outbox import OutboxRow
 from hub.store import Store
 
@@ -118,11 +121,6 @@ def runs(batch: Iterable[Pending]) -> list[list[Pending]]:
     return [run for conversation_runs in by_conversation.values() for run in conversation_runs]
 
 
-def seqs_of(last_seq: int, count: int) -> range:
-    """The seqs a ``$inc`` by ``count`` that left ``last_seq`` gave, in arrival order."""
-    return range(last_seq - count + 1, last_seq + 1)
-
-
 def seq_update(messages: Sequence[Message]) -> dict[str, Any]:
     """The conversation update that goes with the ``$inc`` of ``last_seq`` for ``messages``
     (in arrival order): what applying one message's update after another would leave.
@@ -176,6 +174,9 @@ class Committer:
         self._queue: deque[Pending] = deque()
         self._flusher: asyncio.Task[None] | None = None
         self._last_batch = 0
+        # Names this process's seq grants (with the batch's number): unique among processes.
+        self._token = secrets.token_hex(6)
+        self._batches = 0
 
     async def append(
         self,
@@ -236,12 +237,13 @@ class Committer:
                 to_take.append(pending)
 
         placed: list[tuple[Pending, Message, Conversation]] = []
-        for run, conversation in await self._take_all(runs(to_take)):
-            if conversation is None:
+        for run, taken in await self._take_all(runs(to_take)):
+            if taken is None:
                 for pending in run:
                     _resolve(pending, None)
                 continue
-            for pending, seq in zip(run, seqs_of(conversation.last_seq, len(run)), strict=True):
+            conversation = taken.conversation
+            for pending, seq in zip(run, taken.seqs, strict=True):
                 message = pending.message
                 if pending.adjust is not None:
                     message = pending.adjust(message, conversation)
@@ -303,33 +305,24 @@ class Committer:
 
     async def _take_all(
         self, batch_runs: list[list[Pending]]
-    ) -> list[tuple[list[Pending], Conversation | None]]:
-        """Each run with the conversation after its ``$inc``: the conversations side by side,
-        the runs of one conversation one after another (in arrival order)."""
-        by_conversation: dict[str, list[list[Pending]]] = {}
-        for run in batch_runs:
-            by_conversation.setdefault(run[0].conversation_id, []).append(run)
-
-        async def take_in_turn(
-            conversation_runs: list[list[Pending]],
-        ) -> list[tuple[list[Pending], Conversation | None]]:
-            return [(run, await self._take(run)) for run in conversation_runs]
-
-        taken = await asyncio.gather(*(take_in_turn(r) for r in by_conversation.values()))
-        return [pair for pairs in taken for pair in pairs]
-
-    async def _take(self, run: list[Pending]) -> Conversation | None:
-        """The conversation after one ``$inc`` gave ``run`` its seqs (None: it is gone, or
-        closed and ``run`` is only for open ones)."""
-        expected: dict[str, Any] = (
-            {"status": {"$ne": ConversationStatus.CLOSED.value}} if run[0].only_open else {}
-        )
-        return await self._store.conversations.take_seqs(
-            run[0].conversation_id,
-            len(run),
-            expected,
-            seq_update([pending.message for pending in run]),
-        )
+    ) -> list[tuple[list[Pending], Taken | None]]:
+        """Each run with its seqs and the conversation after its ``$inc`` (None: it is gone,
+        or closed and the run is only for open ones): one write and one read for them all,
+        the runs of one conversation taken in arrival order."""
+        if not batch_runs:
+            return []
+        self._batches += 1
+        claims = [
+            SeqClaim(
+                run[0].conversation_id,
+                len(run),
+                {"status": {"$ne": ConversationStatus.CLOSED.value}} if run[0].only_open else {},
+                seq_update([pending.message for pending in run]),
+            )
+            for run in batch_runs
+        ]
+        taken = await self._store.conversations.take_seqs(claims, f"{self._token}:{self._batches}")
+        return list(zip(batch_runs, taken, strict=True))
 
     async def _first_responses(
         self, placed: list[tuple[Pending, Message, Conversation]]

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from hub.models import Client, Conversation, Message, PresenceStatus
+from hub.models import Client, Conversation, Message, PresenceStatus, SlaKind
 
 log = logging.getLogger("openlines.events")
 
@@ -79,6 +79,11 @@ class ConversationChange(StrEnum):
     AFTER_HOURS = "after_hours"
     # The one queue-position text of a platform without a live view was claimed.
     QUEUE_NOTICE = "queue_notice"
+    # A response-time clock started or stopped (``sla`` due times), or one ran out.
+    SLA = "sla"
+    SLA_BREACHED = "sla_breached"
+    # The assignee's answer timeout started or stopped (``answer_due_at``).
+    ANSWER_DUE = "answer_due"
 
 
 # --- what a change carries (the conversation after it is always on the event) ---------------
@@ -152,6 +157,11 @@ class ClientUnreachableSet(_Detail):
     reason: str
 
 
+class SlaBreached(_Detail):
+    change: Literal[ConversationChange.SLA_BREACHED] = ConversationChange.SLA_BREACHED
+    kind: SlaKind
+
+
 ChangeDetail = Annotated[
     Offered
     | OfferExpired
@@ -164,7 +174,8 @@ ChangeDetail = Annotated[
     | Left
     | Closed
     | CsatSubmitted
-    | ClientUnreachableSet,
+    | ClientUnreachableSet
+    | SlaBreached,
     Field(discriminator="change"),
 ]
 

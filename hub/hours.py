@@ -1,4 +1,5 @@
-"""Working-hours calendar math, pure: is a line open at an instant, and when does it open next.
+"""Working-hours calendar math, pure: is a line open at an instant, when does it open next, and
+the clock of working time (an SLA that pauses outside the line's hours).
 
 Intervals are wall-clock times in the line's IANA timezone, so DST changes need no special
 case. An interval whose end is not after its start runs past midnight into the next day; a
@@ -7,12 +8,14 @@ holiday closes the intervals that start on that date ("24:00" ends a day).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hub.models import WEEKDAYS, WorkingHours
 
 _MAX_LOOKAHEAD_DAYS = 400
+# Open stretches a working-time clock walks through at most (two a day for over a year).
+_MAX_STRETCHES = 1000
 
 
 def _clock(hhmm: str) -> tuple[int, int]:
@@ -70,3 +73,74 @@ def next_open(hours: WorkingHours | None, at: datetime) -> datetime | None:
         if candidates:
             return candidates[0]
     return None
+
+
+def _wall(day: date, minutes: int, zone: ZoneInfo) -> datetime:
+    """``minutes`` of wall-clock time after ``day``'s midnight in ``zone``, as a UTC instant."""
+    return (datetime.combine(day, time(0), tzinfo=zone) + timedelta(minutes=minutes)).astimezone(
+        UTC
+    )
+
+
+def _stretch_end(hours: WorkingHours, at: datetime, enough: datetime) -> datetime:
+    """When the open stretch that ``at`` lies in ends: intervals that touch (Friday's
+    "22:00"-"24:00" and Saturday's "00:00"-...) are one stretch. Stops looking once past
+    ``enough`` (a line open round the clock has no end)."""
+    zone = ZoneInfo(hours.timezone)
+    end = at
+    while end < enough:
+        local = end.astimezone(zone)
+        minute = local.hour * 60 + local.minute
+        today = local.date()
+        ends = [
+            _wall(day, stop, zone)
+            for back, day in ((0, today), (1, today - timedelta(days=1)))
+            for start, stop in _intervals_on(hours, day)
+            if start <= minute + back * 1440 < stop
+        ]
+        later = max(ends, default=end)
+        if later <= end:
+            break
+        end = later
+    return end
+
+
+def working_deadline(
+    hours: WorkingHours | None, start: datetime, seconds: float
+) -> datetime | None:
+    """The instant by which ``seconds`` of the line's working time have passed since
+    ``start``: the clock runs while the line works and stands still while it does not (nights,
+    weekends, holidays). ``None`` hours: plain time. None when the line never opens again."""
+    if hours is None:
+        return start + timedelta(seconds=seconds)
+    left = timedelta(seconds=seconds)
+    at: datetime | None = start
+    for _ in range(_MAX_STRETCHES):
+        at = next_open(hours, at) if at is not None else None
+        if at is None:
+            return None
+        end = _stretch_end(hours, at, at + left)
+        if at + left <= end:
+            return (at + left).astimezone(UTC)
+        left -= end - at
+        at = end
+    return None
+
+
+def working_seconds(hours: WorkingHours | None, start: datetime, stop: datetime) -> float:
+    """How much of the line's working time lies between ``start`` and ``stop`` (0 when
+    ``stop`` is not after ``start``): a wait measured in business hours."""
+    if stop <= start:
+        return 0.0
+    if hours is None:
+        return (stop - start).total_seconds()
+    total = timedelta()
+    at: datetime | None = start
+    for _ in range(_MAX_STRETCHES):
+        at = next_open(hours, at) if at is not None else None
+        if at is None or at >= stop:
+            break
+        end = min(_stretch_end(hours, at, stop), stop)
+        total += end - at
+        at = end
+    return total.total_seconds()

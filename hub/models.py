@@ -30,6 +30,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def to_millis(at: datetime) -> datetime:
+    """``at`` as MongoDB stores it (milliseconds): what is answered now equals what is read
+    back later, and a time kept elsewhere (a timer's payload) compares equal to the stored one."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 class Role(StrEnum):
     OPERATOR = "operator"
     SUPERVISOR = "supervisor"
@@ -253,6 +259,70 @@ class LineCrm(BaseModel):
     pipeline_id: str | None = Field(default=None, max_length=100)
 
 
+class AnswerTimeoutAction(StrEnum):
+    """Where an accepted conversation goes when its operator leaves the client unanswered for
+    the line's ``answer_timeout_s``: offered to the next operator (not back to the same one),
+    or back to the queue for anyone, the same operator included."""
+
+    NEXT_OPERATOR = "next_operator"
+    QUEUE = "queue"
+
+
+class Prefer(StrEnum):
+    """Whom a returning client is offered first (``LineRouting.prefer``)."""
+
+    CRM_RESPONSIBLE = "crm_responsible"
+    LAST_OPERATOR = "last_operator"
+
+
+MAX_PREFER_WAIT_S = 3600
+
+
+class LineRouting(BaseModel):
+    """Sticky routing: a returning client is offered first to the responsible of their CRM
+    contact or open deal, or to the operator who last served them, when that person is online
+    with room; while they are not, the conversation waits for them up to ``prefer_wait_s``
+    after it was queued (without holding up the rest of the queue), then goes the usual way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prefer: Prefer | None = None
+    prefer_wait_s: int = Field(default=30, ge=0, le=MAX_PREFER_WAIT_S)
+
+
+class SlaKind(StrEnum):
+    """The response-time clocks of a line (Bitrix24's KPI of first and further answers)."""
+
+    FIRST_ANSWER = "first_answer"
+    NEXT_ANSWER = "next_answer"
+    RESOLVE = "resolve"
+
+
+class LineSla(BaseModel):
+    """A line's response-time targets; an unset one is not watched.
+
+    ``first_answer_s``: from the client's first message to staff's first public answer;
+    ``next_answer_s``: from a client's message that finds nobody waiting to answer (staff had
+    answered before) to the next public answer; ``resolve_s``: from the first message to the
+    close. With ``business_hours`` the clocks stand still outside the line's working hours.
+    On a breach the line's supervisors and ``notify_user_ids`` hear ``sla:breached``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_answer_s: int | None = Field(default=None, ge=1, le=MAX_TIMER_S)
+    next_answer_s: int | None = Field(default=None, ge=1, le=MAX_TIMER_S)
+    resolve_s: int | None = Field(default=None, ge=1, le=MAX_TIMER_S)
+    business_hours: bool = False
+    notify_user_ids: list[str] = Field(default_factory=list, max_length=100)
+
+    def seconds(self, kind: SlaKind) -> int | None:
+        return {
+            SlaKind.FIRST_ANSWER: self.first_answer_s,
+            SlaKind.NEXT_ANSWER: self.next_answer_s,
+            SlaKind.RESOLVE: self.resolve_s,
+        }[kind]
+
+
 class Line(Doc):
     name: str
     operators: list[str] = Field(default_factory=list)
@@ -264,8 +334,14 @@ class Line(Doc):
     messages: LineMessages = Field(default_factory=LineMessages)
     no_answer_after_s: TimerS | None = 60
     auto_close_after_s: TimerS | None = 86400
+    # An accepted conversation whose client waits this long for the operator's answer moves on
+    # (``answer_timeout_action``); unset: it stays. Not the accept timeout of an offer.
+    answer_timeout_s: TimerS | None = None
+    answer_timeout_action: AnswerTimeoutAction = AnswerTimeoutAction.NEXT_OPERATOR
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
+    sla: LineSla = Field(default_factory=LineSla)
+    routing: LineRouting = Field(default_factory=LineRouting)
     # Archived: its channels are switched off (no new conversations), it is left out of the
     # pickers, and it can be restored; see hub/api/lines.py.
     archived: bool = False
@@ -367,6 +443,20 @@ class Csat(_Part):
     submitted_at: datetime | None = None
 
 
+class ConversationSla(BaseModel):
+    """Where a conversation's response-time clocks stand: the due time of each running one
+    (None: not running) and the kinds already breached (each fires once)."""
+
+    first_answer_due_at: datetime | None = None
+    next_answer_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+    breached: list[SlaKind] = Field(default_factory=list)
+
+    def due(self, kind: SlaKind) -> datetime | None:
+        at: datetime | None = getattr(self, f"{kind.value}_due_at")
+        return at
+
+
 class Transfer(_Part):
     """A transfer to one operator waiting for their accept (``from``/``to`` on the wire)."""
 
@@ -460,6 +550,11 @@ class Conversation(Doc):
     after_hours_until: datetime | None = None
     # Where the client came from (a Telegram ``/start`` payload, a campaign tag).
     source: str | None = None
+    # When the assignee's answer timeout runs out (``Line.answer_timeout_s``): set while the
+    # client of an accepted conversation waits for the operator.
+    answer_due_at: datetime | None = None
+    # The line's response-time clocks (``LineSla``): all None while none runs.
+    sla: ConversationSla = Field(default_factory=ConversationSla)
 
     def staff_ids(self) -> set[str]:
         """Users who take part: the assignee and every participant, hidden ones included."""

@@ -46,6 +46,13 @@ class SinkServices(Protocol):
     def visitor_tokens(self) -> VisitorTokens: ...
 
 
+class ClientOwners(Protocol):
+    """Who is responsible for a client in the CRM (the CRM bridge answers it): sticky routing
+    (``routing.prefer: crm_responsible``) asks through this port, not the CRM's internals."""
+
+    async def responsible_for(self, client_id: str) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Core:
     """The services a sink needs, before the workers that make sinks exist."""
@@ -82,3 +89,5 @@ class Hub:
     redis: Redis | None
     # Keeps the message search's word index up to date (hub/indexer.py).
     search: SearchIndexer
+    # Set by the CRM bridge when it is wired in (hub/app/parts.py).
+    owners: ClientOwners | None = None

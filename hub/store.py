@@ -19,6 +19,7 @@ from hub.storage.clients import ClientStore
 from hub.storage.concerns import JOURNALED, UNFLUSHED
 from hub.storage.conversations import ConversationStore
 from hub.storage.files import FileStore
+from hub.storage.forms import BotStore, FormStore
 from hub.storage.lines import LineStore
 from hub.storage.load import LoadStore
 from hub.storage.messages import MessageStore
@@ -88,6 +89,10 @@ class Store:
         self.pins = PinStore(journaled["pins"])
         # The console's saved replies: personal (line_id None) or shared with a line.
         self.quick_answers = QuickAnswerStore(self.db["quick_answers"])
+        # Forms staff send into conversations (hub/forms.py).
+        self.forms = FormStore(self.db["forms"])
+        # Bots that answer first (hub/bots.py).
+        self.bots = BotStore(self.db["bots"])
         # One-time things done to this database (the demo seed).
         self.meta = MetaStore(self.db["meta"])
         # Attachments (GridFS bucket ``attachments``): hub/files.py says what may be stored.
@@ -113,6 +118,8 @@ class Store:
         await self.timers.ensure_indexes()
         await self.channel_leases.ensure_indexes()
         await self.quick_answers.ensure_indexes()
+        await self.forms.ensure_indexes()
+        await self.bots.ensure_indexes()
         await self.files.ensure_indexes()
 
     async def ping(self) -> None:

@@ -1,10 +1,12 @@
 """Offer decisions: the order the queue is served in, who is offered the next conversation
-(a pinned client's own operator first), how the candidates stand after an offer, and when an
-offer runs out. Pure: the shell (``routing.router``) commits them through hub operations."""
+(a pinned client's own operator first, then a returning client's preferred one), how the
+candidates stand after an offer, and when an offer runs out. Pure: the shell
+(``routing.router``) commits them through hub operations."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hub.models import Conversation, Distribution
@@ -39,6 +41,40 @@ def pick(
         if choose(Distribution.STRICT_ORDER, fits, max_active=max_active):
             return [pinned]
     return choose(mode, candidates, max_active=max_active, skip=history)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Leave the conversation waiting for its preferred operator until ``until`` (the rest of
+    the queue is served meanwhile)."""
+
+    until: datetime
+
+
+def prefer(
+    preferred: str | None,
+    candidates: list[Candidate],
+    *,
+    max_active: int,
+    offer_history: Iterable[str],
+    queued_at: datetime,
+    wait_s: int,
+    now: datetime,
+) -> list[str] | Hold | None:
+    """Sticky routing's decision for one conversation: offer it to ``preferred`` (an operator
+    of the line) when they are online with room; while they are not, hold it until
+    ``wait_s`` after it was queued; None: the line's distribution decides (nobody preferred,
+    they let this offer time out already, they are no operator of the line, or the wait is
+    over)."""
+    if preferred is None or preferred in frozenset(offer_history):
+        return None
+    theirs = [c for c in candidates if c.user_id == preferred]
+    if not theirs:
+        return None
+    if choose(Distribution.STRICT_ORDER, theirs, max_active=max_active):
+        return [preferred]
+    until = queued_at + timedelta(seconds=wait_s)
+    return Hold(until) if now < until else None
 
 
 def after_offer(

@@ -34,14 +34,15 @@ from hub.models import (
     Direction,
     Line,
     MessagePurpose,
+    Prefer,
     PresenceStatus,
     utcnow,
 )
 from hub.services import Hub
-from hub.storage.conversations import Where
+from hub.storage.conversations import Order, Where
 from hub.timers import Timers
 from routing.capacity import Repair, verdict
-from routing.offers import after_offer, offer_deadline, pick, queue_order
+from routing.offers import Hold, after_offer, offer_deadline, pick, prefer, queue_order
 from routing.staffing import Load, pending_offers, staff
 from routing.strategies import Candidate
 
@@ -50,6 +51,9 @@ log = logging.getLogger("openlines.routing")
 WAITING = [ConversationStatus.QUEUED, ConversationStatus.OFFERED]
 CSAT_WINDOW = timedelta(hours=24)
 OFFER, NO_ANSWER, AUTO_CLOSE, CSAT = "offer", "no_answer", "auto_close", "csat"
+# A conversation held for its preferred operator (sticky routing) is routed again when the
+# wait is over: a timer per conversation, its payload the line.
+PREFER_WAIT = "prefer_wait"
 # Changes after which the line's queue may move (someone freed up or something was queued).
 _REDISPATCH = {
     ConversationChange.ASSIGNED,
@@ -143,6 +147,7 @@ class Router:
         self._timers.on(NO_ANSWER, self._no_answer)
         self._timers.on(AUTO_CLOSE, self._auto_close)
         self._timers.on(CSAT, self._csat_expired)
+        self._timers.on(PREFER_WAIT, self._prefer_wait_over)
 
     # --- events ----------------------------------------------------------------------------
 
@@ -286,6 +291,11 @@ class Router:
     async def _csat_expired(self, conversation_id: str, payload: dict[str, Any]) -> None:
         await self._hub.conversations.expire_csat(conversation_id)
 
+    async def _prefer_wait_over(self, conversation_id: str, payload: dict[str, Any]) -> None:
+        line_id = payload.get("line_id")
+        if isinstance(line_id, str):
+            await self.dispatch(line_id)
+
     # --- dispatch --------------------------------------------------------------------------
 
     async def dispatch(self, line_id: str) -> None:
@@ -331,6 +341,12 @@ class Router:
                 if conversation.status != ConversationStatus.QUEUED:
                     continue
                 chosen = await self._choose(line, conversation, candidates)
+                if isinstance(chosen, Hold):
+                    # Waiting for its preferred operator: the others are served meanwhile.
+                    await self._timers.set(
+                        PREFER_WAIT, conversation.id, chosen.until, {"line_id": line.id}
+                    )
+                    continue
                 if not chosen:
                     break  # FIFO: nobody jumps ahead of the oldest waiting conversation
                 offered = await self._hub.conversations.offer(conversation, chosen, expires_at)
@@ -349,14 +365,41 @@ class Router:
 
     async def _choose(
         self, line: Line, conversation: Conversation, candidates: list[Candidate]
-    ) -> list[str]:
+    ) -> list[str] | Hold:
         pinned = await self._hub.conversations.pinned_operator(line.id, conversation.client.id)
+        if pinned is None and line.routing.prefer is not None:
+            sticky = prefer(
+                await self._preferred(line, conversation),
+                candidates,
+                max_active=line.max_active_per_operator,
+                offer_history=conversation.offer_history,
+                queued_at=conversation.queued_at or conversation.created_at,
+                wait_s=line.routing.prefer_wait_s,
+                now=utcnow(),
+            )
+            if sticky is not None:
+                return sticky
         return pick(
             line.distribution,
             candidates,
             max_active=line.max_active_per_operator,
             offer_history=conversation.offer_history,
             pinned=pinned,
+        )
+
+    async def _preferred(self, line: Line, conversation: Conversation) -> str | None:
+        """Sticky routing's person for a returning client: the responsible of their CRM
+        contact or open deal, or the operator who last served them in this line."""
+        if line.routing.prefer == Prefer.CRM_RESPONSIBLE:
+            owners = self._hub.owners
+            return await owners.responsible_for(conversation.client.id) if owners else None
+        earlier = await self._hub.store.conversations.matching(
+            Where(line_id=line.id, client_ids=[conversation.client.id]),
+            order=Order.NEWEST,
+            limit=5,
+        )
+        return next(
+            (c.assignee_id for c in earlier if c.id != conversation.id and c.assignee_id), None
         )
 
     async def _candidates(self, line: Line, waiting: list[Conversation]) -> list[Candidate]:

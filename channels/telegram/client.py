@@ -12,6 +12,7 @@ import aiohttp
 import orjson
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import (
     AiogramError,
@@ -126,7 +127,13 @@ class _SharedSession(_PlatformSession):
     (and every name resolves to public addresses only, see ``hub.netguard``)."""
 
     def __init__(self, http: aiohttp.ClientSession, api: TelegramAPIServer) -> None:
-        super().__init__(api=api)
+        # Not ``AiohttpSession.__init__``: it builds an SSL context (the CA bundle read and
+        # parsed, tens of ms of CPU) for connections of its own, and this session opens none.
+        # A bot is made per webhook update, so that was most of the hub's CPU under webhooks.
+        BaseSession.__init__(self, api=api)
+        self._session = http
+        self._proxy = None
+        self._should_reset_connector = False
         self._shared = http
 
     async def create_session(self) -> aiohttp.ClientSession:

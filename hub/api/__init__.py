@@ -7,17 +7,31 @@ from pydantic import BaseModel
 
 from hub.api import (
     auth,
+    bots,
     channel_types,
     channels,
     conversations,
     csat,
+    forms,
     lines,
     openapi,
     ops,
     users,
 )
 
-_MODULES = (auth, users, lines, channel_types, channels, conversations, csat, ops, openapi)
+_MODULES = (
+    auth,
+    users,
+    lines,
+    channel_types,
+    channels,
+    conversations,
+    csat,
+    forms,
+    bots,
+    ops,
+    openapi,
+)
 
 
 def routes() -> list[web.RouteDef]:
@@ -41,4 +55,6 @@ def body_models() -> dict[tuple[str, str], type[BaseModel]]:
         ("POST", "/api/v1/conversations/{conversation_id}/transfer"): conversations.TransferIn,
         ("POST", "/api/v1/conversations/{conversation_id}/invite"): conversations.InviteIn,
         ("POST", "/api/v1/conversations/{conversation_id}/join"): conversations.JoinIn,
+        **forms.body_models(),
+        **bots.body_models(),
     }

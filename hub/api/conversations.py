@@ -37,6 +37,9 @@ async def list_conversations(request: web.Request) -> web.Response:
         raise ValidationFailed(
             "status must be one of queued, offered, active, closed", code="invalid_query"
         ) from None
+    sla = request.query.get("sla")
+    if sla not in (None, "", "breached"):
+        raise ValidationFailed("sla must be breached", code="invalid_query")
     page = await hub_of(request).conversations.search(
         user,
         status=status,
@@ -45,6 +48,7 @@ async def list_conversations(request: web.Request) -> web.Response:
         q=(request.query.get("q") or "").strip()[:100] or None,
         limit=int_param(request, "limit", 50, low=1, high=200),
         cursor=request.query.get("cursor") or None,
+        sla_breached=sla == "breached",
     )
     return json_response(
         {

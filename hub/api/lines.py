@@ -13,11 +13,14 @@ from hub.models import (
     MAX_ACCEPT_TIMEOUT_S,
     MAX_ACTIVE_PER_OPERATOR,
     MAX_TIMER_S,
+    AnswerTimeoutAction,
     Distribution,
     Line,
     LineCrm,
     LineCsat,
     LineMessages,
+    LineRouting,
+    LineSla,
     Role,
     User,
     WorkingHours,
@@ -42,13 +45,17 @@ class LineIn(BaseModel):
     messages: LineMessages = Field(default_factory=LineMessages)
     no_answer_after_s: int | None = Field(default=60, ge=1, le=MAX_TIMER_S)
     auto_close_after_s: int | None = Field(default=86400, ge=1, le=MAX_TIMER_S)
+    answer_timeout_s: int | None = Field(default=None, ge=1, le=MAX_TIMER_S)
+    answer_timeout_action: AnswerTimeoutAction = AnswerTimeoutAction.NEXT_OPERATOR
     csat: LineCsat = Field(default_factory=LineCsat)
     crm: LineCrm = Field(default_factory=LineCrm)
+    sla: LineSla = Field(default_factory=LineSla)
+    routing: LineRouting = Field(default_factory=LineRouting)
     archived: bool = False
 
 
 async def _check_users(hub: Hub, body: LineIn) -> None:
-    wanted = set(body.operators) | set(body.supervisors)
+    wanted = set(body.operators) | set(body.supervisors) | set(body.sla.notify_user_ids)
     if not wanted:
         return
     found = await hub.store.users.many(wanted)

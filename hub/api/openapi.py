@@ -340,6 +340,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             ),
             LINE_ID,
             _text("assignee", "`me` or a user id"),
+            _text(
+                "sla",
+                "`breached`: only those whose response-time clock ran out",
+                enum=["breached"],
+            ),
             Q,
             LIMIT_200,
             CURSOR,
@@ -431,6 +436,18 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/console/lines/{line_id}/board"): Operation(
         result=_object({"line_id": STRING, "waiting": {"type": "integer"}}), errors=(403,)
     ),
+    # --- forms (hub/forms.py)
+    ("GET", "/api/v1/forms"): Operation(result=_object({"forms": {"type": "array"}})),
+    ("POST", "/api/v1/forms"): Operation(ok=(201,), result=_ref("Record"), errors=(403, 409)),
+    ("GET", "/api/v1/forms/{form_id}"): Operation(result=_ref("Record")),
+    ("PATCH", "/api/v1/forms/{form_id}"): Operation(result=_ref("Record"), errors=(403, 409)),
+    ("DELETE", "/api/v1/forms/{form_id}"): Operation(ok=(204,), media=None, errors=(403,)),
+    # --- bots (hub/bots.py)
+    ("GET", "/api/v1/bots"): Operation(result=_object({"bots": {"type": "array"}})),
+    ("POST", "/api/v1/bots"): Operation(ok=(201,), result=_ref("Record"), errors=(403, 409)),
+    ("GET", "/api/v1/bots/{bot_id}"): Operation(result=_ref("Record")),
+    ("PATCH", "/api/v1/bots/{bot_id}"): Operation(result=_ref("Record"), errors=(403, 409)),
+    ("DELETE", "/api/v1/bots/{bot_id}"): Operation(ok=(204,), media=None, errors=(403,)),
     ("GET", "/api/v1/console/quick-answers"): Operation(
         result=_object({"quick_answers": {"type": "array"}}), query=(LINE_ID,)
     ),

@@ -40,7 +40,9 @@ import channels.telegram
 import channels.vk
 import crm_bridge
 import operators_ui.namespace
+import routing.answers
 import routing.router
+import routing.sla
 import widget.channel
 import widget.lifecycle
 import widget.namespace
@@ -395,11 +397,14 @@ async def realtime(app: web.Application) -> AsyncIterator[None]:
 
 
 async def routing_rules(app: web.Application) -> AsyncIterator[None]:
-    """The router hears conversation events (it starts with the workers, below)."""
+    """The router hears conversation events (it starts with the workers, below); the SLA
+    watch runs the lines' response-time clocks, the answer watch their answer timeouts."""
     hub = app[HUB]
     router = routing.router.Router(hub, hub.timers)
     router.subscribe()
     app[ROUTER] = router
+    routing.sla.SlaWatch(hub, hub.timers).subscribe()
+    routing.answers.AnswerWatch(hub, hub.timers).subscribe()
     yield
 
 
@@ -421,6 +426,7 @@ async def crm_rules(app: web.Application) -> AsyncIterator[None]:
     crm = crm_bridge.CrmBridge(app[HUB], app[HTTP])
     await crm.prepare()
     app[crm_bridge.CRM] = crm
+    app[HUB].owners = crm.owners  # sticky routing asks it who is responsible for a client
     yield
 
 

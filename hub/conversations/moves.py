@@ -4,7 +4,8 @@ back to the queue, invite, join, leave, and pinning a client to their operator."
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from hub.access import oversees
 from hub.conversations.capacity import Capacity
@@ -206,6 +207,69 @@ class Moves:
         if updated is None:
             raise Conflict("the conversation changed meanwhile; try again", code="stale_state")
         await self._notices.note(updated, "returned", user=user.name)
+        return updated
+
+    async def time_answer(
+        self,
+        conversation_id: str,
+        assignee_id: str,
+        due_at: datetime | None,
+        *,
+        if_stopped: bool = False,
+    ) -> Conversation | None:
+        """Start (``due_at``) or stop (None) the answer timeout of ``assignee_id``'s accepted
+        conversation; ``if_stopped``: only if no clock runs. None when it is no longer
+        theirs, or the clock is already so (or running, with ``if_stopped``)."""
+        expected: dict[str, Any] = {
+            "status": ConversationStatus.ACTIVE.value,
+            "assignee_id": assignee_id,
+            "answer_due_at": None if if_stopped else {"$ne": due_at},
+        }
+        return await self._transitions.apply(
+            conversation_id,
+            expected,
+            {"$set": {"answer_due_at": due_at}},
+            ConversationChange.ANSWER_DUE,
+        )
+
+    async def pass_unanswered(
+        self, conversation_id: str, assignee_id: str, due_at: datetime, *, to_next: bool
+    ) -> Conversation | None:
+        """The assignee let the answer timeout run out: the conversation goes back to the
+        queue at its place, to the next operator (``to_next``: the same one is skipped) or to
+        anyone. Only while it is still theirs and that very clock still runs (None otherwise),
+        so a late answer, a second process or a repeated timer move nothing."""
+        conversation = await self._store.conversations.get(conversation_id)
+        if conversation is None:
+            return None
+        update: dict[str, Any] = {
+            "$set": {
+                "status": ConversationStatus.QUEUED.value,
+                "assignee_id": None,
+                "answer_due_at": None,
+                "queued_at": conversation.created_at,
+            }
+        }
+        if to_next:
+            update["$addToSet"] = {"offer_history": assignee_id}
+        updated = await self._transitions.apply(
+            conversation_id,
+            {
+                "status": ConversationStatus.ACTIVE.value,
+                "assignee_id": assignee_id,
+                "answer_due_at": due_at,
+            },
+            update,
+            change=ConversationChange.RETURNED,
+            detail=Returned(user_id=assignee_id),
+            release_slot=True,
+            former_user_ids=[assignee_id],
+        )
+        if updated is not None:
+            user = await self._store.users.get(assignee_id)
+            name = user.name if user is not None else assignee_id
+            note = "unanswered_next" if to_next else "unanswered_queue"
+            await self._notices.note(updated, note, user=name)
         return updated
 
     async def invite(self, user: User, conversation_id: str, invitee_id: str) -> Conversation:

@@ -47,6 +47,8 @@ SYSTEM_NOTES = {
     "transfer_expired": "The transfer was not accepted in time; back in the queue.",
     "moved_to_line": "{user} moved the conversation to the line {line}.",
     "returned": "{user} returned the conversation to the queue.",
+    "unanswered_next": "{user} did not answer the client in time; passed to the next operator.",
+    "unanswered_queue": "{user} did not answer the client in time; back in the queue.",
     "invited": "{user} invited {invitee}.",
     "joined": "{user} joined the conversation.",
     "joined_silently": "{user} silently joined the conversation.",

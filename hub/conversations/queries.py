@@ -108,6 +108,7 @@ class Queries:
         q: str | None,
         limit: int,
         cursor: str | None,
+        sla_breached: bool = False,
     ) -> SearchPage:
         """A page of the conversations ``user`` may see, newest first, and the next cursor.
         ``q`` finds the client's name or e-mail, or words written in the conversation (by
@@ -129,6 +130,7 @@ class Queries:
             before_id=cursor or None,
             text=q or None,
             mentioning=list(hits),
+            sla_breached=sla_breached,
             any_of=staff,
         )
         found = await self._store.conversations.matching(

@@ -14,6 +14,7 @@ from hub.conversations.moves import Moves
 from hub.conversations.offers import Offers
 from hub.conversations.posting import MAX_TEXT, Notices, Posting
 from hub.conversations.queries import OPEN, Queries
+from hub.conversations.sla import SlaClocks
 from hub.conversations.transitions import Transitions
 from hub.events import EventBus
 from hub.files import Files
@@ -40,6 +41,8 @@ class Conversations:
         self.posting = Posting(self.queries, stream, files, self.offers.accept)
         self.moves = Moves(store, self.transitions, self.queries, self.notices, self.capacity)
         self.closing = Closing(store, self.transitions, self.queries)
+        # response-time clocks (started and stopped by routing/sla.py)
+        self.sla = SlaClocks(self.transitions)
         # the one change path (the CRM reaches it through the hub)
         self.transition = self.transitions.apply
         # reading
@@ -71,6 +74,8 @@ class Conversations:
         self.cancel_transfer = self.moves.cancel_transfer
         self.leave = self.moves.leave
         self.pin = self.moves.pin
+        self.time_answer = self.moves.time_answer
+        self.pass_unanswered = self.moves.pass_unanswered
         self.pinned_operator = self.moves.pinned_operator
         # closing
         self.close = self.closing.close

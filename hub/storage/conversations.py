@@ -16,16 +16,57 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from hub.models import Conversation, ConversationStatus, CsatStatus
+from hub.models import Conversation, ConversationStatus, CsatStatus, SlaKind
 
 Doc = dict[str, Any]
 
 # Fields a visibility check does not need (left out of ``light`` loads).
 _HEAVY_FIELDS = {"last_message": 0, "csat": 0, "client_unreachable": 0}
+
+# The seq grants a conversation keeps (``take_seqs``): the writer of one finds it again among
+# them when it reads the conversation back, so this many later grants may land in between.
+GRANTS_KEPT = 8
+
+
+@dataclass(frozen=True)
+class SeqClaim:
+    """``count`` seqs of one conversation for the messages being stored, taken together with
+    ``update`` (their ``last_message``, ``unread``...) if the conversation matches ``expected``."""
+
+    conversation_id: str
+    count: int
+    expected: Doc
+    update: Doc
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A claim's seqs, in the order of its messages, and the conversation as read back just
+    after (a later writer's change may show in it already: ``rev`` tells)."""
+
+    conversation: Conversation
+    seqs: range
+
+
+class SeqGrantLost(RuntimeError):
+    """More than ``GRANTS_KEPT`` grants landed on a conversation between a claim's write and
+    its read: its seqs were taken but nobody can tell which (they are a gap)."""
+
+
+def granted_last(doc: Doc, by: str) -> int | None:
+    """The last seq of the grant ``by`` in a conversation document read after it (None: not
+    there). Every change of ``last_seq`` pushes its grant in the same write, so the grants
+    after ``by`` are exactly what was added to ``last_seq`` since."""
+    later = 0
+    for grant in reversed(doc.get("seq_grants") or []):
+        if grant.get("by") == by:
+            return int(doc.get("last_seq", 0)) - later
+        later += int(grant.get("n", 0))
+    return None
 
 
 class Order(Enum):
@@ -60,6 +101,8 @@ class Where:
     csat: CsatStatus | None = None
     # True: linked to a lead, a contact or a deal.
     crm_linked: bool = False
+    # True: a response-time clock of it ran out (``sla.breached`` not empty).
+    sla_breached: bool = False
     # Case-insensitive, in the client's name or e-mail or the last message; or one of
     # ``mentioning`` (the conversations the word index found it in).
     text: str | None = None
@@ -99,6 +142,8 @@ class Where:
             base["load_key"] = self.load_key
         if self.csat is not None:
             base["csat.status"] = self.csat.value
+        if self.sla_breached:
+            base["sla.breached"] = {"$in": [kind.value for kind in SlaKind]}
         alternatives: list[list[Doc]] = []
         if self.crm_linked:
             alternatives.append(
@@ -251,20 +296,59 @@ class ConversationStore:
         )
         return Conversation.from_doc(doc) if doc else None
 
-    async def take_seqs(
-        self, conversation_id: str, count: int, expected: Doc, update: Doc
-    ) -> Conversation | None:
-        """Give ``count`` messages their seqs at once: one ``$inc`` of ``last_seq`` by
-        ``count`` (with ``update``, if the conversation still matches ``expected``). The
-        conversation as it is now (its ``last_seq`` is the last seq of the range), or None.
-        Unflushed: the journaled insert of those messages follows (hub/storage/concerns.py)."""
-        if count < 1:
-            raise ValueError(f"a seq range of {count} messages")
-        taking = {**update, "$inc": {**update.get("$inc", {}), "last_seq": count}}
-        doc = await self._unflushed.find_one_and_update(
-            {"_id": conversation_id, **expected}, taking, return_document=ReturnDocument.AFTER
-        )
-        return Conversation.from_doc(doc) if doc else None
+    async def take_seqs(self, claims: Sequence[SeqClaim], token: str) -> list[Taken | None]:
+        """Give each claim its seqs, all in one write: one ``$inc`` of ``last_seq`` per claim
+        (by its count), in order (the claims of one conversation follow each other), then one
+        read of the conversations. None for a claim whose conversation is gone or no longer
+        matches its ``expected``. ``token`` is unique to this call among the calls of every
+        process (a process's own calls one after another).
+
+        Race-free across processes without ``find_one_and_update`` per conversation (which
+        SecantusDB runs as a scan of the whole collection: its ``findAndModify`` rewrites the
+        filter as ``{_id, $and: [filter]}``, which no index serves): each ``$inc`` pushes a
+        grant ``{by, n}`` in the same atomic update, the last ``GRANTS_KEPT`` kept, and a
+        claim's range is read off the conversation as ``last_seq`` minus the grants after its
+        own. Unflushed: the journaled insert of those messages follows (see
+        hub/storage/concerns.py)."""
+        if not claims:
+            return []
+        writes = []
+        for index, claim in enumerate(claims):
+            if claim.count < 1:
+                raise ValueError(f"a seq range of {claim.count} messages")
+            grant = {"by": f"{token}:{index}", "n": claim.count}
+            writes.append(
+                UpdateOne(
+                    {"_id": claim.conversation_id, **claim.expected},
+                    {
+                        **claim.update,
+                        "$inc": {**claim.update.get("$inc", {}), "last_seq": claim.count},
+                        "$push": {"seq_grants": {"$each": [grant], "$slice": -GRANTS_KEPT}},
+                    },
+                )
+            )
+        written = await self._unflushed.bulk_write(writes, ordered=True)
+        ids = list(dict.fromkeys(claim.conversation_id for claim in claims))
+        docs = {d["_id"]: d for d in await self._collection.find({"_id": {"$in": ids}}).to_list()}
+        conversations: dict[str, Conversation] = {}
+        taken: list[Taken | None] = []
+        for index, claim in enumerate(claims):
+            doc = docs.get(claim.conversation_id)
+            last = granted_last(doc, f"{token}:{index}") if doc is not None else None
+            if doc is None or last is None:
+                taken.append(None)
+                continue
+            conversation = conversations.get(claim.conversation_id)
+            if conversation is None:
+                conversation = conversations[claim.conversation_id] = Conversation.from_doc(doc)
+            taken.append(Taken(conversation, range(last - claim.count + 1, last + 1)))
+        unmatched = len(claims) - written.matched_count
+        if taken.count(None) != unmatched:
+            raise SeqGrantLost(
+                f"{taken.count(None) - unmatched} of {len(claims)} seq grants were pushed out "
+                f"by more than {GRANTS_KEPT} later ones before they were read"
+            )
+        return taken
 
     async def take_load_key(self, conversation_id: str) -> str | None:
         """Clear the conversation's capacity slot and return the key it held, exactly once

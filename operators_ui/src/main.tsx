@@ -5,6 +5,8 @@ import { AdminChannels } from "./admin/Channels";
 import { Lines } from "./admin/Lines";
 import { Users } from "./admin/Users";
 import { Answers } from "./answers/Answers";
+import { Bots } from "./admin/Bots";
+import { Forms } from "./admin/Forms";
 import { Board } from "./board/Board";
 import { CrmSection } from "./crm/Section";
 import { t } from "./i18n";
@@ -33,6 +35,8 @@ function App() {
         {S.view === "users" && <Users />}
         {S.view === "lines" && <Lines />}
         {S.view === "channels" && <AdminChannels />}
+        {S.view === "forms" && <Forms />}
+        {S.view === "bots" && <Bots />}
       </main>
     </div>
   );

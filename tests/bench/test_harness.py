@@ -64,3 +64,12 @@ def test_the_suite_takes_a_bench_of_another_format_as_rows_without_goals() -> No
     ]
     harness_rows = figures_of("ingest", {"figures": [closed_loop(90, 100).as_json()]})
     assert harness_rows == [closed_loop(90, 100)]
+
+
+def test_a_bench_of_its_own_format_has_its_nested_numbers_in_the_table() -> None:
+    report = {
+        "figures": {"50": {"ratio": 3.75, "hub_runs": [1, 2, 3]}, "ok": True, "rss": 32.9},
+        "machine": {"nproc": 2},
+    }
+    found = {f.key: f.value for f in figures_of("fanout", report)}
+    assert found == {"fanout.50.ratio": 3.75, "fanout.rss": 32.9}

@@ -20,7 +20,7 @@ from aiohttp import web
 from crm_bridge import CRM
 from hub.appkeys import HUB
 from hub.events import ConversationChange, ConversationChanged, _Event
-from hub.models import utcnow
+from hub.models import SlaKind, utcnow
 from hub.services import Hub
 from hub.sink import HubSink
 from tests.support.clients import Api, SocketClient, operator_socket
@@ -162,6 +162,23 @@ async def _queue_notice(ctx: Ctx) -> None:
     assert await ctx.hub.conversations.claim_queue_notice(ctx.conversation_id)
 
 
+SLA_DUE = utcnow() + timedelta(hours=1)
+
+
+async def _start_clock(ctx: Ctx) -> None:
+    due = {SlaKind.FIRST_ANSWER: SLA_DUE}
+    assert await ctx.hub.conversations.sla.start(ctx.conversation_id, due, if_stopped=True)
+
+
+async def _breach(ctx: Ctx) -> None:
+    sla = ctx.hub.conversations.sla
+    assert await sla.breach(ctx.conversation_id, SlaKind.FIRST_ANSWER, SLA_DUE)
+
+
+async def _time_answer(ctx: Ctx) -> None:
+    assert await ctx.hub.conversations.time_answer(ctx.conversation_id, ctx.op_id(0), SLA_DUE)
+
+
 # change -> (bring the conversation to where it applies, apply it)
 CASES: dict[ConversationChange, tuple[Step, Step]] = {
     ConversationChange.OFFERED: (_nothing, _offer),
@@ -198,6 +215,9 @@ CASES: dict[ConversationChange, tuple[Step, Step]] = {
     ConversationChange.CLIENT_REACHABLE: (_unreachable, _reachable),
     ConversationChange.AFTER_HOURS: (_nothing, _after_hours),
     ConversationChange.QUEUE_NOTICE: (_nothing, _queue_notice),
+    ConversationChange.SLA: (_nothing, _start_clock),
+    ConversationChange.SLA_BREACHED: (_start_clock, _breach),
+    ConversationChange.ANSWER_DUE: (_accept, _time_answer),
 }
 
 

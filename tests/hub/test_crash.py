@@ -23,11 +23,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.channels.telegram.conftest import PUBLIC_URL, TOKEN, connect_bot, fixture_update
+from tests.channels.telegram.conftest import PUBLIC_URL, TOKEN, connect_bot
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, make_settings, settings_env
 from tests.fakes.telegram import FakeBotApi
 from tests.support.clients import Api, SocketClient, new_msg_id, visitor_socket
 from tests.support.processes import ServeProcess, wait_gone
+from tests.support.telegram import chat_update, post_update
 from tests.support.waiting import eventually
 from tests.support.world import LineWorld, make_line
 
@@ -35,7 +36,6 @@ VISITORS = 4
 CHATS = 4
 # Killed once this many inbound messages were acknowledged: a few hundred over the suite.
 KILL_AFTER_ACKED = 150
-FIRST_CHAT_ID = 500_000
 # A reply the dead process had taken to send comes back after this lease, not the default 60 s.
 OUTBOX_LEASE_S = 5.0
 
@@ -46,20 +46,6 @@ async def fake() -> AsyncIterator[FakeBotApi]:
     api.add_bot(TOKEN)
     yield api
     await api.close()
-
-
-def chat_update(chat: int, n: int) -> dict[str, Any]:
-    """Message ``n`` of Telegram chat ``chat``; the same arguments make the same update."""
-    user_id = FIRST_CHAT_ID + chat
-    update = fixture_update(
-        "text",
-        text=f"t{chat}-{n}",
-        message_id=n,
-        chat={"id": user_id, "first_name": f"Client {chat}", "type": "private"},
-        **{"from": {"id": user_id, "is_bot": False, "first_name": f"Client {chat}"}},
-    )
-    update["update_id"] = chat * 1_000_000 + n
-    return update
 
 
 @dataclass
@@ -119,11 +105,11 @@ class Load:
             update = chat_update(index, n)
 
             async def resend(hub: ServeProcess, update: dict[str, Any] = update) -> None:
-                assert await post_update(self.http, hub, self.telegram, update) == 200
+                assert await post_update(self.http, hub.url, self.telegram, update) == 200
 
             sent = Sent(update["message"]["text"], resend)
             self.inbound.append(sent)
-            status = await post_update(self.http, self.hub, self.telegram, update)
+            status = await post_update(self.http, self.hub.url, self.telegram, update)
             if not self._note(sent, status == 200):
                 return
 
@@ -144,24 +130,12 @@ class Load:
                 return
 
 
-async def post_update(
-    http: aiohttp.ClientSession, hub: ServeProcess, channel: dict[str, Any], update: Any
-) -> int:
-    status, _ = await Api(hub.url, http).call(
-        "POST",
-        f"/hooks/telegram/{channel['id']}",
-        update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": channel["webhook_secret"]},
-    )
-    return status
-
-
 async def prepared_load(hub: ServeProcess, http: aiohttp.ClientSession, fake: FakeBotApi) -> Load:
     admin = await Api(hub.url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
     world = await make_line(admin)
     telegram = await connect_bot(admin, fake, world.line["id"])
     for chat in range(CHATS):
-        assert await post_update(http, hub, telegram, chat_update(chat, 1)) == 200
+        assert await post_update(http, hub.url, telegram, chat_update(chat, 1)) == 200
     chats = [c["id"] for c in await all_conversations(admin)]
     for conversation_id in chats:
         await admin.post(f"/api/v1/conversations/{conversation_id}/accept", expect=200)

@@ -22,21 +22,29 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hub.commit import Pending, first_of_each, runs, seq_update, seqs_of
+from hub.commit import Pending, first_of_each, runs, seq_update
 from hub.models import Author, AuthorType, Direction, Message, MessageStatus
-from tests.channels.telegram.conftest import PUBLIC_URL, TOKEN, connect_bot, fixture_update
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Spawn, make_settings, settings_env
+from hub.storage.conversations import granted_last
+from tests.channels.telegram.conftest import PUBLIC_URL, TOKEN, connect_bot
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    REDIS_URL,
+    Spawn,
+    make_settings,
+    settings_env,
+)
 from tests.fakes.telegram import FakeBotApi
 from tests.support.api_channel import post_api_message
 from tests.support.clients import Api, SocketClient, new_msg_id, visitor_socket
 from tests.support.processes import ServeProcess, wait_gone
+from tests.support.telegram import chat_update, post_update
 from tests.support.world import make_line, visitor_says
 
 VISITORS = 34
 CHATS = 4
 SENDERS_PER_CHAT = 4  # 34 widget visitors + 4 chats x 4 concurrent webhook senders = 50
 MESSAGES_EACH = 5
-FIRST_CHAT_ID = 700_000
 RATES = {"widget_rate_messages": 100_000, "widget_rate_ip_messages": 1_000_000}
 
 
@@ -97,9 +105,14 @@ async def test_runs_are_per_conversation_in_arrival_order_cut_where_only_open_ch
     ]
 
 
-def test_a_seq_range_ends_at_the_last_seq_the_increment_left() -> None:
-    assert list(seqs_of(7, 3)) == [5, 6, 7]
-    assert list(seqs_of(1, 1)) == [1]
+def test_a_grant_is_found_under_the_grants_that_came_after_it() -> None:
+    grants = [{"by": "a:1:0", "n": 2}, {"by": "b:7:0", "n": 3}, {"by": "a:2:0", "n": 1}]
+    doc = {"last_seq": 9, "seq_grants": grants}
+    assert granted_last(doc, "a:2:0") == 9
+    assert granted_last(doc, "b:7:0") == 8  # seqs 6-8: a:2:0 took 9 after it
+    assert granted_last(doc, "a:1:0") == 5
+    assert granted_last(doc, "c:1:0") is None  # not matched, or pushed out of the list
+    assert granted_last({"last_seq": 4}, "a:1:0") is None
 
 
 def test_the_batch_update_is_what_one_message_after_the_other_would_leave() -> None:
@@ -130,32 +143,6 @@ async def fake() -> AsyncIterator[FakeBotApi]:
     api.add_bot(TOKEN)
     yield api
     await api.close()
-
-
-def chat_update(chat: int, sender: int, n: int) -> dict[str, Any]:
-    """Message ``n`` of webhook sender ``sender`` in Telegram chat ``chat`` (the same arguments
-    make the same update, as a platform's retry does)."""
-    user_id = FIRST_CHAT_ID + chat
-    message_id = sender * 1_000 + n
-    update = fixture_update(
-        "text",
-        text=f"t{chat}-{sender}-{n}",
-        message_id=message_id,
-        chat={"id": user_id, "first_name": f"Client {chat}", "type": "private"},
-        **{"from": {"id": user_id, "is_bot": False, "first_name": f"Client {chat}"}},
-    )
-    update["update_id"] = chat * 1_000_000 + message_id
-    return update
-
-
-async def post_update(http: aiohttp.ClientSession, url: str, channel: Any, update: Any) -> int:
-    status, _ = await Api(url, http).call(
-        "POST",
-        f"/hooks/telegram/{channel['id']}",
-        update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": channel["webhook_secret"]},
-    )
-    return status
 
 
 async def all_messages(api: Api) -> list[dict[str, Any]]:
@@ -230,7 +217,7 @@ class Senders:
 
     async def webhook(self, chat: int, sender: int, messages: int | None) -> None:
         for n in itertools.count(1) if messages is None else range(1, messages + 1):
-            update = chat_update(chat, sender, n)
+            update = chat_update(chat, n, sender=sender)
 
             async def resend(url: str, update: Any = update) -> None:
                 assert await post_update(self.http, url, self.telegram, update) == 200
@@ -263,19 +250,21 @@ async def senders_of(url: str, http: aiohttp.ClientSession, fake: FakeBotApi) ->
     return senders
 
 
-def check_stored(senders: Senders, messages: list[dict[str, Any]]) -> None:
-    """Exactly once, each sender's order within its conversation, dense seqs."""
-    inbound = [m for m in messages if m["direction"] == "in"]
-    stored = Counter(m["text"] for m in inbound)
-    not_once = [s.text for s in senders.sent if stored[s.text] != 1]
+def check_stored(sent: list[Sent], messages: list[dict[str, Any]]) -> None:
+    """Exactly once (and no client message nobody sent), each sender's order within its
+    conversation, dense seqs."""
+    stored = Counter(m["text"] for m in messages)
+    not_once = [s.text for s in sent if stored[s.text] != 1]
     assert not not_once, not_once
-    assert sum(stored.values()) == len(senders.sent)
+    texts = {s.text for s in sent}
+    unsent = [m["text"] for m in messages if m["direction"] == "in" and m["text"] not in texts]
+    assert not unsent, unsent
 
     by_conversation: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in messages:
         by_conversation[m["conversation_id"]].append(m)
-    order = {s.text: i for i, s in enumerate(senders.sent)}
-    sender_of = {s.text: s.sender for s in senders.sent}
+    order = {s.text: i for i, s in enumerate(sent)}
+    sender_of = {s.text: s.sender for s in sent}
     for conversation_id, conversation in by_conversation.items():
         seqs = sorted(m["seq"] for m in conversation)
         assert seqs == list(range(1, len(seqs) + 1)), (conversation_id, seqs)
@@ -305,7 +294,7 @@ async def test_fifty_concurrent_senders_are_stored_once_in_order_with_dense_seqs
         # commits stored them.
         assert stored - stored_before >= len(senders.sent)
         assert commits - commits_before < len(senders.sent), (commits, stored)
-        check_stored(senders, await all_messages(admin))
+        check_stored(senders.sent, await all_messages(admin))
         for socket, _ in senders.visitors:
             await socket.close()
 
@@ -360,6 +349,68 @@ async def test_concurrent_repeats_of_a_staff_reply_are_one_message(
     (row,) = [m for m in messages if m["text"] == "once"]
     assert row["status"] in {"pending", "sent"}  # its one outbox row delivers it
     await visitor.close()
+
+
+async def test_two_processes_writing_into_the_same_conversations_keep_them_dense_and_in_order(
+    mongo_url: str, db_name: str, tmp_path: Path, spawn: Spawn, fake: FakeBotApi
+) -> None:
+    """Each process takes seqs for its batches in one write; the ranges it reads back are its
+    own even while the other process takes seqs of the same conversations."""
+    env = settings_env(
+        make_settings(
+            mongo_url,
+            db_name,
+            tmp_path / "data",
+            public_url=PUBLIC_URL,
+            redis_url=REDIS_URL,
+            **RATES,
+        )
+    )
+    nodes = [await spawn(env, "a"), await spawn(env, "b")]
+    async with aiohttp.ClientSession() as http:
+        admin = await Api(nodes[0].url, http).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        world = await make_line(admin)
+        telegram = await connect_bot(admin, fake, world.line["id"])
+        sent: list[Sent] = []
+
+        async def again(url: str) -> None:
+            raise AssertionError(f"nothing is sent again ({url})")
+
+        for chat in range(CHATS):
+            update = chat_update(chat, 1)
+            assert await post_update(http, nodes[0].url, telegram, update) == 200
+            sent.append(Sent("opener", update["message"]["text"], again))
+        conversations = (await admin.get("/api/v1/conversations?limit=200"))["conversations"]
+        assert len(conversations) == CHATS
+        for conversation in conversations:
+            await admin.post(f"/api/v1/conversations/{conversation['id']}/accept", expect=200)
+
+        async def client(chat: int, sender: int) -> None:
+            url = nodes[sender % 2].url  # the chat's senders alternate between the processes
+            for n in range(1, MESSAGES_EACH + 1):
+                update = chat_update(chat, n, sender=sender)
+                sent.append(Sent(f"t{chat}-{sender}", update["message"]["text"], again))
+                assert await post_update(http, url, telegram, update) == 200
+
+        async def operator(node: int) -> None:
+            api = Api(nodes[node].url, http, admin.token)
+            for n in range(MESSAGES_EACH * 2):
+                conversation_id = conversations[n % CHATS]["id"]
+                body = {"text": f"r{node}-{n}", "client_msg_id": new_msg_id()}
+                sent.append(Sent(f"r{node}", body["text"], again))
+                await api.post(f"/api/v1/conversations/{conversation_id}/messages", body)
+
+        await asyncio.gather(
+            *(client(chat, sender) for chat in range(CHATS) for sender in range(1, 5)),
+            operator(0),
+            operator(1),
+        )
+        messages = await all_messages(admin)
+        check_stored(sent, messages)
+        per_conversation = Counter(m["conversation_id"] for m in messages)
+        for conversation in conversations:
+            stored = await admin.get(f"/api/v1/conversations/{conversation['id']}")
+            assert stored["last_seq"] == per_conversation[stored["id"]]
 
 
 # --- a crash mid-batch ------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from hub.models import ChannelRef, ClientInfo, Conversation, Distribution
-from routing.offers import after_offer, offer_deadline, pick, queue_order
+from routing.offers import Hold, after_offer, offer_deadline, pick, prefer, queue_order
 from routing.strategies import Candidate
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -85,3 +87,56 @@ def test_after_an_offer_the_chosen_hold_one_more_and_were_routed_now() -> None:
 def test_all_at_once_offers_use_no_room() -> None:
     ops = [cand("a"), cand("b")]
     assert after_offer(ops, ["a", "b"], Distribution.ALL_AT_ONCE, T0) is ops
+
+
+WAIT_S = 30
+QUEUED = T0
+
+
+@pytest.mark.parametrize(
+    ("preferred", "candidates", "history", "now_s", "expected"),
+    [
+        # Nobody preferred, or no operator of the line: the mode decides.
+        (None, [cand("a")], [], 0, None),
+        ("x", [cand("a")], [], 0, None),
+        # Online with room: offered to them alone, even ahead of the mode's pick.
+        ("b", [cand("a"), cand("b")], [], 0, ["b"]),
+        # They let this conversation's offer time out: the mode decides.
+        ("b", [cand("a"), cand("b")], ["b"], 0, None),
+        # Busy or away: held for them until the wait is over, then the mode decides.
+        ("b", [cand("a"), cand("b", active=2)], [], 10, Hold(QUEUED + timedelta(seconds=WAIT_S))),
+        (
+            "b",
+            [cand("a"), cand("b", online=False)],
+            [],
+            29,
+            Hold(QUEUED + timedelta(seconds=WAIT_S)),
+        ),
+        ("b", [cand("a"), cand("b", online=False)], [], 30, None),
+    ],
+)
+def test_a_returning_client_goes_to_their_preferred_operator_or_waits_for_them(
+    preferred: str | None,
+    candidates: list[Candidate],
+    history: list[str],
+    now_s: int,
+    expected: object,
+) -> None:
+    decided = prefer(
+        preferred,
+        candidates,
+        max_active=2,
+        offer_history=history,
+        queued_at=QUEUED,
+        wait_s=WAIT_S,
+        now=QUEUED + timedelta(seconds=now_s),
+    )
+    assert decided == expected
+
+
+def test_no_wait_means_the_mode_decides_at_once_when_they_are_away() -> None:
+    away = [cand("a"), cand("b", online=False)]
+    decided = prefer(
+        "b", away, max_active=2, offer_history=[], queued_at=QUEUED, wait_s=0, now=QUEUED
+    )
+    assert decided is None

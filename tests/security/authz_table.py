@@ -55,6 +55,8 @@ class Kind(StrEnum):
     FILE = "file"
     PIPELINE = "pipeline"
     WEBHOOK = "webhook"
+    FORM = "form"
+    BOT = "bot"
     CSAT = "csat"
     HOOK = "hook"
     LOGIN = "login"
@@ -125,6 +127,8 @@ class Subject(Enum):
     # CRM configuration, webhooks, signed links, platform secrets, passwords
     PIPELINE = "pipeline"
     WEBHOOK = "webhook"
+    FORM = "form"
+    BOT = "bot"
     CSAT_LINK = "rating link"
     CSAT_FORGED = "forged link"
     SECRET_RIGHT = "signed"
@@ -318,6 +322,8 @@ SUBJECTS: dict[Subject, SubjectInfo] = {
     ),
     Subject.PIPELINE: SubjectInfo(Kind.PIPELINE, "pipeline", "a deal pipeline"),
     Subject.WEBHOOK: SubjectInfo(Kind.WEBHOOK, "webhook", "an outgoing CRM webhook"),
+    Subject.FORM: SubjectInfo(Kind.FORM, "form", "a form staff send into conversations"),
+    Subject.BOT: SubjectInfo(Kind.BOT, "bot", "a bot that answers first"),
     Subject.CSAT_LINK: SubjectInfo(
         Kind.CSAT, "rating link", "the signed rating link of a closed conversation"
     ),
@@ -495,6 +501,17 @@ def grid(text: str, *, roles: tuple[Role, ...] | None = None) -> Grid:
 STAFF = (Role.OPERATOR, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
 # Socket events: the same cells as REST minus anonymous callers (refused at connect).
 SOCKET_ROLES = STAFF
+
+# A form's fields in the matrix's bodies (one text field).
+FORM_FIELDS = [{"key": "name", "label": {"en": "Name"}, "type": "text"}]
+# A bot's nodes in the matrix's bodies (a greeting that hands over).
+BOT_NODES = [
+    {
+        "id": "start",
+        "text": {"en": "Hello"},
+        "choices": [{"label": {"en": "A person"}, "action": {"type": "operator"}}],
+    }
+]
 
 # --- the rules, each written once --------------------------------------------------------
 
@@ -793,6 +810,38 @@ anonymous   401
 """)
 PIPELINE_WRITE = grid("""
             PIPELINE
+operator    403
+supervisor  403
+manager     403
+admin       ok
+anonymous   401
+""")
+FORM_READ = grid("""
+            FORM
+operator    ok
+supervisor  ok
+manager     ok
+admin       ok
+anonymous   401
+""")
+FORM_WRITE = grid("""
+            FORM
+operator    403
+supervisor  403
+manager     403
+admin       ok
+anonymous   401
+""")
+BOT_READ = grid("""
+            BOT
+operator    ok
+supervisor  ok
+manager     ok
+admin       ok
+anonymous   401
+""")
+BOT_WRITE = grid("""
+            BOT
 operator    403
 supervisor  403
 manager     403
@@ -1250,6 +1299,54 @@ ROWS: list[Row] = [
         Effect.FRESH,
         probe="/api/v1/crm/pipelines",
         note="refused (409) for the default pipeline and for one that still has deals",
+    ),
+    # --- forms (issue 17) -------------------------------------------------------------------
+    Row("Forms", Rest("GET", "/api/v1/forms"), ANYONE_SIGNED_IN),
+    Row(
+        "Forms",
+        Rest("POST", "/api/v1/forms", {"name": "Matrix {unique}", "fields": FORM_FIELDS}),
+        ADMIN_ONLY,
+        Effect.BENIGN,
+        probe="/api/v1/forms",
+    ),
+    Row("Forms", Rest("GET", "/api/v1/forms/{form_id}"), FORM_READ),
+    Row(
+        "Forms",
+        Rest("PATCH", "/api/v1/forms/{form_id}", {"name": "Matrix {unique}"}),
+        FORM_WRITE,
+        Effect.FRESH,
+        probe="/api/v1/forms/{form_id}",
+    ),
+    Row(
+        "Forms",
+        Rest("DELETE", "/api/v1/forms/{form_id}"),
+        FORM_WRITE,
+        Effect.FRESH,
+        probe="/api/v1/forms",
+    ),
+    # --- bots (issue 17) --------------------------------------------------------------------
+    Row("Bots", Rest("GET", "/api/v1/bots"), ANYONE_SIGNED_IN),
+    Row(
+        "Bots",
+        Rest("POST", "/api/v1/bots", {"name": "Matrix {unique}", "nodes": BOT_NODES}),
+        ADMIN_ONLY,
+        Effect.BENIGN,
+        probe="/api/v1/bots",
+    ),
+    Row("Bots", Rest("GET", "/api/v1/bots/{bot_id}"), BOT_READ),
+    Row(
+        "Bots",
+        Rest("PATCH", "/api/v1/bots/{bot_id}", {"name": "Matrix {unique}"}),
+        BOT_WRITE,
+        Effect.FRESH,
+        probe="/api/v1/bots/{bot_id}",
+    ),
+    Row(
+        "Bots",
+        Rest("DELETE", "/api/v1/bots/{bot_id}"),
+        BOT_WRITE,
+        Effect.FRESH,
+        probe="/api/v1/bots",
     ),
     Row("CRM", Rest("GET", "/api/v1/webhooks"), ADMIN_ONLY, check=Check.NO_SECRETS),
     Row(

@@ -30,6 +30,8 @@ from hub.app import SETTINGS, SIO, create_app
 from hub.auth import VisitorTokens
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings
 from tests.security.authz_table import (
+    BOT_NODES,
+    FORM_FIELDS,
     KNOWN_FAILING,
     NOT_API_ROUTES,
     NOT_CLIENT_EVENTS,
@@ -466,11 +468,27 @@ class World:
             return {"id": pipeline["id"], "pipeline_id": pipeline["id"]}
         if subject is Subject.WEBHOOK:
             return await self.webhook()
+        if subject is Subject.FORM:
+            return await self.form()
+        if subject is Subject.BOT:
+            return await self.bot()
         if subject is Subject.CSAT_LINK:
             return {"token": await self.closed_with_rating_asked()}
         if subject is Subject.WIDGET_RATING:
             return {"socket": await self.visitor_asked_to_rate()}
         return self.fields(subject, role)
+
+    async def form(self) -> Fields:
+        form = await self.admin.post(
+            "/api/v1/forms", {"name": f"matrix-{unique()}", "fields": FORM_FIELDS}, expect=201
+        )
+        return {"id": form["id"], "form_id": form["id"]}
+
+    async def bot(self) -> Fields:
+        bot = await self.admin.post(
+            "/api/v1/bots", {"name": f"matrix-{unique()}", "nodes": BOT_NODES}, expect=201
+        )
+        return {"id": bot["id"], "bot_id": bot["id"]}
 
     async def webhook(self) -> Fields:
         hook = await self.admin.post(
@@ -654,6 +672,8 @@ async def build_world(app: web.Application, base_url: str, http: aiohttp.ClientS
 
     world.subjects[Subject.PIPELINE] = {"id": "sales", "pipeline_id": "sales"}
     world.subjects[Subject.WEBHOOK] = await world.webhook()
+    world.subjects[Subject.FORM] = await world.form()
+    world.subjects[Subject.BOT] = await world.bot()
     world.subjects[Subject.CSAT_FORGED] = {
         "token": world.csat_token(world.subjects[Subject.CLOSED]["id"]) + "x"
     }

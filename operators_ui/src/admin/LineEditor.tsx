@@ -1,5 +1,5 @@
 // Admin: editing one line — members, distribution, timeouts, working hours, the line's
-// automatic messages, CSAT and what the CRM does with its conversations.
+// automatic messages, response-time targets (SLA), CSAT and what the CRM does with its conversations.
 import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import * as api from "../api/client";
@@ -14,7 +14,15 @@ import { calendarDay } from "../ui/format";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const DISTRIBUTIONS = ["round_robin", "strict_order", "all_at_once"];
+const ANSWER_ACTIONS = ["next_operator", "queue"];
+// Sticky routing: whom a returning client is offered first ("" = nobody in particular).
+const PREFERS = ["", "last_operator", "crm_responsible"];
+const PREFER_DEFAULT = { prefer: null, prefer_wait_s: 30 };
 const MESSAGE_KEYS = ["welcome", "after_hours", "closing", "auto_close", "no_answer", "queued", "csat"];
+
+// The response-time targets, in seconds like the line's other timers (unset: not watched).
+const SLA_KEYS = ["first_answer_s", "next_answer_s", "resolve_s"];
+const NO_SLA = { first_answer_s: null, next_answer_s: null, resolve_s: null, business_hours: false, notify_user_ids: [] as string[] };
 
 function zones(): string[] {
   try { return (Intl as any).supportedValuesOf("timeZone"); } catch { return ["UTC", "Europe/Moscow"]; }
@@ -37,6 +45,8 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
   const toggleMember = (key: "operators" | "supervisors", id: string) =>
     set({ [key]: v[key].includes(id) ? v[key].filter((x: string) => x !== id) : [...v[key], id] });
   const wh = v.working_hours as WorkingHours | null;
+  const sla = { ...NO_SLA, ...(v.sla || {}) };
+  const setSla = (patch: Record<string, unknown>) => set({ sla: { ...sla, ...patch } });
   const setWh = (patch: Partial<WorkingHours>) => set({ working_hours: { ...wh!, ...patch } });
   const [holiday, setHoliday] = useState("");
   const [err, setErr] = useState<unknown>(null);
@@ -79,6 +89,12 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
       </fieldset>
       <label>{t("lines.distribution")}<select data-testid="line-distribution" value={v.distribution} onChange={(e) => set({ distribution: (e.target as HTMLSelectElement).value })}>
         {DISTRIBUTIONS.map((d) => <option key={d} value={d}>{t(`dist.${d}`)}</option>)}</select></label>
+      <label>{t("lines.prefer")}<select data-testid="line-prefer" value={v.routing?.prefer ?? ""} onChange={(e) => set({ routing: { ...PREFER_DEFAULT, ...v.routing, prefer: (e.target as HTMLSelectElement).value || null } })}>
+        {PREFERS.map((p) => <option key={p} value={p}>{t(`lines.prefer.${p || "none"}`)}</option>)}</select></label>
+      {v.routing?.prefer && <label>{t("lines.preferWait")}<input type="number" min={0} data-testid="line-prefer_wait_s" value={v.routing?.prefer_wait_s ?? 30} onInput={(e) => {
+        const raw = (e.target as HTMLInputElement).value; set({ routing: { ...PREFER_DEFAULT, ...v.routing, prefer_wait_s: raw === "" ? 0 : Number(raw) } });
+      }} /></label>}
+      <FieldError err={err} name="routing.prefer_wait_s" />
       <label>{t("lines.acceptTimeout")}{num("accept_timeout_s")}</label>
       <FieldError err={err} name="accept_timeout_s" />
       <label>{t("lines.maxActive")}{num("max_active_per_operator")}</label>
@@ -87,6 +103,10 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
       <FieldError err={err} name="no_answer_after_s" />
       <label>{t("lines.autoClose")}{num("auto_close_after_s")}</label>
       <FieldError err={err} name="auto_close_after_s" />
+      <label>{t("lines.answerTimeout")}{num("answer_timeout_s")}</label>
+      <FieldError err={err} name="answer_timeout_s" />
+      <label>{t("lines.answerTimeoutAction")}<select data-testid="line-answer_timeout_action" value={v.answer_timeout_action ?? "next_operator"} onChange={(e) => set({ answer_timeout_action: (e.target as HTMLSelectElement).value })}>
+        {ANSWER_ACTIONS.map((a) => <option key={a} value={a}>{t(`lines.answerTimeout.${a}`)}</option>)}</select></label>
       <fieldset data-testid="working-hours"><legend>{t("wh.title")}</legend>
         <label class="inline"><input type="checkbox" data-testid="wh-enabled" checked={!!wh} onChange={() => set({ working_hours: wh ? null : nineToSix() })} />{t("wh.enabled")}</label>
         {wh && <>
@@ -120,6 +140,18 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
         {MESSAGE_KEYS.map((k) => <Fragment key={k}><label>{t(`lines.msg.${k}`)}<textarea rows={2} data-testid={`line-msg-${k}`} value={v.messages?.[k] ?? ""} onInput={(e) => set({ messages: { ...v.messages, [k]: (e.target as HTMLTextAreaElement).value || null } })} /></label>
           {problem(`messages.${k}`)}</Fragment>)}
       </fieldset>
+      <fieldset data-testid="line-sla"><legend>{t("lines.sla")}</legend>
+        <p class="hint">{t("lines.slaHint")}</p>
+        {SLA_KEYS.map((k) => <Fragment key={k}><label>{t(`lines.sla.${k}`)}<input type="number" min={1} data-testid={`line-sla-${k}`} value={sla[k] ?? ""} onInput={(e) => {
+          const raw = (e.target as HTMLInputElement).value; setSla({ [k]: raw === "" ? null : Number(raw) });
+        }} /></label>{problem(`sla.${k}`)}</Fragment>)}
+        <label class="inline"><input type="checkbox" data-testid="line-sla-business_hours" checked={!!sla.business_hours} onChange={() => setSla({ business_hours: !sla.business_hours })} />{t("lines.sla.business_hours")}</label>
+        <fieldset><legend>{t("lines.sla.notify")}</legend>
+          {users.map((u) => <label key={u.id} class="inline"><input type="checkbox" data-testid="line-sla-notify" data-user-id={u.id} checked={sla.notify_user_ids.includes(u.id)}
+            onChange={() => setSla({ notify_user_ids: sla.notify_user_ids.includes(u.id) ? sla.notify_user_ids.filter((x: string) => x !== u.id) : [...sla.notify_user_ids, u.id] })} />{u.name}</label>)}
+        </fieldset>
+        {problem("sla")}
+      </fieldset>
       <label class="inline"><input type="checkbox" checked={!!v.csat?.enabled} onChange={() => set({ csat: { enabled: !v.csat?.enabled } })} />{t("lines.csat")}</label>
       <fieldset><legend>{t("lines.crm")}</legend>
         <label class="inline"><input type="checkbox" checked={!!v.crm?.create_lead} onChange={() => set({ crm: { ...v.crm, create_lead: !v.crm?.create_lead } })} />{t("lines.crmLead")}</label>
@@ -131,7 +163,7 @@ export function LineEditor({ line, users, done }: { line: LineDraft; users: User
           {v.crm?.pipeline_id && !pipelines.some((p) => p.id === v.crm.pipeline_id) && <option value={v.crm.pipeline_id}>{v.crm.pipeline_id}</option>}
         </select></label>
       </fieldset>
-      <FieldError err={err} name="form" fields={["name", "accept_timeout_s", "max_active_per_operator", "no_answer_after_s", "auto_close_after_s", "working_hours", "messages"]} />
+      <FieldError err={err} name="form" fields={["name", "accept_timeout_s", "max_active_per_operator", "no_answer_after_s", "auto_close_after_s", "answer_timeout_s", "working_hours", "messages", "sla", "routing"]} />
       <div class="row"><button class="primary" data-testid="line-save" onClick={save}>{t("act.save")}</button><button onClick={done}>{t("act.cancel")}</button></div>
     </div>
   );

@@ -19,7 +19,7 @@ function blankLine(): LineDraft {
   return {
     name: "", operators: [], supervisors: [], distribution: "round_robin", accept_timeout_s: 60,
     max_active_per_operator: 5, working_hours: null, messages: defaultTexts(), no_answer_after_s: 60,
-    auto_close_after_s: 86400, csat: { enabled: false }, crm: { create_lead: true, source: null, deal_for_existing_contact: false, pipeline_id: null },
+    auto_close_after_s: 86400, answer_timeout_s: null, answer_timeout_action: "next_operator", csat: { enabled: false }, crm: { create_lead: true, source: null, deal_for_existing_contact: false, pipeline_id: null },
   };
 }
 

@@ -2,7 +2,7 @@
 import { request, upload } from "./http";
 import type {
   Attachment, Channel, ChannelType, ClientCard, Conv, ConvPage, ConvStatus, CreatedChannel, History, Line,
-  LineBoard, LineDraft, Member, Msg, QuickAnswer, QuickAnswerDraft, Role, StaffMember, User,
+  Bot, BotDraft, Form, FormDraft, LineBoard, LineDraft, Member, Msg, QuickAnswer, QuickAnswerDraft, Role, StaffMember, User,
 } from "./types";
 
 const enc = encodeURIComponent;
@@ -47,6 +47,14 @@ export const uploadFile = (file: File, progress: (percent: number) => void, fail
   upload<Attachment>("/api/v1/widget/uploads", file, progress, failed);
 
 // --- quick answers ---
+export const listForms = async () => (await request<{ forms: Form[] }>("GET", "/api/v1/forms")).forms;
+export const createForm = (form: FormDraft) => request<Form>("POST", "/api/v1/forms", form);
+export const patchForm = (id: string, form: FormDraft) => request<Form>("PATCH", `/api/v1/forms/${enc(id)}`, form);
+export const deleteForm = (id: string) => request<null>("DELETE", `/api/v1/forms/${enc(id)}`);
+export const listBots = async () => (await request<{ bots: Bot[] }>("GET", "/api/v1/bots")).bots;
+export const createBot = (bot: BotDraft) => request<Bot>("POST", "/api/v1/bots", bot);
+export const patchBot = (id: string, bot: BotDraft) => request<Bot>("PATCH", `/api/v1/bots/${enc(id)}`, bot);
+export const deleteBot = (id: string) => request<null>("DELETE", `/api/v1/bots/${enc(id)}`);
 export const listQuickAnswers = async () =>
   (await request<{ quick_answers: QuickAnswer[] }>("GET", "/api/v1/console/quick-answers")).quick_answers;
 export const createQuickAnswer = (answer: QuickAnswerDraft) =>

@@ -14,7 +14,9 @@ export type Activity = {
 };
 export type Timeline = { activities: Activity[]; conversations: Conv[] };
 export type Webhook = { id: string; url: string; events: string[]; active: boolean; created_at: string; secret?: string };
-export const WEBHOOK_EVENTS = ["lead.created", "contact.created", "deal.created", "deal.stage_changed"];
+export const WEBHOOK_EVENTS = [
+  "lead.created", "contact.created", "deal.created", "deal.stage_changed", "conversation.sla_breached",
+];
 export type Conversion = {
   contact: boolean; company?: { title: string }; deal?: { title: string; amount?: number; currency?: string };
 };

@@ -39,6 +39,13 @@ export type Conv = {
   transfer?: { from: string; to: string; back_to: string | null; at: string | null } | null;
   /** In search results: the newest message with the searched words, around them. */
   match?: SearchMatch;
+  /** The line's response-time clocks: when each running one runs out, and those that did. */
+  sla?: ConvSla;
+};
+export type SlaKind = "first_answer" | "next_answer" | "resolve";
+export type ConvSla = {
+  first_answer_due_at: string | null; next_answer_due_at: string | null; resolve_due_at: string | null;
+  breached: SlaKind[];
 };
 /** The client's rating of a closed conversation (``rating`` once they gave it). */
 export type Csat = { status: "requested" | "submitted" | "expired"; rating: number | null; comment: string | null };
@@ -108,3 +115,17 @@ export type ConfigSchema = {
 };
 /** One entry of ``GET /api/v1/channel-types``: a kind and its config model as JSON Schema. */
 export type ChannelType = { type: string; title: Localized; schema: ConfigSchema };
+
+/** A text in Russian and English (at least one). */
+export type Texts = { ru: string | null; en: string | null };
+export type FormOption = { key: string; label: Texts };
+export type FormFieldDraft = { key: string; label: Texts; type: string; options: FormOption[] | null; required: boolean };
+export type FormDraft = { name: string; fields: FormFieldDraft[]; agreement_text: Texts | null };
+export type Form = FormDraft & { id: string; created_at: string; updated_at: string | null };
+export type BotAction =
+  | { type: "answer"; text: Texts } | { type: "transfer"; line_id: string } | { type: "operator" }
+  | { type: "form"; form_id: string } | { type: "close" };
+export type BotChoice = { label: Texts; next?: string | null; action?: BotAction | null };
+export type BotNode = { id: string; text: Texts; choices: BotChoice[] };
+export type BotDraft = { name: string; nodes: BotNode[] };
+export type Bot = BotDraft & { id: string; created_at: string; updated_at: string | null };

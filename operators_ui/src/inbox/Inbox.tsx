@@ -4,11 +4,11 @@ import type { Conv, SearchMatch } from "../api/types";
 import { Conversation } from "../conversation/Conversation";
 import { t } from "../i18n";
 import { useNow } from "../state/clock";
-import { accept, inTab, listed, loadClosed, loadMoreClosed, select, tabs } from "../state/conversations";
+import { accept, inTab, late, listed, loadClosed, loadMoreClosed, nextDue, select, tabs } from "../state/conversations";
 import { unreadOf } from "../state/notice";
-import { S, type InboxTab } from "../state/store";
+import { S, type InboxOrder, type InboxTab } from "../state/store";
 import { showOpened, showsConversation } from "../shell/phone";
-import { fail, setClosedQuery, setInboxTab } from "../state/ui";
+import { fail, setClosedQuery, setInboxOrder, setInboxTab, setLateOnly } from "../state/ui";
 import { duration } from "../ui/format";
 import { ChannelIcon } from "../ui/Icon";
 import { Rating } from "../ui/Rating";
@@ -51,6 +51,17 @@ export function Inbox() {
             );
           })}
         </div>
+        {S.tab !== "closed" && (
+          <div class="row list-tools" data-testid="list-tools">
+            <label>{t("list.order")}{" "}
+              <select data-testid="list-order" value={S.order} onChange={(e) => setInboxOrder((e.target as HTMLSelectElement).value as InboxOrder)}>
+                <option value="newest">{t("list.order.newest")}</option>
+                <option value="due">{t("list.order.due")}</option>
+              </select>
+            </label>
+            <label class="inline"><input type="checkbox" data-testid="list-late" checked={S.lateOnly} onChange={() => setLateOnly(!S.lateOnly)} />{t("list.lateOnly")}</label>
+          </div>
+        )}
         {S.tab === "closed" && (
           <input class="search" data-testid="closed-search" placeholder={t("list.search")} value={S.closedQ}
             onInput={(e) => { setClosedQuery((e.target as HTMLInputElement).value); loadClosed().catch(fail); }} />
@@ -79,8 +90,24 @@ function Waiting({ c, offeredToMe }: { c: Conv; offeredToMe: boolean }) {
     <div class="meta">
       {(c.status === "queued" || c.status === "offered") && <span data-testid="wait-time" data-since={waitingSince}>{t("list.waiting", { t: duration(now - Date.parse(waitingSince)) })}</span>}
       {offeredToMe && c.offer_expires_at && <span class="countdown" data-testid="countdown">{t("list.expires", { t: duration(Date.parse(c.offer_expires_at) - now) })}</span>}
+      <Due c={c} now={now} />
     </div>
   );
+}
+
+/** The response-time clock: "late" once one ran out, else the time left on the soonest. */
+function Due({ c, now }: { c: Conv; now: number }) {
+  if (c.status === "closed") return null;
+  if (late(c)) {
+    const kinds = c.sla!.breached.map((k) => t(`sla.kind.${k}`)).join(", ");
+    return <span class="tag late" data-testid="sla-late" title={kinds}>{t("sla.late")}</span>;
+  }
+  const due = nextDue(c);
+  if (!Number.isFinite(due)) return null;
+  const left = due - now;
+  return left > 0
+    ? <span class="due" data-testid="sla-due">{t("sla.dueIn", { t: duration(left) })}</span>
+    : <span class="tag late" data-testid="sla-late">{t("sla.late")}</span>;
 }
 
 /** Where a search found the conversation: the message's words around the match, marked. */

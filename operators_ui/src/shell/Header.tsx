@@ -38,6 +38,8 @@ export function Header() {
     ["users", "nav.users", isAdmin()],
     ["lines", "nav.lines", isAdmin()],
     ["channels", "nav.channels", isAdmin()],
+    ["forms", "nav.forms", isAdmin()],
+    ["bots", "nav.bots", isAdmin()],
   ];
   return (
     <header class="top">

@@ -107,9 +107,23 @@ export function inTab(c: Conv, tab: InboxTab): boolean {
   }
 }
 
+/** When the conversation's soonest running response-time clock runs out (ms; none: Infinity). */
+export function nextDue(c: Conv): number {
+  const sla = c.sla;
+  if (!sla) return Infinity;
+  const dues = [sla.first_answer_due_at, sla.next_answer_due_at, sla.resolve_due_at].filter((d): d is string => !!d);
+  return dues.length ? Math.min(...dues.map((d) => Date.parse(d))) : Infinity;
+}
+
+export function late(c: Conv): boolean {
+  return !!c.sla?.breached?.length;
+}
+
 export function listed(): readonly Conv[] {
   if (S.tab === "closed") return S.closed;
-  return [...S.convs.values()].filter((c) => inTab(c, S.tab)).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const newest = (a: Conv, b: Conv) => (a.id < b.id ? 1 : -1);
+  const order = S.order === "due" ? (a: Conv, b: Conv) => nextDue(a) - nextDue(b) || newest(a, b) : newest;
+  return [...S.convs.values()].filter((c) => inTab(c, S.tab) && (!S.lateOnly || late(c))).sort(order);
 }
 
 /** Whether the user is in this conversation or is offered it (their notifications). */

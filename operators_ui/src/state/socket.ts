@@ -2,14 +2,14 @@
 // console's own events, re-sync after a reconnect; what the user should notice goes to notice.ts.
 import { io, type Socket } from "socket.io-client";
 import { ApiError, LocalError } from "../api/http";
-import type { Conv, Msg, Presence } from "../api/types";
+import type { Conv, Msg, Presence, SlaKind } from "../api/types";
 import { t } from "../i18n";
 import { ensureConv, loadClosed, loadOpen, mine, upsert } from "./conversations";
 import { signedOut } from "./session";
 import { S, changed, write } from "./store";
 import { messageArrived, offerArrived } from "./notice";
 import { catchUp, merge } from "./threads";
-import { fail } from "./ui";
+import { fail, toast } from "./ui";
 
 let socket: Socket | null = null;
 
@@ -61,6 +61,12 @@ export function connect(): void {
     offerArrived(data.conversation);
   });
   s.on("conversation:updated", (data: { conversation: Conv }) => { upsert(data.conversation); });
+  // A response-time clock ran out: the line's supervisors and the people it names hear it.
+  s.on("sla:breached", (data: { conversation: Conv; kind: SlaKind }) => {
+    upsert(data.conversation);
+    const name = data.conversation.client.name || t("list.unknownClient");
+    toast(t("sla.alert", { kind: t(`sla.kind.${data.kind}`), name }));
+  });
   s.on("message:new", async (data: { message: Msg }) => {
     const m = data.message;
     const c = await ensureConv(m.conversation_id);

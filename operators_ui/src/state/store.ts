@@ -4,8 +4,9 @@
 import { useLayoutEffect, useState } from "preact/hooks";
 import type { Conv, Lang, Line, Presence, User } from "../api/types";
 
-export type View = "inbox" | "board" | "crm" | "users" | "lines" | "channels" | "answers";
+export type View = "inbox" | "board" | "crm" | "users" | "lines" | "channels" | "answers" | "forms" | "bots";
 export type InboxTab = "offered" | "mine" | "pinned" | "queue" | "all" | "closed";
+export type InboxOrder = "newest" | "due";
 export type CrmTab = "leads" | "contacts" | "companies" | "deals";
 export type Thread = { msgs: import("../api/types").Msg[]; lastSeq: number; loading: boolean; older: boolean; complete: boolean };
 
@@ -37,6 +38,9 @@ export type State = {
   crmTab: CrmTab;
   crmCard: { entity: CrmTab; id: string } | null;
   tab: InboxTab;
+  // The open tabs' order (newest first, or the soonest response-time due first) and filter.
+  order: InboxOrder;
+  lateOnly: boolean;
   convs: Map<string, Conv>;
   closed: Conv[];
   closedQ: string;
@@ -64,6 +68,8 @@ export const write: State = {
   crmTab: "leads",
   crmCard: null,
   tab: "mine",
+  order: "newest",
+  lateOnly: false,
   convs: new Map(),
   closed: [],
   closedQ: "",

@@ -2,7 +2,7 @@
 // the toast. Components call these; they never write the store themselves.
 import { errorText } from "../api/http";
 import type { Lang } from "../api/types";
-import { changed, storage, write, type CrmTab, type InboxTab, type View } from "./store";
+import { changed, storage, write, type CrmTab, type InboxOrder, type InboxTab, type View } from "./store";
 
 export function setLang(lang: Lang): void {
   write.lang = lang;
@@ -33,6 +33,16 @@ export function setView(view: View): void {
 
 export function setInboxTab(tab: InboxTab): void {
   write.tab = tab;
+  changed();
+}
+
+export function setInboxOrder(order: InboxOrder): void {
+  write.order = order;
+  changed();
+}
+
+export function setLateOnly(on: boolean): void {
+  write.lateOnly = on;
   changed();
 }
 

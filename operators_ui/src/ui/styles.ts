@@ -129,6 +129,9 @@ main{flex:1;min-height:0;display:flex}
 .rating .stars{color:#8a5a00;letter-spacing:1px}.rating .stars .off{color:#c4cad6}
 .rating .comment{color:#3d4657;font-style:italic}
 .countdown{color:#b3261e;font-weight:600}
+.item .tag.late{background:#b3261e;color:#fff;font-weight:600}
+.item .due{color:#5c4400}
+.list-tools{flex-wrap:wrap;gap:8px;padding:4px 8px;font-size:13px}
 .unread{background:#2f6fed;color:#fff;border-radius:10px;padding:0 7px;font-size:12px}
 .icon{vertical-align:-3px;flex:none}
 .ch-icon{display:inline-flex;width:26px;height:26px;border-radius:50%;align-items:center;justify-content:center;background:#e8edf7;font-size:12px;font-weight:700;flex:none}
