@@ -1,8 +1,10 @@
 """Idle widget sockets against a real ``openlines serve``: memory per socket, connect rate,
 close time, stop time and idle CPU for N sockets (10k by default). See issue 16, point 5.
 
-The clients speak engine.io v4 / Socket.IO v5 over raw aiohttp websockets (a python-socketio
-client per socket would be the bottleneck), from ``--clients`` processes of their own:
+The clients speak engine.io v4 / Socket.IO v5 over websockets written by hand on asyncio
+protocols (a python-socketio client per socket, or aiohttp's websocket client, costs too much
+per connect: the load client must be far cheaper than the hub), from ``--clients`` processes of
+their own, visitors coming from many loopback addresses:
 
     .venv/bin/python bench/sockets.py [--sockets N] [--clients 2] [--idle-s 30] [--json PATH]
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import multiprocessing
@@ -25,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -61,84 +65,171 @@ GOALS = {
 # --- the client processes ----------------------------------------------------------------------
 
 
-class _Visitor:
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, token: str) -> None:
-        self.ws = ws
-        self.token = token
-        self.task = asyncio.create_task(self._answer_pings())
+class _Visitor(asyncio.Protocol):
+    """One widget visitor on a raw websocket, written by hand on an asyncio protocol: the
+    handshake, engine.io's open and pings, Socket.IO's connect to ``/widget``: a few writes
+    and parses per connect, far cheaper than the hub's side, so the load client is not what a
+    storm measures."""
 
-    async def _answer_pings(self) -> None:
-        with contextlib.suppress(Exception):
-            async for message in self.ws:
-                if message.type == aiohttp.WSMsgType.TEXT and message.data == "2":
-                    await self.ws.send_str("3")
+    def __init__(self, host: str, key: str, token: str | None, done: asyncio.Future[Any]) -> None:
+        self._request = (
+            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {_WS_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        auth: dict[str, str] = {"key": key}
+        if token:
+            auth["token"] = token
+        self._connect = "40/widget," + json.dumps(auth)
+        self._done = done
+        self._buffer = b""
+        self._upgraded = False
+        self.transport: asyncio.Transport | None = None
+        self.token: str | None = None
+        self.lost: asyncio.Future[None] = done.get_loop().create_future()
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self._request)
 
-async def _open(
-    http: aiohttp.ClientSession, url: str, key: str, token: str | None
-) -> _Visitor | None:
-    ws = await http.ws_connect(
-        url + "/socket.io/?EIO=4&transport=websocket", autoping=False, max_msg_size=0
-    )
-    opened = await ws.receive_str()
-    if not opened.startswith("0"):
-        await ws.close()
-        return None
-    auth: dict[str, str] = {"key": key}
-    if token:
-        auth["token"] = token
-    await ws.send_str("40/widget," + json.dumps(auth))
-    while True:
-        text = await ws.receive_str()
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if not self._upgraded:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self._buffer.startswith(b"HTTP/1.1 101"):
+                self._finish(None)
+                return
+            self._upgraded = True
+            self._buffer = self._buffer[end + 4 :]
+        while (frame := _read_frame(self._buffer)) is not None:
+            opcode, text, used = frame
+            self._buffer = self._buffer[used:]
+            if opcode == 0x8:  # close
+                self.close()
+            elif opcode == 0x1:
+                self._on_text(text)
+
+    def _on_text(self, text: str) -> None:
         if text == "2":
-            await ws.send_str("3")
+            self.send("3")
+        elif text.startswith("0{"):
+            self.send(self._connect)
         elif text.startswith("44/widget,"):  # refused
-            await ws.close()
-            return None
+            self._finish(None)
         elif text.startswith('42/widget,["session",'):
-            event = json.loads(text[len("42/widget,") :])
-            return _Visitor(ws, event[1]["token"])
+            self.token = json.loads(text[len("42/widget,") :])[1]["token"]
+            self._finish(self)
+
+    def _finish(self, result: _Visitor | None) -> None:
+        if not self._done.done():
+            self._done.set_result(result)
+        if result is None:
+            self.close()
+
+    def send(self, text: str) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_client_frame(0x1, text.encode()))
+
+    def close(self) -> None:
+        """A close frame, then the end of the connection (the hub answers it or not)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_client_frame(0x8, b"\x03\xe8"))
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._done.done():
+            self._done.set_result(None)
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+_WS_KEY = base64.b64encode(b"openlines-bench!").decode()
+
+
+def _client_frame(opcode: int, payload: bytes) -> bytes:
+    """A final client frame; masked (clients must) with a zero key, so the payload is as is."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x80 | opcode, 0x80 | size))
+    elif size < 1 << 16:
+        header = bytes((0x80 | opcode, 0x80 | 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, 0x80 | 127)) + size.to_bytes(8, "big")
+    return header + b"\0\0\0\0" + payload
+
+
+def _read_frame(buffer: bytes) -> tuple[int, str, int] | None:
+    """The first whole (unmasked, unfragmented) server frame: opcode, text, bytes used."""
+    if len(buffer) < 2:
+        return None
+    opcode, size, start = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+    if size == 126:
+        if len(buffer) < 4:
+            return None
+        size, start = int.from_bytes(buffer[2:4], "big"), 4
+    elif size == 127:
+        if len(buffer) < 10:
+            return None
+        size, start = int.from_bytes(buffer[2:10], "big"), 10
+    if len(buffer) < start + size:
+        return None
+    payload = buffer[start : start + size]
+    return opcode, payload.decode("utf-8", "replace") if opcode == 0x1 else "", start + size
 
 
 async def _one(
-    http: aiohttp.ClientSession, url: str, key: str, token: str | None, gate: asyncio.Semaphore
+    host: str, port: int, key: str, token: str | None, source: str, gate: asyncio.Semaphore
 ) -> _Visitor | None:
     async with gate:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[_Visitor | None] = loop.create_future()
         try:
-            return await asyncio.wait_for(_open(http, url, key, token), TIMEOUT_S)
+            await loop.create_connection(
+                lambda: _Visitor(f"{host}:{port}", key, token, done),
+                host,
+                port,
+                local_addr=(source, 0),
+            )
+            return await asyncio.wait_for(done, TIMEOUT_S)
         except Exception:
             return None
 
 
+def _source(n: int) -> str:
+    """The loopback address the ``n``-th visitor of a client process connects from: visitors
+    come from many addresses (as on the internet), so per-address counters stay small."""
+    return f"127.0.{n // 250 % 250 + 1}.{n % 250 + 1}"
+
+
 async def _client(url: str, key: str, conn: Connection) -> None:
-    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    address = urllib.parse.urlsplit(url)
+    host, port = address.hostname or "127.0.0.1", address.port or 80
     visitors: list[_Visitor] = []
-    async with aiohttp.ClientSession(connector=connector) as http:
-        while True:
-            command, arg = await asyncio.to_thread(conn.recv)
-            if command == "connect":
-                tokens: list[str | None] = arg
-                gate = asyncio.Semaphore(IN_FLIGHT)
-                started = time.monotonic()
-                opened = await asyncio.gather(*(_one(http, url, key, t, gate) for t in tokens))
-                elapsed = time.monotonic() - started
-                visitors = [v for v in opened if v is not None]
-                failures = len(tokens) - len(visitors)
-                conn.send((elapsed, [v.token for v in visitors], failures))
-            elif command == "close":
-                await asyncio.gather(*(v.ws.close() for v in visitors), return_exceptions=True)
-                await asyncio.gather(*(v.task for v in visitors), return_exceptions=True)
-                visitors = []
-                conn.send(None)
-            elif command == "forget":  # the hub went away: drop what is left
-                for v in visitors:
-                    v.task.cancel()
-                await asyncio.gather(*(v.task for v in visitors), return_exceptions=True)
-                visitors = []
-                conn.send(None)
-            else:
-                conn.send(None)
-                return
+    while True:
+        command, arg = await asyncio.to_thread(conn.recv)
+        if command == "connect":
+            tokens: list[str | None] = arg
+            gate = asyncio.Semaphore(IN_FLIGHT)
+            started = time.monotonic()
+            opened = await asyncio.gather(
+                *(_one(host, port, key, t, _source(i), gate) for i, t in enumerate(tokens))
+            )
+            elapsed = time.monotonic() - started
+            visitors = [v for v in opened if v is not None]
+            failures = len(tokens) - len(visitors)
+            conn.send((elapsed, [v.token for v in visitors], failures))
+        elif command in ("close", "forget"):  # forget: the hub went away, drop what is left
+            for v in visitors:
+                v.close()
+            await asyncio.gather(*(v.lost for v in visitors))
+            visitors = []
+            conn.send(None)
+        else:
+            conn.send(None)
+            return
 
 
 def _client_main(url: str, key: str, conn: Connection) -> None:
@@ -270,16 +361,24 @@ def _serve_env(mongo_url: str, data_dir: Path) -> dict[str, str]:
         "OPENLINES_ADMIN_EMAIL": ADMIN_EMAIL,
         "OPENLINES_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "OPENLINES_LOG_LEVEL": "WARNING",
-        # Every simulated visitor shares 127.0.0.1: lift the per-address limits.
+        # Visitors of the client processes share addresses: lift the per-address limits.
         "OPENLINES_WIDGET_CONNECTS_PER_IP": "1000000",
         "OPENLINES_WIDGET_SOCKETS_PER_IP": "100000",
     }
 
 
-async def _stop_timed(serve: ServeProcess) -> tuple[float, int]:
-    started = time.monotonic()
-    code = await serve.stop()
-    return time.monotonic() - started, code
+async def _stop_timed(serve: ServeProcess) -> tuple[float, int, float]:
+    """Seconds from SIGTERM to exit, the exit code, and the hub's CPU seconds meanwhile (to
+    its last 50 ms: read until the process is gone)."""
+    pid, started = serve.pid, time.monotonic()
+    cpu_before = cpu_last = _cpu_s(pid)
+    stopping = asyncio.create_task(serve.stop())
+    while not stopping.done():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            cpu_last = _cpu_s(pid)
+        await asyncio.wait([stopping], timeout=0.05)
+    code = await stopping
+    return time.monotonic() - started, code, round(cpu_last - cpu_before, 2)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -341,10 +440,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["idle_cpu_percent"] = round((cpu1 - cpu0) / (t1 - t0) * 100, 1)
 
             _note(f"idle CPU {figures['idle_cpu_percent']} %; close")
-            started = time.monotonic()
+            started, cpu0 = time.monotonic(), _cpu_s(serve.pid)
             await clients.close()
             await _until_sockets(http, serve.url, lambda v: v <= 0, "0 sockets")
             figures["close_s"] = round(time.monotonic() - started, 2)
+            figures["close_hub_cpu_s"] = round(_cpu_s(serve.pid) - cpu0, 2)
 
             _note(f"closed in {figures['close_s']} s; reconnect")
             cost = _Cost(serve.pid, mongo.pid)
@@ -355,9 +455,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["open_after_reconnect"] = await _settled(http, serve.url, len(tokens2))
             _note(f"reconnect: {figures['reconnects_per_s']}/s {figures['reconnect']}; stop")
 
-            stop_s, code = await _stop_timed(serve)
+            stop_s, code, stop_cpu_s = await _stop_timed(serve)
             serve = None
             figures["stop_s"] = round(stop_s, 2)
+            figures["stop_hub_cpu_s"] = stop_cpu_s
             figures["stop_exit_code"] = code
             await clients.forget()
 
@@ -408,6 +509,7 @@ def render(report: dict[str, Any]) -> str:
         (f"close {n} sockets, s", f["close_s"], "≤ 5"),
         (f"stop with {n} open, s", f["stop_s"], "≤ 10"),
     ]
+    costs = f"hub CPU s: close {f['close_hub_cpu_s']}, stop {f['stop_hub_cpu_s']}"
     m = report["machine"]
     lines = [
         f"{n} widget sockets, {report['params']['clients']} client processes; load "
@@ -416,6 +518,7 @@ def render(report: dict[str, Any]) -> str:
         *(f"  {name:<36} {value:>10}   goal {goal}" for name, value, goal in rows),
         f"  CPU ms per connect (hub, database): new {f['cold']}, reconnect {f['reconnect']}, "
         f"after a restart {f['restart']}",
+        f"  {costs}",
         f"  open after the storms: {f['open_after_cold_connect']} / {f['open_after_reconnect']}",
         f"  failures: {f['cold_connect_failures']} / {f['reconnect_failures']} / "
         f"{f['restart_reconnect_failures']}; stop exit code {f['stop_exit_code']}",

@@ -15,14 +15,13 @@ What the stock managers (5.x) do that costs at scale, and what these do instead:
   (as stock), and a process skips its own message when it comes back (as stock).
 
 Emits with a callback (an ack per recipient) and binary payloads take the stock path.
-``SocketServer`` is python-socketio's server on an engine.io server whose sweep for clients
-gone silent is one pass per ``ping_timeout`` instead of a timer per socket.
+``SocketServer`` is python-socketio's server on ``hub.socket_engine.EngineServer`` (cheap idle
+websockets, pings and the sweep for silent clients in one service task).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -31,6 +30,8 @@ import engineio
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
+
+from hub.socket_engine import EngineServer
 
 Room = str | None
 
@@ -338,40 +339,8 @@ class RedisManager(IndexedRooms, socketio.AsyncRedisManager):  # type: ignore[mi
         )
 
 
-class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """engine.io's server with a sweep that costs nothing per socket while all is well.
-
-    The stock service task visits one socket at a time, sleeping ``ping_timeout / n`` between
-    two (a ``wait_for`` each: 500 timers a second for 10k sockets, idle or not). This one
-    sleeps ``ping_timeout`` and then looks at every socket in one pass: closed ones are
-    forgotten, those whose client missed its pong are closed, as stock and within the same
-    bound (a socket is looked at once per ``ping_timeout``)."""
-
-    async def _service_task(self) -> None:
-        self.service_task_event = self.create_event()
-        while not self.service_task_event.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.service_task_event.wait(), timeout=self.ping_timeout)
-                return
-            try:
-                await self._sweep()
-            except asyncio.CancelledError:
-                return
-            except Exception:
-                self.logger.exception("service task exception")
-
-    async def _sweep(self) -> None:
-        now = time.time()
-        timeout = self.ping_timeout
-        for socket in list(self.sockets.values()):
-            if socket.closed:
-                self.sockets.pop(socket.sid, None)
-            elif not socket.closing and socket.last_ping and now - socket.last_ping > timeout:
-                await socket.check_ping_timeout()
-
-
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
-    """python-socketio's server on the engine.io server above."""
+    """python-socketio's server on our engine.io server (``hub.socket_engine``)."""
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
-        return _EngineServer
+        return EngineServer

@@ -9,6 +9,7 @@ the channel and that identity, the same on every device. Every connect hands out
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import time
@@ -45,6 +46,8 @@ MAX_TEXT = 4000
 LINE_STATE_TTL_S = 1.0
 # Widget keys (and lines) remembered per process; past this the memory starts over.
 KNOWN_KEYS = 10_000
+# Visitors whose latest conversation one query looks up, at most (a reconnect storm's).
+LOOKUP_BATCH = 500
 # Far above any conversation's length, and within every integer type on the way to the store.
 MAX_SEQ = 1_000_000_000
 _EMAIL: TypeAdapter[EmailStr] = TypeAdapter(EmailStr)
@@ -168,6 +171,51 @@ class _SingleFlight:
         return await asyncio.shield(flight)
 
 
+class LatestOfChats:
+    """Visitors' latest conversations, looked up together: those asked for while a lookup of
+    their channel is in flight go into its next query (at most ``LOOKUP_BATCH`` a query), so a
+    storm of reconnects costs a query per batch, not one per socket. Each answer is read
+    after it was asked for, never older."""
+
+    def __init__(
+        self, read: Callable[[str, list[str]], Awaitable[dict[str, Conversation]]]
+    ) -> None:
+        self._read = read
+        # channel id -> visitor id -> its answer, for the next query
+        self._waiting: dict[str, dict[str, asyncio.Future[Conversation | None]]] = {}
+        self._readers: dict[str, asyncio.Task[None]] = {}
+
+    async def get(self, channel_id: str, visitor_id: str) -> Conversation | None:
+        waiting = self._waiting.setdefault(channel_id, {})
+        answer = waiting.get(visitor_id)
+        if answer is None:
+            answer = waiting[visitor_id] = asyncio.get_running_loop().create_future()
+        if channel_id not in self._readers:
+            self._readers[channel_id] = asyncio.create_task(self._read_all(channel_id))
+        return await asyncio.shield(answer)
+
+    async def _read_all(self, channel_id: str) -> None:
+        try:
+            while waiting := self._waiting.get(channel_id):
+                batch = dict(itertools.islice(waiting.items(), LOOKUP_BATCH))
+                for visitor_id in batch:
+                    del waiting[visitor_id]
+                if not waiting:
+                    del self._waiting[channel_id]
+                try:
+                    found = await self._read(channel_id, list(batch))
+                except Exception as exc:
+                    for answer in batch.values():
+                        if not answer.done():
+                            answer.set_exception(exc)
+                    continue
+                for visitor_id, answer in batch.items():
+                    if not answer.done():
+                        answer.set_result(found.get(visitor_id))
+        finally:
+            del self._readers[channel_id]
+
+
 def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
     """A refused connection: the client's ``connect_error`` has ``message`` as its message and
     ``{code, message}`` as its data."""
@@ -178,6 +226,8 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
     """Attach the ``/widget`` handlers to the server."""
     limits = WidgetLimits(hub)
     tokens = hub.visitor_tokens
+    # The gauge's child, looked up once (a storm opens and closes thousands of sockets).
+    open_sockets = hub.metrics.socket_connections.labels("widget")
 
     async def visitor(sid: str) -> Visit:
         """Who is on this socket. The channel comes from the stream's per-process copy: one
@@ -193,8 +243,10 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             verified_email=session.get("verified_email"),
         )
 
+    latest = LatestOfChats(hub.store.conversations.latest_of_chats)
+
     async def latest_conversation(channel_id: str, visitor_id: str) -> Conversation | None:
-        return await hub.store.conversations.latest_of_chat(channel_id, visitor_id)
+        return await latest.get(channel_id, visitor_id)
 
     # widget key -> channel id; the record itself comes from the stream's copy (fresh within
     # CHANNEL_TTL_S), and a key that no longer names it is looked up again.
@@ -295,7 +347,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
             namespace=WIDGET_NS,
         )
         await sio.enter_room(sid, visitor_room(visitor_id), namespace=WIDGET_NS)
-        hub.metrics.socket_connections.labels("widget").inc()
+        open_sockets.inc()
         conversation = None if fresh else await latest_conversation(channel.id, visitor_id)
         open_id = (
             conversation.id
@@ -319,7 +371,7 @@ def register(sio: socketio.AsyncServer, hub: Hub) -> None:
         )
 
     async def disconnect(sid: str) -> None:
-        hub.metrics.socket_connections.labels("widget").dec()
+        open_sockets.dec()
         limits.sockets.release(sid)
 
     @event_handler(SendIn)

@@ -233,6 +233,19 @@ class ConversationStore:
         """The platform chat's most recent conversation (the one its news is about)."""
         return await self.latest(Where(channel_id=channel_id, chat_id=chat_id))
 
+    async def latest_of_chats(
+        self, channel_id: str, chat_ids: Sequence[str]
+    ) -> dict[str, Conversation]:
+        """``latest_of_chat`` of many chats in one query (those with none are left out): a
+        storm of widget connects asks for thousands of visitors at once."""
+        cursor = self._collection.find(
+            {**Where(channel_id=channel_id).query(), "chat_id": {"$in": list(chat_ids)}}
+        ).sort("_id", Order.NEWEST.value)
+        newest: dict[str, Doc] = {}
+        async for doc in cursor:
+            newest.setdefault(str(doc["chat_id"]), doc)
+        return {chat_id: Conversation.from_doc(doc) for chat_id, doc in newest.items()}
+
     async def awaiting_rating(self, channel_id: str, chat_id: str) -> Conversation | None:
         """The chat's newest closed conversation that still waits for the client's rating."""
         return await self.latest(

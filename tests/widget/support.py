@@ -104,7 +104,9 @@ def png_bytes(width: int = 4, height: int = 3, *, padding: int = 0) -> bytes:
 
 class CuttableProxy:
     """A TCP forwarder in front of the hub. ``cut()`` drops every connection and refuses new
-    ones until ``restore()``; ``drop_downstream`` swallows what the hub sends (lost acks)."""
+    ones until ``restore()``; ``drop_downstream`` swallows what the hub sends (lost acks);
+    ``refuse_websockets`` answers a websocket handshake 400 (a proxy that passes plain HTTP
+    only)."""
 
     def __init__(self, target_port: int) -> None:
         self._target_port = target_port
@@ -113,6 +115,7 @@ class CuttableProxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self.down = False
         self.drop_downstream = False
+        self.refuse_websockets = False
         self.port = 0
 
     @property
@@ -128,7 +131,17 @@ class CuttableProxy:
         if self.down:
             writer.close()
             return
+        head = b""
+        if self.refuse_websockets:
+            # A browser opens every websocket on a connection of its own: its first request.
+            with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+                head = await reader.readuntil(b"\r\n\r\n")
+            if b"upgrade: websocket" in head.lower():
+                writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                self._close(writer)
+                return
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
+        up_writer.write(head)
         self._writers.update((writer, up_writer))
         upstream = asyncio.create_task(self._pipe(reader, up_writer, downstream=False))
         downstream = asyncio.create_task(self._pipe(up_reader, writer, downstream=True))

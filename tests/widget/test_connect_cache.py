@@ -1,9 +1,11 @@
 """The widget's connect answers from per-process copies (the channel by key, the line's state),
 and each copy gives way when what it copies changes: within ``CHANNEL_TTL_S`` for the channel
-(at once on the process that changed it), within ``LINE_STATE_TTL_S`` for the line."""
+(at once on the process that changed it), within ``LINE_STATE_TTL_S`` for the line; the
+visitor's latest conversation is looked up for many connects together, each its own."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hub.stream import CHANNEL_TTL_S
@@ -78,3 +80,36 @@ async def test_the_line_shown_at_connect_follows_a_rename(base_url: str, admin: 
         lambda session: session["line"]["title"] == "Renamed line",
         timeout_s=LINE_STATE_TTL_S + 5,
     )
+
+
+async def test_a_storm_of_reconnects_tells_each_visitor_their_own_conversation(
+    base_url: str, admin: Api
+) -> None:
+    world = await widget_world(admin, allowed_origins=[SITE])
+    # Three visitors: one writing (an open conversation), one whose conversation was closed,
+    # one who never wrote.
+    tokens, open_ids = [], []
+    for writes, closes in ((True, False), (True, True), (False, False)):
+        visitor = await visitor_socket(base_url, world.key, origin=SITE)
+        session = await visitor.events.wait("session")
+        tokens.append(session["token"])
+        conversation_id = None
+        if writes:
+            ack = await visitor.call("message:send", {"text": "hi", "client_msg_id": "m1"})
+            assert ack["ok"], ack
+            conversation_id = ack["message"]["conversation_id"]
+            if closes:
+                await admin.call("POST", f"/api/v1/conversations/{conversation_id}/close")
+                conversation_id = None
+        open_ids.append(conversation_id)
+        await visitor.close()
+    # They all come back at once, each several times (tabs): every connect's session names
+    # its own visitor's open conversation, however the lookups were put together.
+    visitors = await asyncio.gather(
+        *(visitor_socket(base_url, world.key, token, origin=SITE) for token in tokens * 8)
+    )
+    try:
+        sessions = [await v.events.wait("session") for v in visitors]
+        assert [s["conversation_id"] for s in sessions] == open_ids * 8
+    finally:
+        await asyncio.gather(*(v.close() for v in visitors))

@@ -10,6 +10,7 @@ from tests.support.clients import Api
 from tests.support.waiting import eventually
 from tests.widget.conftest import SiteFactory
 from tests.widget.support import (
+    CuttableProxy,
     only_conversation,
     open_widget,
     send_from_page,
@@ -65,13 +66,15 @@ async def test_a_refused_widget_says_so_and_offers_no_composer(
 
 
 async def test_the_default_colour_holds_before_the_session(
-    base_url: str, admin: Api, browser: Browser, customer_site: SiteFactory
+    admin: Api, browser: Browser, customer_site: SiteFactory, proxy: CuttableProxy
 ) -> None:
     """Until the session brings the channel's colour (or when it never comes), the launcher and
     Send are the default blue, not transparent (`rgba(0, 0, 0, 0)`, seen as black)."""
     world = await widget_world(admin)
-    site = await customer_site(base_url, world.key)
+    site = await customer_site(proxy.url, world.key)
     context = await browser.new_context()
+    # No socket ever opens: the websocket is refused on the way, its long-polling fallback too.
+    proxy.refuse_websockets = True
     await context.route("**/socket.io/**", lambda route: route.abort())
     page = await open_widget(context, site, connected=False)
     await page.locator("#openlines-widget[data-ol-state=reconnecting]").wait_for(state="attached")

@@ -356,6 +356,11 @@ class Widget {
         cb({ key: this.key, token: this.stored.token, ...(identity ? { identity, identity_hash: identityHash } : {}) }),
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
+      // A websocket at once: one request per connect instead of a long poll's handshake, a
+      // post, a poll and an upgrade (a reconnect storm costs the hub a quarter). Where a proxy
+      // or network refuses websockets, the same connect tries long polling next.
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
     });
     const s = this.socket;
     s.on("session", (session: Session) => this.onSession(session));
