@@ -101,6 +101,9 @@ label.inline{display:inline-flex;flex-direction:row;align-items:center;gap:6px;m
 .top .tab.on{background:#2f6fed;border-color:#2f6fed}
 .brand{font-size:16px;margin-right:8px}
 nav{display:flex;gap:6px}
+.top nav{min-width:0;overflow-x:auto;scrollbar-width:thin}
+.top nav button{flex:none;white-space:nowrap}
+.top>*:not(nav){flex-shrink:0}
 .account{display:contents}
 .notice{display:inline-flex;align-items:center;gap:6px}
 .notice-label{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
