@@ -706,12 +706,15 @@ class RedisStreamBus:
         *,
         claim_idle_s: float = CLAIM_IDLE_S,
         concurrency: int = CONCURRENCY,
+        consumer: str | None = None,
     ) -> None:
         self.stats = BusStats()
         self.claim_idle_s = claim_idle_s
         self._redis = redis
         self._stream = stream
-        self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        # This process's name in every group: a restart under the same name reads its own
+        # pending entries first. Two buses of one process (tests) need names of their own.
+        self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._origin = f"{self._consumer}-{uuid.uuid4().hex[:8]}"
         self._notices = f"{stream}:notices"
         self._listeners = _Listeners()

@@ -330,7 +330,8 @@ async def test_a_local_subscription_is_handled_by_the_publishing_process_not_the
         bus.subscribe("realtime", emit, MessageStored, key=_key, local=True)
         bus.subscribe("routing", route, MessageStored, key=_key)
 
-    one, two = RedisStreamBus(redis, stream), RedisStreamBus(redis, stream)
+    one = RedisStreamBus(redis, stream, consumer="one")
+    two = RedisStreamBus(redis, stream, consumer="two")
     subscribe(one, "one")
     subscribe(two, "two")
     await one.start()
