@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -14,23 +15,18 @@ from hub.appkeys import HUB
 from hub.models import Inbound, Sender, utcnow
 from routing.router import AUTO_CLOSE
 from tests.routing.test_router import online_operators
-from tests.support.clients import Api, new_msg_id
+from tests.support.clients import Api, SocketClient, new_msg_id
 from tests.support.waiting import eventually
-from tests.support.world import make_line, visitor_says
+from tests.support.world import LineWorld, make_line, visitor_says
 
 
 async def test_a_client_who_wrote_after_the_reply_is_not_auto_closed(
     base_url: str, admin: Api, hub_app: web.Application
 ) -> None:
     hub = hub_app[HUB]
-    world = await make_line(admin, auto_close_after_s=1, messages={"auto_close": "Bye."})
-    (operator,) = await online_operators(base_url, world)
-    visitor, message = await visitor_says(base_url, world.key, "question")
-    cid = message["conversation_id"]
-    await operator.events.wait("conversation:offered")
-    assert (await operator.call("conversation:accept", {"id": cid}))["ok"]
-    await operator.call("message:send", {"conversation_id": cid, "text": "Anything else?"})
-    await eventually(lambda: hub.store.timers.get(AUTO_CLOSE, cid), lambda t: t is not None)
+    _, visitor, operator, cid = await _answered(
+        base_url, admin, hub_app, auto_close_after_s=1, messages={"auto_close": "Bye."}
+    )
     ack = await visitor.call(
         "message:send", {"text": "Yes, one more", "client_msg_id": new_msg_id()}
     )
@@ -73,14 +69,9 @@ async def test_client_messages_stored_in_one_batch_after_the_reply_cancel_the_ti
     base_url: str, admin: Api, hub_app: web.Application
 ) -> None:
     hub = hub_app[HUB]
-    world = await make_line(admin, auto_close_after_s=3600)
-    (operator,) = await online_operators(base_url, world)
-    visitor, message = await visitor_says(base_url, world.key, "question")
-    cid = message["conversation_id"]
-    await operator.events.wait("conversation:offered")
-    assert (await operator.call("conversation:accept", {"id": cid}))["ok"]
-    await operator.call("message:send", {"conversation_id": cid, "text": "Anything else?"})
-    await eventually(lambda: hub.store.timers.get(AUTO_CLOSE, cid), lambda t: t is not None)
+    world, visitor, operator, cid = await _answered(
+        base_url, admin, hub_app, auto_close_after_s=3600
+    )
 
     # Three messages of the visitor at once: the group commit stores them in one batch, so
     # each one's event carries the conversation as the batch left it (three unread).
@@ -110,3 +101,20 @@ async def test_client_messages_stored_in_one_batch_after_the_reply_cancel_the_ti
     assert await hub.store.timers.get(AUTO_CLOSE, cid) is None
     await visitor.close()
     await operator.close()
+
+
+async def _answered(
+    base_url: str, admin: Api, hub_app: web.Application, **line: Any
+) -> tuple[LineWorld, SocketClient, SocketClient, str]:
+    """A visitor's conversation on a new line, accepted and answered by its operator: the
+    reply has set the auto-close timer."""
+    hub = hub_app[HUB]
+    world = await make_line(admin, **line)
+    (operator,) = await online_operators(base_url, world)
+    visitor, message = await visitor_says(base_url, world.key, "question")
+    cid = message["conversation_id"]
+    await operator.events.wait("conversation:offered")
+    assert (await operator.call("conversation:accept", {"id": cid}))["ok"]
+    await operator.call("message:send", {"conversation_id": cid, "text": "Anything else?"})
+    await eventually(lambda: hub.store.timers.get(AUTO_CLOSE, cid), lambda t: t is not None)
+    return world, visitor, operator, cid
