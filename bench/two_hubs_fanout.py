@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,6 @@ from bench.harness import (  # noqa: E402
     X,
     add_common,
     apply_defaults,
-    finish_machine,
     machine,
     now_iso,
     positive,
@@ -60,9 +57,8 @@ from bench.ingest import (  # noqa: E402
     log_problems,
     quiesce,
     redis_forget,
-    redis_reachable,
 )
-from hub.embedded import EmbeddedMongo  # noqa: E402
+from bench.two_hubs import one_then_two  # noqa: E402
 from tests.support.clients import Api  # noqa: E402
 from tests.support.processes import ServeProcess  # noqa: E402
 
@@ -167,20 +163,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "bus": "redis",
         },
     }
-    tmp = Path(tempfile.mkdtemp(prefix="openlines-bench-fanout2-"))
-    mongo = EmbeddedMongo(tmp / "mongo-home")
     clients = Clients(args.clients)
     try:
-        await redis_reachable()
-        await asyncio.to_thread(mongo.start)
-        report["one"] = await measure(args, mongo.url, tmp, clients, 1)
-        report["two"] = await measure(args, mongo.url, tmp, clients, 2)
-        finish_machine(report["machine"])
-        return report
+        return await one_then_two(
+            report,
+            "openlines-bench-fanout2-",
+            lambda mongo_url, tmp, processes: measure(args, mongo_url, tmp, clients, processes),
+        )
     finally:
         await clients.stop()
-        await asyncio.to_thread(mongo.stop)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def render(report: dict[str, Any]) -> str:
