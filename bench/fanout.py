@@ -213,6 +213,7 @@ class _Staff:
         self.ws = ws
         self.counter = counter
         self.marker = marker
+        self.got = 0  # this socket's deliveries: each socket must get each message once
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -222,6 +223,7 @@ class _Staff:
                     continue
                 # Only the run's message: the router's own notices are message:new too.
                 if message.data.startswith(EVENT_PREFIX) and self.marker in message.data:
+                    self.got += 1
                     self.counter.add()
                 elif message.data == "2":
                     await self.ws.send_str("3")
@@ -248,10 +250,13 @@ async def _client(conn: Connection) -> None:
         while True:
             command, arg = await asyncio.to_thread(conn.recv)
             if command == "connect":
-                url, token, count, marker = arg
+                urls, token, count, marker = arg  # the sockets spread over urls in turn
                 staff = list(
                     await asyncio.gather(
-                        *(_connect_staff(http, url, token, counter, marker) for _ in range(count))
+                        *(
+                            _connect_staff(http, urls[n % len(urls)], token, counter, marker)
+                            for n in range(count)
+                        )
                     )
                 )
                 counter.got = 0
@@ -260,8 +265,11 @@ async def _client(conn: Connection) -> None:
                 counter.expect(arg)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(counter.reached.wait(), TIMEOUT_S)
-                conn.send((counter.got, counter.last_ns))
+                per_socket = [s.got for s in staff] or [0]
+                conn.send((counter.got, counter.last_ns, min(per_socket), max(per_socket)))
                 counter.got = 0
+                for one in staff:
+                    one.got = 0
             elif command == "close":
                 await asyncio.gather(*(s.ws.close() for s in staff), return_exceptions=True)
                 await asyncio.gather(*(s.task for s in staff), return_exceptions=True)
@@ -297,14 +305,26 @@ class Clients:
         n = len(self._conns)
         return [total // n + (1 if i < total % n else 0) for i in range(n)]
 
-    async def connect(self, url: str, token: str, sockets: int, marker: str) -> list[int]:
+    async def connect(
+        self, url: str | list[str], token: str, sockets: int, marker: str
+    ) -> list[int]:
+        """``sockets`` staff sockets over the client processes; with several urls each
+        process spreads its own over them in turn."""
+        urls = [url] if isinstance(url, str) else url
         shares = self.shares(sockets)
-        await self._all("connect", [(url, token, s, marker) for s in shares])
+        await self._all("connect", [(urls, token, s, marker) for s in shares])
         return shares
 
-    async def wait(self, expected: list[int]) -> tuple[int, int]:
+    async def wait(self, expected: list[int]) -> tuple[int, int, int, int]:
+        """Until each process has its ``expected`` deliveries (or TIMEOUT_S): the deliveries,
+        the monotonic ns of the last, and the fewest and most one socket got."""
         answers = await self._all("wait", expected)
-        return sum(a[0] for a in answers), max(a[1] for a in answers)
+        return (
+            sum(a[0] for a in answers),
+            max(a[1] for a in answers),
+            min(a[2] for a in answers),
+            max(a[3] for a in answers),
+        )
 
     async def close(self) -> None:
         await self._all("close", [None] * len(self._conns))
@@ -345,7 +365,7 @@ async def _one_run(
         answer = await r.json()
     # The hub also delivers the stored message itself once (its own MessageStored on the bus).
     extra = 1 if server.kind == "hub" else 0
-    got, last_ns = await clients.wait([s * (messages + extra) for s in shares])
+    got, last_ns, _, _ = await clients.wait([s * (messages + extra) for s in shares])
     await clients.close()
     if got != sockets * (messages + extra):
         raise RuntimeError(f"{server.kind}: {got} of {sockets * messages} deliveries")

@@ -16,6 +16,7 @@ import contextlib
 import shutil
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,13 +136,27 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "bus": "redis",
         },
     }
-    tmp = Path(tempfile.mkdtemp(prefix="openlines-bench-hubs-"))
+    return await one_then_two(
+        report,
+        "openlines-bench-hubs-",
+        lambda mongo_url, tmp, processes: measure(args, mongo_url, tmp, processes),
+    )
+
+
+async def one_then_two(
+    report: dict[str, Any],
+    prefix: str,
+    measure: Callable[[str, Path, int], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """``measure`` one hub, then two, on one embedded SecantusDB (and the machine's Redis):
+    ``report`` with ``one`` and ``two`` (also bench/two_hubs_fanout.py's)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     mongo = EmbeddedMongo(tmp / "mongo-home")
     try:
         await redis_reachable()
         await asyncio.to_thread(mongo.start)
-        report["one"] = await measure(args, mongo.url, tmp, 1)
-        report["two"] = await measure(args, mongo.url, tmp, 2)
+        report["one"] = await measure(mongo.url, tmp, 1)
+        report["two"] = await measure(mongo.url, tmp, 2)
         finish_machine(report["machine"])
         return report
     finally:

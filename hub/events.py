@@ -365,24 +365,36 @@ _ONE_LANE = object()
 
 
 class _Slot:
-    __slots__ = ("coalesce_key", "event")
+    __slots__ = ("coalesce_key", "event", "tokens")
 
-    def __init__(self, event: _Event, coalesce_key: Hashable | None) -> None:
+    def __init__(self, event: _Event, coalesce_key: Hashable | None, token: Any) -> None:
         self.event = event
         self.coalesce_key = coalesce_key
+        # What ``on_done`` is told once the event ran: the stream entries it stands for (its
+        # own and those of the events it replaced).
+        self.tokens: list[Any] = [] if token is None else [token]
 
 
 class _Lanes:
     """The waiting events of one subscription: in order within a key, different keys handled
     at once (up to ``concurrency``), and a run of coalescible events of one key replaced by its
-    newest. With a ``limit``, ``put`` waits while that many events wait (back-pressure)."""
+    newest. With a ``limit``, ``put`` waits while that many events wait (back-pressure).
+    ``on_done`` hears the tokens of each event once its handler ran (or of events that
+    replaced none, nothing)."""
 
     def __init__(
-        self, sub: _Subscription, stats: BusStats, *, limit: int | None, concurrency: int
+        self,
+        sub: _Subscription,
+        stats: BusStats,
+        *,
+        limit: int | None,
+        concurrency: int,
+        on_done: Callable[[list[Any]], None] | None = None,
     ) -> None:
         self._sub = sub
         self._stats = stats
         self._limit = limit
+        self._on_done = on_done
         self._concurrency = concurrency if sub.key is not None else 1
         self._lanes: dict[Hashable, deque[_Slot]] = {}
         self._ready: deque[Hashable] = deque()  # keys with waiting events and none running
@@ -418,20 +430,23 @@ class _Lanes:
         lane = self._lanes.get(sub.key(event) if sub.key is not None else _ONE_LANE)
         return lane is not None and bool(lane) and lane[-1].coalesce_key == ckey
 
-    def put_nowait(self, event: _Event) -> None:
+    def put_nowait(self, event: _Event, token: Any = None) -> None:
         sub = self._sub
         key = sub.key(event) if sub.key is not None else _ONE_LANE
         ckey = sub.coalesce(event) if sub.coalesce is not None else None
         lane = self._lanes.get(key)
         if ckey is not None and lane and lane[-1].coalesce_key == ckey:
-            lane[-1].event = event  # the newest of the run stands for it; not yet started
+            slot = lane[-1]
+            slot.event = event  # the newest of the run stands for it; not yet started
+            if token is not None:
+                slot.tokens.append(token)
             self._stats.coalesced += 1
             return
         if lane is None:
             lane = self._lanes[key] = deque()
             if key not in self._busy:
                 self._ready.append(key)
-        lane.append(_Slot(event, ckey))
+        lane.append(_Slot(event, ckey, token))
         self._waiting += 1
         self._idle.clear()
         if self._ready and self._active < self._concurrency:
@@ -463,6 +478,8 @@ class _Lanes:
                         self._ready.append(key)
                     else:
                         del self._lanes[key]
+                if slot.tokens and self._on_done is not None:
+                    self._on_done(slot.tokens)
         finally:
             self._active -= 1
             if not self._active and not self._waiting:
@@ -493,6 +510,7 @@ class EventBus(Protocol):
         *kinds: type[_Event],
         key: KeyOf | None = None,
         coalesce: CoalesceOf | None = None,
+        local: bool = False,
     ) -> None: ...
 
     async def publish(self, event: _Event) -> None: ...
@@ -519,10 +537,23 @@ def conversation_key(event: Any) -> Hashable:
 QUEUE_LIMIT = 10_000
 # Handlers of one subscription running at once (each for another key).
 CONCURRENCY = 32
+# How long a stop lets what was taken be handled (and, on Redis, acknowledged).
+STOP_DRAIN_S = 5.0
+
+
+async def _drain(lanes: list[_Lanes]) -> None:
+    """Wait until none of ``lanes`` has an event waiting or a handler running (a handler may
+    publish to another's)."""
+    while any(one.waiting for one in lanes):
+        for one in lanes:
+            await one.idle()
+    for one in lanes:
+        await one.idle()
 
 
 class InMemoryBus:
-    """One process: the waiting events of each subscription in memory (``_Lanes``)."""
+    """One process: the waiting events of each subscription in memory (``_Lanes``). Every
+    subscription is local here (``local`` changes nothing)."""
 
     def __init__(self, *, limit: int = QUEUE_LIMIT, concurrency: int = CONCURRENCY) -> None:
         self.stats = BusStats()
@@ -539,6 +570,7 @@ class InMemoryBus:
         *kinds: type[_Event],
         key: KeyOf | None = None,
         coalesce: CoalesceOf | None = None,
+        local: bool = False,
     ) -> None:
         sub = _Subscription(name, handler, kinds, key, coalesce)
         self._subs.append(sub)
@@ -563,22 +595,124 @@ class InMemoryBus:
 
     async def drain(self) -> None:
         """Wait until every published event has been handled (shutdown, tests)."""
-        while any(lanes.waiting for lanes in self._lanes.values()):
-            for lanes in self._lanes.values():
-                await lanes.idle()
-        for lanes in self._lanes.values():
-            await lanes.idle()
+        await _drain(list(self._lanes.values()))
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.drain(), timeout=5)
+            await asyncio.wait_for(self.drain(), timeout=STOP_DRAIN_S)
         for lanes in self._lanes.values():
             await lanes.cancel()
 
 
+class _Reader:
+    """One subscription's consumer of the Redis stream: the entries it took and has not yet
+    acknowledged. Reading goes on while they are handled, so a slow handler holds up only its
+    own key, never the reads after its own; each ``XACK`` takes every entry handled since the
+    previous one went out (one per read when idle, fewer than reads under load)."""
+
+    # Entries taken and not yet handled, at most: past that, reading waits for room.
+    MAX_TAKEN = 1_000
+
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        sub: _Subscription,
+        group: str,
+        stats: BusStats,
+        concurrency: int,
+    ) -> None:
+        self.sub = sub
+        self.group = group
+        self._redis = redis
+        self._stream = stream
+        self._stats = stats
+        self.lanes = _Lanes(sub, stats, limit=None, concurrency=concurrency, on_done=self._handled)
+        self._taken: set[bytes] = set()  # their events wait or run
+        self._handled_ids: list[bytes] = []  # handled, not yet acknowledged
+        self._acker: asyncio.Task[None] | None = None
+        self._room = asyncio.Event()
+        self._room.set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def room(self) -> None:
+        while len(self._taken) >= self.MAX_TAKEN:
+            self._room.clear()
+            await self._room.wait()
+
+    def take(self, entries: list[Any], decode: Callable[[bytes, bytes], _Event]) -> None:
+        """Hand a read's events to the lanes; entries with nothing to handle are acknowledged
+        with the next ``XACK``."""
+        for entry_id, fields in entries:
+            if entry_id in self._taken:
+                continue  # claimed back while its handler still runs (slower than claim_idle_s)
+            event = None
+            if fields is not None:  # None: trimmed from the stream before it was claimed
+                try:
+                    event = decode(entry_id, fields[b"e"])
+                except Exception:
+                    self._stats.handler_failures += 1
+                    log.exception(
+                        "undecodable event entry=%s subscriber=%s", entry_id, self.sub.name
+                    )
+            if event is not None and self.sub.wants(event):
+                self._taken.add(entry_id)
+                self._idle.clear()
+                self.lanes.put_nowait(event, entry_id)
+            else:
+                self._handled([entry_id])
+
+    def _handled(self, entry_ids: list[Any]) -> None:
+        for entry_id in entry_ids:
+            self._taken.discard(entry_id)
+        self._handled_ids.extend(entry_ids)
+        if len(self._taken) < self.MAX_TAKEN:
+            self._room.set()
+        if self._acker is None or self._acker.done():
+            self._idle.clear()
+            self._acker = asyncio.create_task(self._ack(), name=f"bus:{self.sub.name}:ack")
+
+    async def _ack(self) -> None:
+        while self._handled_ids:
+            entry_ids, self._handled_ids = self._handled_ids, []
+            try:
+                await self._redis.xack(self._stream, self.group, *entry_ids)
+            except Exception:
+                # Left pending: handled again after a restart, or by a live consumer once
+                # pending for claim_idle_s (at least once, as always).
+                self._stats.handler_failures += 1
+                log.warning(
+                    "bus ack failed subscriber=%s entries=%d",
+                    self.sub.name,
+                    len(entry_ids),
+                    exc_info=True,
+                )
+        if not self._taken:
+            self._idle.set()
+
+    async def idle(self) -> None:
+        """Wait until everything taken has been handled and acknowledged."""
+        await self._idle.wait()
+
+    async def close(self) -> None:
+        await self.lanes.cancel()
+        if self._acker is not None and not self._acker.done():
+            self._acker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._acker
+
+
 class RedisStreamBus:
     """Many processes: events go to one Redis stream; each subscription is a consumer group,
-    so every event is handled once per subscription across the whole cluster."""
+    so every event is handled once per subscription across the whole cluster.
+
+    A ``local`` subscription is not read from the stream: the process that publishes an event
+    hands it to its own handler at once, in memory, while the entry is on its way to Redis.
+    It is for handlers whose effect reaches every process by itself (a Socket.IO emit through
+    the Redis manager): they run at the speed of the publish, and an event is handled once in
+    the cluster as well, but at most once (a process that dies between its publish and the
+    handler loses it, as it loses its sockets)."""
 
     BLOCK_MS = 1000
     MAXLEN = 100_000
@@ -595,24 +729,25 @@ class RedisStreamBus:
         *,
         claim_idle_s: float = CLAIM_IDLE_S,
         concurrency: int = CONCURRENCY,
+        consumer: str | None = None,
     ) -> None:
         self.stats = BusStats()
         self.claim_idle_s = claim_idle_s
         self._redis = redis
         self._stream = stream
-        self._consumer = f"{socket.gethostname()}-{os.getpid()}"
+        # This process's name in every group: a restart under the same name reads its own
+        # pending entries first. Two buses of one process (tests) need names of their own.
+        self._consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self._origin = f"{self._consumer}-{uuid.uuid4().hex[:8]}"
         self._notices = f"{stream}:notices"
         self._listeners = _Listeners()
         self._decoded: OrderedDict[bytes, _Event] = OrderedDict()
         self._concurrency = concurrency
         self._subs: list[_Subscription] = []
+        self._local: list[tuple[_Subscription, _Lanes]] = []
+        self._readers: list[_Reader] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._lanes: list[_Lanes] = []
         self._stopping = False
-        self._inflight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     def subscribe(
         self,
@@ -621,8 +756,14 @@ class RedisStreamBus:
         *kinds: type[_Event],
         key: KeyOf | None = None,
         coalesce: CoalesceOf | None = None,
+        local: bool = False,
     ) -> None:
-        self._subs.append(_Subscription(name, handler, kinds, key, coalesce))
+        sub = _Subscription(name, handler, kinds, key, coalesce)
+        if local:
+            lanes = _Lanes(sub, self.stats, limit=QUEUE_LIMIT, concurrency=self._concurrency)
+            self._local.append((sub, lanes))
+        else:
+            self._subs.append(sub)
 
     def listen(self, handler: NoticeHandler, *kinds: type[_Notice]) -> None:
         self._listeners.add(handler, kinds)
@@ -693,6 +834,11 @@ class RedisStreamBus:
         return event
 
     async def publish(self, event: _Event) -> None:
+        # This process's local subscriptions first: their handlers start while the entry is on
+        # its way to Redis.
+        for sub, lanes in self._local:
+            if sub.wants(event):
+                await lanes.put(event)
         payload = orjson.dumps(event.model_dump(mode="json"))
         try:
             await self._redis.xadd(
@@ -711,69 +857,43 @@ class RedisStreamBus:
             except ResponseError as exc:  # BUSYGROUP: another process made it first
                 if "BUSYGROUP" not in str(exc):
                     raise
-            self._tasks.append(asyncio.create_task(self._consume(sub, group), name=sub.name))
+            reader = _Reader(self._redis, self._stream, sub, group, self.stats, self._concurrency)
+            self._readers.append(reader)
+            self._tasks.append(asyncio.create_task(self._consume(reader), name=sub.name))
         self._tasks.append(asyncio.create_task(self._listen_notices(), name="bus:notices"))
 
-    async def _consume(self, sub: _Subscription, group: str) -> None:
-        # First our own entries left pending by a crash of this consumer name, then new ones;
-        # now and then, entries another consumer took and never acknowledged (it died).
-        cursor = "0"
+    async def _consume(self, reader: _Reader) -> None:
+        # First our own entries left pending by a crash of this consumer name (each read
+        # starting after the last entry of the one before), then new ones; now and then,
+        # entries another consumer took and never acknowledged (it died).
+        cursor: str | bytes = "0"
         next_claim = time.monotonic() + self.claim_idle_s
-        lanes = _Lanes(sub, self.stats, limit=None, concurrency=self._concurrency)
-        self._lanes.append(lanes)
         while not self._stopping:
             try:
+                await reader.room()
                 if time.monotonic() >= next_claim:
                     next_claim = time.monotonic() + self.claim_idle_s / 2
-                    entries = await self._claim_abandoned(group)
+                    entries = await self._claim_abandoned(reader.group)
                 else:
                     reply: Any = await self._redis.xreadgroup(
-                        group,
+                        reader.group,
                         self._consumer,
                         {self._stream: cursor},
                         count=self.READ_COUNT,
-                        block=None if cursor == "0" else self.BLOCK_MS,
+                        block=self.BLOCK_MS if cursor == ">" else None,
                     )
                     entries = reply[0][1] if reply else []  # [(entry_id, {field: value})]
-                    if cursor == "0" and not entries:
-                        cursor = ">"
-                        continue
+                    if cursor != ">":
+                        cursor = entries[-1][0] if entries else ">"
             except asyncio.CancelledError:
                 raise
             except Exception:
                 self.stats.handler_failures += 1
-                log.exception("bus read failed subscriber=%s", sub.name)
+                log.exception("bus read failed subscriber=%s", reader.sub.name)
                 await asyncio.sleep(1)
                 continue
             if entries:
-                await self._handle(sub, group, lanes, entries)
-
-    async def _handle(
-        self, sub: _Subscription, group: str, lanes: _Lanes, entries: list[Any]
-    ) -> None:
-        """Handle one read: its events in order per key, several keys at once, a run of one
-        key coalesced; then acknowledge the whole read with one ``XACK``. A crash before that
-        leaves the read pending, to be handled again (at least once, as before)."""
-        self._inflight += 1
-        self._idle.clear()
-        try:
-            for entry_id, fields in entries:
-                if fields is None:  # trimmed from the stream before it was claimed
-                    continue
-                try:
-                    event = self._decode(entry_id, fields[b"e"])
-                except Exception:
-                    self.stats.handler_failures += 1
-                    log.exception("undecodable event entry=%s subscriber=%s", entry_id, sub.name)
-                    continue
-                if sub.wants(event):
-                    lanes.put_nowait(event)
-            await lanes.idle()
-            await self._redis.xack(self._stream, group, *(entry_id for entry_id, _ in entries))
-        finally:
-            self._inflight -= 1
-            if self._inflight == 0:
-                self._idle.set()
+                reader.take(entries, self._decode)
 
     async def _claim_abandoned(self, group: str) -> list[Any]:
         """Take over entries pending longer than ``claim_idle_s`` with any consumer: one that
@@ -799,21 +919,34 @@ class RedisStreamBus:
         return claimed
 
     async def drain(self) -> None:
-        await self._idle.wait()
+        """Wait until this process's local events have been handled, and everything its
+        readers took has been handled and acknowledged."""
+        local = [lanes for _, lanes in self._local]
+        while True:
+            await _drain(local)
+            for reader in self._readers:
+                await reader.idle()
+            if not any(lanes.waiting for lanes in local):
+                return
 
     async def stop(self) -> None:
         # Let each reader finish the read it is in (at most BLOCK_MS): cancelling redis-py in
         # the middle of a blocking command can leave the pool waiting on a dead connection.
         self._stopping = True
-        if not self._tasks:
-            return
-        _, late = await asyncio.wait(self._tasks, timeout=2 * self.BLOCK_MS / 1000 + 1)
-        for task in late:
-            task.cancel()
-        for task in late:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for lanes in self._lanes:  # handlers of a read cut short by the cancel above
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=2 * self.BLOCK_MS / 1000 + 1)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        # What was taken gets a moment to be handled and acknowledged; the rest stays
+        # pending, to be handled again after the restart.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.drain(), timeout=STOP_DRAIN_S)
+        for _, lanes in self._local:
             await lanes.cancel()
+        for reader in self._readers:
+            await reader.close()
         self._tasks.clear()
-        self._lanes.clear()
+        self._readers.clear()

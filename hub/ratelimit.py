@@ -30,8 +30,7 @@ class RateLimiter:
         self._redis = redis
         self._prefix = prefix
         self._clock = clock
-        # key -> (when, units) of each hit still inside the window
-        self._hits: dict[str, deque[tuple[float, int]]] = {}
+        self._hits: dict[str, _Log] = {}
         self._calls = 0
 
     async def allow(self, key: str, limit: int, *, cost: int = 1) -> bool:
@@ -70,19 +69,45 @@ class RateLimiter:
         self._calls += 1
         if self._calls % _SWEEP_EVERY == 0:
             self._sweep(now)
+        horizon = now - self.window_s
         logs = []
         for key, limit in limits:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0][0] <= now - self.window_s:
-                hits.popleft()
-            if sum(units for _, units in hits) + cost > limit:
+            log = self._hits.get(key)
+            if log is None:
+                log = self._hits[key] = _Log()
+            log.expire(horizon)
+            if log.units + cost > limit:
                 return False
-            logs.append(hits)
-        for hits in logs:
-            hits.append((now, cost))
+            logs.append(log)
+        for log in logs:
+            log.add(now, cost)
         return True
 
     def _sweep(self, now: float) -> None:
         horizon = now - self.window_s
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1][0] <= horizon]:
+        for key in [k for k, log in self._hits.items() if log.idle_since(horizon)]:
             del self._hits[key]
+
+
+class _Log:
+    """One key's hits still inside the window, oldest first, and the sum of their units: kept
+    as hits come and go, so a check costs the hits that expired since the last, not the whole
+    window (a visitor's log can hold thousands of hits at the bench's limits)."""
+
+    __slots__ = ("hits", "units")
+
+    def __init__(self) -> None:
+        self.hits: deque[tuple[float, int]] = deque()  # (when, units)
+        self.units = 0
+
+    def expire(self, horizon: float) -> None:
+        hits = self.hits
+        while hits and hits[0][0] <= horizon:
+            self.units -= hits.popleft()[1]
+
+    def add(self, when: float, units: int) -> None:
+        self.hits.append((when, units))
+        self.units += units
+
+    def idle_since(self, horizon: float) -> bool:
+        return not self.hits or self.hits[-1][0] <= horizon

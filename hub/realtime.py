@@ -97,6 +97,9 @@ class Gateway:
             ConversationChanged,
             PresenceChanged,
             key=conversation_key,  # one conversation's emits in order, others' meanwhile
+            # Emitted by the process that published the event, as it publishes: through the
+            # Redis manager an emit reaches the sockets of every process anyway.
+            local=True,
         )
 
     async def _on_event(self, event: Any) -> None:

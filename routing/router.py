@@ -67,6 +67,20 @@ _REDISPATCH = {
 }
 
 
+def first_since_reply(event: MessageStored) -> bool:
+    """Whether a client's message may be their first since an operator's public reply: the one
+    that cancels the auto-close timer the reply set.
+
+    ``unread`` counts the client's messages since that reply. The event carries the
+    conversation as the message's batch left it (the group commit gives the messages of one
+    conversation their seqs in one ``$inc``: ``last_seq`` is the batch's last), so the message
+    is the first only if every unread one is at or after its seq. That is exact when the
+    messages after it are the client's; a line's text stored among them in the same batch can
+    make it true of a later one too, which costs a needless cancel, never a missed one."""
+    conversation = event.conversation
+    return conversation.unread <= conversation.last_seq - event.message.seq + 1
+
+
 def stands_for(event: Any) -> Hashable | None:
     """What a waiting event of a conversation can be replaced by (``subscribe(coalesce=)``):
     a newer one of the same run and value handled instead does all it would (``_message``).
@@ -74,13 +88,13 @@ def stands_for(event: Any) -> Hashable | None:
     The client's messages after the first since an operator's reply only ask the after-hours
     question, which the newest answers as well; an operator's replies only move the auto-close
     deadline, which the newest moves furthest; the rest need nothing. The first client message
-    after a reply (``unread == 1``) cancels a timer and is never replaced, nor is any other
-    event (an opening, a change, a presence)."""
+    after a reply (``first_since_reply``) cancels a timer and is never replaced, nor is any
+    other event (an opening, a change, a presence)."""
     if not isinstance(event, MessageStored):
         return None
     message = event.message
     if message.direction == Direction.IN:
-        return "client" if event.conversation.unread > 1 else None
+        return None if first_since_reply(event) else "client"
     if message.author.type == AuthorType.OPERATOR and not message.hidden:
         return "reply"
     return "quiet"
@@ -184,7 +198,7 @@ class Router:
         message, conversation = event.message, event.conversation
         if message.direction == Direction.IN:
             line = await self._hub.conversations.line(conversation.line_id)
-            if conversation.unread == 1 and line is not None and line.auto_close_after_s:
+            if first_since_reply(event) and line is not None and line.auto_close_after_s:
                 # The client's first word since the operator's reply: the reply set the timer.
                 # Later ones find it gone; one this misses finds the client has written
                 # (``_auto_close``), so skipping them is safe, not just cheap.

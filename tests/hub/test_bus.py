@@ -1,6 +1,8 @@
 """The event bus: every event is handled once per subscription across the cluster (even when
 the process that took it died before acknowledging it), in order per key and several keys at
-once, a run of coalescible events once; notices reach every process."""
+once, a run of coalescible events once, a slow handler holding up only its own key (on Redis
+too, where reading goes on while it runs); a local subscription in the publishing process;
+notices reach every process."""
 
 from __future__ import annotations
 
@@ -207,6 +209,9 @@ async def test_a_run_of_coalescible_events_is_handled_once_and_nothing_else_is_d
         await bus.drain()
         assert seen == ["2", "keep-3", "5", "never-coalesced", "6"]
         assert bus.stats.coalesced == 2
+        if kind == "redis":  # the replaced ones acknowledged with those that stood for them
+            stream = f"openlines:{db_name}:events"
+            assert await _pending(redis, stream, f"{stream}:routing") == 0
     finally:
         await bus.stop()
 
@@ -268,6 +273,84 @@ async def test_a_read_is_acknowledged_at_once_after_its_events_ran(
             assert (await redis.xpending(stream, f"{stream}:{name}"))["pending"] == 0
     finally:
         await bus.stop()
+
+
+async def test_a_slow_handler_holds_up_its_own_key_not_the_reads_after_it(
+    redis: Redis, db_name: str
+) -> None:
+    stream = f"openlines:{db_name}:events"
+    group = f"{stream}:routing"
+    bus = RedisStreamBus(redis, stream)
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def handle(event: MessageStored) -> None:
+        if event.conversation.id == "slow":
+            await release.wait()
+        seen.append(_text(event))
+
+    bus.subscribe("routing", handle, MessageStored, key=_key)
+    await bus.start()
+    try:
+        await bus.publish(_message_event("slow", "held"))
+        await eventually(lambda: _pending(redis, stream, group), lambda n: n == 1)
+        # Published after the slow one was read: later reads, each handled and acknowledged
+        # while the slow handler still runs.
+        for n in range(5):
+            await bus.publish(_message_event(f"fast-{n}", str(n)))
+        await eventually(lambda: _now(seen), lambda s: len(s) == 5)
+        assert seen == ["0", "1", "2", "3", "4"]
+        await eventually(lambda: _pending(redis, stream, group), lambda n: n == 1)
+        release.set()
+        await bus.drain()
+        assert seen[5:] == ["held"]
+        assert await _pending(redis, stream, group) == 0
+    finally:
+        await bus.stop()
+
+
+async def _pending(redis: Redis, stream: str, group: str) -> int:
+    return int((await redis.xpending(stream, group))["pending"])
+
+
+async def test_a_local_subscription_is_handled_by_the_publishing_process_not_the_stream(
+    redis: Redis, db_name: str
+) -> None:
+    stream = f"openlines:{db_name}:events"
+    local: dict[str, list[str]] = {"one": [], "two": []}
+    routed: list[str] = []
+
+    def subscribe(bus: RedisStreamBus, name: str) -> None:
+        async def emit(event: MessageStored) -> None:
+            local[name].append(_text(event))
+
+        async def route(event: MessageStored) -> None:
+            routed.append(_text(event))
+
+        bus.subscribe("realtime", emit, MessageStored, key=_key, local=True)
+        bus.subscribe("routing", route, MessageStored, key=_key)
+
+    one = RedisStreamBus(redis, stream, consumer="one")
+    two = RedisStreamBus(redis, stream, consumer="two")
+    subscribe(one, "one")
+    subscribe(two, "two")
+    await one.start()
+    await two.start()
+    try:
+        for n in range(3):
+            await one.publish(_message_event("c", f"from one {n}"))
+        await two.publish(_message_event("c", "from two"))
+        await eventually(lambda: _now(routed), lambda r: len(r) == 4)
+        await one.drain()
+        await two.drain()
+        # Each process handled its own events, in order; the stream's group got every one once.
+        assert local == {"one": ["from one 0", "from one 1", "from one 2"], "two": ["from two"]}
+        assert sorted(routed) == ["from one 0", "from one 1", "from one 2", "from two"]
+        groups = {g["name"].decode() for g in await redis.xinfo_groups(stream)}
+        assert groups == {f"{stream}:routing"}
+    finally:
+        await one.stop()
+        await two.stop()
 
 
 # --- notices: every process hears them --------------------------------------------------------
