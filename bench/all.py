@@ -42,6 +42,7 @@ SUITE: list[tuple[str, str, list[str]]] = [
     ("ingest_redis", "ingest.py", ["--redis"]),
     ("sustained", "sustained.py", []),
     ("two_hubs", "two_hubs.py", []),
+    ("two_hubs_fanout", "two_hubs_fanout.py", []),
     ("fanout", "fanout.py", []),
     ("sockets", "sockets.py", []),
     ("webhook", "webhook.py", []),

@@ -123,8 +123,15 @@ class _WebSocketSocket(async_socket.AsyncSocket):  # type: ignore[misc]  # engin
         if self.closed or self.closing:
             return
         self.closing = True
-        await self.server._trigger_event(
-            "disconnect", self.sid, reason or self.server.reason.SERVER_DISCONNECT, run_async=False
+        # Shielded: this runs in the connection's request task, which aiohttp may cancel as the
+        # peer goes; the application's disconnect (presence's write) must still finish.
+        await asyncio.shield(
+            self.server._trigger_event(
+                "disconnect",
+                self.sid,
+                reason or self.server.reason.SERVER_DISCONNECT,
+                run_async=False,
+            )
         )
         if not abort:
             self.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))

@@ -33,6 +33,7 @@ WITH_BASELINE = {
     "sustained.memory.last_over_first",
     "sustained.memory.db_cpu_per_message",
     "two_hubs.msgs_per_s",
+    "two_hubs_fanout.deliveries_per_s",
     "webhook.memory.closed_1_p99",
     "webhook.memory.closed_5_p99",
     "webhook.memory.half_load_p99",
@@ -111,3 +112,8 @@ def test_webhook(tmp_path: Path) -> None:
     check_figures(report["figures"], "webhook.")
     assert report["open_half"]["updates"] > 0
     assert report["serve_log_problems"] == []
+
+
+def test_two_hubs_on_a_fan_out_bound_load(tmp_path: Path) -> None:
+    report = run_bench(tmp_path, "two_hubs_fanout.py")
+    check_figures(report["figures"], "two_hubs_fanout.")
