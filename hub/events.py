@@ -820,7 +820,7 @@ class RedisStreamBus:
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: untyped
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # untyped before redis-py 8.2
 
     def _decode(self, entry_id: bytes, payload: bytes) -> _Event:
         """The event of a stream entry, decoded once for all of this process's subscriptions
